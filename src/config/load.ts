@@ -1,0 +1,228 @@
+// Probe files → a validated config. Order, as in blackbox_exporter: defaults, strict decoding
+// (unknown keys refused), then cross-field and cross-probe checks. Every problem is one line that
+// names the file, the probe and the field; all problems are reported at once.
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { Type, type Static, type TObject } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { validate as validateCron } from 'node-cron';
+import { parseDocument } from 'yaml';
+import { proberFor, probers } from '../probers/index.js';
+import type { AnySpec } from '../probers/types.js';
+import { parseDuration } from './duration.js';
+import { expandTree, type Env } from './interpolate.js';
+import { Alerting, commonFields, describeError, FileShape, fieldPath } from './schema.js';
+
+export type AlertingConfig = Static<typeof Alerting>;
+
+export interface WatchdogConfig {
+  /** The files read, as given (relative to the working directory where possible). */
+  files: string[];
+  probes: AnySpec[];
+  alerting?: AlertingConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+const builtinDefaults = { interval: '30s', timeout: '5s', severity: 'critical', failureThreshold: 1, successThreshold: 1 } as const;
+
+const fileCheck = TypeCompiler.Compile(FileShape);
+const kindChecks = new Map<string, TypeCheck<TObject>>();
+function checkFor(kind: string): TypeCheck<TObject> {
+  let c = kindChecks.get(kind);
+  if (!c) {
+    const prober = proberFor(kind)!;
+    c = TypeCompiler.Compile(Type.Object({ ...commonFields, ...prober.fields.properties }, { additionalProperties: false }));
+    kindChecks.set(kind, c);
+  }
+  return c;
+}
+
+/** The YAML files behind a path: the file itself, or a folder's *.yaml / *.yml in name order. */
+export async function configFiles(path: string): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new ConfigError([`${path}: no such file or folder`]);
+  }
+  if (!info.isDirectory()) return [path];
+  const names = (await readdir(path)).filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.')).sort();
+  if (!names.length) throw new ConfigError([`${path}: the folder holds no *.yaml file`]);
+  return names.map((n) => join(path, n));
+}
+
+export async function loadConfig(path: string, env: Env): Promise<WatchdogConfig> {
+  const files = await configFiles(path);
+  const sources = await Promise.all(
+    files.map(async (f) => {
+      try {
+        return { file: displayName(f), text: await readFile(f, 'utf8') };
+      } catch (err) {
+        throw new ConfigError([`${displayName(f)}: cannot read: ${(err as Error).message}`]);
+      }
+    }),
+  );
+  return parseConfig(sources, env);
+}
+
+function displayName(f: string): string {
+  const rel = relative(process.cwd(), f);
+  return rel && !rel.startsWith('..') ? rel : f;
+}
+
+/** Pure core of loadConfig, for tests and for files that do not live on disk. */
+export function parseConfig(sources: { file: string; text: string }[], env: Env): WatchdogConfig {
+  const problems: string[] = [];
+  const probes: AnySpec[] = [];
+  let alerting: { file: string; value: AlertingConfig } | undefined;
+
+  for (const { file, text } of sources) {
+    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    if (doc.errors.length) {
+      for (const e of doc.errors) problems.push(`${file}: line ${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`);
+      continue;
+    }
+    const parsed: unknown = doc.toJS();
+    const raw = expandTree(parsed, env, [], (path, err) => problems.push(locate(file, parsed, path, err.message)));
+    if (raw === null || raw === undefined) {
+      problems.push(`${file}: the file is empty: expected a mapping with a "probes" list`);
+      continue;
+    }
+    if (!fileCheck.Check(raw)) {
+      for (const e of dedupe(fileCheck.Errors(raw))) problems.push(`${file}: ${fieldPath(e.path) || '(top level)'}: ${describeError(e)}`);
+      continue;
+    }
+    const shape = raw as Static<typeof FileShape>;
+    if (shape.alerting) {
+      if (alerting) problems.push(`${file}: alerting: already set in ${alerting.file}; give it in one file only`);
+      else alerting = { file, value: shape.alerting };
+    }
+    const fileDefaults = shape.defaults ?? {};
+    for (const key of ['interval', 'timeout'] as const) {
+      const v = fileDefaults[key];
+      if (v !== undefined && parseDuration(v) === undefined) problems.push(`${file}: defaults.${key}: expected a duration such as "500ms", "30s", "5m" or "1h", got "${v}"`);
+    }
+    shape.probes.forEach((p, i) => {
+      const spec = decodeProbe(file, i, p, fileDefaults, problems);
+      if (spec) probes.push(spec);
+    });
+  }
+
+  crossChecks(probes, problems);
+  if (alerting?.value.alertmanager?.guardProbe && !probes.some((p) => p.name === alerting!.value.alertmanager!.guardProbe)) {
+    problems.push(`${alerting.file}: alerting.alertmanager.guardProbe: no probe is named "${alerting.value.alertmanager.guardProbe}"`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { files: sources.map((s) => s.file), probes, alerting: alerting?.value };
+}
+
+function decodeProbe(file: string, index: number, p: unknown, fileDefaults: Record<string, unknown>, problems: string[]): AnySpec | undefined {
+  if (!p || typeof p !== 'object' || Array.isArray(p)) {
+    problems.push(`${file}: probes[${index}]: expected a mapping with name and kind`);
+    return undefined;
+  }
+  const obj = p as Record<string, unknown>;
+  const label = typeof obj.name === 'string' && obj.name ? `probe "${obj.name}"` : `probes[${index}]`;
+  const at = (field: string, msg: string) => problems.push(`${file}: ${label}: ${field}: ${msg}`);
+  if (typeof obj.name !== 'string' || !obj.name) return void at('name', 'required field is missing');
+  if (typeof obj.kind !== 'string') return void at('kind', `required field is missing (one of ${Object.keys(probers).join(', ')})`);
+  const prober = proberFor(obj.kind);
+  if (!prober) return void at('kind', `unknown kind "${obj.kind}" (one of ${Object.keys(probers).join(', ')})`);
+
+  const check = checkFor(obj.kind);
+  if (!check.Check(obj)) {
+    for (const e of dedupe(check.Errors(obj))) at(fieldPath(e.path), describeError(e));
+    return undefined;
+  }
+  const kindDefaults = prober.defaults ?? {};
+  const interval = (obj.interval ?? kindDefaults.interval ?? fileDefaults.interval ?? builtinDefaults.interval) as string;
+  const timeout = (obj.timeout ?? kindDefaults.timeout ?? fileDefaults.timeout ?? builtinDefaults.timeout) as string;
+  const intervalMs = parseDuration(interval);
+  const timeoutMs = parseDuration(timeout);
+  if (intervalMs === undefined) return void at('interval', `expected a duration such as "500ms", "30s", "5m" or "1h", got "${interval}"`);
+  if (timeoutMs === undefined) return void at('timeout', `expected a duration such as "500ms", "30s", "5m" or "1h", got "${timeout}"`);
+  if (obj.schedule !== undefined) {
+    if (obj.interval !== undefined) return void at('schedule', 'give either interval or schedule, not both');
+    if (!validateCron(obj.schedule as string)) return void at('schedule', `"${obj.schedule}" is not a valid cron expression`);
+  } else if (timeoutMs >= intervalMs) {
+    return void at('timeout', `${timeout} is not shorter than the interval (${interval})`);
+  }
+  const { interval: _i, timeout: _t, ...rest } = obj;
+  const spec: AnySpec = {
+    ...rest,
+    name: obj.name,
+    kind: obj.kind,
+    severity: (obj.severity ?? fileDefaults.severity ?? builtinDefaults.severity) as AnySpec['severity'],
+    intervalMs,
+    timeoutMs,
+    dependsOn: (obj.dependsOn as string[] | undefined) ?? [],
+    failureThreshold: (obj.failureThreshold ?? fileDefaults.failureThreshold ?? builtinDefaults.failureThreshold) as number,
+    successThreshold: (obj.successThreshold ?? fileDefaults.successThreshold ?? builtinDefaults.successThreshold) as number,
+    file,
+  };
+  const problem = prober.check?.(spec as never);
+  if (problem) return void at(problem.field, problem.message);
+  return spec;
+}
+
+function crossChecks(probes: AnySpec[], problems: string[]): void {
+  const byName = new Map<string, AnySpec>();
+  for (const p of probes) {
+    const first = byName.get(p.name);
+    if (first) problems.push(`${p.file}: probe "${p.name}": name: duplicate name, first defined in ${first.file}`);
+    else byName.set(p.name, p);
+  }
+  for (const p of probes) {
+    for (const d of p.dependsOn) {
+      if (d === p.name) problems.push(`${p.file}: probe "${p.name}": dependsOn: a probe cannot depend on itself`);
+      else if (!byName.has(d)) problems.push(`${p.file}: probe "${p.name}": dependsOn: no probe is named "${d}"`);
+    }
+  }
+  // Cycles: depth-first search, reported once per cycle at the probe where it closes.
+  const state = new Map<string, 'visiting' | 'done'>();
+  const reported = new Set<string>();
+  const visit = (name: string, trail: string[]): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') {
+      const cycle = [...trail.slice(trail.indexOf(name)), name];
+      const key = [...new Set(cycle)].sort().join(',');
+      if (!reported.has(key)) {
+        reported.add(key);
+        const p = byName.get(name)!;
+        problems.push(`${p.file}: probe "${name}": dependsOn: dependency cycle ${cycle.join(' -> ')}`);
+      }
+      return;
+    }
+    state.set(name, 'visiting');
+    for (const d of byName.get(name)?.dependsOn ?? []) if (byName.has(d) && d !== name) visit(d, [...trail, name]);
+    state.set(name, 'done');
+  };
+  for (const name of byName.keys()) visit(name, []);
+}
+
+/** TypeBox reports both "missing" and "wrong type" for one missing field; keep one line per field. */
+function dedupe<E extends { path: string }>(errors: Iterable<E>): E[] {
+  const seen = new Set<string>();
+  const out: E[] = [];
+  for (const e of errors) {
+    if (seen.has(e.path)) continue;
+    seen.add(e.path);
+    out.push(e);
+  }
+  return out;
+}
+
+function locate(file: string, doc: unknown, path: (string | number)[], message: string): string {
+  if (path[0] === 'probes' && typeof path[1] === 'number') {
+    const name = (doc as { probes: { name?: unknown }[] }).probes[path[1]]?.name;
+    const label = typeof name === 'string' && name ? `probe "${name}"` : `probes[${path[1]}]`;
+    return `${file}: ${label}: ${fieldPath(path.slice(2))}: ${message}`;
+  }
+  return `${file}: ${fieldPath(path)}: ${message}`;
+}

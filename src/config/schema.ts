@@ -1,0 +1,110 @@
+// The shape of a probe file. Kind-specific fields come from each prober; these are the engine's own.
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { ValueError } from '@sinclair/typebox/value';
+
+const Duration = Type.String({ errorMessage: 'expected a duration such as "500ms", "30s", "5m" or "1h"' });
+const Severity = Type.Union([Type.Literal('critical'), Type.Literal('warning')]);
+const Threshold = Type.Integer({ minimum: 1, maximum: 100 });
+
+/** Fields every probe may have, whatever its kind. */
+export const commonFields = {
+  name: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$', errorMessage: 'use lowercase letters, digits and "-" (at most 64, not starting or ending with "-")' }),
+  kind: Type.String(),
+  description: Type.Optional(Type.String()),
+  severity: Type.Optional(Severity),
+  interval: Type.Optional(Duration),
+  /** A node-cron expression instead of an interval, e.g. "*\/15 * * * * *". */
+  schedule: Type.Optional(Type.String()),
+  timeout: Type.Optional(Duration),
+  dependsOn: Type.Optional(Type.Array(Type.String(), { uniqueItems: true })),
+  failureThreshold: Type.Optional(Threshold),
+  successThreshold: Type.Optional(Threshold),
+  /** Extra next steps per reason, appended to the kind's own hint (the operator knows their stack). */
+  hints: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z_]+$' }), Type.String())),
+};
+
+export const Defaults = Type.Object(
+  {
+    interval: Type.Optional(Duration),
+    timeout: Type.Optional(Duration),
+    severity: Type.Optional(Severity),
+    failureThreshold: Type.Optional(Threshold),
+    successThreshold: Type.Optional(Threshold),
+  },
+  { additionalProperties: false },
+);
+
+export const Alerting = Type.Object(
+  {
+    alertmanager: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://', errorMessage: 'expected an http:// or https:// URL' }),
+          /** fallback: only while the guard probe (Prometheus) fails; always; off. */
+          mode: Type.Optional(Type.Union([Type.Literal('fallback'), Type.Literal('always'), Type.Literal('off')])),
+          /** The probe whose failure means Prometheus is down (fallback mode). */
+          guardProbe: Type.Optional(Type.String()),
+          /** How long an alert stays valid without renewal (endsAt = now + this). */
+          resolveTimeout: Type.Optional(Duration),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    heartbeat: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://', errorMessage: 'expected an http:// or https:// URL' }),
+          method: Type.Optional(Type.Union([Type.Literal('GET'), Type.Literal('POST')])),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const FileShape = Type.Object(
+  {
+    defaults: Type.Optional(Defaults),
+    probes: Type.Array(Type.Any()),
+    alerting: Type.Optional(Alerting),
+  },
+  { additionalProperties: false },
+);
+
+/** `/assertions/0/path` → `assertions[0].path` */
+export function fieldPath(pointer: string | (string | number)[]): string {
+  const parts = Array.isArray(pointer) ? pointer : pointer.split('/').filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
+  return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}
+
+/** One readable sentence for a TypeBox error. */
+export function describeError(e: ValueError): string {
+  const custom = (e.schema as TSchema & { errorMessage?: string }).errorMessage;
+  const got = describeValue(e.value);
+  if (e.message === 'Unexpected property') {
+    const parentAllowed = Object.keys(e.schema.properties ?? {});
+    return parentAllowed.length ? `unknown field (allowed: ${parentAllowed.join(', ')})` : 'unknown field';
+  }
+  if (e.message === 'Expected required property') return 'required field is missing';
+  if (custom) return `${custom}, got ${got}`;
+  const literals = literalChoices(e.schema);
+  if (literals) return `must be one of ${literals.map((l) => JSON.stringify(l)).join(', ')}, got ${got}`;
+  if (e.schema.pattern && typeof e.value === 'string') return `${got} does not match ${e.schema.pattern}`;
+  return `${e.message.replace(/^Expected/, 'expected')}, got ${got}`;
+}
+
+function literalChoices(schema: TSchema): unknown[] | undefined {
+  const any = (schema as { anyOf?: TSchema[] }).anyOf;
+  if (!any || !any.every((s) => 'const' in s)) return undefined;
+  return any.map((s) => (s as unknown as { const: unknown }).const);
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  const text = JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}

@@ -1,0 +1,42 @@
+// The one place that reads process.env. Everything else receives a Settings value.
+import { createRequire } from 'node:module';
+import type { Env } from './interpolate.js';
+
+export interface Settings {
+  configPath: string;
+  host: string;
+  port: number;
+  adminToken?: string;
+  logLevel: string;
+  dockerHost?: string;
+  concurrency: number;
+  /** The environment handed to ${VAR} expansion in probe files. */
+  env: Env;
+  version: string;
+}
+
+export class SettingsError extends Error {}
+
+const require = createRequire(import.meta.url);
+export const version: string = (require('../../package.json') as { version: string }).version;
+
+export function readSettings(env: Env = process.env, overrides: Partial<Settings> = {}): Settings {
+  const port = Number(env.WATCHDOG_PORT ?? 9469);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SettingsError(`WATCHDOG_PORT: "${env.WATCHDOG_PORT}" is not a port number`);
+  const concurrency = Number(env.WATCHDOG_CONCURRENCY ?? 8);
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new SettingsError(`WATCHDOG_CONCURRENCY: "${env.WATCHDOG_CONCURRENCY}" is not a positive whole number`);
+  const logLevel = env.WATCHDOG_LOG_LEVEL ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new SettingsError(`WATCHDOG_LOG_LEVEL: "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
+  return {
+    configPath: env.WATCHDOG_CONFIG || 'probes',
+    host: env.WATCHDOG_HOST || '0.0.0.0',
+    port,
+    adminToken: env.WATCHDOG_ADMIN_TOKEN || undefined,
+    logLevel,
+    dockerHost: env.DOCKER_HOST || undefined,
+    concurrency,
+    env,
+    version,
+    ...overrides,
+  };
+}

@@ -1,0 +1,121 @@
+// The long-running process: config + engine + metrics + API, with reload and a bounded shutdown.
+import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ConfigError, loadConfig, type WatchdogConfig } from './config/load.js';
+import type { Settings } from './config/settings.js';
+import { Engine } from './engine/engine.js';
+import { createMetrics, type ReloadStatus } from './metrics/registry.js';
+import { createDockerClient, type DockerClient } from './net/docker.js';
+import { createHttpClient, type HttpClient } from './net/http.js';
+import { buildApp } from './server/app.js';
+
+export interface DaemonDeps {
+  logger: Logger;
+  http?: HttpClient;
+  docker?: DockerClient;
+  now?: () => number;
+  /** Off in tests that start many daemons. */
+  processMetrics?: boolean;
+}
+
+export interface Daemon {
+  app: FastifyInstance;
+  engine: Engine;
+  /** http://host:port the API listens on. */
+  url: string;
+  config: () => WatchdogConfig;
+  /** Loads the config again; false (and the old config keeps running) when it is invalid. */
+  reload(): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+export function createClients(settings: Settings, deps: Pick<DaemonDeps, 'http' | 'docker'>) {
+  return {
+    http: deps.http ?? createHttpClient({ userAgent: `stack-watchdog/${settings.version}` }),
+    docker: deps.docker ?? createDockerClient({ dockerHost: settings.dockerHost }),
+  };
+}
+
+/** Throws ConfigError when the config is invalid at start: there is no last good config to fall back on. */
+export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise<Daemon> {
+  const { logger } = deps;
+  const now = deps.now ?? Date.now;
+  let config = await loadConfig(settings.configPath, settings.env);
+  let reloadStatus: ReloadStatus = { ok: true, at: now() };
+  const { http, docker } = createClients(settings, deps);
+
+  const engine = new Engine({ http, docker, logger, now, concurrency: settings.concurrency });
+  engine.load(config);
+  const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics });
+  const app = await buildApp({ engine, registry, logger, version: settings.version, reloadStatus: () => reloadStatus, adminToken: settings.adminToken, now });
+  await app.listen({ host: settings.host, port: settings.port });
+  const addr = app.server.address();
+  const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
+  engine.start();
+  logger.info({ url, probes: config.probes.length, files: config.files, version: settings.version }, 'stack-watchdog started');
+
+  let reloading: Promise<boolean> | undefined;
+  const reload = async (): Promise<boolean> => {
+    // Two triggers at once (SIGHUP and a file event) make one reload, not two racing ones.
+    reloading ??= (async () => {
+      try {
+        const next = await loadConfig(settings.configPath, settings.env);
+        engine.load(next);
+        config = next;
+        reloadStatus = { ok: true, at: now() };
+        logger.info({ probes: next.probes.length, files: next.files }, 'config reloaded');
+        return true;
+      } catch (err) {
+        const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+        reloadStatus = { ok: false, at: now(), error: problems.join('\n') };
+        logger.error({ problems }, 'config reload refused; the previous config keeps running');
+        return false;
+      } finally {
+        reloading = undefined;
+      }
+    })();
+    return reloading;
+  };
+
+  const watcher = await watchConfig(settings.configPath, reload, logger);
+
+  return {
+    app,
+    engine,
+    url,
+    config: () => config,
+    reload,
+    async stop() {
+      watcher?.close();
+      await engine.stop(3000);
+      await app.close();
+      await http.close();
+      logger.info('stack-watchdog stopped');
+    },
+  };
+}
+
+/** Reloads when a config file changes. Watches the folder: editors and ConfigMaps replace files rather than write them. */
+async function watchConfig(path: string, reload: () => Promise<boolean>, logger: Logger): Promise<FSWatcher | undefined> {
+  const isDir = (await stat(path)).isDirectory();
+  const dir = isDir ? path : dirname(path);
+  const only = isDir ? undefined : basename(path);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const watcher = watch(dir, (_event, file) => {
+      if (only && file && file !== only) return;
+      if (file && !only && !/\.ya?ml$/.test(String(file))) return;
+      // Saves come as bursts of events; wait for the burst to end.
+      clearTimeout(timer);
+      timer = setTimeout(() => void reload(), 300);
+    });
+    watcher.on('error', (err) => logger.warn({ err }, 'config watch failed; SIGHUP still reloads'));
+    return watcher;
+  } catch (err) {
+    logger.warn({ err, path }, 'cannot watch the config for changes; SIGHUP still reloads');
+    return undefined;
+  }
+}

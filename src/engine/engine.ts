@@ -1,0 +1,267 @@
+// The scheduler: when each probe runs, how many run at once, what a dependency failure means,
+// and what is kept. It knows no probe kind: runner.ts dispatches through the registry.
+import { EventEmitter } from 'node:events';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { AnySpec } from '../probers/types.js';
+import type { WatchdogConfig } from '../config/load.js';
+import { runProbe, type RunDeps } from './runner.js';
+import { newState, record, type ProbeResult, type ProbeState } from './result.js';
+import { Semaphore } from './semaphore.js';
+
+export interface EngineOptions extends Omit<RunDeps, 'stopSignal'> {
+  logger: Logger;
+  /** Probes running at once, across all probes. */
+  concurrency?: number;
+  historySize?: number;
+  failureHistorySize?: number;
+  /** Upper bound of the random delay before each probe's first run, so a restart does not burst. */
+  maxStartJitterMs?: number;
+  random?: () => number;
+}
+
+export interface EngineEvents {
+  result: [state: ProbeState, raw: ProbeResult, changed: boolean];
+  /** Every probe has had a run since the previous round: the heartbeat hangs on this. */
+  round: [];
+}
+
+interface Slot {
+  state: ProbeState;
+  nextDue: number;
+  task?: ScheduledTask;
+  /** Ran since the last `round` event. */
+  inRound: boolean;
+}
+
+export class Engine extends EventEmitter<EngineEvents> {
+  private slots = new Map<string, Slot>();
+  private heartbeat?: ScheduledTask;
+  private readonly stopController = new AbortController();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly semaphore: Semaphore;
+  private readonly limits: { history: number; failures: number };
+  private started = false;
+  /** When the scheduler last ticked (ms): /healthz reads it. */
+  lastTick = 0;
+
+  constructor(private readonly opts: EngineOptions) {
+    super();
+    this.semaphore = new Semaphore(opts.concurrency ?? 8);
+    this.limits = { history: opts.historySize ?? 20, failures: opts.failureHistorySize ?? 50 };
+  }
+
+  /** Installs a config. Probes that keep their name and kind keep their history and counters. */
+  load(config: WatchdogConfig): void {
+    const now = this.opts.now();
+    const next = new Map<string, Slot>();
+    for (const spec of config.probes) {
+      const old = this.slots.get(spec.name);
+      // Same object, new spec: a run in flight across the reload still lands in the right place.
+      const state = old && old.state.spec.kind === spec.kind ? Object.assign(old.state, { spec }) : newState(spec, now);
+      next.set(spec.name, { state, nextDue: now + this.jitter(spec), inRound: false });
+    }
+    for (const [name, slot] of this.slots) {
+      slot.task?.destroy();
+      // A run of a removed or changed probe that is still going writes into a state nobody reads.
+      if (!next.has(name)) this.opts.logger.info({ probe: name }, 'probe removed');
+    }
+    this.slots = next;
+    if (this.started) for (const slot of this.slots.values()) this.schedule(slot);
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.lastTick = this.opts.now();
+    // One ticking task drives every interval probe; cron-scheduled probes get a task of their own.
+    this.heartbeat = cron.schedule('* * * * * *', () => this.tick(), { name: 'watchdog-scheduler' });
+    for (const slot of this.slots.values()) this.schedule(slot);
+    this.tick();
+  }
+
+  /** Stops scheduling, lets runs in flight finish for up to `graceMs`, then cancels them. */
+  async stop(graceMs = 3000): Promise<void> {
+    this.started = false;
+    this.heartbeat?.destroy();
+    for (const slot of this.slots.values()) slot.task?.destroy();
+    const all = Promise.allSettled([...this.inFlight]);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise((r) => (timer = setTimeout(r, graceMs)));
+    await Promise.race([all, grace]);
+    clearTimeout(timer);
+    this.stopController.abort();
+    await Promise.race([all, new Promise((r) => setTimeout(r, 200))]);
+  }
+
+  states(): ProbeState[] {
+    return [...this.slots.values()].map((s) => s.state);
+  }
+
+  state(name: string): ProbeState | undefined {
+    return this.slots.get(name)?.state;
+  }
+
+  /** Every probe has a first result (blocked counts: it is an answer). */
+  get ready(): boolean {
+    return [...this.slots.values()].every((s) => s.state.last !== undefined);
+  }
+
+  /** Runs a probe now, outside its schedule (the admin API). Waits for a run already going. */
+  async runNow(name: string): Promise<ProbeResult | undefined> {
+    const slot = this.slots.get(name);
+    if (!slot) return undefined;
+    if (slot.state.running) {
+      await new Promise<void>((resolve) => {
+        const on = (s: ProbeState) => {
+          if (s.spec.name === name) {
+            this.off('result', on);
+            resolve();
+          }
+        };
+        this.on('result', on);
+      });
+      return slot.state.last;
+    }
+    return this.execute(slot);
+  }
+
+  /**
+   * One pass over the given probes (all by default) in dependency order, as `watchdog check`
+   * does. Thresholds do not apply: a single run is reported as it is.
+   */
+  async runOnce(names?: string[]): Promise<ProbeState[]> {
+    const wanted = names ? this.withDependencies(names) : new Set(this.slots.keys());
+    const done = new Set<string>();
+    const order = [...wanted];
+    while (done.size < order.length) {
+      const ready = order.filter((n) => !done.has(n) && this.slots.get(n)!.state.spec.dependsOn.every((d) => done.has(d) || !wanted.has(d)));
+      await Promise.all(
+        ready.map(async (n) => {
+          const slot = this.slots.get(n)!;
+          slot.state.spec = { ...slot.state.spec, failureThreshold: 1, successThreshold: 1 };
+          await this.execute(slot);
+          done.add(n);
+        }),
+      );
+    }
+    return order.map((n) => this.slots.get(n)!.state);
+  }
+
+  private withDependencies(names: string[]): Set<string> {
+    const out = new Set<string>();
+    const add = (n: string) => {
+      if (out.has(n) || !this.slots.has(n)) return;
+      out.add(n);
+      this.slots.get(n)!.state.spec.dependsOn.forEach(add);
+    };
+    names.forEach(add);
+    return out;
+  }
+
+  private jitter(spec: AnySpec): number {
+    const max = Math.min(this.opts.maxStartJitterMs ?? 1000, spec.intervalMs / 2);
+    return Math.floor((this.opts.random ?? Math.random)() * max);
+  }
+
+  private schedule(slot: Slot): void {
+    const spec = slot.state.spec;
+    if (!spec.schedule) return;
+    slot.task = cron.schedule(spec.schedule, () => this.due(slot), { name: `probe-${spec.name}` });
+  }
+
+  private tick(): void {
+    const now = this.opts.now();
+    this.lastTick = now;
+    for (const slot of this.slots.values()) {
+      // Every probe runs once at start, whatever its schedule; afterwards interval probes are due here.
+      const firstRun = slot.state.last === undefined && !slot.state.running;
+      if ((slot.state.spec.schedule && !firstRun) || now < slot.nextDue) continue;
+      if (this.due(slot)) {
+        slot.nextDue += slot.state.spec.intervalMs;
+        if (slot.nextDue <= now) slot.nextDue = now + slot.state.spec.intervalMs;
+      }
+    }
+  }
+
+  /** Starts a scheduled run unless one is still going (then the tick is counted as skipped). */
+  private due(slot: Slot): boolean {
+    const state = slot.state;
+    if (state.running) {
+      state.skipped++;
+      this.opts.logger.debug({ probe: state.spec.name }, 'previous run still going; tick skipped');
+      return true;
+    }
+    // Before a dependency's first result there is nothing to judge by: wait for it.
+    if (state.spec.dependsOn.some((d) => this.slots.get(d)?.state.last === undefined)) return false;
+    void this.execute(slot);
+    return true;
+  }
+
+  private async execute(slot: Slot): Promise<ProbeResult> {
+    const state = slot.state;
+    state.running = true;
+    const work = (async () => {
+      const blocked = this.blockedBy(state.spec);
+      const raw = blocked ?? (await this.semaphore.use(() => runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal })));
+      state.running = false;
+      // A reload may have replaced this probe while it ran: then its result belongs to nobody.
+      const live = this.slots.get(state.spec.name);
+      if (live?.state === state) this.apply(live, raw);
+      return raw;
+    })();
+    this.inFlight.add(work);
+    try {
+      return await work;
+    } finally {
+      this.inFlight.delete(work);
+      state.running = false;
+    }
+  }
+
+  private apply(slot: Slot, raw: ProbeResult): void {
+    const state = slot.state;
+    const before = state.current.status;
+    const changed = record(state, raw, this.limits);
+    this.logChange(state, before, changed);
+    slot.inRound = true;
+    this.emit('result', state, raw, changed);
+    if ([...this.slots.values()].every((s) => s.inRound)) {
+      for (const s of this.slots.values()) s.inRound = false;
+      this.emit('round');
+    }
+  }
+
+  /** A probe whose dependency is failing (or itself blocked) is not run: one outage, one failure. */
+  private blockedBy(spec: AnySpec): ProbeResult | undefined {
+    for (const d of spec.dependsOn) {
+      const dep = this.slots.get(d)?.state.current;
+      if (dep && (dep.status === 'failing' || dep.status === 'blocked')) {
+        const now = this.opts.now();
+        return {
+          status: 'blocked',
+          reason: 'dependency_failed',
+          message: `not run: depends on "${d}", which is ${dep.status} (${dep.reason})`,
+          hint: `Fix "${d}" first: curl the watchdog's /status/${d} for its reason and hint.`,
+          value: null,
+          durationMs: 0,
+          at: now,
+          details: { dependency: d },
+        };
+      }
+    }
+    return undefined;
+  }
+
+  private logChange(state: ProbeState, before: string, changed: boolean): void {
+    const { spec, current } = state;
+    const fields = { probe: spec.name, kind: spec.kind, severity: spec.severity, status: current.status, previous: before, reason: current.reason, message: current.message };
+    if (!changed) {
+      this.opts.logger.debug(fields, 'probe run');
+      return;
+    }
+    if (current.status === 'failing') this.opts.logger.warn({ ...fields, hint: current.hint }, 'probe failing');
+    else if (current.status === 'ok') this.opts.logger.info(fields, before === 'pending' ? 'probe ok' : 'probe recovered');
+    else this.opts.logger.info(fields, `probe ${current.status}`);
+  }
+}

@@ -1,0 +1,70 @@
+// Runs one probe once, under a hard deadline. Whatever the prober does (hangs, ignores the
+// signal, throws), the caller gets a ProbeResult no later than the timeout plus a tick.
+import type { Logger } from 'pino';
+import type { HttpClient } from '../net/http.js';
+import type { DockerClient } from '../net/docker.js';
+import { formatDuration } from '../config/duration.js';
+import { proberFor } from '../probers/index.js';
+import type { AnySpec, ProbeOutcome } from '../probers/types.js';
+import type { ProbeResult } from './result.js';
+
+export interface RunDeps {
+  http: HttpClient;
+  docker: DockerClient;
+  logger: Logger;
+  now: () => number;
+  /** Aborted when the daemon stops: runs in flight give up. */
+  stopSignal?: AbortSignal;
+}
+
+export async function runProbe(spec: AnySpec, deps: RunDeps): Promise<ProbeResult> {
+  const prober = proberFor(spec.kind);
+  if (!prober) throw new Error(`no prober for kind ${spec.kind}`); // the config loader refuses unknown kinds
+  const started = deps.now();
+  const timeout = AbortSignal.timeout(spec.timeoutMs);
+  const signal = deps.stopSignal ? AbortSignal.any([timeout, deps.stopSignal]) : timeout;
+  const logger = deps.logger.child({ probe: spec.name, kind: spec.kind });
+
+  let outcome: ProbeOutcome;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // The race is the hard bound: a prober that ignores its signal still cannot hold the slot.
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), spec.timeoutMs + 50);
+    });
+    const res = await Promise.race([prober.run(spec as never, { signal, deadline: started + spec.timeoutMs, http: deps.http, docker: deps.docker, logger, now: deps.now }), deadline]);
+    outcome = res === 'deadline' || (signal.aborted && res.status === 'failing' && res.reason !== 'timeout') ? timedOut(spec, deps.stopSignal) : res;
+  } catch (err) {
+    if (signal.aborted) {
+      outcome = timedOut(spec, deps.stopSignal);
+    } else {
+      // A prober throws only on a bug; say so plainly rather than inventing a target failure.
+      logger.error({ err }, 'probe raised an error');
+      outcome = { status: 'failing', reason: 'error', message: `internal error: ${(err as Error).message}`, hint: 'This is a bug in stack-watchdog: the log line "probe raised an error" has the stack trace; please report it.' };
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  const extra = outcome.status === 'failing' ? spec.hints?.[outcome.reason] : undefined;
+  return {
+    status: outcome.status,
+    reason: outcome.reason,
+    message: outcome.message,
+    hint: extra ? [outcome.hint, extra].filter(Boolean).join(' ') : outcome.hint,
+    value: outcome.value ?? null,
+    durationMs: deps.now() - started,
+    at: deps.now(),
+    details: outcome.details,
+    samples: outcome.samples,
+  };
+}
+
+function timedOut(spec: AnySpec, stopSignal: AbortSignal | undefined): ProbeOutcome {
+  if (stopSignal?.aborted) return { status: 'failing', reason: 'timeout', message: 'run cancelled: the watchdog is stopping' };
+  return {
+    status: 'failing',
+    reason: 'timeout',
+    message: `no result within the ${formatDuration(spec.timeoutMs)} timeout`,
+    hint: 'The target accepted the request but did not answer in time: check that it is not overloaded or stuck (docker logs <container>), or raise the probe\'s timeout.',
+  };
+}

@@ -1,0 +1,121 @@
+// One HTTP client for every probe: undici with a private connection pool, a body size cap and
+// errors classified into the short reasons that end up in metric labels.
+import { Agent, request, type Dispatcher } from 'undici';
+
+export type TransportReason = 'timeout' | 'connect' | 'reset' | 'dns' | 'body_too_large' | 'protocol';
+
+/** A failure to talk to the target at all (as opposed to an answer we did not like). */
+export class TransportError extends Error {
+  constructor(
+    readonly reason: TransportReason,
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+export interface HttpRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Refuse bodies larger than this (default 10 MiB): a probe never needs more, and memory is not free. */
+  maxBytes?: number;
+  signal: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface HttpClient {
+  request(url: string, opts: HttpRequest): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+
+export function createHttpClient(opts: { userAgent: string; dispatcher?: Dispatcher }): HttpClient {
+  // undici's own header/body timeouts default to 5 minutes; the probe's AbortSignal is the real
+  // bound, so these only protect against a forgotten signal.
+  const dispatcher =
+    opts.dispatcher ?? new Agent({ connections: 16, headersTimeout: 120_000, bodyTimeout: 120_000, connectTimeout: 30_000 });
+  return {
+    async request(url, req) {
+      const maxBytes = req.maxBytes ?? DEFAULT_MAX_BYTES;
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(url, {
+          method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+          headers: { 'user-agent': opts.userAgent, ...req.headers },
+          body: req.body,
+          signal: req.signal,
+          dispatcher,
+        });
+      } catch (err) {
+        throw classify(err, req.signal, url);
+      }
+      const declared = Number(res.headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        res.body.destroy();
+        throw new TransportError('body_too_large', `${url} announced a ${formatBytes(declared)} body, over the ${formatBytes(maxBytes)} cap`);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      try {
+        for await (const chunk of res.body) {
+          size += (chunk as Buffer).length;
+          if (size > maxBytes) {
+            res.body.destroy();
+            throw new TransportError('body_too_large', `${url} sent more than the ${formatBytes(maxBytes)} cap`);
+          }
+          chunks.push(chunk as Buffer);
+        }
+      } catch (err) {
+        if (err instanceof TransportError) throw err;
+        throw classify(err, req.signal, url);
+      }
+      return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') };
+    },
+    close: () => dispatcher.close(),
+  };
+}
+
+function classify(err: unknown, signal: AbortSignal, url: string): TransportError {
+  if (signal.aborted) return new TransportError('timeout', `${url} did not answer in time`);
+  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  const code = e.code ?? e.cause?.code ?? '';
+  const detail = e.message ?? String(err);
+  switch (code) {
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'EADDRNOTAVAIL':
+      return new TransportError('connect', `cannot connect to ${url}: ${code}`, code);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new TransportError('dns', `cannot resolve the host of ${url} (${code})`, code);
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+    case 'UND_ERR_CLOSED':
+      return new TransportError('reset', `${url} closed the connection before answering (${code})`, code);
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'ETIMEDOUT':
+      return new TransportError('timeout', `${url} did not answer in time (${code})`, code);
+    default:
+      return new TransportError('protocol', `request to ${url} failed: ${detail}`, code || undefined);
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 * 1024) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+  if (n >= 1024 * 1024) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}

@@ -1,0 +1,132 @@
+// kind: prometheus_query — an instant query whose value must meet `expect`.
+// An empty vector is `absent`, not 0: a metric that was never written (or is misspelt) must not read
+// as "rate is zero", and its hint names the metrics that do exist and look alike.
+import { Type } from '@sinclair/typebox';
+import { defineProber, type ProbeContext, type ProbeOutcome } from './types.js';
+import { failed, isOutcome, passed } from './common.js';
+import { holds, parseExpectation } from './expect.js';
+import { prometheusApi } from './prometheusApi.js';
+
+interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export const prometheusQueryProber = defineProber({
+  fields: Type.Object({
+    prometheus: Type.String({ pattern: '^https?://' }),
+    query: Type.String({ minLength: 1 }),
+    /** Default: any non-empty result passes. */
+    expect: Type.Optional(Type.String()),
+  }),
+  check(spec) {
+    if (spec.expect === undefined) return undefined;
+    const e = parseExpectation(spec.expect);
+    return typeof e === 'string' ? { field: 'expect', message: e } : undefined;
+  },
+  async run(spec, ctx) {
+    const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/query', { query: spec.query });
+    if (isOutcome(data)) return data;
+    const { resultType, result } = data as { resultType: string; result: unknown };
+    let samples: { labels: string; value: number }[];
+    if (resultType === 'scalar') {
+      samples = [{ labels: '', value: Number((result as [number, string])[1]) }];
+    } else if (resultType === 'vector') {
+      samples = (result as Sample[]).map((s) => ({ labels: formatLabels(s.metric), value: Number(s.value[1]) }));
+    } else {
+      return failed('invalid_response', `the query returns a ${resultType}, not a number or an instant vector`, 'Use an instant-vector expression (e.g. sum(rate(x[5m]))), not a range selector.');
+    }
+    if (samples.length === 0) return absent(ctx, spec.prometheus, spec.query);
+
+    const expectation = spec.expect === undefined ? undefined : parseExpectation(spec.expect);
+    const first = samples[0]!;
+    const details = { series: samples.length };
+    if (expectation && typeof expectation !== 'string') {
+      const bad = samples.find((s) => Number.isNaN(s.value) || !holds(expectation, s.value));
+      if (bad) {
+        return failed(
+          'threshold',
+          `${bad.labels || 'value'} = ${bad.value}, expected ${expectation.text}`,
+          'The metric exists but its value is out of range: look at its recent graph in Prometheus to see when it changed.',
+          { value: Number.isNaN(bad.value) ? null : bad.value, details },
+        );
+      }
+      return passed(`${first.value} (${expectation.text})${samples.length > 1 ? ` for all ${samples.length} series` : ''}`, { value: first.value, details });
+    }
+    return passed(`${samples.length} series, first ${first.value}`, { value: first.value, details });
+  },
+});
+
+function formatLabels(m: Record<string, string>): string {
+  const { __name__: name = '', ...rest } = m;
+  const inner = Object.entries(rest).map(([k, v]) => `${k}="${v}"`).join(',');
+  return inner ? `${name}{${inner}}` : name;
+}
+
+// Words in PromQL that look like metric names but are not.
+const promqlWords = new Set([
+  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan',
+]);
+
+/** Metric names referenced by a query: identifiers not followed by `(` and not inside {..} or "..". */
+export function metricNamesIn(query: string): string[] {
+  const stripped = query.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""').replace(/\{[^}]*\}/g, '{}').replace(/\[[^\]]*\]/g, '[]');
+  const names = new Set<string>();
+  for (const m of stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\()?/g)) {
+    const word = m[1]!;
+    if (m[2] || promqlWords.has(word.toLowerCase())) continue;
+    // `by (job)`: the label list after by/without/on/ignoring is not a metric.
+    const before = stripped.slice(0, m.index).trimEnd();
+    if (/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*$/i.test(before)) continue;
+    names.add(word);
+  }
+  return [...names];
+}
+
+async function absent(ctx: ProbeContext, base: string, query: string): Promise<ProbeOutcome> {
+  const wanted = metricNamesIn(query);
+  const known = await prometheusApi(ctx, base, '/api/v1/label/__name__/values');
+  const all = Array.isArray(known) ? (known as string[]) : [];
+  const missing = wanted.filter((w) => !all.includes(w));
+  const present = wanted.filter((w) => all.includes(w));
+  const similar = missing.length ? suggest(missing, all, 5) : [];
+  let message: string;
+  let hint: string;
+  if (missing.length) {
+    message = `no data: ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist in Prometheus`;
+    hint =
+      (similar.length ? `Metrics that do exist and look alike: ${similar.join(', ')}. ` : 'No metric with a similar name exists. ') +
+      'Either the name is misspelt, or nothing writes it yet: check that the exporter or remote-write sender producing it is configured and scraped.';
+  } else {
+    message = `no data: ${present.map((m) => `"${m}"`).join(', ') || 'the query'} exists but no series matches the query now`;
+    hint = 'The metric exists but the label matchers select nothing, or no sample is recent enough for the range: check the labels in the Prometheus UI and widen the range.';
+  }
+  return failed('absent', message, hint, { value: null, details: { missingMetrics: missing, similarMetrics: similar } });
+}
+
+/** Up to `n` known names closest to the wanted ones (shared name parts first, then edit distance). */
+export function suggest(wanted: string[], known: string[], n: number): string[] {
+  const scored = known.map((k) => ({ k, score: Math.max(...wanted.map((w) => similarity(w, k))) }));
+  return scored.filter((s) => s.score > 0.3).sort((a, b) => b.score - a.score || a.k.localeCompare(b.k)).slice(0, n).map((s) => s.k);
+}
+
+function similarity(a: string, b: string): number {
+  const pa = new Set(a.split(/[_:]/).filter((p) => p.length > 2));
+  const pb = new Set(b.split(/[_:]/).filter((p) => p.length > 2));
+  const shared = [...pa].filter((p) => pb.has(p)).length;
+  const parts = shared / Math.max(1, Math.min(pa.size, pb.size));
+  const edit = 1 - levenshtein(a, b) / Math.max(a.length, b.length);
+  return 0.6 * parts + 0.4 * edit;
+}
+
+function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,41 @@
+// kind: tcp — does something accept connections at host:port within the timeout?
+import { connect } from 'node:net';
+import { Type } from '@sinclair/typebox';
+import { defineProber } from './types.js';
+import { failed, passed } from './common.js';
+
+export const tcpProber = defineProber({
+  fields: Type.Object({
+    /** host:port, or [v6]:port */
+    address: Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' }),
+  }),
+  async run(spec, ctx) {
+    const { host, port } = splitAddress(spec.address);
+    const started = ctx.now();
+    const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      const socket = connect({ host, port, signal: ctx.signal });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(undefined);
+      });
+      socket.once('error', (e) => {
+        socket.destroy();
+        resolve(e);
+      });
+    });
+    const seconds = (ctx.now() - started) / 1000;
+    if (!err) return passed(`${spec.address} accepted a connection in ${seconds.toFixed(3)}s`, { value: seconds });
+    if (ctx.signal.aborted) {
+      return failed('timeout', `${spec.address} did not accept a connection in time`, 'Packets are dropped on the way (a firewall, a wrong network) or the host is down: check that the watchdog and the target share a compose network.');
+    }
+    if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+      return failed('dns', `cannot resolve ${host} (${err.code})`, 'In compose the host is the service name, and the watchdog must be on the same network.');
+    }
+    return failed('connect', `${spec.address} refused the connection (${err.code ?? err.message})`, `Nothing listens on port ${port}: check that the service is running and that it listens on that port on all interfaces (0.0.0.0), not only on its own localhost.`);
+  },
+});
+
+export function splitAddress(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
+}

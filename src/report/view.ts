@@ -1,0 +1,87 @@
+// Engine state → what people read: the JSON views of the API and the aligned text table that
+// both `GET /status?format=text` and `watchdog check` print.
+import type { ProbeResult, ProbeState } from '../engine/result.js';
+import type { ProbeDetail, ProbeView, StatusReport } from '../server/schemas.js';
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function probeView(s: ProbeState): ProbeView {
+  const c = s.current;
+  const view: ProbeView = {
+    name: s.spec.name,
+    kind: s.spec.kind,
+    severity: s.spec.severity,
+    status: c.status,
+    reason: c.reason,
+    message: c.message,
+    hint: c.status === 'ok' ? null : (c.hint ?? null),
+    value: c.value,
+    since: iso(s.since),
+    lastRun: s.last ? iso(s.last.at) : null,
+    durationMs: s.last ? s.last.durationMs : null,
+  };
+  if (c.details && Object.keys(c.details).length) view.details = c.details;
+  return view;
+}
+
+export function overall(states: ProbeState[]): StatusReport['status'] {
+  const failing = states.filter((s) => s.current.status === 'failing');
+  if (failing.some((s) => s.spec.severity === 'critical')) return 'failing';
+  return failing.length ? 'degraded' : 'ok';
+}
+
+export function statusReport(states: ProbeState[], now: number): StatusReport {
+  return { status: overall(states), generatedAt: iso(now), probes: states.map(probeView) };
+}
+
+function historyEntry(r: ProbeResult) {
+  return { at: iso(r.at), status: r.status, reason: r.reason, message: r.message, value: r.value, durationMs: r.durationMs };
+}
+
+export function probeDetail(s: ProbeState): ProbeDetail {
+  return {
+    ...probeView(s),
+    description: s.spec.description ?? null,
+    dependsOn: s.spec.dependsOn,
+    intervalSeconds: s.spec.intervalMs / 1000,
+    schedule: s.spec.schedule ?? null,
+    timeoutSeconds: s.spec.timeoutMs / 1000,
+    file: s.spec.file,
+    history: s.history.map(historyEntry),
+    recentFailures: s.failures.map(historyEntry),
+  };
+}
+
+const mark: Record<string, string> = { ok: 'OK', failing: 'FAIL', blocked: 'BLOCKED', pending: 'PENDING' };
+
+/** An aligned table for a terminal; hints for non-ok probes follow the table, one per line. */
+export function statusTable(states: ProbeState[], now: number): string {
+  const rows = states.map((s) => [
+    s.spec.name,
+    s.spec.kind,
+    mark[s.current.status] ?? s.current.status,
+    s.current.reason,
+    s.current.value === null ? '-' : formatValue(s.current.value),
+    s.last ? `${Math.max(0, Math.round((now - s.last.at) / 1000))}s ago` : 'never',
+    oneLine(s.current.message),
+  ]);
+  const header = ['PROBE', 'KIND', 'STATUS', 'REASON', 'VALUE', 'LAST RUN', 'MESSAGE'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  const out = [line(header), ...rows.map(line)];
+  const hints = states.filter((s) => s.current.status !== 'ok' && s.current.hint);
+  if (hints.length) {
+    out.push('');
+    for (const s of hints) out.push(`${s.spec.name}: ${oneLine(s.current.hint!)}`);
+  }
+  out.push('', `overall: ${overall(states)}`);
+  return out.join('\n') + '\n';
+}
+
+function formatValue(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ');
+}

@@ -1,0 +1,75 @@
+// buildApp composes the API from plugins; each plugin owns its routes and declares what it needs.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Engine } from '../engine/engine.js';
+import type { ReloadStatus } from '../metrics/registry.js';
+import { ErrorReply, HistoryEntry, ProbeView } from './schemas.js';
+import metricsPlugin from './plugins/metrics.js';
+import statusPlugin from './plugins/status.js';
+import healthPlugin from './plugins/health.js';
+import adminPlugin from './plugins/admin.js';
+import openapiPlugin from './plugins/openapi.js';
+
+export interface AppOptions {
+  engine: Engine;
+  registry: Registry;
+  logger: Logger;
+  version: string;
+  reloadStatus: () => ReloadStatus;
+  /** Enables POST /probes/:probe/run; without it that route answers 403. */
+  adminToken?: string;
+  now?: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifySchema {
+    /** For the OpenAPI document. */
+    summary?: string;
+    produces?: string[];
+  }
+  interface FastifyInstance {
+    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string };
+  }
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger and fastify's logger type differ only in generics; the instance is the same.
+    loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    // A scrape every 15 s would drown the log; errors are still logged below.
+    disableRequestLogging: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+  });
+  app.decorate('watchdog', {
+    engine: opts.engine,
+    registry: opts.registry,
+    version: opts.version,
+    reloadStatus: opts.reloadStatus,
+    now: opts.now ?? Date.now,
+    adminToken: opts.adminToken,
+  });
+  app.addSchema(ProbeView);
+  app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });
+  app.addSchema({ ...ErrorReply, $id: 'ErrorReply' });
+
+  app.setErrorHandler((err: { statusCode?: number; validation?: unknown; message: string }, req, reply) => {
+    const code = err.statusCode ?? 500;
+    if (code >= 500) {
+      // The detail goes to the log, not to whoever asked.
+      req.log.error({ err, url: req.url }, 'request failed');
+      return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'Internal Server Error' });
+    }
+    return reply.code(code).send({ statusCode: code, error: code === 400 ? 'Bad Request' : 'Error', message: err.message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}: see /openapi.json` });
+  });
+
+  await app.register(openapiPlugin, { version: opts.version });
+  await app.register(metricsPlugin);
+  await app.register(statusPlugin);
+  await app.register(healthPlugin);
+  await app.register(adminPlugin);
+  return app;
+}

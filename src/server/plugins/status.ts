@@ -1,0 +1,51 @@
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { FormatQuery, ProbeDetail, ProbeParams, StatusReport } from '../schemas.js';
+import { probeDetail, statusReport, statusTable } from '../../report/view.js';
+
+/** Text for people at a terminal, JSON for everything else (jq, scripts). */
+function wantsText(req: FastifyRequest<{ Querystring: Static<typeof FormatQuery> }>): boolean {
+  if (req.query.format) return req.query.format === 'text';
+  const accept = req.headers.accept ?? '';
+  return accept.includes('text/plain') && !accept.includes('application/json');
+}
+
+async function status(app: FastifyInstance) {
+  app.get<{ Querystring: Static<typeof FormatQuery> }>(
+    '/status',
+    {
+      schema: {
+        summary: 'Every probe\'s current status; 503 while a critical probe fails, so `curl -f` works in scripts',
+        querystring: FormatQuery,
+        response: { 200: StatusReport, 503: StatusReport },
+      },
+    },
+    async (req, reply) => {
+      const { engine, now } = app.watchdog;
+      const states = engine.states();
+      const report = statusReport(states, now());
+      reply.code(report.status === 'failing' ? 503 : 200);
+      if (wantsText(req)) return reply.type('text/plain; charset=utf-8').serializer((s: unknown) => s as string).send(statusTable(states, now()));
+      return report;
+    },
+  );
+
+  app.get<{ Params: Static<typeof ProbeParams> }>(
+    '/status/:probe',
+    {
+      schema: {
+        summary: 'One probe with its recent history and failures',
+        params: ProbeParams,
+        response: { 200: ProbeDetail, 404: { $ref: 'ErrorReply#' } },
+      },
+    },
+    async (req, reply) => {
+      const state = app.watchdog.engine.state(req.params.probe);
+      if (!state) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no probe named "${req.params.probe}"` });
+      return probeDetail(state);
+    },
+  );
+}
+
+export default fp(status, { name: 'watchdog-status', fastify: '5.x' });
