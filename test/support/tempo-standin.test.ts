@@ -1,0 +1,538 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { startTempoStandin, type TempoStandin, type TempoStandinOptions } from './tempo-standin.js';
+
+const T = 2000; // per-request timeout: every request in here is bounded
+
+async function standin(t: { after(fn: () => Promise<void>): void }, opts?: TempoStandinOptions): Promise<TempoStandin> {
+  const s = await startTempoStandin(opts);
+  t.after(() => s.stop());
+  return s;
+}
+
+function get(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, signal: AbortSignal.timeout(T) });
+}
+
+function hex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+function otlpBody(opts: { traceId: string; spanId?: string; service: string; name?: string; startNs?: bigint; durationMs?: number; attrs?: Record<string, string> }) {
+  const start = opts.startNs ?? BigInt(Date.now()) * 1_000_000n;
+  return {
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: opts.service } }] },
+        scopeSpans: [
+          {
+            scope: { name: 'watchdog', version: '1.0.0', attributes: [{ key: 'dropped.by.tempo', value: { stringValue: 'yes' } }] },
+            spans: [
+              {
+                traceId: opts.traceId,
+                spanId: opts.spanId ?? hex(8),
+                name: opts.name ?? 'canary',
+                kind: 2,
+                startTimeUnixNano: String(start),
+                endTimeUnixNano: String(start + BigInt((opts.durationMs ?? 12) * 1e6)),
+                attributes: Object.entries(opts.attrs ?? {}).map(([key, v]) => ({ key, value: { stringValue: v } })),
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+async function push(s: TempoStandin, body: unknown, contentType = 'application/json'): Promise<Response> {
+  return get(`${s.otlpHttpUrl}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': contentType },
+    body: (typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body)) as BodyInit,
+  });
+}
+
+async function search(s: TempoStandin, params: Record<string, string | number>): Promise<{ status: number; json: any; text: string }> {
+  const q = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+  const res = await get(`${s.url}/api/search?${q}`);
+  const text = await res.text();
+  return { status: res.status, text, json: res.headers.get('content-type') === 'application/json' ? JSON.parse(text) : undefined };
+}
+
+const nowS = (): number => Math.floor(Date.now() / 1000);
+
+function tcpConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('timeout');
+    }, T);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(e.code ?? e.message);
+    });
+  });
+}
+
+// ------------------------------------------------------------------------------------- readiness
+
+test('/ready, /api/echo and /status/services answer like Tempo', async (t) => {
+  const s = await standin(t);
+
+  const ready = await get(`${s.url}/ready`);
+  assert.equal(ready.status, 200);
+  assert.equal(await ready.text(), 'ready\n');
+  assert.equal(ready.headers.get('content-type'), 'text/plain; charset=utf-8');
+
+  const echo = await get(`${s.url}/api/echo`);
+  assert.equal(echo.status, 200);
+  assert.equal(await echo.text(), 'echo\n');
+
+  const services = await (await get(`${s.url}/status/services`)).text();
+  const lines = services.split('\n');
+  assert.equal(lines[0], 'GET /status/services');
+  assert.match(lines[1]!, /^\+-+\+-+\+-+\+$/);
+  assert.match(lines[2]!, /^\| SERVICE NAME +\| STATUS +\| FAILURE CASE \|$/);
+  assert.match(services, /^\| distributor +\| Running +\| +\|$/m);
+  assert.match(services, /^\| ingester +\| Running +\| +\|$/m);
+  assert.ok(lines.every((l) => l === '' || l === lines[0] || l.length === lines[1]!.length), 'table rows are aligned');
+  assert.equal(s.received.readyRequests, 1);
+});
+
+test('setReady(false) gives 503 "Ingester not ready: ..." and setReady(true) restores it', async (t) => {
+  const s = await standin(t);
+  s.setReady(false);
+  let res = await get(`${s.url}/ready`);
+  assert.equal(res.status, 503);
+  assert.equal(await res.text(), 'Ingester not ready: waiting for 15s after being ready\n');
+
+  s.setReady(false, 'instance 7f3a in state JOINING');
+  res = await get(`${s.url}/ready`);
+  assert.equal(await res.text(), 'Ingester not ready: instance 7f3a in state JOINING\n');
+
+  s.setReady(true);
+  assert.equal((await get(`${s.url}/ready`)).status, 200);
+});
+
+test('setModuleState shows in /status/services and makes /ready 503', async (t) => {
+  const s = await standin(t, { modules: ['distributor', 'ingester', 'querier'] });
+  s.setModuleState('ingester', 'Failed', 'failed to replay WAL');
+  const res = await get(`${s.url}/ready`);
+  assert.equal(res.status, 503);
+  assert.equal(await res.text(), 'Some services are not Running:\nFailed: 1\nRunning: 2\n\n');
+
+  const services = await (await get(`${s.url}/status/services`)).text();
+  assert.match(services, /^\| ingester +\| Failed +\| failed to replay WAL \|$/m);
+  const all = await (await get(`${s.url}/status`)).text();
+  assert.match(all, /^GET \/status\/version\ntempo, version 2\.6\.1/);
+  assert.match(all, /GET \/status\/services\n/);
+
+  s.setModuleState('ingester', 'Running');
+  assert.equal((await get(`${s.url}/ready`)).status, 200);
+});
+
+// ---------------------------------------------------------------------------------------- ingest
+
+test('a span pushed over OTLP/HTTP JSON is found by id and by tag search in a window', async (t) => {
+  const s = await standin(t);
+  const traceId = hex(16);
+  const spanId = hex(8);
+  const startNs = BigInt(Date.now() - 2000) * 1_000_000n;
+  const res = await push(s, otlpBody({ traceId, spanId, service: 'watchdog-canary', startNs, durationMs: 1500, attrs: { 'probe.id': 'p-42' } }));
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/json');
+  assert.equal(await res.text(), '{}');
+  assert.equal(s.received.ingestRequests, 1);
+  assert.equal(s.received.ingestedSpans, 1);
+
+  // v1 trace by id: "batches", base64 ids, enum names, string nanos, scope without attributes.
+  const byId = await get(`${s.url}/api/traces/${traceId}`);
+  assert.equal(byId.status, 200);
+  assert.equal(byId.headers.get('content-type'), 'application/json');
+  const trace = (await byId.json()) as any;
+  assert.equal(trace.resourceSpans, undefined);
+  assert.equal(trace.batches.length, 1);
+  const batch = trace.batches[0];
+  assert.deepEqual(batch.resource.attributes, [{ key: 'service.name', value: { stringValue: 'watchdog-canary' } }]);
+  assert.deepEqual(batch.scopeSpans[0].scope, { name: 'watchdog', version: '1.0.0' });
+  const span = batch.scopeSpans[0].spans[0];
+  assert.equal(span.traceId, Buffer.from(traceId, 'hex').toString('base64'));
+  assert.equal(span.spanId, Buffer.from(spanId, 'hex').toString('base64'));
+  assert.equal(span.kind, 'SPAN_KIND_SERVER');
+  assert.equal(span.startTimeUnixNano, String(startNs));
+  assert.equal(span.endTimeUnixNano, String(startNs + 1_500_000_000n));
+  assert.deepEqual(span.status, {});
+  assert.deepEqual(span.attributes, [{ key: 'probe.id', value: { stringValue: 'p-42' } }]);
+
+  // Tag search over a start/end window (seconds).
+  const found = await search(s, { tags: 'service.name=watchdog-canary', start: nowS() - 60, end: nowS() + 1, limit: 5 });
+  assert.equal(found.status, 200);
+  assert.equal(found.json.traces.length, 1);
+  const hit = found.json.traces[0];
+  assert.equal(hit.traceID, traceId.replace(/^0+/, ''));
+  assert.equal(hit.rootServiceName, 'watchdog-canary');
+  assert.equal(hit.rootTraceName, 'canary');
+  assert.equal(hit.startTimeUnixNano, String(startNs));
+  assert.equal(hit.durationMs, 1500);
+  assert.deepEqual(Object.keys(found.json.metrics).sort(), ['completedJobs', 'inspectedBytes', 'totalJobs']);
+  assert.equal(typeof found.json.metrics.inspectedBytes, 'string');
+
+  // Other attributes, several pairs, quoted logfmt values, case-insensitive substrings.
+  assert.equal((await search(s, { tags: 'service.name=WATCHDOG probe.id="p-42"' })).json.traces.length, 1);
+  assert.equal((await search(s, { tags: 'name=canary' })).json.traces.length, 1);
+  assert.equal((await search(s, { tags: 'service.name=watchdog-canary probe.id=p-41' })).json.traces, undefined);
+
+  // Without start/end the ingester window (recently received) applies: just pushed, so found.
+  assert.equal((await search(s, { tags: 'service.name=watchdog-canary' })).json.traces.length, 1);
+  assert.equal(s.received.searchRequests, 5);
+  assert.equal(s.received.traceByIdRequests, 1);
+});
+
+test('the Tempo docs example (uppercase hex ids, unquoted nanoseconds) is accepted exactly', async (t) => {
+  const s = await standin(t);
+  // From "Push spans with HTTP": numbers beyond 2^53 must not be rounded.
+  const body = `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"my.service"}}]},
+    "scopeSpans":[{"scope":{"name":"my.library","version":"1.0.0"},"spans":[{"traceId":"5B8EFFF798038103D269B633813FC700",
+    "spanId":"EEE19B7EC3C1B100","name":"I am a span!","startTimeUnixNano":1689969302000000001,"endTimeUnixNano":1689970000000000000,
+    "kind":2,"attributes":[{"key":"my.span.attr","value":{"stringValue":"some value"}}]}]}]}]}`;
+  assert.equal((await push(s, body)).status, 200);
+  const trace = (await (await get(`${s.url}/api/traces/5b8efff798038103d269b633813fc700`)).json()) as any;
+  const span = trace.batches[0].scopeSpans[0].spans[0];
+  assert.equal(span.traceId, 'W47/95gDgQPSabYzgT/HAA==');
+  assert.equal(span.spanId, '7uGbfsPBsQA=');
+  assert.equal(span.startTimeUnixNano, '1689969302000000001');
+  // Pushed now, with 2023 timestamps: the ingester window (by receive time) still holds it, a
+  // start/end window around now does not.
+  assert.equal((await search(s, { tags: 'service.name=my.service' })).json.traces.length, 1);
+  assert.equal((await search(s, { tags: 'service.name=my.service', start: nowS() - 60, end: nowS() })).json.traces, undefined);
+  assert.equal((await search(s, { tags: 'service.name=my.service', start: 1689969000, end: 1689971000 })).json.traces.length, 1);
+});
+
+test('malformed ingest answers 400 with a google.rpc.Status; wrong type 415; wrong method 405', async (t) => {
+  const s = await standin(t);
+  const cases: [string, unknown][] = [
+    ['not json', '{"resourceSpans": ['],
+    ['base64 trace id', otlpBody({ traceId: Buffer.from(hex(16), 'hex').toString('base64'), service: 'x' })],
+    ['short span id', otlpBody({ traceId: hex(16), spanId: 'abc', service: 'x' })],
+    ['resourceSpans not an array', { resourceSpans: {} }],
+    ['bad nanos', { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: hex(16), spanId: hex(8), startTimeUnixNano: '1.5' }] }] }] }],
+  ];
+  for (const [why, body] of cases) {
+    const res = await push(s, body);
+    assert.equal(res.status, 400, why);
+    const status = (await res.json()) as { code: number; message: string };
+    assert.equal(status.code, 3, why);
+    assert.ok(status.message.length > 0, why);
+  }
+  assert.equal((await push(s, '{}', 'text/plain')).status, 415);
+  const getRes = await get(`${s.otlpHttpUrl}/v1/traces`);
+  assert.equal(getRes.status, 405);
+  assert.equal((await get(`${s.otlpHttpUrl}/v1/metrics`, { method: 'POST', body: '{}' })).status, 404);
+  assert.equal(s.received.malformedRequests, cases.length + 2);
+  assert.equal(s.received.ingestedSpans, 0);
+  // An empty request is valid OTLP: 200, nothing stored.
+  assert.equal((await push(s, {})).status, 200);
+  assert.deepEqual(s.traceIds(), []);
+});
+
+test('OTLP/HTTP protobuf is accepted too', async (t) => {
+  const s = await standin(t);
+  const traceId = hex(16);
+  const startNs = BigInt(Date.now()) * 1_000_000n;
+  const body = pbMessage([
+    pb(1, [
+      pb(1, [pb(1, [pbStr(1, 'service.name'), pb(2, [pbStr(1, 'proto-svc')])])]),
+      pb(2, [
+        pb(2, [
+          pbRaw(1, Buffer.from(traceId, 'hex')),
+          pbRaw(2, Buffer.from(hex(8), 'hex')),
+          pbStr(5, 'proto-span'),
+          pbVarint(6, 3),
+          pbFixed64(7, startNs),
+          pbFixed64(8, startNs + 5_000_000n),
+          pb(9, [pbStr(1, 'n'), pb(2, [pbVarint(3, 42)])]),
+        ]),
+      ]),
+    ]),
+  ]);
+  const res = await push(s, body, 'application/x-protobuf');
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'application/x-protobuf');
+  const trace = (await (await get(`${s.url}/api/traces/${traceId}`)).json()) as any;
+  const span = trace.batches[0].scopeSpans[0].spans[0];
+  assert.equal(span.name, 'proto-span');
+  assert.equal(span.kind, 'SPAN_KIND_CLIENT');
+  assert.equal(span.endTimeUnixNano, String(startNs + 5_000_000n));
+  assert.deepEqual(span.attributes, [{ key: 'n', value: { intValue: '42' } }]);
+  assert.equal((await search(s, { tags: 'service.name=proto-svc n=42' })).json.traces[0].durationMs, 5);
+
+  const bad = await push(s, Buffer.from([0x0a, 0xff]), 'application/x-protobuf');
+  assert.equal(bad.status, 400);
+  assert.equal(bad.headers.get('content-type'), 'application/x-protobuf');
+});
+
+// ----------------------------------------------------------------------------------- fault knobs
+
+test('setIngestDelay hides ingested spans until the delay has passed', async (t) => {
+  let now = Date.now();
+  const s = await standin(t, { now: () => now });
+  s.setIngestDelay(5000);
+  const traceId = hex(16);
+  assert.equal((await push(s, otlpBody({ traceId, service: 'slow-pipe', startNs: BigInt(now) * 1_000_000n }))).status, 200);
+
+  assert.equal((await get(`${s.url}/api/traces/${traceId}`)).status, 404);
+  const empty = await search(s, { tags: 'service.name=slow-pipe' });
+  assert.equal(empty.status, 200);
+  assert.equal(empty.json.traces, undefined, 'no match: jsonpb leaves the traces key out');
+  assert.deepEqual(empty.json.metrics, { completedJobs: 1, totalJobs: 1 });
+
+  now += 4999;
+  assert.equal((await get(`${s.url}/api/traces/${traceId}`)).status, 404);
+  now += 1;
+  assert.equal((await get(`${s.url}/api/traces/${traceId}`)).status, 200);
+  assert.equal((await search(s, { tags: 'service.name=slow-pipe' })).json.traces.length, 1);
+});
+
+test('setDropIngest answers 200 {} and keeps nothing', async (t) => {
+  const s = await standin(t);
+  s.setDropIngest(true);
+  const traceId = hex(16);
+  const res = await push(s, otlpBody({ traceId, service: 'black-hole' }));
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), '{}');
+  assert.equal(s.received.droppedSpans, 1);
+  assert.equal(s.received.ingestedSpans, 0);
+  const missing = await get(`${s.url}/api/traces/${traceId}`);
+  assert.equal(missing.status, 404);
+  assert.equal(await missing.text(), 'trace not found\n');
+  assert.doesNotMatch(await (await get(`${s.url}/metrics`)).text(), /tempo_distributor_spans_received_total/);
+
+  s.setDropIngest(false);
+  assert.equal((await push(s, otlpBody({ traceId, service: 'black-hole' }))).status, 200);
+  assert.equal((await get(`${s.url}/api/traces/${traceId}`)).status, 200);
+});
+
+test('setRejectIngest answers the given status until cleared', async (t) => {
+  const s = await standin(t);
+  s.setRejectIngest(503);
+  let res = await push(s, otlpBody({ traceId: hex(16), service: 'x' }));
+  assert.equal(res.status, 503);
+  assert.equal(((await res.json()) as { code: number }).code, 14);
+  s.setRejectIngest(429, 'RATE_LIMITED: ingestion rate limit exceeded');
+  res = await push(s, otlpBody({ traceId: hex(16), service: 'x' }));
+  assert.equal(res.status, 429);
+  assert.deepEqual(await res.json(), { code: 8, message: 'RATE_LIMITED: ingestion rate limit exceeded' });
+  assert.equal(s.received.rejectedRequests, 2);
+  s.setRejectIngest(null);
+  assert.equal((await push(s, otlpBody({ traceId: hex(16), service: 'x' }))).status, 200);
+  assert.equal(s.received.ingestedSpans, 1);
+});
+
+test('stale seeded traces fall outside both the ingester window and a recent start/end window', async (t) => {
+  const s = await standin(t);
+  const fresh = s.addTrace({ serviceName: 'shop', startedAgoMs: 5_000, rootName: 'GET /cart' });
+  const stale = s.addTrace({ serviceName: 'shop', startedAgoMs: 2 * 3600_000, rootName: 'GET /old' });
+
+  const recent = await search(s, { tags: 'service.name=shop' });
+  assert.deepEqual(recent.json.traces.map((x: any) => x.rootTraceName), ['GET /cart']);
+  const lastFiveMin = await search(s, { tags: 'service.name=shop', start: nowS() - 300, end: nowS() + 1 });
+  assert.deepEqual(lastFiveMin.json.traces.map((x: any) => x.traceID), [fresh.replace(/^0+/, '')]);
+  const threeHours = await search(s, { tags: 'service.name=shop', start: nowS() - 3 * 3600, end: nowS() + 1 });
+  assert.equal(threeHours.json.traces.length, 2);
+  // Trace by id searches everything, whatever the age.
+  assert.equal((await get(`${s.url}/api/traces/${stale}`)).status, 200);
+  // ...unless narrowed by start/end.
+  assert.equal((await get(`${s.url}/api/traces/${stale}?start=${nowS() - 60}&end=${nowS()}`)).status, 404);
+
+  s.clearTraces();
+  assert.equal((await get(`${s.url}/api/traces/${fresh}`)).status, 404);
+});
+
+test('the ingester window is configurable and counts from when Tempo received the data', async (t) => {
+  let now = Date.now();
+  const s = await standin(t, { ingesterWindowMs: 60_000, now: () => now });
+  s.addTrace({ serviceName: 'w', startedAgoMs: 0 });
+  assert.equal((await search(s, { tags: 'service.name=w' })).json.traces.length, 1);
+  now += 61_000;
+  assert.equal((await search(s, { tags: 'service.name=w' })).json.traces, undefined);
+  // An old trace that was only just received is in the ingesters.
+  s.addTrace({ serviceName: 'late', startedAgoMs: 3600_000, ingestedAgoMs: 0 });
+  assert.equal((await search(s, { tags: 'service.name=late' })).json.traces.length, 1);
+});
+
+test('search orders newest first, honours limit (default 20) and duration filters', async (t) => {
+  const s = await standin(t);
+  for (let i = 0; i < 25; i++) s.addTrace({ serviceName: 'many', startedAgoMs: (i + 1) * 1000, rootName: `op-${i}`, durationMs: i * 10 });
+  const all = await search(s, { tags: 'service.name=many' });
+  assert.equal(all.json.traces.length, 20);
+  assert.deepEqual(all.json.traces.slice(0, 3).map((x: any) => x.rootTraceName), ['op-0', 'op-1', 'op-2']);
+  assert.equal(all.json.traces[0].durationMs, undefined, '0ms is left out, as jsonpb does');
+  const two = await search(s, { tags: 'service.name=many', limit: 2 });
+  assert.deepEqual(two.json.traces.map((x: any) => x.rootTraceName), ['op-0', 'op-1']);
+  const slow = await search(s, { tags: 'service.name=many', minDuration: '200ms', maxDuration: '0.22s' });
+  assert.deepEqual(slow.json.traces.map((x: any) => x.rootTraceName), ['op-20', 'op-21', 'op-22']);
+});
+
+test('search parameter errors are 400 with Tempo messages', async (t) => {
+  const s = await standin(t);
+  const cases: [Record<string, string | number>, string][] = [
+    [{ start: 20, end: 10 }, 'http parameter start must be before end. received start=20 end=10\n'],
+    [{ limit: 0 }, 'invalid limit: must be a positive number\n'],
+    [{ tags: 'a=b', q: '{}' }, "invalid request: can't specify tags and q in the same query\n"],
+    [{ tags: 'a=b a=c' }, 'invalid tags: tag a has been set twice\n'],
+    [{ minDuration: 'soon' }, 'invalid minDuration: time: invalid duration "soon"\n'],
+  ];
+  for (const [params, message] of cases) {
+    const res = await search(s, params);
+    assert.equal(res.status, 400, JSON.stringify(params));
+    assert.equal(res.text, message);
+  }
+  const badId = await get(`${s.url}/api/traces/xyz`);
+  assert.equal(badId.status, 400);
+  assert.equal(await badId.text(), "encoding/hex: invalid byte: U+0078 'x'\n");
+  assert.equal((await get(`${s.url}/api/traces/${'a'.repeat(34)}`)).status, 400);
+});
+
+test('search results carry trace ids without leading zeros; lookups accept them', async (t) => {
+  const s = await standin(t);
+  const id = s.addTrace({ serviceName: 'zeros', traceId: '000000000000000000000000000abc12' });
+  assert.equal(id, '000000000000000000000000000abc12');
+  const res = await search(s, { tags: 'service.name=zeros' });
+  assert.equal(res.json.traces[0].traceID, 'abc12');
+  assert.equal((await get(`${s.url}/api/traces/abc12`)).status, 200);
+});
+
+test('a trace whose root span has not arrived reports <root span not yet received>', async (t) => {
+  const s = await standin(t);
+  const traceId = hex(16);
+  const body = otlpBody({ traceId, service: 'child-only' }) as any;
+  body.resourceSpans[0].scopeSpans[0].spans[0].parentSpanId = hex(8);
+  assert.equal((await push(s, body)).status, 200);
+  const hit = (await search(s, { tags: 'service.name=child-only' })).json.traces[0];
+  assert.equal(hit.rootServiceName, '<root span not yet received>');
+  assert.equal(hit.rootTraceName, undefined);
+});
+
+test('TraceQL q: simple conjunctions, spanSets, and a clear 400 for the rest', async (t) => {
+  const s = await standin(t);
+  const traceId = hex(16);
+  await push(s, otlpBody({ traceId, service: 'tql', name: 'GET /health', attrs: { 'http.status_code': '200' } }));
+  const res = await search(s, { q: '{ resource.service.name = "tql" && name = "GET /health" }' });
+  assert.equal(res.status, 200);
+  const hit = res.json.traces[0];
+  assert.equal(hit.traceID, traceId.replace(/^0+/, ''));
+  assert.equal(hit.spanSets[0].matched, 1);
+  assert.deepEqual(hit.spanSets[0].spans[0].attributes, [{ key: 'service.name', value: { stringValue: 'tql' } }]);
+  assert.equal(hit.spanSets[0].spans[0].spanID.length, 16);
+  assert.deepEqual(hit.spanSet, hit.spanSets[0]);
+  assert.equal((await search(s, { q: '{ .service.name = "tq" }' })).json.traces, undefined, 'TraceQL = is exact');
+  assert.equal((await search(s, { q: '{}' })).json.traces.length, 1);
+  const unsupported = await search(s, { q: '{ .a = "b" } | count() > 1' });
+  assert.equal(unsupported.status, 400);
+  assert.match(unsupported.text, /^invalid TraceQL query: tempo stand-in supports only/);
+});
+
+test('/api/v2/traces wraps resourceSpans, and answers 200 without a trace when missing', async (t) => {
+  const s = await standin(t);
+  const id = s.addTrace({ serviceName: 'v2' });
+  const found = (await (await get(`${s.url}/api/v2/traces/${id}`)).json()) as any;
+  assert.equal(found.trace.resourceSpans[0].resource.attributes[0].value.stringValue, 'v2');
+  const missing = await get(`${s.url}/api/v2/traces/${hex(16)}`);
+  assert.equal(missing.status, 200);
+  assert.deepEqual(await missing.json(), { metrics: {} });
+});
+
+test('/metrics: build info always, distributor counters only once spans arrived', async (t) => {
+  const s = await standin(t, { version: '2.7.2' });
+  const before = await get(`${s.url}/metrics`);
+  assert.match(before.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
+  const text0 = await before.text();
+  assert.match(text0, /^tempo_build_info\{.*version="2\.7\.2"\} 1$/m);
+  assert.doesNotMatch(text0, /tempo_distributor_spans_received_total/);
+
+  await push(s, otlpBody({ traceId: hex(16), service: 'm' }));
+  await push(s, otlpBody({ traceId: hex(16), service: 'm' }));
+  const text = await (await get(`${s.url}/metrics`)).text();
+  assert.match(text, /^tempo_distributor_spans_received_total\{tenant="single-tenant"\} 2$/m);
+  assert.match(text, /^tempo_ingester_traces_created_total\{tenant="single-tenant"\} 2$/m);
+  assert.match(text, /^# TYPE tempo_distributor_spans_received_total counter$/m);
+  const info = (await (await get(`${s.url}/api/status/buildinfo`)).json()) as Record<string, string>;
+  assert.equal(info.version, '2.7.2');
+  assert.deepEqual(Object.keys(info).sort(), ['branch', 'buildDate', 'buildUser', 'goVersion', 'revision', 'version']);
+});
+
+// -------------------------------------------------------------------------------------- gRPC port
+
+test('the gRPC port accepts TCP, refuses once closed, and reopens on the same port', async (t) => {
+  const s = await standin(t);
+  const port = s.grpcPort;
+  assert.equal(s.otlpGrpcAddress, `127.0.0.1:${port}`);
+  assert.equal(await tcpConnect(port), 'connected');
+
+  // A connection held open across closeGrpcPort() is cut, not left dangling.
+  const held = connect({ host: '127.0.0.1', port });
+  const heldEnded = new Promise<void>((resolve) => held.on('close', () => resolve()));
+  held.on('error', () => {});
+  await new Promise<void>((resolve) => held.once('connect', () => resolve()));
+
+  await s.closeGrpcPort();
+  await heldEnded;
+  assert.equal(await tcpConnect(port), 'ECONNREFUSED');
+  await s.closeGrpcPort(); // idempotent
+
+  await s.openGrpcPort();
+  assert.equal(s.grpcPort, port);
+  assert.equal(await tcpConnect(port), 'connected');
+  assert.ok(s.received.grpcConnections >= 3);
+});
+
+test('stop() closes every port', async () => {
+  const s = await startTempoStandin();
+  const ports = [new URL(s.url).port, new URL(s.otlpHttpUrl).port, String(s.grpcPort)].map(Number);
+  // Keep-alive connections from fetch must not keep stop() waiting.
+  await (await get(`${s.url}/ready`)).text();
+  await s.stop();
+  for (const p of ports) assert.equal(await tcpConnect(p), 'ECONNREFUSED');
+});
+
+// ------------------------------------------------------------------ protobuf encoding for the test
+
+function varint(n: bigint | number): Buffer {
+  let v = BigInt(n);
+  const out: number[] = [];
+  while (v > 0x7fn) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return Buffer.from(out);
+}
+function pbRaw(field: number, bytes: Buffer): Buffer {
+  return Buffer.concat([varint((field << 3) | 2), varint(bytes.length), bytes]);
+}
+function pb(field: number, parts: Buffer[]): Buffer {
+  return pbRaw(field, Buffer.concat(parts));
+}
+function pbStr(field: number, s: string): Buffer {
+  return pbRaw(field, Buffer.from(s, 'utf8'));
+}
+function pbVarint(field: number, n: number): Buffer {
+  return Buffer.concat([varint(field << 3), varint(n)]);
+}
+function pbFixed64(field: number, n: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(n);
+  return Buffer.concat([varint((field << 3) | 1), b]);
+}
+function pbMessage(parts: Buffer[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}

@@ -1,0 +1,1365 @@
+// A Grafana Tempo stand-in for tests. Tempo cannot be installed on the test machines, so this
+// serves Tempo's documented HTTP API from memory, shaped after Tempo's own docs and source, so
+// that a client that works against it works against a real Tempo too, including the quirks
+// (base64 ids in trace-by-id, trimmed trace ids in search, a missing "traces" key when nothing
+// matched, counters that do not exist before the first span).
+//
+// Sources, as read while writing this (each shape below names the one it follows):
+//  [api]     Tempo HTTP API docs, https://grafana.com/docs/tempo/latest/api_docs/
+//            (grafana/tempo docs/sources/tempo/api_docs/_index.md)
+//  [push]    "Push spans with HTTP", https://grafana.com/docs/tempo/latest/api_docs/pushing-spans-with-http/
+//  [app]     grafana/tempo cmd/tempo/app/app.go (readyHandler, writeStatusServices) and modules.go
+//  [http]    grafana/tempo pkg/api/http.go (ParseSearchRequest, ValidateAndSanitizeRequest)
+//  [comb]    grafana/tempo modules/frontend/combiner/{common,search,trace_by_id}.go (jsonpb output)
+//  [ids]     grafana/tempo pkg/util/traceid.go (HexStringToTraceID, TraceIDToHexString)
+//  [otlp]    OTLP specification, open-telemetry/opentelemetry-proto docs/specification.md
+//  [#3802]   grafana/tempo issue 3802: v1 trace-by-id answers "batches", not "resourceSpans"
+//  [#3192]   grafana/tempo issue 3192: 404 body "trace not found"
+//  [#5105]   grafana/tempo issue 5105: /api/v2/traces answers 200 when the trace is missing
+//  [ingest]  Grafana's Tempo data source docs: "ingesters store the last 15 minutes of tracing data"
+//  [dist]    grafana/tempo modules/distributor/distributor.go (metric names and help)
+//
+// Deliberate gaps, so nobody mistakes them for Tempo behaviour: no gzip on OTLP/HTTP, no protobuf
+// answers from the query API (JSON only), TraceQL limited to `{ a = b && c != d }` with string,
+// number and boolean values, events kept but span links dropped.
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+
+// ----------------------------------------------------------------------------------- public API
+
+export type ModuleState = 'New' | 'Starting' | 'Running' | 'Stopping' | 'Terminated' | 'Failed';
+
+export interface TempoStandinOptions {
+  /**
+   * How far back a search without start/end sees, by ingest time. Tempo answers such searches
+   * from the ingesters only, which hold about the last 15 minutes [ingest] [api].
+   */
+  ingesterWindowMs?: number;
+  /** Tenant label on the counters; Tempo without multitenancy uses "single-tenant". */
+  tenant?: string;
+  /** Reported by tempo_build_info and /api/status/buildinfo. */
+  version?: string;
+  /** Modules listed by /status/services; defaults to what a monolithic (`target: all`) Tempo 2.x runs [app]. */
+  modules?: string[];
+  /** Clock in epoch milliseconds; inject one to test ingest delays and windows without sleeping. */
+  now?: () => number;
+  /** Cap on request bodies read by the OTLP receiver. */
+  maxIngestBytes?: number;
+}
+
+export interface SeedTrace {
+  serviceName: string;
+  /** When the root span started, relative to now. Ignored when startTimeUnixNano is given. */
+  startedAgoMs?: number;
+  startTimeUnixNano?: bigint | string | number;
+  /** 32 hex chars (shorter is left-padded, as Tempo does); random when omitted. */
+  traceId?: string;
+  rootName?: string;
+  durationMs?: number;
+  /** Span attributes (string values). */
+  attributes?: Record<string, string>;
+  /** Resource attributes besides service.name. */
+  resourceAttributes?: Record<string, string>;
+  /**
+   * When Tempo received it, relative to now; decides whether a search without start/end (the
+   * ingester window) sees it. Defaults to when the span ended, so an old trace is also old data.
+   */
+  ingestedAgoMs?: number;
+}
+
+export interface TempoReceived {
+  /** POSTs to /v1/traces, whatever became of them. */
+  ingestRequests: number;
+  /** Spans accepted and stored (visible once the ingest delay has passed). */
+  ingestedSpans: number;
+  /** Spans answered with 200 and thrown away by setDropIngest(true). */
+  droppedSpans: number;
+  /** Requests answered with the setRejectIngest status. */
+  rejectedRequests: number;
+  /** Requests answered 400/405/413/415. */
+  malformedRequests: number;
+  grpcConnections: number;
+  searchRequests: number;
+  traceByIdRequests: number;
+  readyRequests: number;
+}
+
+export interface TempoStandin {
+  /** Base of the HTTP API (Tempo's 3200), e.g. http://127.0.0.1:PORT. */
+  url: string;
+  /** Base of the OTLP/HTTP receiver (Tempo's 4318): POST `${otlpHttpUrl}/v1/traces`. */
+  otlpHttpUrl: string;
+  /** 127.0.0.1:PORT standing for the OTLP/gRPC receiver (Tempo's 4317); accepts TCP, speaks nothing. */
+  otlpGrpcAddress: string;
+  grpcPort: number;
+  /** Live counters; read them after the requests under test. */
+  readonly received: TempoReceived;
+  /** false: /ready answers 503 "Ingester not ready: <message>" (modules stay Running). */
+  setReady(ready: boolean, message?: string): void;
+  /** Any state but Running shows in /status/services and makes /ready answer 503. Unknown modules are added. */
+  setModuleState(module: string, state: ModuleState, failureCase?: string): void;
+  /** Stores a one-span trace as if Tempo had received it earlier; returns its 32-hex trace id. */
+  addTrace(seed: SeedTrace): string;
+  clearTraces(): void;
+  /** Spans ingested from now on become visible to search and trace-by-id only after `ms`. */
+  setIngestDelay(ms: number): void;
+  /** true: answer 200 {} and keep nothing, as a pipeline that drops spans silently looks from outside. */
+  setDropIngest(drop: boolean): void;
+  /** A status (e.g. 429, 503) to answer every ingest with, or null to accept again. */
+  setRejectIngest(status: number | null, message?: string): void;
+  /** Stops listening on the gRPC port and drops its connections: dialling it is then refused. */
+  closeGrpcPort(): Promise<void>;
+  /** Listens again on the same port number. */
+  openGrpcPort(): Promise<void>;
+  /** Trace ids currently stored (visible or not yet), lowercase 32 hex. */
+  traceIds(): string[];
+  stop(): Promise<void>;
+}
+
+/** What a monolithic Tempo 2.x lists in /status/services (module names from [app] modules.go). */
+export const DEFAULT_TEMPO_MODULES = [
+  'cache-provider',
+  'compactor',
+  'distributor',
+  'ingester',
+  'memberlist-kv',
+  'metrics-generator',
+  'metrics-generator-ring',
+  'overrides',
+  'overrides-api',
+  'querier',
+  'query-frontend',
+  'ring',
+  'secondary-ring',
+  'server',
+  'store',
+  'usage-report',
+];
+
+export async function startTempoStandin(opts: TempoStandinOptions = {}): Promise<TempoStandin> {
+  const standin = new Standin(opts);
+  await standin.start();
+  return standin.api();
+}
+
+// ------------------------------------------------------------------------------ OTLP data model
+
+interface AnyValue {
+  stringValue?: string;
+  boolValue?: boolean;
+  intValue?: string;
+  doubleValue?: number;
+  arrayValue?: { values: AnyValue[] };
+  kvlistValue?: { values: KeyValue[] };
+  bytesValue?: string;
+}
+interface KeyValue {
+  key: string;
+  value: AnyValue;
+}
+interface SpanEvent {
+  timeUnixNano: bigint;
+  name: string;
+  attributes: KeyValue[];
+}
+interface ParsedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  traceState: string;
+  name: string;
+  kind: number;
+  startNs: bigint;
+  endNs: bigint;
+  attributes: KeyValue[];
+  events: SpanEvent[];
+  statusCode: number;
+  statusMessage: string;
+  resource: KeyValue[];
+  scopeName: string;
+  scopeVersion: string;
+}
+interface StoredSpan extends ParsedSpan {
+  /** Spans pushed in the same request share a batch, so trace-by-id regroups them as pushed. */
+  batch: number;
+  ingestedAtMs: number;
+  visibleAtMs: number;
+}
+interface TraceView {
+  traceId: string;
+  spans: StoredSpan[];
+  startNs: bigint;
+  endNs: bigint;
+  root: StoredSpan | undefined;
+  ingestedAtMs: number;
+}
+
+const SPAN_KINDS = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
+const STATUS_CODES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
+const ROOT_NOT_YET_RECEIVED = '<root span not yet received>';
+const NS_PER_MS = 1_000_000n;
+
+class BadRequest extends Error {}
+
+// ----------------------------------------------------------------------------------- the stand-in
+
+class Standin {
+  private readonly now: () => number;
+  private readonly windowMs: number;
+  private readonly tenant: string;
+  private readonly version: string;
+  private readonly maxIngestBytes: number;
+  private readonly modules = new Map<string, { state: ModuleState; failure: string }>();
+  private readonly traces = new Map<string, StoredSpan[]>();
+  private readonly received: TempoReceived = {
+    ingestRequests: 0,
+    ingestedSpans: 0,
+    droppedSpans: 0,
+    rejectedRequests: 0,
+    malformedRequests: 0,
+    grpcConnections: 0,
+    searchRequests: 0,
+    traceByIdRequests: 0,
+    readyRequests: 0,
+  };
+  // Prometheus counters as Tempo exports them: absent until first observed [dist].
+  private spansReceivedTotal = 0;
+  private bytesReceivedTotal = 0;
+  private tracesCreatedTotal = 0;
+
+  private ready = true;
+  private notReadyMessage = '';
+  private ingestDelayMs = 0;
+  private dropIngest = false;
+  private reject: { status: number; message: string } | null = null;
+  private batchSeq = 0;
+
+  private api$!: HttpServer;
+  private otlp$!: HttpServer;
+  private grpc$: NetServer | null = null;
+  private readonly grpcSockets = new Set<Socket>();
+  private apiPort = 0;
+  private otlpPort = 0;
+  private grpcPort = 0;
+
+  constructor(opts: TempoStandinOptions) {
+    this.now = opts.now ?? Date.now;
+    this.windowMs = opts.ingesterWindowMs ?? 15 * 60_000;
+    this.tenant = opts.tenant ?? 'single-tenant';
+    this.version = opts.version ?? '2.6.1';
+    this.maxIngestBytes = opts.maxIngestBytes ?? 20 * 1024 * 1024;
+    for (const m of opts.modules ?? DEFAULT_TEMPO_MODULES) this.modules.set(m, { state: 'Running', failure: '' });
+  }
+
+  async start(): Promise<void> {
+    this.api$ = createHttpServer((req, res) => this.guard(res, () => this.routeApi(req, res)));
+    this.otlp$ = createHttpServer((req, res) => this.guard(res, () => this.routeOtlp(req, res)));
+    this.apiPort = await listen(this.api$, 0);
+    this.otlpPort = await listen(this.otlp$, 0);
+    this.grpcPort = await this.openGrpc(0);
+  }
+
+  api(): TempoStandin {
+    return {
+      url: `http://127.0.0.1:${this.apiPort}`,
+      otlpHttpUrl: `http://127.0.0.1:${this.otlpPort}`,
+      otlpGrpcAddress: `127.0.0.1:${this.grpcPort}`,
+      grpcPort: this.grpcPort,
+      received: this.received,
+      setReady: (ready, message) => {
+        this.ready = ready;
+        this.notReadyMessage = message ?? '';
+      },
+      setModuleState: (module, state, failureCase) => {
+        this.modules.set(module, { state, failure: failureCase ?? '' });
+      },
+      addTrace: (seed) => this.seed(seed),
+      clearTraces: () => this.traces.clear(),
+      setIngestDelay: (ms) => {
+        this.ingestDelayMs = Math.max(0, ms);
+      },
+      setDropIngest: (drop) => {
+        this.dropIngest = drop;
+      },
+      setRejectIngest: (status, message) => {
+        this.reject = status === null ? null : { status, message: message ?? `ingest rejected by tempo stand-in (status ${status})` };
+      },
+      closeGrpcPort: () => this.closeGrpc(),
+      openGrpcPort: async () => {
+        if (!this.grpc$) await this.openGrpc(this.grpcPort);
+      },
+      traceIds: () => [...this.traces.keys()],
+      stop: () => this.stop(),
+    };
+  }
+
+  private async stop(): Promise<void> {
+    await this.closeGrpc();
+    for (const s of [this.api$, this.otlp$]) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()));
+    }
+  }
+
+  /** Turns a bug in the stand-in into a visible 500 instead of a request that never ends. */
+  private guard(res: ServerResponse, fn: () => void | Promise<void>): void {
+    Promise.resolve()
+      .then(fn)
+      .catch((err: unknown) => {
+        if (!res.headersSent) goError(res, 500, `tempo stand-in bug: ${err instanceof Error ? err.stack : String(err)}`);
+        else res.destroy();
+      });
+  }
+
+  // ---------------------------------------------------------------------------------- gRPC port
+
+  private async openGrpc(port: number): Promise<number> {
+    const server = createNetServer((socket) => {
+      this.received.grpcConnections++;
+      this.grpcSockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => this.grpcSockets.delete(socket));
+      // Swallow the client's HTTP/2 preface so it never blocks on a full buffer.
+      socket.resume();
+    });
+    // Re-binding the same port can briefly fail while the old listener is torn down; retry a
+    // bounded number of times rather than hand the test a flaky EADDRINUSE.
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      try {
+        const bound = await listen(server, port);
+        this.grpc$ = server;
+        return bound;
+      } catch (err) {
+        lastErr = err;
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    throw lastErr;
+  }
+
+  private async closeGrpc(): Promise<void> {
+    const server = this.grpc$;
+    if (!server) return;
+    this.grpc$ = null;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const s of this.grpcSockets) s.destroy();
+    this.grpcSockets.clear();
+    await closed;
+  }
+
+  // ------------------------------------------------------------------------------ OTLP/HTTP port
+
+  private async routeOtlp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path !== '/v1/traces') {
+      goError(res, 404, '404 page not found');
+      return;
+    }
+    this.received.ingestRequests++;
+    // Messages from the OpenTelemetry Collector's OTLP receiver, which Tempo's distributor embeds.
+    if (req.method !== 'POST') {
+      this.received.malformedRequests++;
+      goError(res, 405, `${req.method} method not allowed, supported: [POST]`);
+      return;
+    }
+    const body = await readBody(req, this.maxIngestBytes);
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const format = contentType === 'application/json' ? 'json' : contentType === 'application/x-protobuf' ? 'proto' : undefined;
+
+    if (this.reject) {
+      this.received.rejectedRequests++;
+      otlpStatus(res, format ?? 'json', this.reject.status, this.reject.message);
+      return;
+    }
+    if (format === undefined) {
+      this.received.malformedRequests++;
+      goError(res, 415, `415 unsupported media type, supported: [application/json, application/x-protobuf]`);
+      return;
+    }
+    if (body === null) {
+      this.received.malformedRequests++;
+      otlpStatus(res, format, 400, `request body larger than ${this.maxIngestBytes} bytes`);
+      return;
+    }
+    const encoding = (req.headers['content-encoding'] ?? '').toLowerCase();
+    if (encoding !== '' && encoding !== 'identity') {
+      this.received.malformedRequests++;
+      otlpStatus(res, format, 400, `content-encoding ${encoding} is not supported by the tempo stand-in`);
+      return;
+    }
+
+    let spans: ParsedSpan[];
+    try {
+      spans = format === 'json' ? parseOtlpJson(body.toString('utf8')) : parseOtlpProto(body);
+    } catch (err) {
+      this.received.malformedRequests++;
+      otlpStatus(res, format, 400, err instanceof Error ? err.message : String(err));
+      return;
+    }
+
+    if (this.dropIngest) {
+      this.received.droppedSpans += spans.length;
+    } else {
+      const now = this.now();
+      const batch = ++this.batchSeq;
+      for (const s of spans) this.store({ ...s, batch, ingestedAtMs: now, visibleAtMs: now + this.ingestDelayMs });
+      this.received.ingestedSpans += spans.length;
+      this.spansReceivedTotal += spans.length;
+      this.bytesReceivedTotal += body.length;
+    }
+    // [otlp] Full success: 200 with an ExportTraceServiceResponse whose partial_success is unset,
+    // which the JSON encoding writes as {}.
+    if (format === 'json') send(res, 200, 'application/json', '{}');
+    else send(res, 200, 'application/x-protobuf', Buffer.alloc(0));
+  }
+
+  private store(span: StoredSpan): void {
+    let list = this.traces.get(span.traceId);
+    if (!list) {
+      list = [];
+      this.traces.set(span.traceId, list);
+      this.tracesCreatedTotal++;
+    }
+    list.push(span);
+  }
+
+  private seed(seed: SeedTrace): string {
+    const now = this.now();
+    const traceId = seed.traceId === undefined ? randomBytes(16).toString('hex') : parseTraceIdParam(seed.traceId);
+    const startNs =
+      seed.startTimeUnixNano !== undefined ? BigInt(seed.startTimeUnixNano) : BigInt(Math.round(now - (seed.startedAgoMs ?? 0))) * NS_PER_MS;
+    const durationMs = seed.durationMs ?? 100;
+    const endNs = startNs + BigInt(Math.round(durationMs * 1e6));
+    const endMs = Number(endNs / NS_PER_MS);
+    const ingestedAtMs = seed.ingestedAgoMs !== undefined ? now - seed.ingestedAgoMs : Math.min(now, endMs);
+    const kvs = (o: Record<string, string> | undefined): KeyValue[] => Object.entries(o ?? {}).map(([key, v]) => ({ key, value: { stringValue: v } }));
+    this.store({
+      traceId,
+      spanId: randomBytes(8).toString('hex'),
+      parentSpanId: '',
+      traceState: '',
+      name: seed.rootName ?? 'seeded-root',
+      kind: 2,
+      startNs,
+      endNs,
+      attributes: kvs(seed.attributes),
+      events: [],
+      statusCode: 0,
+      statusMessage: '',
+      resource: [{ key: 'service.name', value: { stringValue: seed.serviceName } }, ...kvs(seed.resourceAttributes)],
+      scopeName: 'tempo-standin-seed',
+      scopeVersion: '',
+      batch: ++this.batchSeq,
+      ingestedAtMs,
+      visibleAtMs: ingestedAtMs,
+    });
+    return traceId;
+  }
+
+  // ------------------------------------------------------------------------------------ API port
+
+  private async routeApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    if (path === '/ready') return this.handleReady(res);
+    // [api] "Returns status code 200 and body `echo`"; Go's http.Error adds the newline.
+    if (path === '/api/echo') return goError(res, 200, 'echo');
+    if (path === '/api/search') return this.handleSearch(url.searchParams, res);
+    const byId = /^\/api\/(v2\/)?traces\/([^/]+)$/.exec(path);
+    if (byId) return this.handleTraceById(decodeURIComponent(byId[2]!), url.searchParams, byId[1] !== undefined, res);
+    if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', this.metricsText());
+    if (path === '/api/status/buildinfo') return send(res, 200, 'application/json', JSON.stringify(this.buildInfo()) + '\n');
+    if (path === '/status' || path.startsWith('/status/')) return this.handleStatus(path, req, res);
+    goError(res, 404, '404 page not found');
+  }
+
+  /** [app] readyHandler: module health first, then the ingester's own check. */
+  private handleReady(res: ServerResponse): void {
+    this.received.readyRequests++;
+    const byState = new Map<string, number>();
+    for (const { state } of this.modules.values()) byState.set(state, (byState.get(state) ?? 0) + 1);
+    if ([...this.modules.values()].some((m) => m.state !== 'Running')) {
+      // Go ranges over a map here, so the order is random in Tempo; sorted is one valid order.
+      const lines = [...byState.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([st, n]) => `${st}: ${n}\n`);
+      goError(res, 503, `Some services are not Running:\n${lines.join('')}`);
+      return;
+    }
+    if (!this.ready) {
+      // The default is dskit's lifecycler message while min_ready_duration has not passed.
+      goError(res, 503, `Ingester not ready: ${this.notReadyMessage || 'waiting for 15s after being ready'}`);
+      return;
+    }
+    goError(res, 200, 'ready');
+  }
+
+  /** [app] statusHandler: "GET /status/<x>" headers, then go-pretty tables in the default style. */
+  private handleStatus(path: string, req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== 'GET') {
+      send(res, 405, 'text/plain', '');
+      return;
+    }
+    const sections: Record<string, () => string> = {
+      version: () =>
+        `tempo, version ${this.version} (branch: HEAD, revision: standin)\n  build user:       \n  build date:       \n  go version:       go1.23.4\n  platform:         linux/amd64\n  tags:             netgo\n`,
+      services: () => this.servicesTable(),
+    };
+    const wanted = path === '/status' ? ['version', 'services'] : [path.slice('/status/'.length)];
+    if (wanted.some((w) => !(w in sections))) {
+      goError(res, 404, '404 page not found');
+      return;
+    }
+    send(res, 200, 'text/plain', wanted.map((w) => `GET /status/${w}\n${sections[w]!()}`).join(''));
+  }
+
+  private servicesTable(): string {
+    const rows = [...this.modules.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, m]) => [name, m.state, m.failure]);
+    const header = ['SERVICE NAME', 'STATUS', 'FAILURE CASE'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const rule = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+\n';
+    const line = (cells: string[]): string => '|' + cells.map((c, i) => ` ${c.padEnd(widths[i]!)} `).join('|') + '|\n';
+    return rule + line(header) + rule + rows.map(line).join('') + rule;
+  }
+
+  private buildInfo(): Record<string, string> {
+    // [api] "The fields are version, revision, branch, buildDate, buildUser, and goVersion."
+    return { version: this.version, revision: 'standin', branch: 'HEAD', buildDate: '', buildUser: '', goVersion: 'go1.23.4' };
+  }
+
+  private metricsText(): string {
+    const t = `{tenant="${this.tenant}"}`;
+    const out = [
+      "# HELP tempo_build_info A metric with a constant '1' value labeled by version, revision, branch, goversion from which tempo was built, and the goos and goarch for the build.",
+      '# TYPE tempo_build_info gauge',
+      `tempo_build_info{branch="HEAD",goarch="amd64",goos="linux",goversion="go1.23.4",revision="standin",tags="netgo",version="${this.version}"} 1`,
+    ];
+    // client_golang prints nothing for a counter vector with no label values yet: before the first
+    // span these series are absent, not 0, and a client must handle that.
+    if (this.spansReceivedTotal > 0) {
+      out.push(
+        '# HELP tempo_distributor_spans_received_total The total number of spans received per tenant',
+        '# TYPE tempo_distributor_spans_received_total counter',
+        `tempo_distributor_spans_received_total${t} ${this.spansReceivedTotal}`,
+        '# HELP tempo_distributor_bytes_received_total The total number of proto bytes received per tenant',
+        '# TYPE tempo_distributor_bytes_received_total counter',
+        `tempo_distributor_bytes_received_total${t} ${this.bytesReceivedTotal}`,
+      );
+    }
+    if (this.tracesCreatedTotal > 0) {
+      out.push(
+        '# HELP tempo_ingester_traces_created_total The total number of traces created per tenant.',
+        '# TYPE tempo_ingester_traces_created_total counter',
+        `tempo_ingester_traces_created_total${t} ${this.tracesCreatedTotal}`,
+      );
+    }
+    return out.join('\n') + '\n';
+  }
+
+  // ------------------------------------------------------------------------------- trace by id
+
+  private handleTraceById(rawId: string, params: URLSearchParams, v2: boolean, res: ServerResponse): void {
+    this.received.traceByIdRequests++;
+    let traceId: string;
+    let range: { start: number; end: number } | undefined;
+    try {
+      traceId = parseTraceIdParam(rawId);
+      range = parseTraceByIdRange(params);
+    } catch (err) {
+      goError(res, 400, (err as Error).message);
+      return;
+    }
+    const view = this.view(traceId);
+    const found = view !== undefined && (range === undefined || overlaps(view, range.start, range.end));
+    if (v2) {
+      // [#5105] v2 answers 200 with no "trace" when nothing is found (Tempo >= 2.7); [push] shows the found shape.
+      const body = found ? { trace: { resourceSpans: toBatches(view.spans) }, metrics: { inspectedBytes: String(approxBytes(view.spans)) } } : { metrics: {} };
+      send(res, 200, 'application/json', JSON.stringify(body));
+      return;
+    }
+    if (!found) {
+      // [#3192] "Status: 404 Not Found Body: trace not found".
+      goError(res, 404, 'trace not found');
+      return;
+    }
+    // [#3802] v1 keeps tempopb.Trace's "batches" key; [push] span ids are base64 (jsonpb bytes).
+    send(res, 200, 'application/json', JSON.stringify({ batches: toBatches(view.spans) }));
+  }
+
+  // ------------------------------------------------------------------------------------ search
+
+  private handleSearch(params: URLSearchParams, res: ServerResponse): void {
+    this.received.searchRequests++;
+    let req: SearchRequest;
+    try {
+      req = parseSearchRequest(params);
+    } catch (err) {
+      goError(res, 400, (err as Error).message);
+      return;
+    }
+    const now = this.now();
+    const windowed = req.start !== 0 && req.end !== 0;
+    const hits: { view: TraceView; matched: StoredSpan[] }[] = [];
+    let inspected = 0;
+    for (const id of this.traces.keys()) {
+      const view = this.view(id);
+      if (!view) continue;
+      // [api] With start and end Tempo searches the backend too, over that range; without them it
+      // searches only the recent data the ingesters hold.
+      if (windowed ? !overlaps(view, req.start, req.end) : view.ingestedAtMs < now - this.windowMs) continue;
+      inspected += approxBytes(view.spans);
+      const durationMs = Number((view.endNs - view.startNs) / NS_PER_MS);
+      if (req.minDurationMs > 0 && durationMs < req.minDurationMs) continue;
+      if (req.maxDurationMs > 0 && durationMs > req.maxDurationMs) continue;
+      const matched = view.spans.filter((s) => (req.traceql ? req.traceql.every((c) => matchCondition(c, s, view)) : matchTags(req.tags, s, view)));
+      if (matched.length > 0) hits.push({ view, matched });
+    }
+    // The frontend keeps the most recent traces [comb] search.go keepMostRecent.
+    hits.sort((a, b) => (a.view.startNs === b.view.startNs ? 0 : a.view.startNs > b.view.startNs ? -1 : 1));
+
+    const traces = hits.slice(0, req.limit).map(({ view, matched }) => {
+      const durationMs = Number((view.endNs - view.startNs) / NS_PER_MS);
+      const rootService = view.root ? stringAttr(view.root.resource, 'service.name') : '';
+      // jsonpb leaves out zero values, so an empty root name or a 0ms duration is absent, not "" or 0 [comb].
+      const t: Record<string, unknown> = {
+        traceID: trimTraceId(view.traceId),
+        rootServiceName: rootService || ROOT_NOT_YET_RECEIVED,
+        ...(view.root?.name ? { rootTraceName: view.root.name } : {}),
+        startTimeUnixNano: String(view.startNs),
+        ...(durationMs > 0 ? { durationMs } : {}),
+      };
+      if (req.traceql) {
+        const spanSet = {
+          spans: matched.slice(0, req.spss).map((s) => ({
+            spanID: s.spanId,
+            ...(s.name ? { name: s.name } : {}),
+            startTimeUnixNano: String(s.startNs),
+            durationNanos: String(s.endNs - s.startNs),
+            attributes: referencedAttributes(req.traceql!, s),
+          })),
+          matched: matched.length,
+        };
+        t.spanSet = spanSet;
+        t.spanSets = [spanSet];
+      }
+      return t;
+    });
+    // [comb] jsonpb drops an empty repeated field: no match means no "traces" key at all.
+    const metrics = { ...(inspected > 0 ? { inspectedBytes: String(inspected) } : {}), completedJobs: 1, totalJobs: 1 };
+    send(res, 200, 'application/json', JSON.stringify(traces.length > 0 ? { traces, metrics } : { metrics }));
+  }
+
+  /** The trace as queries see it now: only spans past their ingest delay. */
+  private view(traceId: string): TraceView | undefined {
+    const now = this.now();
+    const spans = (this.traces.get(traceId) ?? []).filter((s) => s.visibleAtMs <= now);
+    if (spans.length === 0) return undefined;
+    let startNs = spans[0]!.startNs;
+    let endNs = spans[0]!.endNs;
+    let ingestedAtMs = 0;
+    for (const s of spans) {
+      if (s.startNs < startNs) startNs = s.startNs;
+      if (s.endNs > endNs) endNs = s.endNs;
+      if (s.ingestedAtMs > ingestedAtMs) ingestedAtMs = s.ingestedAtMs;
+    }
+    return { traceId, spans, startNs, endNs, root: spans.find((s) => s.parentSpanId === ''), ingestedAtMs };
+  }
+}
+
+// ------------------------------------------------------------------------------ request parsing
+
+interface SearchRequest {
+  tags: Map<string, string>;
+  traceql: Condition[] | undefined;
+  start: number;
+  end: number;
+  limit: number;
+  spss: number;
+  minDurationMs: number;
+  maxDurationMs: number;
+}
+
+/** [http] ParseSearchRequest, with its error messages (Tempo answers them as 400 text). */
+function parseSearchRequest(p: URLSearchParams): SearchRequest {
+  const get = (k: string): string | undefined => {
+    const v = p.get(k);
+    return v === null || v === '' ? undefined : v;
+  };
+  const int32 = (k: string): number => {
+    const s = get(k);
+    if (s === undefined) return 0;
+    if (!/^[+-]?\d+$/.test(s) || Math.abs(Number(s)) > 2 ** 31 - 1) throw new BadRequest(`invalid ${k}: strconv.ParseInt: parsing "${s}": invalid syntax`);
+    return Number(s);
+  };
+  const req: SearchRequest = { tags: new Map(), traceql: undefined, start: int32('start'), end: int32('end'), limit: 20, spss: 3, minDurationMs: 0, maxDurationMs: 0 };
+
+  const q = get('q');
+  if (q !== undefined) req.traceql = parseTraceQL(q);
+  const tags = get('tags');
+  if (tags !== undefined) {
+    if (q !== undefined) throw new BadRequest("invalid request: can't specify tags and q in the same query");
+    for (const [k, v] of parseLogfmt(tags)) {
+      if (req.tags.has(k)) throw new BadRequest(`invalid tags: tag ${k} has been set twice`);
+      req.tags.set(k, v);
+    }
+  }
+  // Old Grafana passed tags as bare query parameters; Tempo still reads them, but only when
+  // nothing else defines the search.
+  if (q === undefined && tags === undefined && req.start === 0 && req.end === 0) {
+    const reserved = new Set(['q', 'tags', 'minDuration', 'maxDuration', 'limit', 'spss', 'start', 'end']);
+    for (const [k, v] of p) if (!reserved.has(k) && v !== '' && !req.tags.has(k)) req.tags.set(k, v);
+  }
+  const minD = get('minDuration');
+  if (minD !== undefined) req.minDurationMs = parseGoDurationMs(minD, 'minDuration');
+  const maxD = get('maxDuration');
+  if (maxD !== undefined) {
+    req.maxDurationMs = parseGoDurationMs(maxD, 'maxDuration');
+    if (req.minDurationMs !== 0 && req.minDurationMs > req.maxDurationMs) throw new BadRequest('invalid maxDuration: must be greater than minDuration');
+  }
+  for (const [k, field] of [
+    ['limit', 'limit'],
+    ['spss', 'spss'],
+  ] as const) {
+    const s = get(k);
+    if (s === undefined) continue;
+    if (!/^[+-]?\d+$/.test(s)) throw new BadRequest(`invalid ${k}: strconv.Atoi: parsing "${s}": invalid syntax`);
+    if (Number(s) <= 0) throw new BadRequest(`invalid ${k}: must be a positive number`);
+    req[field] = Number(s);
+  }
+  if ((req.start !== 0 || req.end !== 0) && req.end <= req.start) {
+    throw new BadRequest(`http parameter start must be before end. received start=${req.start} end=${req.end}`);
+  }
+  return req;
+}
+
+/** [http] ValidateAndSanitizeRequest: start/end are optional on trace-by-id and only narrow it when both are set. */
+function parseTraceByIdRange(p: URLSearchParams): { start: number; end: number } | undefined {
+  const num = (k: string): number => {
+    const s = p.get(k);
+    if (s === null || s === '') return 0;
+    if (!/^[+-]?\d+$/.test(s)) throw new BadRequest(`invalid ${k}: strconv.ParseInt: parsing "${s}": invalid syntax`);
+    return Number(s);
+  };
+  const start = num('start');
+  const end = num('end');
+  if (start !== 0 && end !== 0 && end <= start) throw new BadRequest(`http parameter start must be before end. received start=${start} end=${end}`);
+  return start !== 0 && end !== 0 ? { start, end } : undefined;
+}
+
+/** [ids] HexStringToTraceID: odd length gets a leading 0, short ids are left-padded to 128 bits. */
+function parseTraceIdParam(id: string): string {
+  let hex = id;
+  if (hex.length % 2 === 1) hex = '0' + hex;
+  const bad = /[^0-9a-fA-F]/.exec(hex);
+  if (bad) {
+    const cp = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new BadRequest(`encoding/hex: invalid byte: U+${cp} '${bad[0]}'`);
+  }
+  if (hex.length > 32) throw new BadRequest("trace IDs can't be larger than 128 bits");
+  return hex.toLowerCase().padStart(32, '0');
+}
+
+/** [ids] TraceIDToHexString: search results carry trace ids without leading zeros. */
+function trimTraceId(hex: string): string {
+  return hex.replace(/^0+/, '');
+}
+
+/** go-logfmt as Tempo uses it for `tags`: space separated key=value, values may be double-quoted. */
+function parseLogfmt(s: string): [string, string][] {
+  const out: [string, string][] = [];
+  let i = 0;
+  const at = (): string => s[i] ?? '';
+  while (i < s.length) {
+    while (at() === ' ' || at() === '\t' || at() === '\n' || at() === '\r') i++;
+    if (i >= s.length) break;
+    let key = '';
+    while (i < s.length && at() > ' ' && at() !== '=' && at() !== '"') key += s[i++];
+    if (at() === '"') throw new BadRequest(`invalid tags: unexpected '"' at pos ${i + 1}`);
+    if (key === '') throw new BadRequest(`invalid tags: unexpected '=' at pos ${i + 1}`);
+    let value = '';
+    if (at() === '=') {
+      i++;
+      if (at() === '"') {
+        i++;
+        let closed = false;
+        while (i < s.length) {
+          const c = s[i++]!;
+          if (c === '\\' && i < s.length) {
+            const e = s[i++]!;
+            value += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : e;
+          } else if (c === '"') {
+            closed = true;
+            break;
+          } else value += c;
+        }
+        if (!closed) throw new BadRequest(`invalid tags: unterminated quoted value at pos ${i + 1}`);
+      } else {
+        while (i < s.length && at() > ' ') {
+          if (at() === '"' || at() === '=') throw new BadRequest(`invalid tags: unexpected '${at()}' at pos ${i + 1}`);
+          value += s[i++];
+        }
+      }
+    }
+    out.push([key, value]);
+  }
+  return out;
+}
+
+/** Go's time.ParseDuration, reduced to whole milliseconds as Tempo stores min/maxDuration. */
+function parseGoDurationMs(s: string, field: string): number {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  if (s === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+  let total = 0;
+  let i = s.startsWith('+') || s.startsWith('-') ? 1 : 0;
+  if (i === s.length) throw new BadRequest(`invalid ${field}: time: invalid duration "${s}"`);
+  while (i < s.length) {
+    re.lastIndex = i;
+    const m = re.exec(s);
+    if (!m) throw new BadRequest(`invalid ${field}: time: invalid duration "${s}"`);
+    total += Number(m[1]) * units[m[2]!]!;
+    i = re.lastIndex;
+  }
+  return Math.trunc(s.startsWith('-') ? -total : total);
+}
+
+// ---------------------------------------------------------------------------- tag search matching
+
+function attrText(v: AnyValue | undefined): string | undefined {
+  if (!v) return undefined;
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.boolValue !== undefined) return String(v.boolValue);
+  if (v.intValue !== undefined) return v.intValue;
+  if (v.doubleValue !== undefined) return String(v.doubleValue);
+  return undefined;
+}
+function findAttr(list: KeyValue[], key: string): AnyValue | undefined {
+  return list.find((kv) => kv.key === key)?.value;
+}
+function stringAttr(list: KeyValue[], key: string): string {
+  return attrText(findAttr(list, key)) ?? '';
+}
+
+/**
+ * [api] tags: "any span-level or process-level attributes … matched as a case-insensitive
+ * substring". All pairs must hold on one span (with its resource), plus the legacy intrinsic keys
+ * name, status.code, error, root.name and root.service.name.
+ */
+function matchTags(tags: Map<string, string>, s: StoredSpan, view: TraceView): boolean {
+  for (const [key, want] of tags) {
+    let have: string | undefined;
+    if (key === 'name') have = s.name;
+    else if (key === 'status.code') have = ['unset', 'ok', 'error'][s.statusCode];
+    else if (key === 'error') have = s.statusCode === 2 ? 'true' : undefined;
+    else if (key === 'root.name') have = view.root?.name;
+    else if (key === 'root.service.name') have = view.root ? stringAttr(view.root.resource, 'service.name') : undefined;
+    else have = attrText(findAttr(s.attributes, key)) ?? attrText(findAttr(s.resource, key));
+    if (have === undefined || !have.toLowerCase().includes(want.toLowerCase())) return false;
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------------------- tiny TraceQL
+
+type Scalar = string | number | boolean | { status: string } | { kind: string };
+interface Condition {
+  scope: 'any' | 'resource' | 'span' | 'intrinsic';
+  name: string;
+  op: '=' | '!=' | '>' | '>=' | '<' | '<=';
+  value: Scalar;
+}
+
+/** Only `{}` and `{ cond && cond … }` with comparisons; anything else is refused with a clear 400. */
+function parseTraceQL(q: string): Condition[] {
+  const unsupported = (why: string): BadRequest =>
+    new BadRequest(`invalid TraceQL query: tempo stand-in supports only { attr op value && ... } (${why}): ${q}`);
+  const src = q.trim();
+  if (!src.startsWith('{') || !src.endsWith('}')) throw unsupported('not a single spanset filter');
+  const inner = src.slice(1, -1).trim();
+  if (inner === '' || inner === 'true') return [];
+  const tokens: string[] = [];
+  const re = /\s*("(?:[^"\\]|\\.)*"|&&|\|\||!=|>=|<=|=~|!~|[=<>]|[A-Za-z_.:][\w.:/-]*|-?\d+(?:\.\d+)?)/y;
+  let i = 0;
+  while (i < inner.length) {
+    re.lastIndex = i;
+    const m = re.exec(inner);
+    if (!m) {
+      if (inner.slice(i).trim() === '') break;
+      throw unsupported(`unexpected input at "${inner.slice(i).trim()}"`);
+    }
+    tokens.push(m[1]!);
+    i = re.lastIndex;
+  }
+  const conds: Condition[] = [];
+  for (let t = 0; t < tokens.length; ) {
+    const [ident, op, raw] = [tokens[t], tokens[t + 1], tokens[t + 2]];
+    if (ident === undefined || op === undefined || raw === undefined) throw unsupported('incomplete comparison');
+    if (!['=', '!=', '>', '>=', '<', '<='].includes(op)) throw unsupported(`operator ${op}`);
+    conds.push({ ...parseIdent(ident, unsupported), op: op as Condition['op'], value: parseScalar(raw, ident, unsupported) });
+    t += 3;
+    if (t < tokens.length) {
+      if (tokens[t] !== '&&') throw unsupported(`operator ${tokens[t]}`);
+      t++;
+      if (t >= tokens.length) throw unsupported('dangling &&');
+    }
+  }
+  return conds;
+}
+
+function parseIdent(ident: string, err: (why: string) => BadRequest): Pick<Condition, 'scope' | 'name'> {
+  if (ident.startsWith('.')) return { scope: 'any', name: ident.slice(1) };
+  if (ident.startsWith('resource.')) return { scope: 'resource', name: ident.slice('resource.'.length) };
+  if (ident.startsWith('span.')) return { scope: 'span', name: ident.slice('span.'.length) };
+  const intrinsics: Record<string, string> = {
+    name: 'name',
+    'span:name': 'name',
+    status: 'status',
+    'span:status': 'status',
+    kind: 'kind',
+    'span:kind': 'kind',
+    rootServiceName: 'rootServiceName',
+    'trace:rootService': 'rootServiceName',
+    rootName: 'rootName',
+    'trace:rootName': 'rootName',
+  };
+  const name = intrinsics[ident];
+  if (!name) throw err(`identifier ${ident}`);
+  return { scope: 'intrinsic', name };
+}
+
+function parseScalar(raw: string, ident: string, err: (why: string) => BadRequest): Scalar {
+  if (raw.startsWith('"')) return raw.slice(1, -1).replace(/\\(.)/g, '$1');
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
+  if ((ident === 'status' || ident === 'span:status') && ['error', 'ok', 'unset'].includes(raw)) return { status: raw };
+  if ((ident === 'kind' || ident === 'span:kind') && ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'].includes(raw)) return { kind: raw };
+  throw err(`value ${raw}`);
+}
+
+function conditionValue(c: Condition, s: StoredSpan, view: TraceView): Scalar | undefined {
+  const typed = (v: AnyValue | undefined): Scalar | undefined => {
+    if (!v) return undefined;
+    if (v.stringValue !== undefined) return v.stringValue;
+    if (v.boolValue !== undefined) return v.boolValue;
+    if (v.intValue !== undefined) return Number(v.intValue);
+    if (v.doubleValue !== undefined) return v.doubleValue;
+    return undefined;
+  };
+  switch (c.scope) {
+    case 'span':
+      return typed(findAttr(s.attributes, c.name));
+    case 'resource':
+      return typed(findAttr(s.resource, c.name));
+    case 'any':
+      return typed(findAttr(s.attributes, c.name)) ?? typed(findAttr(s.resource, c.name));
+    case 'intrinsic':
+      if (c.name === 'name') return s.name;
+      if (c.name === 'status') return { status: ['unset', 'ok', 'error'][s.statusCode] ?? 'unset' };
+      if (c.name === 'kind') return { kind: (SPAN_KINDS[s.kind] ?? 'SPAN_KIND_UNSPECIFIED').slice('SPAN_KIND_'.length).toLowerCase() };
+      if (c.name === 'rootServiceName') return view.root ? stringAttr(view.root.resource, 'service.name') : undefined;
+      if (c.name === 'rootName') return view.root?.name;
+      return undefined;
+  }
+}
+
+function matchCondition(c: Condition, s: StoredSpan, view: TraceView): boolean {
+  const have = conditionValue(c, s, view);
+  // TraceQL: a comparison with a missing attribute is false, whichever the operator.
+  if (have === undefined) return false;
+  const norm = (v: Scalar): string | number | boolean => (typeof v === 'object' ? ('status' in v ? `status:${v.status}` : `kind:${v.kind}`) : v);
+  const a = norm(have);
+  const b = norm(c.value);
+  if (typeof a !== typeof b) return c.op === '!=';
+  switch (c.op) {
+    case '=':
+      return a === b;
+    case '!=':
+      return a !== b;
+    case '>':
+      return a > b;
+    case '>=':
+      return a >= b;
+    case '<':
+      return a < b;
+    case '<=':
+      return a <= b;
+  }
+}
+
+function referencedAttributes(conds: Condition[], s: StoredSpan): KeyValue[] {
+  const out: KeyValue[] = [];
+  for (const c of conds) {
+    if (c.scope === 'intrinsic' || out.some((kv) => kv.key === c.name)) continue;
+    const v = c.scope === 'resource' ? findAttr(s.resource, c.name) : c.scope === 'span' ? findAttr(s.attributes, c.name) : (findAttr(s.attributes, c.name) ?? findAttr(s.resource, c.name));
+    if (v) out.push({ key: c.name, value: v });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------ output shaping
+
+function overlaps(view: TraceView, startS: number, endS: number): boolean {
+  return view.startNs <= BigInt(endS) * 1_000_000_000n && view.endNs >= BigInt(startS) * 1_000_000_000n;
+}
+
+function approxBytes(spans: StoredSpan[]): number {
+  return spans.reduce((n, s) => n + 64 + s.name.length + JSON.stringify(s.attributes).length, 0);
+}
+
+function hexToBase64(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('base64');
+}
+
+/**
+ * tempopb.Trace through gogo jsonpb [comb] [push]: ids as base64 bytes, enums by name, 64-bit
+ * integers as strings, zero values left out, scope without its attributes.
+ */
+function toBatches(spans: StoredSpan[]): unknown[] {
+  const byBatch = new Map<number, StoredSpan[]>();
+  for (const s of spans) {
+    const list = byBatch.get(s.batch) ?? [];
+    list.push(s);
+    byBatch.set(s.batch, list);
+  }
+  const batches: unknown[] = [];
+  for (const list of byBatch.values()) {
+    const byScope = new Map<string, StoredSpan[]>();
+    for (const s of list) {
+      const k = `${s.scopeName}\u0000${s.scopeVersion}`;
+      byScope.set(k, [...(byScope.get(k) ?? []), s]);
+    }
+    batches.push({
+      resource: { attributes: list[0]!.resource },
+      scopeSpans: [...byScope.values()].map((ss) => ({
+        scope: { ...(ss[0]!.scopeName ? { name: ss[0]!.scopeName } : {}), ...(ss[0]!.scopeVersion ? { version: ss[0]!.scopeVersion } : {}) },
+        spans: ss.map(spanJson),
+      })),
+    });
+  }
+  return batches;
+}
+
+function spanJson(s: StoredSpan): Record<string, unknown> {
+  return {
+    traceId: hexToBase64(s.traceId),
+    spanId: hexToBase64(s.spanId),
+    ...(s.traceState ? { traceState: s.traceState } : {}),
+    ...(s.parentSpanId ? { parentSpanId: hexToBase64(s.parentSpanId) } : {}),
+    ...(s.name ? { name: s.name } : {}),
+    ...(s.kind ? { kind: SPAN_KINDS[s.kind] } : {}),
+    ...(s.startNs ? { startTimeUnixNano: String(s.startNs) } : {}),
+    ...(s.endNs ? { endTimeUnixNano: String(s.endNs) } : {}),
+    ...(s.attributes.length ? { attributes: s.attributes } : {}),
+    ...(s.events.length
+      ? { events: s.events.map((e) => ({ timeUnixNano: String(e.timeUnixNano), ...(e.name ? { name: e.name } : {}), ...(e.attributes.length ? { attributes: e.attributes } : {}) })) }
+      : {}),
+    status: { ...(s.statusMessage ? { message: s.statusMessage } : {}), ...(s.statusCode ? { code: STATUS_CODES[s.statusCode] } : {}) },
+  };
+}
+
+// ----------------------------------------------------------------------------- OTLP decoding
+
+/** [otlp] JSON encoding: lowerCamelCase names, hex ids, enums as integers, 64-bit ints as number or string. */
+function parseOtlpJson(text: string): ParsedSpan[] {
+  // JSON.parse would round nanosecond timestamps beyond 2^53; quote bare integers first so they
+  // reach BigInt intact (the [push] example sends them unquoted).
+  const safe = text.replace(/("(?:startTimeUnixNano|endTimeUnixNano|timeUnixNano)"\s*:\s*)(\d+)/g, '$1"$2"');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(safe);
+  } catch (err) {
+    throw new BadRequest(`failed to unmarshal request body: ${(err as Error).message}`);
+  }
+  return normalizeRequest(doc);
+}
+
+function obj(v: unknown, what: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new BadRequest(`${what}: expected an object`);
+  return v as Record<string, unknown>;
+}
+function arr(v: unknown, what: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new BadRequest(`${what}: expected an array`);
+  return v;
+}
+function str(v: unknown, what: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw new BadRequest(`${what}: expected a string`);
+  return v;
+}
+function hexId(v: unknown, bytes: number, what: string, optional: boolean): string {
+  const s = str(v, what);
+  if (s === '' && optional) return '';
+  if (!new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(s)) {
+    throw new BadRequest(`${what}: invalid length for ID: want ${bytes * 2} hex characters (OTLP/JSON ids are hex, not base64), got ${JSON.stringify(s)}`);
+  }
+  if (/^0+$/.test(s)) throw new BadRequest(`${what}: an all-zero id is invalid`);
+  return s.toLowerCase();
+}
+function nanos(v: unknown, what: string): bigint {
+  if (v === undefined || v === null) return 0n;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return BigInt(v);
+  if (typeof v === 'string' && /^\d+$/.test(v)) return BigInt(v);
+  throw new BadRequest(`${what}: expected an unsigned integer (number or decimal string)`);
+}
+function enumValue(v: unknown, names: string[], what: string): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < names.length) return v;
+  if (typeof v === 'string' && names.includes(v)) return names.indexOf(v);
+  throw new BadRequest(`${what}: unknown value ${JSON.stringify(v)}`);
+}
+function anyValue(v: unknown, what: string): AnyValue {
+  const o = obj(v ?? {}, what);
+  if (o.stringValue !== undefined) return { stringValue: str(o.stringValue, `${what}.stringValue`) };
+  if (o.boolValue !== undefined) {
+    if (typeof o.boolValue !== 'boolean') throw new BadRequest(`${what}.boolValue: expected a boolean`);
+    return { boolValue: o.boolValue };
+  }
+  if (o.intValue !== undefined) {
+    const iv = o.intValue;
+    if (!(typeof iv === 'number' && Number.isInteger(iv)) && !(typeof iv === 'string' && /^-?\d+$/.test(iv))) throw new BadRequest(`${what}.intValue: expected an integer`);
+    return { intValue: String(iv) };
+  }
+  if (o.doubleValue !== undefined) {
+    if (typeof o.doubleValue !== 'number') throw new BadRequest(`${what}.doubleValue: expected a number`);
+    return { doubleValue: o.doubleValue };
+  }
+  if (o.arrayValue !== undefined) return { arrayValue: { values: arr(obj(o.arrayValue, `${what}.arrayValue`).values, `${what}.arrayValue.values`).map((x, i) => anyValue(x, `${what}.arrayValue.values[${i}]`)) } };
+  if (o.kvlistValue !== undefined) return { kvlistValue: { values: keyValues(obj(o.kvlistValue, `${what}.kvlistValue`).values, `${what}.kvlistValue.values`) } };
+  if (o.bytesValue !== undefined) return { bytesValue: str(o.bytesValue, `${what}.bytesValue`) };
+  return {};
+}
+function keyValues(v: unknown, what: string): KeyValue[] {
+  return arr(v, what).map((kv, i) => {
+    const o = obj(kv, `${what}[${i}]`);
+    return { key: str(o.key, `${what}[${i}].key`), value: anyValue(o.value, `${what}[${i}].value`) };
+  });
+}
+
+/** Shared by the JSON and protobuf paths: the protobuf decoder produces the same JSON-shaped tree. */
+function normalizeRequest(doc: unknown): ParsedSpan[] {
+  const root = obj(doc, 'ExportTraceServiceRequest');
+  const out: ParsedSpan[] = [];
+  arr(root.resourceSpans, 'resourceSpans').forEach((rsRaw, r) => {
+    const rs = obj(rsRaw, `resourceSpans[${r}]`);
+    const resource = keyValues(obj(rs.resource ?? {}, `resourceSpans[${r}].resource`).attributes, `resourceSpans[${r}].resource.attributes`);
+    arr(rs.scopeSpans, `resourceSpans[${r}].scopeSpans`).forEach((ssRaw, si) => {
+      const where = `resourceSpans[${r}].scopeSpans[${si}]`;
+      const ss = obj(ssRaw, where);
+      const scope = obj(ss.scope ?? {}, `${where}.scope`);
+      arr(ss.spans, `${where}.spans`).forEach((spRaw, k) => {
+        const w = `${where}.spans[${k}]`;
+        const sp = obj(spRaw, w);
+        const status = obj(sp.status ?? {}, `${w}.status`);
+        out.push({
+          traceId: hexId(sp.traceId, 16, `${w}.traceId`, false),
+          spanId: hexId(sp.spanId, 8, `${w}.spanId`, false),
+          parentSpanId: hexId(sp.parentSpanId, 8, `${w}.parentSpanId`, true),
+          traceState: str(sp.traceState, `${w}.traceState`),
+          name: str(sp.name, `${w}.name`),
+          kind: enumValue(sp.kind, SPAN_KINDS, `${w}.kind`),
+          startNs: nanos(sp.startTimeUnixNano, `${w}.startTimeUnixNano`),
+          endNs: nanos(sp.endTimeUnixNano, `${w}.endTimeUnixNano`),
+          attributes: keyValues(sp.attributes, `${w}.attributes`),
+          events: arr(sp.events, `${w}.events`).map((eRaw, e) => {
+            const ev = obj(eRaw, `${w}.events[${e}]`);
+            return { timeUnixNano: nanos(ev.timeUnixNano, `${w}.events[${e}].timeUnixNano`), name: str(ev.name, `${w}.events[${e}].name`), attributes: keyValues(ev.attributes, `${w}.events[${e}].attributes`) };
+          }),
+          statusCode: enumValue(status.code, STATUS_CODES, `${w}.status.code`),
+          statusMessage: str(status.message, `${w}.status.message`),
+          resource,
+          scopeName: str(scope.name, `${where}.scope.name`),
+          scopeVersion: str(scope.version, `${where}.scope.version`),
+        });
+      });
+    });
+  });
+  return out;
+}
+
+// Minimal protobuf wire decoder for ExportTraceServiceRequest (field numbers from
+// opentelemetry/proto/{collector/trace,trace,common,resource}/v1/*.proto). Real clients default to
+// http/protobuf, so accepting it keeps the stand-in honest about what Tempo takes.
+
+type PbField = { wt: 0; v: bigint } | { wt: 1; v: Buffer } | { wt: 2; v: Buffer } | { wt: 5; v: Buffer };
+
+function pbFields(buf: Buffer): Map<number, PbField[]> {
+  const fields = new Map<number, PbField[]>();
+  let pos = 0;
+  const varint = (): bigint => {
+    let result = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (pos >= buf.length) throw new BadRequest('proto: truncated varint');
+      const b = buf[pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result;
+    }
+    throw new BadRequest('proto: varint overflow');
+  };
+  const take = (n: number): Buffer => {
+    if (pos + n > buf.length) throw new BadRequest('proto: truncated field');
+    const out = buf.subarray(pos, pos + n);
+    pos += n;
+    return out;
+  };
+  while (pos < buf.length) {
+    const tag = Number(varint());
+    const field = tag >>> 3;
+    const wt = tag & 7;
+    if (field === 0) throw new BadRequest('proto: illegal field number 0');
+    let f: PbField;
+    if (wt === 0) f = { wt, v: varint() };
+    else if (wt === 1) f = { wt, v: take(8) };
+    else if (wt === 2) f = { wt, v: take(Number(varint())) };
+    else if (wt === 5) f = { wt, v: take(4) };
+    else throw new BadRequest(`proto: unsupported wire type ${wt}`);
+    fields.set(field, [...(fields.get(field) ?? []), f]);
+  }
+  return fields;
+}
+function pbBytes(m: Map<number, PbField[]>, n: number): Buffer[] {
+  return (m.get(n) ?? []).filter((f) => f.wt === 2).map((f) => f.v as Buffer);
+}
+function pbString(m: Map<number, PbField[]>, n: number): string | undefined {
+  const b = pbBytes(m, n).at(-1);
+  return b === undefined ? undefined : b.toString('utf8');
+}
+function pbVarint(m: Map<number, PbField[]>, n: number): bigint | undefined {
+  const f = (m.get(n) ?? []).filter((x) => x.wt === 0).at(-1);
+  return f === undefined ? undefined : (f.v as bigint);
+}
+function pbFixed64(m: Map<number, PbField[]>, n: number): string | undefined {
+  const f = (m.get(n) ?? []).filter((x) => x.wt === 1).at(-1);
+  return f === undefined ? undefined : (f.v as Buffer).readBigUInt64LE(0).toString();
+}
+function pbHex(m: Map<number, PbField[]>, n: number): string | undefined {
+  const b = pbBytes(m, n).at(-1);
+  return b === undefined ? undefined : b.toString('hex');
+}
+function pbAnyValue(buf: Buffer): Record<string, unknown> {
+  const m = pbFields(buf);
+  if (m.has(1)) return { stringValue: pbString(m, 1) };
+  if (m.has(2)) return { boolValue: pbVarint(m, 2) === 1n };
+  if (m.has(3)) return { intValue: BigInt.asIntN(64, pbVarint(m, 3) ?? 0n).toString() };
+  if (m.has(4)) return { doubleValue: (m.get(4)!.at(-1)!.v as Buffer).readDoubleLE(0) };
+  if (m.has(5)) return { arrayValue: { values: pbBytes(pbFields(pbBytes(m, 5).at(-1)!), 1).map(pbAnyValue) } };
+  if (m.has(6)) return { kvlistValue: { values: pbBytes(pbFields(pbBytes(m, 6).at(-1)!), 1).map(pbKeyValue) } };
+  if (m.has(7)) return { bytesValue: pbBytes(m, 7).at(-1)!.toString('base64') };
+  return {};
+}
+function pbKeyValue(buf: Buffer): Record<string, unknown> {
+  const m = pbFields(buf);
+  const v = pbBytes(m, 2).at(-1);
+  return { key: pbString(m, 1) ?? '', value: v ? pbAnyValue(v) : {} };
+}
+function parseOtlpProto(body: Buffer): ParsedSpan[] {
+  const req = pbFields(body);
+  const resourceSpans = pbBytes(req, 1).map((rsBuf) => {
+    const rs = pbFields(rsBuf);
+    const resBuf = pbBytes(rs, 1).at(-1);
+    return {
+      resource: { attributes: resBuf ? pbBytes(pbFields(resBuf), 1).map(pbKeyValue) : [] },
+      scopeSpans: pbBytes(rs, 2).map((ssBuf) => {
+        const ss = pbFields(ssBuf);
+        const scopeBuf = pbBytes(ss, 1).at(-1);
+        const scope = scopeBuf ? pbFields(scopeBuf) : new Map<number, PbField[]>();
+        return {
+          scope: { name: pbString(scope, 1), version: pbString(scope, 2) },
+          spans: pbBytes(ss, 2).map((spBuf) => {
+            const sp = pbFields(spBuf);
+            const statusBuf = pbBytes(sp, 15).at(-1);
+            const status = statusBuf ? pbFields(statusBuf) : new Map<number, PbField[]>();
+            return {
+              traceId: pbHex(sp, 1),
+              spanId: pbHex(sp, 2),
+              traceState: pbString(sp, 3),
+              parentSpanId: pbHex(sp, 4),
+              name: pbString(sp, 5),
+              kind: Number(pbVarint(sp, 6) ?? 0n),
+              startTimeUnixNano: pbFixed64(sp, 7),
+              endTimeUnixNano: pbFixed64(sp, 8),
+              attributes: pbBytes(sp, 9).map(pbKeyValue),
+              events: pbBytes(sp, 11).map((evBuf) => {
+                const ev = pbFields(evBuf);
+                return { timeUnixNano: pbFixed64(ev, 1), name: pbString(ev, 2), attributes: pbBytes(ev, 3).map(pbKeyValue) };
+              }),
+              status: { message: pbString(status, 2), code: Number(pbVarint(status, 3) ?? 0n) },
+            };
+          }),
+        };
+      }),
+    };
+  });
+  return normalizeRequest({ resourceSpans });
+}
+
+// ------------------------------------------------------------------------------- HTTP helpers
+
+function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+/** Go's http.Error, which Tempo uses for plain answers: text/plain, nosniff, trailing newline. */
+function goError(res: ServerResponse, status: number, message: string): void {
+  const body = message + '\n';
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+    'content-length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+}
+
+/** [otlp] Failures carry a google.rpc.Status in the request's own encoding. */
+function otlpStatus(res: ServerResponse, format: 'json' | 'proto', status: number, message: string): void {
+  const grpcCode = status === 400 ? 3 : status === 429 ? 8 : status === 503 ? 14 : status === 500 ? 13 : status === 413 ? 8 : 2;
+  if (format === 'json') {
+    send(res, status, 'application/json', JSON.stringify({ code: grpcCode, message }));
+    return;
+  }
+  const msg = Buffer.from(message, 'utf8');
+  const body = Buffer.concat([Buffer.from([0x08, grpcCode, 0x12]), encodeVarint(msg.length), msg]);
+  send(res, status, 'application/x-protobuf', body);
+}
+
+function encodeVarint(n: number): Buffer {
+  const bytes: number[] = [];
+  let v = n;
+  while (v > 0x7f) {
+    bytes.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  bytes.push(v);
+  return Buffer.from(bytes);
+}
+
+/** The whole body, or null once it passes `max` (the rest is drained so the answer still arrives). */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) over = true;
+      if (!over) chunks.push(c);
+    });
+    req.on('end', () => resolve(over ? null : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function listen(server: HttpServer | NetServer, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', onError);
+      const addr = server.address();
+      if (addr === null || typeof addr === 'string') reject(new Error('tempo stand-in: unexpected server address'));
+      else resolve(addr.port);
+    });
+  });
+}
