@@ -83,13 +83,19 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env)
   let alerting: { file: string; value: AlertingConfig } | undefined;
 
   for (const { file, text } of sources) {
-    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length) {
-      for (const e of doc.errors) problems.push(`${file}: line ${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`);
+      // The parser's own text ends in an excerpt with a caret; one line with the position reads better in logs.
+      for (const e of doc.errors) problems.push(`${file}: line ${e.linePos?.[0].line ?? '?'}: ${e.message.split(' at line ')[0]!.split('\n')[0]}`);
       continue;
     }
     const parsed: unknown = doc.toJS();
-    const raw = expandTree(parsed, env, [], (path, err) => problems.push(locate(file, parsed, path, err.message)));
+    // A field whose ${VAR} is unset is reported once, for the variable, not again for the text left in its place.
+    const unresolved = new Set<string>();
+    const raw = expandTree(parsed, env, [], (path, err) => {
+      unresolved.add(path.join('/'));
+      problems.push(locate(file, parsed, path, err.message));
+    });
     if (raw === null || raw === undefined) {
       problems.push(`${file}: the file is empty: expected a mapping with a "probes" list`);
       continue;
@@ -104,13 +110,13 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env)
       else alerting = { file, value: shape.alerting };
     }
     const fileDefaults = shape.defaults ?? {};
-    for (const key of ['interval', 'timeout'] as const) {
-      const v = fileDefaults[key];
-      if (v !== undefined && parseDuration(v) === undefined) problems.push(`${file}: defaults.${key}: expected a duration such as "500ms", "30s", "5m" or "1h", got "${v}"`);
-    }
+    const badDefaults = (['interval', 'timeout'] as const).filter((key) => fileDefaults[key] !== undefined && parseDuration(fileDefaults[key]) === undefined);
+    for (const key of badDefaults) problems.push(`${file}: defaults.${key}: ${durationHelp}, got "${fileDefaults[key]}"`);
+    // Every probe would repeat the defaults' problem; report it once and stop there.
+    if (badDefaults.length) continue;
     shape.probes.forEach((p, i) => {
-      const spec = decodeProbe(file, i, p, fileDefaults, problems);
-      if (spec) probes.push(spec);
+      const spec = decodeProbe(file, i, p, fileDefaults, problems, (field) => unresolved.has(`probes/${i}/${field.replace(/\./g, '/')}`));
+      if (spec) probes.push({ ...spec, ...{ [positionKey]: i } });
     });
   }
 
@@ -122,7 +128,18 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env)
   return { files: sources.map((s) => s.file), probes, alerting: alerting?.value };
 }
 
-function decodeProbe(file: string, index: number, p: unknown, fileDefaults: Record<string, unknown>, problems: string[]): AnySpec | undefined {
+const durationHelp = 'expected a duration such as "500ms", "30s", "5m" or "1h"';
+/** Where a probe stood in its file, for messages about duplicates; not part of the spec's type. */
+const positionKey = Symbol('position');
+
+function decodeProbe(
+  file: string,
+  index: number,
+  p: unknown,
+  fileDefaults: Record<string, unknown>,
+  problems: string[],
+  unresolved: (field: string) => boolean,
+): AnySpec | undefined {
   if (!p || typeof p !== 'object' || Array.isArray(p)) {
     problems.push(`${file}: probes[${index}]: expected a mapping with name and kind`);
     return undefined;
@@ -137,7 +154,7 @@ function decodeProbe(file: string, index: number, p: unknown, fileDefaults: Reco
 
   const check = checkFor(obj.kind);
   if (!check.Check(obj)) {
-    for (const e of dedupe(check.Errors(obj))) at(fieldPath(e.path), describeError(e));
+    for (const e of dedupe(check.Errors(obj))) if (!unresolved(fieldPath(e.path))) at(fieldPath(e.path), describeError(e));
     return undefined;
   }
   const kindDefaults = prober.defaults ?? {};
@@ -145,8 +162,10 @@ function decodeProbe(file: string, index: number, p: unknown, fileDefaults: Reco
   const timeout = (obj.timeout ?? kindDefaults.timeout ?? fileDefaults.timeout ?? builtinDefaults.timeout) as string;
   const intervalMs = parseDuration(interval);
   const timeoutMs = parseDuration(timeout);
-  if (intervalMs === undefined) return void at('interval', `expected a duration such as "500ms", "30s", "5m" or "1h", got "${interval}"`);
-  if (timeoutMs === undefined) return void at('timeout', `expected a duration such as "500ms", "30s", "5m" or "1h", got "${timeout}"`);
+  if (intervalMs === undefined) return void at('interval', `${durationHelp}, got "${interval}"`);
+  if (timeoutMs === undefined) return void at('timeout', `${durationHelp}, got "${timeout}"`);
+  // The scheduler ticks once a second; a shorter interval would silently run at 1 s.
+  if (intervalMs < 1000) return void at('interval', `${interval} is shorter than the 1s minimum`);
   if (obj.schedule !== undefined) {
     if (obj.interval !== undefined) return void at('schedule', 'give either interval or schedule, not both');
     if (!validateCron(obj.schedule as string)) return void at('schedule', `"${obj.schedule}" is not a valid cron expression`);
@@ -175,7 +194,10 @@ function crossChecks(probes: AnySpec[], problems: string[]): void {
   const byName = new Map<string, AnySpec>();
   for (const p of probes) {
     const first = byName.get(p.name);
-    if (first) problems.push(`${p.file}: probe "${p.name}": name: duplicate name, first defined in ${first.file}`);
+    if (first) {
+      const where = first.file === p.file ? `probes[${(first as unknown as Record<symbol, number>)[positionKey]}] of this file` : first.file;
+      problems.push(`${p.file}: probe "${p.name}": name: duplicate name, first defined in ${where}`);
+    }
     else byName.set(p.name, p);
   }
   for (const p of probes) {

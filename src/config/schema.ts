@@ -1,6 +1,7 @@
 // The shape of a probe file. Kind-specific fields come from each prober; these are the engine's own.
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { ValueError } from '@sinclair/typebox/value';
+import { closest } from '../util/text.js';
 
 const Duration = Type.String({ errorMessage: 'expected a duration such as "500ms", "30s", "5m" or "1h"' });
 const Severity = Type.Union([Type.Literal('critical'), Type.Literal('warning')]);
@@ -83,8 +84,11 @@ export function describeError(e: ValueError): string {
   const custom = (e.schema as TSchema & { errorMessage?: string }).errorMessage;
   const got = describeValue(e.value);
   if (e.message === 'Unexpected property') {
-    const parentAllowed = Object.keys(e.schema.properties ?? {});
-    return parentAllowed.length ? `unknown field (allowed: ${parentAllowed.join(', ')})` : 'unknown field';
+    const allowed = Object.keys(e.schema.properties ?? {});
+    const key = e.path.split('/').pop() ?? '';
+    const guess = closest(key, allowed);
+    if (guess) return `unknown field; did you mean "${guess}"?`;
+    return allowed.length ? `unknown field (allowed: ${allowed.join(', ')})` : 'unknown field';
   }
   if (e.message === 'Expected required property') return 'required field is missing';
   if (custom) return `${custom}, got ${got}`;

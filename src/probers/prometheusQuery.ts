@@ -6,6 +6,7 @@ import { defineProber, type ProbeContext, type ProbeOutcome } from './types.js';
 import { failed, isOutcome, passed } from './common.js';
 import { holds, parseExpectation } from './expect.js';
 import { prometheusApi } from './prometheusApi.js';
+import { levenshtein } from '../util/text.js';
 
 interface Sample {
   metric: Record<string, string>;
@@ -117,16 +118,4 @@ function similarity(a: string, b: string): number {
   const parts = shared / Math.max(1, Math.min(pa.size, pb.size));
   const edit = 1 - levenshtein(a, b) / Math.max(a.length, b.length);
   return 0.6 * parts + 0.4 * edit;
-}
-
-function levenshtein(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
