@@ -1,0 +1,204 @@
+// The engine against real local targets: dependencies, thresholds, history, reload, one-shot order.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../src/config/load.js';
+import { jsonServer, closedPort } from '../support/misbehaving.js';
+import { captureLogger, engineFor, eventually } from '../support/engine.js';
+
+/** An HTTP target whose answer the test switches between 200 and 500. */
+async function switchable() {
+  let code = 200;
+  const server = await jsonServer(() => ({ status: code, body: { code } }));
+  return { server, set: (c: number) => (code = c) };
+}
+
+test('a failing dependency blocks its dependents instead of failing them too', async (t) => {
+  const down = await closedPort();
+  const up = await switchable();
+  t.after(() => up.server.close());
+  const { engine, close } = engineFor(`
+probes:
+  - { name: prometheus-ready, kind: http, url: "${down.url}/-/ready", timeout: 1s }
+  - { name: span-rate, kind: http, url: "${up.server.url}/q", dependsOn: [prometheus-ready] }
+  - { name: rule-groups, kind: http, url: "${up.server.url}/r", dependsOn: [span-rate] }
+  - { name: independent, kind: http, url: "${up.server.url}/i" }
+`);
+  t.after(close);
+  const states = await engine.runOnce();
+  const by = Object.fromEntries(states.map((s) => [s.spec.name, s.current]));
+  assert.equal(by['prometheus-ready']!.status, 'failing');
+  assert.equal(by['prometheus-ready']!.reason, 'connect');
+  assert.equal(by['span-rate']!.status, 'blocked');
+  assert.equal(by['span-rate']!.reason, 'dependency_failed');
+  assert.match(by['span-rate']!.message, /depends on "prometheus-ready", which is failing \(connect\)/);
+  // Transitively blocked: the chain reads as one outage.
+  assert.equal(by['rule-groups']!.status, 'blocked');
+  assert.match(by['rule-groups']!.message, /"span-rate", which is blocked/);
+  assert.equal(by.independent!.status, 'ok');
+  assert.equal(up.server.connections > 0, true);
+  // Blocked probes were never sent to their target.
+  assert.equal(engine.state('span-rate')!.failuresByReason.size, 0);
+});
+
+test('runOnce runs dependencies before dependents and only what was asked for', async (t) => {
+  const up = await switchable();
+  t.after(() => up.server.close());
+  const { engine, close } = engineFor(`
+probes:
+  - { name: base, kind: http, url: "${up.server.url}/b" }
+  - { name: mid, kind: http, url: "${up.server.url}/m", dependsOn: [base] }
+  - { name: top, kind: http, url: "${up.server.url}/t", dependsOn: [mid] }
+  - { name: other, kind: http, url: "${up.server.url}/o" }
+`);
+  t.after(close);
+  const states = await engine.runOnce(['top']);
+  assert.deepEqual(states.map((s) => s.spec.name).sort(), ['base', 'mid', 'top']);
+  const at = Object.fromEntries(states.map((s) => [s.spec.name, s.last!.at]));
+  assert.ok(at.base! <= at.mid! && at.mid! <= at.top!, JSON.stringify(at));
+  assert.equal(engine.state('other')!.last, undefined);
+});
+
+test('failureThreshold and successThreshold damp flapping; the raw runs are still counted', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  const { logger, lines } = captureLogger('info');
+  const { engine, close } = engineFor(
+    `
+probes:
+  - { name: flappy, kind: http, url: "${target.server.url}/", failureThreshold: 2, successThreshold: 2 }
+`,
+    { logger },
+  );
+  t.after(close);
+  const status = () => engine.state('flappy')!.current.status;
+  await engine.runNow('flappy');
+  assert.equal(status(), 'ok');
+  target.set(500);
+  await engine.runNow('flappy');
+  assert.equal(status(), 'ok', 'one failure is below the threshold');
+  assert.match(String(engine.state('flappy')!.current.details?.flapping), /1 of 2 failures/);
+  await engine.runNow('flappy');
+  assert.equal(status(), 'failing');
+  assert.equal(engine.state('flappy')!.current.reason, 'http_status');
+  target.set(200);
+  await engine.runNow('flappy');
+  assert.equal(status(), 'failing', 'one success is below the recovery threshold');
+  await engine.runNow('flappy');
+  assert.equal(status(), 'ok');
+  const s = engine.state('flappy')!;
+  assert.equal(s.runs.get('ok'), 3);
+  assert.equal(s.runs.get('failing'), 2);
+  assert.equal(s.failuresByReason.get('http_status'), 2);
+  // One warn line going down, one info line coming back; steady runs are not logged at info.
+  const changes = lines.filter((l) => l.probe === 'flappy');
+  assert.deepEqual(changes.map((l) => [l.level, l.msg, l.status]), [
+    [30, 'probe ok', 'ok'],
+    [40, 'probe failing', 'failing'],
+    [30, 'probe recovered', 'ok'],
+  ]);
+  const failingLine = changes[1]!;
+  assert.equal(failingLine.reason, 'http_status');
+  assert.match(String(failingLine.message), /answered HTTP 500/);
+});
+
+test('history keeps the last N runs and failures longer', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  const { engine, close } = engineFor(`probes: [{ name: p, kind: http, url: "${target.server.url}/" }]`, { historySize: 3, failureHistorySize: 5 });
+  t.after(close);
+  target.set(500);
+  await engine.runNow('p');
+  target.set(200);
+  for (let i = 0; i < 5; i++) await engine.runNow('p');
+  const s = engine.state('p')!;
+  assert.equal(s.history.length, 3);
+  assert.ok(s.history.every((r) => r.status === 'ok'));
+  assert.equal(s.failures.length, 1, 'the failure outlives the short history');
+  assert.equal(s.failures[0]!.reason, 'http_status');
+  assert.ok(s.history[0]!.at >= s.history[1]!.at, 'newest first');
+});
+
+test('start runs every probe once, then on its interval, and the scheduler ticks', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  const { engine, close } = engineFor(`
+probes:
+  - { name: fast, kind: http, url: "${target.server.url}/f", interval: 1s, timeout: 500ms }
+  - { name: slow, kind: http, url: "${target.server.url}/s", interval: 1h }
+  - { name: cron, kind: http, url: "${target.server.url}/c", schedule: "0 0 1 1 *" }
+`);
+  t.after(close);
+  assert.equal(engine.ready, false);
+  engine.start();
+  await eventually(() => engine.ready, 'every probe has a first result', 5000);
+  await eventually(() => (engine.state('fast')!.runs.get('ok') ?? 0) >= 3, 'fast ran three times', 6000);
+  assert.equal(engine.state('slow')!.runs.get('ok'), 1, 'an hourly probe ran once, at start');
+  assert.equal(engine.state('cron')!.runs.get('ok'), 1, 'a cron probe runs once at start too');
+  assert.ok(Date.now() - engine.lastTick < 1500, 'the scheduler ticks every second');
+});
+
+test('a dependent waits for its dependency\'s first result instead of running blind', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  const down = await closedPort();
+  const { engine, close } = engineFor(`
+probes:
+  - { name: dependent, kind: http, url: "${target.server.url}/d", dependsOn: [guard] }
+  - { name: guard, kind: http, url: "${down.url}/", timeout: 1s }
+`);
+  t.after(close);
+  engine.start();
+  await eventually(() => engine.ready, 'both probes have results', 5000);
+  assert.equal(engine.state('dependent')!.current.status, 'blocked');
+  assert.equal(target.server.connections, 0);
+});
+
+test('reload keeps the history of kept probes, drops removed ones, adds new ones', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  const { engine, close } = engineFor(`
+probes:
+  - { name: kept, kind: http, url: "${target.server.url}/k" }
+  - { name: removed, kind: http, url: "${target.server.url}/r" }
+`);
+  t.after(close);
+  await engine.runOnce();
+  const before = engine.state('kept')!;
+  engine.load(parseConfig([{ file: 't.yaml', text: `
+probes:
+  - { name: kept, kind: http, url: "${target.server.url}/k2", severity: warning }
+  - { name: added, kind: tcp, address: "127.0.0.1:${target.server.port}" }
+` }], {}));
+  assert.deepEqual(engine.states().map((s) => s.spec.name), ['kept', 'added']);
+  assert.equal(engine.state('kept'), before, 'same state object, so a run in flight lands in it');
+  assert.equal(engine.state('kept')!.spec.severity, 'warning');
+  assert.equal(engine.state('kept')!.runs.get('ok'), 1);
+  assert.equal(engine.state('removed'), undefined);
+  assert.equal(engine.state('added')!.current.status, 'pending');
+});
+
+test('a probe that changes kind on reload starts afresh', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  const { engine, close } = engineFor(`probes: [{ name: p, kind: http, url: "${target.server.url}/" }]`);
+  t.after(close);
+  await engine.runOnce();
+  engine.load(parseConfig([{ file: 't.yaml', text: `probes: [{ name: p, kind: tcp, address: "127.0.0.1:${target.server.port}" }]` }], {}));
+  assert.equal(engine.state('p')!.history.length, 0);
+  assert.equal(engine.state('p')!.current.status, 'pending');
+});
+
+test('operator hints are appended to the kind\'s hint for that reason only', async (t) => {
+  const down = await closedPort();
+  const { engine, close } = engineFor(`
+probes:
+  - name: p
+    kind: http
+    url: "${down.url}/"
+    hints: { connect: "Prometheus runs on the ops host: ssh ops1 docker ps.", timeout: "never shown" }
+`);
+  t.after(close);
+  const [s] = await engine.runOnce();
+  assert.match(s!.current.hint!, /Nothing accepts connections there.*Prometheus runs on the ops host: ssh ops1 docker ps\.$/);
+  assert.doesNotMatch(s!.current.hint!, /never shown/);
+});

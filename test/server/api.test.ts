@@ -1,0 +1,212 @@
+// The HTTP API against a listening daemon (real sockets, real undici client side via fetch).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSettings } from '../../src/config/settings.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { closedPort, jsonServer } from '../support/misbehaving.js';
+import { captureLogger, eventually } from '../support/engine.js';
+
+async function daemonWith(yaml: string, env: Record<string, string> = {}): Promise<Daemon> {
+  const dir = mkdtempSync(join(tmpdir(), 'watchdog-api-'));
+  writeFileSync(join(dir, 'probes.yaml'), yaml);
+  const settings = readSettings({ WATCHDOG_CONFIG: join(dir, 'probes.yaml'), WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', ...env });
+  const d = await startDaemon(settings, { logger: captureLogger('warn').logger, processMetrics: false });
+  await eventually(() => d.engine.ready, 'first results', 10_000);
+  return d;
+}
+
+async function stack(t: { after: (fn: () => unknown) => void }, extraEnv: Record<string, string> = {}) {
+  const up = await jsonServer(() => ({ status: 200, body: { status: 'success', data: { n: 3 } } }));
+  const down = await closedPort();
+  const d = await daemonWith(
+    `
+probes:
+  - { name: api-up, kind: http, url: "${up.url}/x", assertions: [{ path: $.data.n, expect: "> 2" }] }
+  - { name: api-down, kind: http, url: "${down.url}/", severity: warning, timeout: 1s }
+  - { name: after-down, kind: tcp, address: "127.0.0.1:${down.port}", dependsOn: [api-down] }
+`,
+    extraEnv,
+  );
+  t.after(async () => {
+    await d.stop();
+    await up.close();
+  });
+  return { d, up, down };
+}
+
+test('GET /status: every probe with status, reason, message, hint, value, since, lastRun, durationMs', async (t) => {
+  const { d } = await stack(t);
+  const res = await fetch(`${d.url}/status`);
+  // Only a warning probe fails: degraded, and still 200 so that curl -f passes.
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type')!, /application\/json/);
+  const body = (await res.json()) as { status: string; generatedAt: string; probes: Record<string, unknown>[] };
+  assert.equal(body.status, 'degraded');
+  assert.ok(!Number.isNaN(Date.parse(body.generatedAt)));
+  const by = Object.fromEntries(body.probes.map((p) => [p.name, p]));
+  assert.deepEqual(Object.keys(by['api-up']!).sort(), ['durationMs', 'hint', 'kind', 'lastRun', 'message', 'name', 'reason', 'severity', 'since', 'status', 'value'].sort());
+  assert.equal(by['api-up']!.status, 'ok');
+  assert.equal(by['api-up']!.hint, null);
+  assert.equal(by['api-down']!.status, 'failing');
+  assert.equal(by['api-down']!.reason, 'connect');
+  assert.match(String(by['api-down']!.hint), /Nothing accepts connections/);
+  assert.equal(by['after-down']!.status, 'blocked');
+});
+
+test('GET /status answers 503 while a critical probe fails', async (t) => {
+  const down = await closedPort();
+  const d = await daemonWith(`probes: [{ name: critical-down, kind: tcp, address: "127.0.0.1:${down.port}" }]`);
+  t.after(() => d.stop());
+  const res = await fetch(`${d.url}/status`);
+  assert.equal(res.status, 503);
+  assert.equal(((await res.json()) as { status: string }).status, 'failing');
+});
+
+test('GET /status as text: an aligned table with hints, for a person at a terminal', async (t) => {
+  const { d } = await stack(t);
+  for (const res of [await fetch(`${d.url}/status?format=text`), await fetch(`${d.url}/status`, { headers: { accept: 'text/plain' } })]) {
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /^text\/plain/);
+    const lines = (await res.text()).split('\n');
+    assert.match(lines[0]!, /^PROBE\s+KIND\s+STATUS\s+REASON\s+VALUE\s+LAST RUN\s+MESSAGE$/);
+    const col = lines[0]!.indexOf('STATUS');
+    const row = lines.find((l) => l.startsWith('api-down'))!;
+    assert.equal(row.slice(col, col + 4), 'FAIL', 'columns are aligned');
+    assert.ok(lines.some((l) => /^api-down: Nothing accepts connections/.test(l)));
+    assert.ok(lines.includes('overall: degraded'));
+  }
+});
+
+test('GET /status/:probe has the recent history; an unknown probe is a JSON 404', async (t) => {
+  const { d } = await stack(t);
+  await d.engine.runNow('api-up');
+  const res = await fetch(`${d.url}/status/api-up`);
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { history: { status: string; at: string }[]; dependsOn: string[]; intervalSeconds: number; file: string };
+  assert.ok(body.history.length >= 2);
+  assert.equal(body.history[0]!.status, 'ok');
+  assert.equal(body.intervalSeconds, 30);
+  assert.match(body.file, /probes\.yaml$/);
+  const missing = await fetch(`${d.url}/status/no-such-probe`);
+  assert.equal(missing.status, 404);
+  assert.deepEqual(await missing.json(), { statusCode: 404, error: 'Not Found', message: 'no probe named "no-such-probe"' });
+  const bad = await fetch(`${d.url}/status/Bad_Name`);
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { message: string }).message, /params\/probe must match pattern/);
+});
+
+test('bad query parameters are refused with a clear 400', async (t) => {
+  const { d } = await stack(t);
+  const res = await fetch(`${d.url}/status?format=xml`);
+  assert.equal(res.status, 400);
+  const body = (await res.json()) as { message: string };
+  assert.match(body.message, /querystring\/format/);
+});
+
+test('GET /metrics: the framework-owned series, no free text in labels', async (t) => {
+  const { d } = await stack(t);
+  const res = await fetch(`${d.url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
+  const text = await res.text();
+  for (const line of [
+    'watchdog_probe_success{probe="api-up",kind="http"} 1',
+    'watchdog_probe_success{probe="api-down",kind="http"} 0',
+    'watchdog_probe_status{probe="api-down",kind="http",status="failing"} 1',
+    'watchdog_probe_status{probe="api-down",kind="http",status="ok"} 0',
+    'watchdog_probe_status{probe="after-down",kind="tcp",status="blocked"} 1',
+    'watchdog_probe_value{probe="api-up",kind="http"} 200',
+    'watchdog_probe_runs_total{probe="api-down",kind="http",result="failing"} 1',
+    'watchdog_probe_failures_total{probe="api-down",kind="http",reason="connect"} 1',
+    'watchdog_probe_info{probe="api-down",kind="http",severity="warning"} 1',
+    'watchdog_probe_reason{probe="after-down",kind="tcp",reason="dependency_failed"} 1',
+    'watchdog_config_last_reload_successful 1',
+  ]) {
+    assert.ok(text.includes(line), `missing: ${line}`);
+  }
+  assert.match(text, /^watchdog_probe_duration_seconds\{probe="api-up",kind="http"\} \d/m);
+  assert.match(text, /^watchdog_probe_last_run_timestamp_seconds\{probe="api-up",kind="http"\} 1\d{9}/m);
+  assert.match(text, /^watchdog_build_info\{version="\d+\.\d+\.\d+",nodejs="[\d.]+"\} 1$/m);
+  // Every label value is a name or a short word: no spaces, no messages.
+  for (const m of text.matchAll(/="([^"]*)"/g)) assert.doesNotMatch(m[1]!, /\s/, `free text in a label: ${m[1]}`);
+});
+
+test('process metrics are exported by the daemon', async (t) => {
+  const down = await closedPort();
+  const dir = mkdtempSync(join(tmpdir(), 'watchdog-api-'));
+  writeFileSync(join(dir, 'p.yaml'), `probes: [{ name: p, kind: tcp, address: "127.0.0.1:${down.port}", severity: warning }]`);
+  const d = await startDaemon(readSettings({ WATCHDOG_CONFIG: dir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1' }), { logger: captureLogger('warn').logger });
+  t.after(() => d.stop());
+  const text = await (await fetch(`${d.url}/metrics`)).text();
+  assert.match(text, /^process_resident_memory_bytes \d+/m);
+  assert.match(text, /^nodejs_eventloop_lag_seconds /m);
+});
+
+test('/healthz and /readyz', async (t) => {
+  const { d } = await stack(t);
+  const h = await fetch(`${d.url}/healthz`);
+  assert.equal(h.status, 200);
+  assert.equal(((await h.json()) as { status: string }).status, 'ok');
+  const r = await fetch(`${d.url}/readyz`);
+  assert.equal(r.status, 200);
+  await d.engine.stop(100);
+  // A stopped scheduler no longer ticks: after the bound, /healthz says so.
+  d.engine.lastTick = Date.now() - 10_000;
+  const stale = await fetch(`${d.url}/healthz`);
+  assert.equal(stale.status, 503);
+  assert.match(((await stale.json()) as { detail: string }).detail, /last ticked 10s ago/);
+});
+
+test('/readyz is 503 with the pending probes listed before first results', async (t) => {
+  const hang = await jsonServer(() => new Promise(() => {}));
+  const dir = mkdtempSync(join(tmpdir(), 'watchdog-api-'));
+  writeFileSync(join(dir, 'p.yaml'), `probes: [{ name: slow-one, kind: http, url: "${hang.url}/", timeout: 3s }]`);
+  const d = await startDaemon(readSettings({ WATCHDOG_CONFIG: dir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1' }), { logger: captureLogger('warn').logger, processMetrics: false });
+  t.after(async () => {
+    await d.stop();
+    await hang.close();
+  });
+  const r = await fetch(`${d.url}/readyz`);
+  assert.equal(r.status, 503);
+  assert.deepEqual(((await r.json()) as { pending: string[] }).pending, ['slow-one']);
+});
+
+test('POST /probes/:probe/run: 403 without a configured token, 401 with a wrong one, 200 with the right one', async (t) => {
+  const noToken = await stack(t);
+  const forbidden = await fetch(`${noToken.d.url}/probes/api-up/run`, { method: 'POST' });
+  assert.equal(forbidden.status, 403);
+  assert.match(((await forbidden.json()) as { message: string }).message, /WATCHDOG_ADMIN_TOKEN/);
+
+  const { d } = await stack(t, { WATCHDOG_ADMIN_TOKEN: 'let-me-in' });
+  const before = d.engine.state('api-up')!.runs.get('ok')!;
+  const wrong = await fetch(`${d.url}/probes/api-up/run`, { method: 'POST', headers: { authorization: 'Bearer nope' } });
+  assert.equal(wrong.status, 401);
+  const missing = await fetch(`${d.url}/probes/nope/run`, { method: 'POST', headers: { authorization: 'Bearer let-me-in' } });
+  assert.equal(missing.status, 404);
+  const ok = await fetch(`${d.url}/probes/api-up/run`, { method: 'POST', headers: { authorization: 'Bearer let-me-in' } });
+  assert.equal(ok.status, 200);
+  const body = (await ok.json()) as { name: string; status: string; history: unknown[] };
+  assert.equal(body.name, 'api-up');
+  assert.equal(body.status, 'ok');
+  assert.equal(d.engine.state('api-up')!.runs.get('ok'), before + 1);
+});
+
+test('GET /openapi.json documents every route with its schemas', async (t) => {
+  const { d } = await stack(t);
+  const doc = (await (await fetch(`${d.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { schemas: Record<string, unknown> } };
+  assert.equal(doc.openapi, '3.0.3');
+  assert.deepEqual(Object.keys(doc.paths).sort(), ['/healthz', '/metrics', '/probes/{probe}/run', '/readyz', '/status', '/status/{probe}'].sort());
+  assert.ok(doc.paths['/status']!.get!.responses['503']);
+  assert.ok(doc.components.schemas.ProbeView);
+  assert.doesNotMatch(JSON.stringify(doc), /"\$ref":"[A-Za-z]+#"/, 'fastify refs are rewritten to OpenAPI refs');
+});
+
+test('unknown routes are a JSON 404', async (t) => {
+  const { d } = await stack(t);
+  const res = await fetch(`${d.url}/nope`);
+  assert.equal(res.status, 404);
+  assert.match(((await res.json()) as { message: string }).message, /no route GET \/nope/);
+});

@@ -1,0 +1,51 @@
+// Builds a real engine on a config written inline, for tests that exercise scheduling and state.
+import { pino, type Logger } from 'pino';
+import { Writable } from 'node:stream';
+import { parseConfig } from '../../src/config/load.js';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import { createHttpClient } from '../../src/net/http.js';
+import { createDockerClient } from '../../src/net/docker.js';
+
+/** A pino logger whose lines are parsed back into objects, so tests assert on fields. */
+export function captureLogger(level = 'debug'): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { logger: pino({ level }, stream), lines };
+}
+
+export function engineFor(yamlText: string, opts: Partial<EngineOptions> & { env?: Record<string, string> } = {}) {
+  const config = parseConfig([{ file: 'test.yaml', text: yamlText }], opts.env ?? {});
+  const http = createHttpClient({ userAgent: 'stack-watchdog-test' });
+  const engine = new Engine({
+    http,
+    docker: createDockerClient({ dockerHost: opts.env?.DOCKER_HOST }),
+    logger: opts.logger ?? pino({ level: 'silent' }),
+    now: Date.now,
+    maxStartJitterMs: 0,
+    ...opts,
+  });
+  engine.load(config);
+  return {
+    engine,
+    config,
+    async close() {
+      await engine.stop(500);
+      await http.close();
+    },
+  };
+}
+
+/** Polls until `check` is true or the bound passes (then throws with `what`). */
+export async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs}ms waiting for: ${what}`);
+}
