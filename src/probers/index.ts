@@ -3,11 +3,17 @@ import type { Prober } from './types.js';
 import { httpProber } from './http.js';
 import { tcpProber } from './tcp.js';
 import { prometheusQueryProber } from './prometheusQuery.js';
+import { tempoSearchProber } from './tempoSearch.js';
+import { tempoReadyProber } from './tempoReady.js';
+import { otlpCanaryProber } from './otlpCanary.js';
 
 export const probers = {
   http: httpProber,
   tcp: tcpProber,
   prometheus_query: prometheusQueryProber,
+  tempo_search: tempoSearchProber,
+  tempo_ready: tempoReadyProber,
+  otlp_canary: otlpCanaryProber,
 } as const satisfies Record<string, Prober<any>>;
 
 export type ProbeKind = keyof typeof probers;

@@ -1,0 +1,419 @@
+// The Tempo kinds (tempo_search, tempo_ready, otlp_canary) through the engine's own path: probe
+// YAML → parseConfig (schema, kind defaults, check()) → runProbe (timeout, signal). Tempo cannot run
+// here, so they talk to the Tempo stand-in in test/support, a real HTTP server shaped on Tempo's API.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { Engine } from '../../src/engine/engine.js';
+import { runProbe } from '../../src/engine/runner.js';
+import type { ProbeResult } from '../../src/engine/result.js';
+import { createDockerClient } from '../../src/net/docker.js';
+import { createHttpClient } from '../../src/net/http.js';
+import type { AnySpec } from '../../src/probers/types.js';
+import { startTempoStandin, type TempoStandin, type TempoStandinOptions } from '../support/tempo-standin.js';
+import { closedPort, hangAfterAccept, invalidJson, jsonServer, type MisbehavingTarget } from '../support/misbehaving.js';
+
+type After = { after(fn: () => Promise<void> | void): void };
+
+const FILE = 'tempo.yaml';
+// The engine allows a prober its timeout plus 50ms; the rest is scheduling slack on a busy machine.
+const TIMEOUT_SLACK_MS = 400;
+
+function deps(t: After) {
+  const http = createHttpClient({ userAgent: 'stack-watchdog-test' });
+  t.after(() => http.close());
+  // These kinds never call Docker; the client connects lazily, so nothing is opened.
+  return { http, docker: createDockerClient({}), logger: pino({ level: 'silent' }), now: Date.now };
+}
+
+function specs(...probes: Record<string, unknown>[]): AnySpec[] {
+  return parseConfig([{ file: FILE, text: stringify({ probes }) }], {}).probes;
+}
+
+async function run(t: After, probe: Record<string, unknown>): Promise<ProbeResult> {
+  return runProbe(specs(probe)[0]!, deps(t));
+}
+
+function configProblems(probe: Record<string, unknown>): string[] {
+  try {
+    specs(probe);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  assert.fail('the config was accepted');
+}
+
+async function standin(t: After, opts?: TempoStandinOptions): Promise<TempoStandin> {
+  const s = await startTempoStandin(opts);
+  t.after(() => s.stop());
+  return s;
+}
+
+async function target(t: After, start: Promise<MisbehavingTarget>): Promise<MisbehavingTarget> {
+  const m = await start;
+  t.after(() => m.close());
+  return m;
+}
+
+const MIN = 60_000;
+
+// ----------------------------------------------------------------------------------- tempo_search
+
+const search = (tempo: string, extra: Record<string, unknown> = {}) => ({ name: 'tempo-ingestion', kind: 'tempo_search', tempo, service: 'mystocks-backend', ...extra });
+
+test('tempo_search: fresh traces pass, with the count as value and the newest age as a gauge', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 20_000 });
+  const newestId = s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 10_000, rootName: 'GET /api/stocks' });
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 4 * MIN });
+  const r = await run(t, search(s.url));
+  assert.equal(r.status, 'ok', r.message);
+  assert.equal(r.reason, 'ok');
+  assert.equal(r.value, 3);
+  assert.match(r.message, /^3 trace\(s\) of "mystocks-backend" in the last 15m, the newest started 1[01]s ago$/);
+  assert.equal(r.details?.newestTraceId, newestId.replace(/^0+/, ''));
+  assert.equal(r.details?.newestRootName, 'GET /api/stocks');
+  const age = r.details?.newestAgeSeconds as number;
+  assert.ok(age >= 10 && age < 13, `newest age ${age}`);
+  assert.deepEqual(r.samples?.map((x) => ({ ...x, value: Math.floor(x.value) })), [
+    { metric: 'watchdog_tempo_newest_trace_age_seconds', labels: { probe: 'tempo-ingestion', service: 'mystocks-backend' }, value: Math.floor(age) },
+  ]);
+});
+
+test('tempo_search: the newest trace older than maxAge is stale', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 8 * MIN });
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 12 * MIN });
+  const r = await run(t, search(s.url));
+  assert.equal(r.status, 'failing');
+  assert.equal(r.reason, 'stale');
+  assert.equal(r.value, 2);
+  assert.match(r.message, /^the newest trace of "mystocks-backend" started 8m(0s|1s)? ago, longer than maxAge 5m \(2 trace\(s\) of "mystocks-backend" in the last 15m\)$/);
+  assert.match(r.hint!, /docker logs mystocks-tempo \| grep -i "received\\\|processed"/);
+  const age = r.details?.newestAgeSeconds as number;
+  assert.ok(age >= 480 && age < 483, `newest age ${age}`);
+  assert.equal(r.samples?.[0]?.metric, 'watchdog_tempo_newest_trace_age_seconds');
+});
+
+test('tempo_search: no traces at all is absent, with the exporter, sampler and distributor hint', async (t) => {
+  const s = await standin(t);
+  const r = await run(t, search(s.url));
+  assert.equal(r.status, 'failing');
+  assert.equal(r.reason, 'absent');
+  assert.equal(r.value, 0);
+  assert.equal(r.message, 'no trace of "mystocks-backend" in the last 15m');
+  for (const part of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'tempo:4317', 'http://tempo:4318', 'OTEL_TRACES_SAMPLER_ARG=0.1', 'docker logs mystocks-tempo | grep -i "received\\|processed"']) {
+    assert.ok(r.hint!.includes(part), `hint lacks ${part}: ${r.hint}`);
+  }
+  assert.equal(r.samples, undefined);
+  assert.equal(s.received.searchRequests, 1);
+});
+
+test('tempo_search: only other services\' traces is absent', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'payments-api', startedAgoMs: 5_000 });
+  s.addTrace({ serviceName: 'stack-watchdog-canary', startedAgoMs: 5_000 });
+  const r = await run(t, search(s.url));
+  assert.equal(r.reason, 'absent');
+  assert.equal(r.value, 0);
+});
+
+test('tempo_search: traces hours old that a windowless search still returns are absent, not ok', async (t) => {
+  // An ingester window of 6h stands for a Tempo whose recent data still holds them: the guide's
+  // `curl /api/search?tags=... | jq '.traces | length'` would print 1 here.
+  const s = await standin(t, { ingesterWindowMs: 6 * 60 * MIN });
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 3 * 60 * MIN });
+  const windowless = (await (await fetch(`${s.url}/api/search?tags=service.name=mystocks-backend`, { signal: AbortSignal.timeout(2000) })).json()) as { traces?: unknown[] };
+  assert.equal(windowless.traces?.length, 1);
+  const r = await run(t, search(s.url));
+  assert.equal(r.reason, 'absent');
+});
+
+test('tempo_search: fewer than minTraces is too_few', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 3_000 });
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 6_000 });
+  const r = await run(t, search(s.url, { minTraces: 3 }));
+  assert.equal(r.status, 'failing');
+  assert.equal(r.reason, 'too_few');
+  assert.equal(r.value, 2);
+  assert.equal(r.message, '2 trace(s) of "mystocks-backend" in the last 15m, fewer than minTraces 3');
+});
+
+test('tempo_search: extra tags narrow the search, values with spaces quoted as logfmt', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 2_000, resourceAttributes: { 'deployment.environment': 'prod eu' } });
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 2_000, resourceAttributes: { 'deployment.environment': 'staging' } });
+  const r = await run(t, search(s.url, { tags: { 'deployment.environment': 'prod eu' } }));
+  assert.equal(r.status, 'ok', r.message);
+  assert.equal(r.value, 1);
+  assert.equal(r.details?.tags, 'service.name=mystocks-backend deployment.environment="prod eu"');
+});
+
+test('tempo_search: a full page whose newest looks stale is checked against the maxAge span', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 7 * MIN });
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 9 * MIN });
+  const r = await run(t, search(s.url, { limit: 2 }));
+  assert.equal(r.reason, 'stale');
+  assert.match(r.message, /\(2\+ trace\(s\) of "mystocks-backend" in the last 15m\)$/);
+  assert.equal(s.received.searchRequests, 2);
+});
+
+test('tempo_search: a closed port is connect, with Tempo\'s own hint', async (t) => {
+  const port = await target(t, closedPort());
+  const r = await run(t, search(port.url));
+  assert.equal(r.status, 'failing');
+  assert.equal(r.reason, 'connect');
+  assert.match(r.hint!, /mystocks-tempo/);
+  assert.match(r.hint!, /3200/);
+});
+
+test('tempo_search: something other than Tempo\'s API answering is invalid_response', async (t) => {
+  const notTempo = await target(t, invalidJson());
+  const r = await run(t, search(notTempo.url));
+  assert.equal(r.reason, 'invalid_response');
+  assert.match(r.hint!, /Tempo's HTTP port \(3200\)/);
+});
+
+test('tempo_search: a Tempo that accepts and never answers is a timeout within the probe timeout', async (t) => {
+  const hang = await target(t, hangAfterAccept());
+  const r = await run(t, search(hang.url, { timeout: '1s' }));
+  assert.equal(r.reason, 'timeout');
+  assert.ok(r.durationMs >= 1000 && r.durationMs < 1000 + TIMEOUT_SLACK_MS, `took ${r.durationMs}ms`);
+  assert.equal(hang.connections, 1);
+});
+
+test('tempo_search: bad configs are refused with exact messages', () => {
+  const base = search('http://tempo:3200');
+  assert.deepEqual(configProblems({ ...base, maxAge: '20m' }), [
+    'tempo.yaml: probe "tempo-ingestion": maxAge: 20m is longer than the window (15m): a trace that old is never searched for; widen window or shorten maxAge',
+  ]);
+  assert.deepEqual(configProblems({ ...base, window: 'a while' }), ['tempo.yaml: probe "tempo-ingestion": window: expected a duration such as "500ms", "30s", "5m" or "1h", got "a while"']);
+  assert.deepEqual(configProblems({ ...base, minTraces: 30, limit: 10 }), ['tempo.yaml: probe "tempo-ingestion": limit: 10 is below minTraces (30): the search could never return enough traces']);
+  assert.deepEqual(configProblems({ ...base, tags: { 'service.name': 'other' } }), ['tempo.yaml: probe "tempo-ingestion": tags: service.name is set by the service field; remove it from tags']);
+  assert.deepEqual(configProblems({ ...base, service: undefined }), ['tempo.yaml: probe "tempo-ingestion": service: required field is missing']);
+  assert.deepEqual(configProblems({ ...base, minTraces: 0 }), ['tempo.yaml: probe "tempo-ingestion": minTraces: expected integer to be greater or equal to 1, got 0']);
+});
+
+// ------------------------------------------------------------------------------------ tempo_ready
+
+const ready = (tempo: string, extra: Record<string, unknown> = {}) => ({ name: 'tempo-ready', kind: 'tempo_ready', tempo, ...extra });
+
+test('tempo_ready: a ready Tempo whose query-frontend echoes passes', async (t) => {
+  const s = await standin(t);
+  const r = await run(t, ready(s.url));
+  assert.equal(r.status, 'ok', r.message);
+  assert.equal(r.message, 'Tempo is ready and its query-frontend answers');
+  assert.equal(s.received.readyRequests, 1);
+});
+
+test('tempo_ready: a module not Running is named, with its failure case', async (t) => {
+  const s = await standin(t);
+  s.setModuleState('ingester', 'Failed', 'mkdir /tmp/tempo/traces: permission denied');
+  const r = await run(t, ready(s.url));
+  assert.equal(r.status, 'failing');
+  assert.equal(r.reason, 'not_ready');
+  assert.equal(r.message, 'Tempo is not ready (HTTP 503): Some services are not Running: Failed: 1 Running: 15; ingester is Failed (mkdir /tmp/tempo/traces: permission denied)');
+  assert.deepEqual(r.details?.notRunning, [{ name: 'ingester', state: 'Failed', failure: 'mkdir /tmp/tempo/traces: permission denied' }]);
+  assert.match(r.hint!, /docker logs mystocks-tempo \| grep -i "ingester"/);
+});
+
+test('tempo_ready: an ingester still waiting reports Tempo\'s own message and the startup hint', async (t) => {
+  const s = await standin(t);
+  s.setReady(false);
+  const r = await run(t, ready(s.url));
+  assert.equal(r.reason, 'not_ready');
+  assert.equal(r.message, 'Tempo is not ready (HTTP 503): Ingester not ready: waiting for 15s after being ready');
+  assert.deepEqual(r.details?.notRunning, []);
+  assert.match(r.hint!, /min_ready_duration/);
+});
+
+test('tempo_ready: /ready without a query-frontend behind /api/echo is http_status', async (t) => {
+  // A distributor-only target in microservices mode: ready, but no query API.
+  const distributor = await target(t, jsonServer((req) => (req.path === '/ready' ? { status: 200, body: 'ready\n' } : { status: 404, body: '404 page not found\n' })));
+  const r = await run(t, ready(distributor.url));
+  assert.equal(r.reason, 'http_status');
+  assert.match(r.message, /\/api\/echo answered HTTP 404: 404 page not found \(expected 200 "echo"\)$/);
+  assert.match(r.hint!, /query-frontend/);
+});
+
+test('tempo_ready: a status page that hangs still lets not_ready through', async (t) => {
+  const stuck = await target(t, jsonServer((req) => (req.path === '/ready' ? { status: 503, body: 'Some services are not Running:\nFailed: 1\n' } : new Promise(() => {}))));
+  const r = await run(t, ready(stuck.url, { timeout: '3s' }));
+  assert.equal(r.reason, 'not_ready', r.message);
+  assert.equal(r.message, 'Tempo is not ready (HTTP 503): Some services are not Running: Failed: 1');
+  // The status page gets half the time left, so the answer comes at about 1.5s, well before 3s.
+  assert.ok(r.durationMs >= 1400 && r.durationMs < 3000, `took ${r.durationMs}ms`);
+});
+
+test('tempo_ready: closed port is connect, a hanging Tempo is a timeout', async (t) => {
+  const port = await target(t, closedPort());
+  assert.equal((await run(t, ready(port.url))).reason, 'connect');
+  const hang = await target(t, hangAfterAccept());
+  const r = await run(t, ready(hang.url, { timeout: '1s' }));
+  assert.equal(r.reason, 'timeout');
+  assert.ok(r.durationMs >= 1000 && r.durationMs < 1000 + TIMEOUT_SLACK_MS, `took ${r.durationMs}ms`);
+});
+
+test('tempo_ready: a URL without a scheme and a field of another kind are refused', () => {
+  assert.deepEqual(configProblems(ready('tempo:3200')), ['tempo.yaml: probe "tempo-ready": tempo: expected an http:// or https:// URL, got "tempo:3200"']);
+  assert.deepEqual(configProblems(ready('http://tempo:3200', { service: 'x' })), [
+    'tempo.yaml: probe "tempo-ready": service: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, hints, tempo)',
+  ]);
+});
+
+// ------------------------------------------------------------------------------------ otlp_canary
+
+const canary = (s: { url: string; otlpHttpUrl: string }, extra: Record<string, unknown> = {}) => ({
+  name: 'otlp-canary',
+  kind: 'otlp_canary',
+  tempo: s.url,
+  otlpHttp: s.otlpHttpUrl,
+  ...extra,
+});
+
+test('otlp_canary: kind defaults are a 5m interval and a 30s timeout', () => {
+  const [spec] = specs(canary({ url: 'http://tempo:3200', otlpHttpUrl: 'http://tempo:4318' }));
+  assert.equal(spec!.intervalMs, 5 * MIN);
+  assert.equal(spec!.timeoutMs, 30_000);
+});
+
+test('otlp_canary: a span that becomes queryable after an ingest delay passes with latency >= the delay', async (t) => {
+  const s = await standin(t);
+  s.setIngestDelay(1500);
+  const r = await run(t, canary(s, { pollInterval: '200ms', timeout: '10s' }));
+  assert.equal(r.status, 'ok', r.message);
+  assert.ok(r.value! >= 1.5 && r.value! < 5, `latency ${r.value}`);
+  assert.ok(s.received.traceByIdRequests >= 2, `${s.received.traceByIdRequests} lookups`);
+  assert.equal(s.received.ingestedSpans, 1);
+  const traceId = r.details?.traceId as string;
+  assert.match(traceId, /^[0-9a-f]{32}$/);
+  assert.deepEqual(s.traceIds(), [traceId]);
+  // The span carries service.name=stack-watchdog-canary: tempo_search finds it under that name.
+  const found = await run(t, { name: 'canary-search', kind: 'tempo_search', tempo: s.url, service: 'stack-watchdog-canary' });
+  assert.equal(found.status, 'ok', found.message);
+  assert.equal(found.details?.newestTraceId, traceId.replace(/^0+/, ''));
+});
+
+test('otlp_canary: each run sends a fresh trace id', async (t) => {
+  const s = await standin(t);
+  const a = await run(t, canary(s, { pollInterval: '100ms', timeout: '5s' }));
+  const b = await run(t, canary(s, { pollInterval: '100ms', timeout: '5s' }));
+  assert.equal(a.status, 'ok', a.message);
+  assert.equal(b.status, 'ok', b.message);
+  assert.notEqual(a.details?.traceId, b.details?.traceId);
+});
+
+test('otlp_canary: spans accepted and dropped are not_found before the engine\'s timeout', async (t) => {
+  const s = await standin(t);
+  s.setDropIngest(true);
+  const r = await run(t, canary(s, { pollInterval: '250ms', timeout: '3s' }));
+  assert.equal(r.status, 'failing');
+  assert.equal(r.reason, 'not_found');
+  assert.match(r.message, /^Tempo accepted the canary span but did not return trace [0-9a-f]{32} within 2\.\ds \(\d+ lookup\(s\)\)$/);
+  assert.match(r.hint!, /ingester\.max_block_duration/);
+  assert.ok(r.durationMs < 3000, `took ${r.durationMs}ms`);
+  assert.equal(s.received.droppedSpans, 1);
+  assert.ok(s.received.traceByIdRequests >= 8, `${s.received.traceByIdRequests} lookups`);
+});
+
+test('otlp_canary: a refused export is export_failed with the receiver\'s message and the 4318 hint', async (t) => {
+  const s = await standin(t);
+  s.setRejectIngest(503, 'at least 1 live replicas required, could only find 0');
+  const r = await run(t, canary(s));
+  assert.equal(r.reason, 'export_failed');
+  assert.equal(r.message, `${s.otlpHttpUrl}/v1/traces refused the canary span: HTTP 503: at least 1 live replicas required, could only find 0`);
+  assert.match(r.hint!, /distributor\.receivers\.otlp\.protocols\.http/);
+  assert.match(r.hint!, /4318/);
+  assert.equal(s.received.traceByIdRequests, 0);
+});
+
+test('otlp_canary: otlpHttp pointed at the query port is export_failed (404)', async (t) => {
+  const s = await standin(t);
+  const r = await run(t, canary({ url: s.url, otlpHttpUrl: s.url }));
+  assert.equal(r.reason, 'export_failed');
+  assert.equal(r.details?.httpStatus, 404);
+  assert.match(r.hint!, /not an OTLP receiver/);
+});
+
+test('otlp_canary: tempo pointed at the OTLP port is http_status at the first lookup, not a slow not_found', async (t) => {
+  const s = await standin(t);
+  const r = await run(t, canary({ url: s.otlpHttpUrl, otlpHttpUrl: s.otlpHttpUrl }, { timeout: '5s' }));
+  assert.equal(r.reason, 'http_status');
+  assert.match(r.message, /answered HTTP 404: 404 page not found: no trace-by-id API there$/);
+  assert.equal(r.details?.lookups, 1);
+  assert.ok(r.durationMs < 1000, `took ${r.durationMs}ms`);
+});
+
+test('otlp_canary: a closed OTLP port is export_failed naming the transport failure', async (t) => {
+  const s = await standin(t);
+  const port = await target(t, closedPort());
+  const r = await run(t, canary({ url: s.url, otlpHttpUrl: port.url }));
+  assert.equal(r.reason, 'export_failed');
+  assert.equal(r.details?.transport, 'connect');
+  assert.match(r.message, /ECONNREFUSED/);
+});
+
+test('otlp_canary: a hanging receiver or query API is a timeout within the probe timeout', async (t) => {
+  const s = await standin(t);
+  const hang = await target(t, hangAfterAccept());
+  const sending = await run(t, canary({ url: s.url, otlpHttpUrl: hang.url }, { timeout: '1s', pollInterval: '100ms' }));
+  assert.equal(sending.reason, 'timeout');
+  assert.ok(sending.durationMs >= 1000 && sending.durationMs < 1000 + TIMEOUT_SLACK_MS, `took ${sending.durationMs}ms`);
+
+  const querying = await run(t, canary({ url: hang.url, otlpHttpUrl: s.otlpHttpUrl }, { timeout: '1s', pollInterval: '100ms' }));
+  assert.equal(querying.reason, 'timeout');
+  assert.ok(querying.durationMs < 1000 + TIMEOUT_SLACK_MS, `took ${querying.durationMs}ms`);
+  assert.equal(s.received.ingestedSpans, 1);
+});
+
+test('otlp_canary: bad configs are refused with exact messages', () => {
+  const base = canary({ url: 'http://tempo:3200', otlpHttpUrl: 'http://tempo:4318' });
+  assert.deepEqual(configProblems({ ...base, pollInterval: '30s' }), [
+    'tempo.yaml: probe "otlp-canary": pollInterval: 30s is not shorter than the timeout (30s): the span would be looked up once at most',
+  ]);
+  assert.deepEqual(configProblems({ ...base, otlpHttp: 'tempo:4318' }), ['tempo.yaml: probe "otlp-canary": otlpHttp: expected an http:// or https:// URL, got "tempo:4318"']);
+  assert.deepEqual(configProblems({ ...base, pollInterval: 'often' }), ['tempo.yaml: probe "otlp-canary": pollInterval: expected a duration such as "500ms", "30s", "5m" or "1h", got "often"']);
+});
+
+// ------------------------------------------------------------------------------------ together
+
+test('the three kinds in one engine pass: all green on a healthy Tempo, blocked behind a not-ready one', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 1_000 });
+  const config = parseConfig(
+    [
+      {
+        file: FILE,
+        text: stringify({
+          probes: [
+            ready(s.url),
+            { ...search(s.url), dependsOn: ['tempo-ready'] },
+            { ...canary(s, { pollInterval: '100ms', timeout: '5s' }), dependsOn: ['tempo-ready'] },
+          ],
+        }),
+      },
+    ],
+    {},
+  );
+  const engine = new Engine({ ...deps(t), concurrency: 4 });
+  engine.load(config);
+  const green = await engine.runOnce();
+  assert.deepEqual(green.map((p) => [p.spec.name, p.current.status, p.current.reason]), [
+    ['tempo-ready', 'ok', 'ok'],
+    ['tempo-ingestion', 'ok', 'ok'],
+    ['otlp-canary', 'ok', 'ok'],
+  ]);
+
+  s.setModuleState('querier', 'Failed', 'context canceled');
+  const red = await engine.runOnce();
+  assert.deepEqual(red.map((p) => [p.spec.name, p.current.status, p.current.reason]), [
+    ['tempo-ready', 'failing', 'not_ready'],
+    ['tempo-ingestion', 'blocked', 'dependency_failed'],
+    ['otlp-canary', 'blocked', 'dependency_failed'],
+  ]);
+});
