@@ -6,6 +6,9 @@ import { prometheusQueryProber } from './prometheusQuery.js';
 import { tempoSearchProber } from './tempoSearch.js';
 import { tempoReadyProber } from './tempoReady.js';
 import { otlpCanaryProber } from './otlpCanary.js';
+import { prometheusRulesProber } from './prometheusRules.js';
+import { prometheusTargetsProber } from './prometheusTargets.js';
+import { alertmanagerStatusProber } from './alertmanagerStatus.js';
 
 export const probers = {
   http: httpProber,
@@ -14,6 +17,9 @@ export const probers = {
   tempo_search: tempoSearchProber,
   tempo_ready: tempoReadyProber,
   otlp_canary: otlpCanaryProber,
+  prometheus_rules: prometheusRulesProber,
+  prometheus_targets: prometheusTargetsProber,
+  alertmanager_status: alertmanagerStatusProber,
 } as const satisfies Record<string, Prober<any>>;
 
 export type ProbeKind = keyof typeof probers;

@@ -1,0 +1,130 @@
+// kind: prometheus_rules — the expected rule groups are loaded and every rule in them evaluates.
+// A rule file that fails to parse is dropped whole while Prometheus keeps running on the rest, and a
+// rule that parses can still fail at every evaluation: neither shows anywhere unless someone reads
+// /api/v1/rules, which is what the guide's step 6 does by hand.
+import { Type } from '@sinclair/typebox';
+import { defineProber } from './types.js';
+import { failed, isOutcome, passed, snippet } from './common.js';
+import { prometheusApi } from './prometheusApi.js';
+
+interface Rule {
+  name: string;
+  type?: string;
+  health?: string;
+  lastError?: string;
+}
+
+interface Group {
+  name: string;
+  file?: string;
+  rules: Rule[];
+}
+
+const reloadStep = 'curl -X POST http://prometheus:9090/-/reload (needs --web.enable-lifecycle)';
+
+const hints = {
+  group_missing:
+    'Prometheus has not loaded that group (the group name is the `name:` under `groups:`, not the file name): check that `rule_files` in prometheus.yml matches the file and that the file is mounted into the container (docker exec mystocks-prometheus ls /etc/prometheus/rules); ' +
+    `a file that does not parse is dropped whole, so run \`promtool check rules <file>\`; then reload: ${reloadStep}.`,
+  rule_unhealthy:
+    'The rule loads but fails each time Prometheus evaluates it: run its expression in the Prometheus UI (/graph) to see the error (duplicate series after changing labels and many-to-many matching are the usual causes); ' +
+    `fix the rule file, check it with \`promtool check rules <file>\`, then reload: ${reloadStep}.`,
+  too_few_rules:
+    'The group is loaded but holds fewer rules than expected: an older or cut-down copy of the rule file is probably mounted. ' +
+    `Compare the file in the container (docker exec mystocks-prometheus cat <file>) with the one in the repository, then reload: ${reloadStep}.`,
+};
+
+/** How many names a message spells out before it says "and N more": a message is read, not scanned. */
+const listed = 5;
+
+export const prometheusRulesProber = defineProber({
+  fields: Type.Object({
+    prometheus: Type.String({ pattern: '^https?://' }),
+    groups: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true }),
+    /** Fewest rules each group must hold: one number for all, or per group. */
+    minRules: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1 }), Type.Record(Type.String(), Type.Integer({ minimum: 1 }))], {
+        errorMessage: 'expected a whole number of at least 1, or a mapping from group name to one',
+      }),
+    ),
+  }),
+  check(spec) {
+    if (typeof spec.minRules !== 'object') return undefined;
+    const stray = Object.keys(spec.minRules).find((g) => !spec.groups.includes(g));
+    return stray === undefined ? undefined : { field: `minRules.${stray}`, message: `"${stray}" is not one of the groups (${quoted(spec.groups)})` };
+  },
+  async run(spec, ctx) {
+    const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/rules');
+    if (isOutcome(data)) return data;
+    const loaded = parseGroups(data);
+    if (!loaded) return failed('invalid_response', 'the answer of /api/v1/rules has no data.groups list of {name, rules}', 'Check that the URL points at Prometheus itself (not Grafana or a proxy) and has no extra path.');
+
+    // One group name may be loaded from several files; the probe cares about the name.
+    const byName = new Map<string, Group>();
+    for (const g of loaded) {
+      const seen = byName.get(g.name);
+      byName.set(g.name, seen ? { ...seen, rules: [...seen.rules, ...g.rules] } : g);
+    }
+    const expected = spec.groups.flatMap((name) => (byName.has(name) ? [byName.get(name)!] : []));
+    const rules = expected.flatMap((g) => g.rules.map((rule) => ({ group: g.name, rule })));
+    const value = rules.length;
+    const loadedGroups = [...byName.keys()];
+    const details = { groups: Object.fromEntries(expected.map((g) => [g.name, { file: g.file, rules: g.rules.length }])), loadedGroups };
+
+    const missing = spec.groups.filter((name) => !byName.has(name));
+    if (missing.length) {
+      return failed(
+        'group_missing',
+        `${missing.length > 1 ? 'rule groups' : 'rule group'} ${quoted(missing)} ${missing.length > 1 ? 'are' : 'is'} not loaded (loaded: ${loadedGroups.length ? quoted(loadedGroups, 20) : 'none'})`,
+        hints.group_missing,
+        { value, details: { ...details, missingGroups: missing } },
+      );
+    }
+
+    const failing = rules.filter(({ rule }) => rule.health === 'err' || Boolean(rule.lastError));
+    if (failing.length) {
+      const each = failing.map(({ group, rule }) => `rule "${rule.name}" in group "${group}": ${rule.lastError ? snippet(rule.lastError, 300) : `health "${rule.health}" without lastError`}`);
+      return failed('rule_unhealthy', `${failing.length > 1 ? `${failing.length} rules fail` : 'a rule fails'}: ${capped(each, '; ')}`, hints.rule_unhealthy, {
+        value,
+        details: { ...details, unhealthyRules: failing.map(({ group, rule }) => ({ group, rule: rule.name, health: rule.health, lastError: rule.lastError })) },
+      });
+    }
+
+    const short = expected.flatMap((g) => {
+      const min = typeof spec.minRules === 'number' ? spec.minRules : spec.minRules?.[g.name];
+      return min !== undefined && g.rules.length < min ? [`group "${g.name}" has ${count(g.rules.length, 'rule')}, expected at least ${min}`] : [];
+    });
+    if (short.length) return failed('too_few_rules', `too few rules: ${short.join('; ')}`, hints.too_few_rules, { value, details });
+
+    // Rules that have not been evaluated yet (just loaded or reloaded, or a long group interval) report
+    // "unknown": not a failure, but the pass should not claim they are known to be healthy.
+    const pending = rules.filter(({ rule }) => rule.health !== 'ok').map(({ rule }) => `"${rule.name}"`);
+    const note = pending.length ? `; ${pending.length} not evaluated yet (health "unknown"): ${capped(pending, ', ')}` : '';
+    return passed(`${count(expected.length, 'group')} loaded with ${count(value, 'rule')}, ${value - pending.length} healthy${note}`, {
+      value,
+      details: { ...details, notEvaluatedYet: pending.length },
+    });
+  },
+});
+
+function parseGroups(data: unknown): Group[] | undefined {
+  const groups = (data as { groups?: unknown } | null)?.groups;
+  if (!Array.isArray(groups)) return undefined;
+  const ok = groups.every((g) => typeof g?.name === 'string' && Array.isArray(g.rules));
+  return ok ? (groups as Group[]) : undefined;
+}
+
+function quoted(names: string[], max = listed): string {
+  return capped(names.map((n) => `"${n}"`), ', ', max);
+}
+
+/** "1 rule", "2 rules". */
+export function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Joins the first `max` items and counts the rest. */
+export function capped(items: string[], sep: string, max = listed): string {
+  const rest = items.length - max;
+  return items.slice(0, max).join(sep) + (rest > 0 ? `${sep}and ${rest} more` : '');
+}
