@@ -1,10 +1,18 @@
-// Read-only Docker Engine access (inspect, stats, ping). The watchdog never execs into a container:
+// Read-only Docker Engine access (inspect, stats). The watchdog never execs into a container:
 // inspect answers what the guide's `docker exec ... env` asked, without a shell.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import Docker from 'dockerode';
 
-/** Docker itself cannot be asked: no socket, permission denied, daemon stopped. */
+/**
+ * Docker itself cannot be asked: no socket, permission denied, daemon stopped, or something other
+ * than the Engine (a socket proxy that forbids the call, another service) answered. `code` is the
+ * errno (ENOENT, EACCES, ECONNREFUSED, ...) when the connection failed, `not_docker` when the answer
+ * was not the Engine's, `unsupported_host` when DOCKER_HOST cannot be used; `statusCode` is the HTTP
+ * status when something answered with an error.
+ */
 export class DockerUnavailableError extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(message: string, readonly code?: string, readonly statusCode?: number) {
     super(message);
     this.name = 'DockerUnavailableError';
   }
@@ -21,8 +29,19 @@ export class ContainerNotFoundError extends Error {
 export interface ContainerInspect {
   Name: string;
   RestartCount?: number;
-  State: { Status: string; Running: boolean; Restarting: boolean; OOMKilled: boolean; ExitCode: number; Error?: string; StartedAt?: string; FinishedAt?: string };
-  HostConfig: { Memory?: number; RestartPolicy?: { Name?: string } };
+  State: {
+    Status: string;
+    Running: boolean;
+    Paused?: boolean;
+    Restarting: boolean;
+    OOMKilled: boolean;
+    Dead?: boolean;
+    ExitCode: number;
+    Error?: string;
+    StartedAt?: string;
+    FinishedAt?: string;
+  };
+  HostConfig: { Memory?: number; RestartPolicy?: { Name?: string; MaximumRetryCount?: number } };
   Config: { Env?: string[] | null; Image?: string };
 }
 
@@ -38,15 +57,23 @@ export interface DockerClient {
 }
 
 export function createDockerClient(opts: { dockerHost?: string }): DockerClient {
-  const { modemOptions, endpoint } = modemFromHost(opts.dockerHost);
+  const target = modemFromHost(opts.dockerHost);
+  const { endpoint } = target;
   // dockerode is created on first use so that a daemon without Docker probes never touches the socket.
   let docker: Docker | undefined;
-  const client = () => (docker ??= new Docker(modemOptions));
+  const client = () => {
+    // A DOCKER_HOST we cannot use fails every call the same way, not the daemon's start:
+    // only the container probes depend on it, and they say why.
+    if ('unsupported' in target) throw new DockerUnavailableError(target.unsupported, 'unsupported_host');
+    // docker-modem takes an `agent`; @types/dockerode does not list it.
+    return (docker ??= new Docker({ ...target.modemOptions, agent: freshConnections(target.modemOptions) } as Docker.DockerOptions));
+  };
   return {
     endpoint,
     async inspect(container, signal) {
       try {
-        return (await client().getContainer(container).inspect({ abortSignal: signal })) as unknown as ContainerInspect;
+        const answer: unknown = await client().getContainer(container).inspect({ abortSignal: signal });
+        return expectShape<ContainerInspect>(answer, (a) => isObject(a.State) && isObject(a.HostConfig) && isObject(a.Config), endpoint);
       } catch (err) {
         throw classify(err, container, endpoint, signal);
       }
@@ -54,9 +81,10 @@ export function createDockerClient(opts: { dockerHost?: string }): DockerClient 
     async stats(container, signal) {
       try {
         // one-shot: the default call waits for a second sample (about 2 s) to compute CPU deltas.
-        return (await client()
+        const answer: unknown = await client()
           .getContainer(container)
-          .stats({ stream: false, 'one-shot': true, abortSignal: signal } as never)) as unknown as ContainerStats;
+          .stats({ stream: false, 'one-shot': true, abortSignal: signal } as never);
+        return expectShape<ContainerStats>(answer, (a) => isObject(a.memory_stats), endpoint);
       } catch (err) {
         throw classify(err, container, endpoint, signal);
       }
@@ -64,39 +92,85 @@ export function createDockerClient(opts: { dockerHost?: string }): DockerClient 
   };
 }
 
-function modemFromHost(dockerHost: string | undefined): { modemOptions: Docker.DockerOptions; endpoint: string } {
+/**
+ * A new connection per call. Node's default agent keeps connections alive, and a probe's first call
+ * after dockerd stopped would then fail on the pooled socket ("closed without an answer") instead of
+ * saying what is wrong now (no socket, refused). Probes call a few times a minute: reuse saves nothing.
+ */
+function freshConnections(options: Docker.DockerOptions): HttpAgent {
+  return options.protocol === 'https' ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
+}
+
+type Target = { modemOptions: Docker.DockerOptions; endpoint: string } | { unsupported: string; endpoint: string };
+
+function modemFromHost(dockerHost: string | undefined): Target {
   if (!dockerHost) return { modemOptions: { socketPath: '/var/run/docker.sock' }, endpoint: 'unix:///var/run/docker.sock' };
   if (dockerHost.startsWith('unix://')) {
     const socketPath = dockerHost.slice('unix://'.length);
     return { modemOptions: { socketPath }, endpoint: dockerHost };
   }
-  const u = new URL(dockerHost.replace(/^tcp:/, 'http:'));
-  return {
-    modemOptions: { host: u.hostname, port: Number(u.port || 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' },
-    endpoint: dockerHost,
-  };
+  if (/^(tcp|http|https):\/\//.test(dockerHost)) {
+    let u: URL;
+    try {
+      u = new URL(dockerHost.replace(/^tcp:/, 'http:'));
+    } catch {
+      return { unsupported: `DOCKER_HOST "${dockerHost}" is not a valid address`, endpoint: dockerHost };
+    }
+    return {
+      modemOptions: { host: u.hostname, port: Number(u.port || 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' },
+      endpoint: dockerHost,
+    };
+  }
+  // ssh:// would need the SSH transport's native parts, npipe:// is Windows: say so instead of
+  // silently dialling port 2375 on the wrong host.
+  return { unsupported: `DOCKER_HOST "${dockerHost}" is not supported: use unix:///path/to/docker.sock or tcp://host:port`, endpoint: dockerHost };
 }
 
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && !Buffer.isBuffer(x);
+}
+
+/** docker-modem hands back a Buffer when the body is not JSON: then it was not the Engine that answered. */
+function expectShape<T>(answer: unknown, ok: (a: Record<string, unknown>) => boolean, endpoint: string): T {
+  if (isObject(answer) && ok(answer)) return answer as T;
+  throw new DockerUnavailableError(`something answered at ${endpoint}, but not as the Docker Engine API does`, 'not_docker');
+}
+
+// Connection errors that mean "the Engine cannot be reached", with the words an operator needs.
+const unreachable: Record<string, (endpoint: string) => string> = {
+  ENOENT: (e) => `no Docker socket at ${e}`,
+  ENOTDIR: (e) => `no Docker socket at ${e}`,
+  EACCES: (e) => `permission denied on the Docker socket ${e}`,
+  EPERM: (e) => `permission denied on the Docker socket ${e}`,
+  // A unix socket path with nobody listening (dockerd stopped, a stale socket file) gives ECONNREFUSED too.
+  ECONNREFUSED: (e) => `nothing accepts connections at ${e} (is dockerd running?)`,
+  ECONNRESET: (e) => `the connection to ${e} was closed without an answer`,
+  EPIPE: (e) => `the connection to ${e} was closed without an answer`,
+  ENOTFOUND: (e) => `the host of ${e} does not resolve`,
+  EAI_AGAIN: (e) => `the host of ${e} does not resolve`,
+  ETIMEDOUT: (e) => `connecting to ${e} timed out`,
+  EHOSTUNREACH: (e) => `${e} is unreachable`,
+  ENETUNREACH: (e) => `${e} is unreachable`,
+};
+
 function classify(err: unknown, container: string, endpoint: string, signal: AbortSignal): Error {
-  const e = err as { statusCode?: number; code?: string; message?: string };
+  if (err instanceof DockerUnavailableError) return err;
+  const e = err as { statusCode?: number; code?: string; message?: string; json?: unknown };
   if (e.statusCode === 404) return new ContainerNotFoundError(container);
   if (signal.aborted) {
     const timeout = new Error(`Docker Engine at ${endpoint} did not answer in time`);
     timeout.name = 'AbortError';
     return timeout;
   }
-  switch (e.code) {
-    case 'ENOENT':
-      return new DockerUnavailableError(`no Docker socket at ${endpoint}`, e.code);
-    case 'EACCES':
-      return new DockerUnavailableError(`permission denied on the Docker socket ${endpoint}`, e.code);
-    case 'ECONNREFUSED':
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return new DockerUnavailableError(`Docker Engine at ${endpoint} refused the connection (${e.code})`, e.code);
-  }
-  if (typeof e.statusCode === 'number' && e.statusCode >= 500) {
-    return new DockerUnavailableError(`Docker Engine at ${endpoint} answered ${e.statusCode}: ${e.message ?? ''}`.trim());
+  const describe = e.code ? unreachable[e.code] : undefined;
+  if (describe) return new DockerUnavailableError(describe(endpoint), e.code);
+  if (typeof e.statusCode === 'number') {
+    // Any other status: the Engine's own 500, or a socket proxy's 403 for an endpoint it does not allow.
+    const said = (isObject(e.json) && typeof e.json.message === 'string' ? e.json.message : Buffer.isBuffer(e.json) ? e.json.toString('utf8') : '')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 160);
+    return new DockerUnavailableError(`${endpoint} answered HTTP ${e.statusCode}${said ? `: ${said}` : ''}`, undefined, e.statusCode);
   }
   return err instanceof Error ? err : new Error(String(err));
 }

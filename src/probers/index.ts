@@ -9,6 +9,8 @@ import { otlpCanaryProber } from './otlpCanary.js';
 import { prometheusRulesProber } from './prometheusRules.js';
 import { prometheusTargetsProber } from './prometheusTargets.js';
 import { alertmanagerStatusProber } from './alertmanagerStatus.js';
+import { containerMemoryProber } from './containerMemory.js';
+import { containerEnvProber } from './containerEnv.js';
 
 export const probers = {
   http: httpProber,
@@ -20,6 +22,8 @@ export const probers = {
   prometheus_rules: prometheusRulesProber,
   prometheus_targets: prometheusTargetsProber,
   alertmanager_status: alertmanagerStatusProber,
+  container_memory: containerMemoryProber,
+  container_env: containerEnvProber,
 } as const satisfies Record<string, Prober<any>>;
 
 export type ProbeKind = keyof typeof probers;

@@ -1,0 +1,188 @@
+// kind: container_memory — the container runs, has the memory limit the guide sets, and is not about
+// to hit it. Usage is counted as `docker stats` counts it, so the numbers match what an operator sees.
+import { Type } from '@sinclair/typebox';
+import type { ContainerInspect, ContainerStats } from '../net/docker.js';
+import { defineProber, type ProbeOutcome, type Sample } from './types.js';
+import { failed, isOutcome, passed } from './common.js';
+import { askDocker, ContainerName, inspectContainer } from './docker.js';
+
+/**
+ * A container that is "running" again soon after its restart policy restarted it is treated as
+ * looping: a crash loop shows up as running for most of each cycle once the app boots slowly, and
+ * docker itself only calls a start successful after 10 s. 30 s leaves room for slow boots.
+ */
+const RESTART_LOOP_WINDOW_MS = 30_000;
+
+const raiseLimit = 'raise deploy.resources.limits.memory (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>)';
+
+export const containerMemoryProber = defineProber({
+  fields: Type.Object({
+    container: ContainerName,
+    /** The limit the container must have, in docker's units: "2G", "512M", "1024m" (binary: 1G = 1024M). */
+    expectLimit: Type.Optional(Type.String()),
+    /** Usage above this share of the limit fails. Default 0.9. */
+    maxUsageRatio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  }),
+  check(spec) {
+    if (spec.expectLimit !== undefined && parseMemorySize(spec.expectLimit) === undefined) {
+      return { field: 'expectLimit', message: `"${spec.expectLimit}" is not a memory size such as "2G", "512M" or "1024m" (docker's binary units: 1G = 1024M)` };
+    }
+    return undefined;
+  },
+  async run(spec, ctx) {
+    const name = spec.container;
+    const info = await inspectContainer(ctx, name);
+    if (isOutcome(info)) return info;
+    const down = notRunning(name, info, ctx.now());
+    if (down) return down;
+
+    const stats = await askDocker(ctx, name, () => ctx.docker.stats(name, ctx.signal));
+    if (isOutcome(stats)) return stats;
+    const usage = memoryInUse(stats.memory_stats);
+    if (usage === undefined) {
+      // The Engine reports no memory for a stopped container: it stopped between the two calls.
+      return failed('not_running', `"${name}" stopped while its memory was being read`, `Read why it stops: docker logs --tail 50 ${name}; docker inspect -f '{{json .State}}' ${name}.`, { value: null, details: { container: name } });
+    }
+    const limit = info.HostConfig.Memory ?? 0;
+    const samples: Sample[] = [
+      { metric: 'watchdog_container_memory_usage_bytes', labels: { container: name }, value: usage.bytes },
+      { metric: 'watchdog_container_memory_limit_bytes', labels: { container: name }, value: limit },
+    ];
+    const details: Record<string, unknown> = { container: name, usageBytes: usage.bytes, limitBytes: limit, cacheExcludedBytes: usage.excluded };
+
+    if (limit === 0) {
+      const hostMemory = stats.memory_stats.limit ? ` and docker stats shows the host's ${formatBytes(stats.memory_stats.limit)} as its "limit"` : '';
+      return failed(
+        'no_limit',
+        `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${hostMemory}; it uses ${formatBytes(usage.bytes)}`,
+        `Set deploy.resources.limits.memory${spec.expectLimit ? ` to ${spec.expectLimit}` : ''} (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>): a restart keeps the old limit.`,
+        { value: null, details, samples },
+      );
+    }
+
+    const ratio = usage.bytes / limit;
+    details.ratio = round(ratio);
+    const used = `${formatBytes(usage.bytes)} of its ${formatBytes(limit)} limit (${percent(ratio)})`;
+    const expected = spec.expectLimit === undefined ? undefined : parseMemorySize(spec.expectLimit)!;
+    if (expected !== undefined && expected !== limit) {
+      details.expectLimitBytes = expected;
+      return failed(
+        'limit_mismatch',
+        `"${name}" is limited to ${formatBytes(limit)}, expected ${formatBytes(expected)} (expectLimit "${spec.expectLimit}"); it uses ${used}`,
+        `Compose sets another limit, or the container predates the change: set deploy.resources.limits.memory (or mem_limit) for its service to ${spec.expectLimit} and recreate it (docker compose up -d <service>). If ${formatBytes(limit)} is intended, change expectLimit.`,
+        { value: ratio, details, samples },
+      );
+    }
+
+    const max = spec.maxUsageRatio ?? 0.9;
+    details.maxUsageRatio = max;
+    if (ratio > max) {
+      return failed(
+        'near_limit',
+        `"${name}" uses ${used}, above ${percent(max)}`,
+        `At its limit the kernel OOM-kills it. Either ${raiseLimit}, or cut what it holds (Prometheus: fewer series or a shorter --storage.tsdb.retention.time; Tempo: lower ingester limits). docker stats ${name} shows the trend.`,
+        { value: ratio, details, samples },
+      );
+    }
+    return passed(`"${name}" uses ${used}`, { value: ratio, details, samples });
+  },
+});
+
+/** The container must be up and staying up; otherwise `not_running` with what docker knows of why. */
+function notRunning(name: string, info: ContainerInspect, now: number): ProbeOutcome | undefined {
+  const s = info.State;
+  const restarts = info.RestartCount ?? 0;
+  const startedAt = s.StartedAt ? Date.parse(s.StartedAt) : NaN;
+  const uptimeMs = now - startedAt;
+  const up = s.Status === 'running' && !s.Restarting && !s.Paused;
+  const looping = up && restarts > 0 && uptimeMs >= 0 && uptimeMs < RESTART_LOOP_WINDOW_MS;
+  if (up && !looping) return undefined;
+
+  const facts: string[] = [];
+  if (!up && s.Status !== 'created' && s.Status !== 'paused') facts.push(`exit code ${s.ExitCode}`);
+  if (s.OOMKilled) facts.push('killed by the kernel\'s OOM killer');
+  if (restarts > 0) facts.push(`restarted ${restarts} time${restarts === 1 ? '' : 's'} by its restart policy "${info.HostConfig.RestartPolicy?.Name ?? 'no'}"`);
+  if (s.Error) facts.push(`error: ${s.Error}`);
+  const what = looping
+    ? `keeps restarting: running again for only ${(uptimeMs / 1000).toFixed(1)}s`
+    : s.Restarting || s.Status === 'restarting'
+      ? 'is restarting'
+      : s.Status === 'exited'
+        ? 'has exited'
+        : s.Status === 'created'
+          ? 'was created but never started'
+          : `is ${s.Status}`;
+
+  const inspectState = `docker inspect -f '{{json .State}}' ${name}`;
+  let hint: string;
+  if (s.OOMKilled) {
+    const limit = info.HostConfig.Memory ? ` (${formatBytes(info.HostConfig.Memory)})` : '';
+    hint = `It ran out of memory at its limit${limit}: ${raiseLimit}, or find what grows (docker stats ${name}). ${inspectState} shows the last exit.`;
+  } else if (s.Status === 'paused' || s.Paused) {
+    hint = `Someone paused it: docker unpause ${name}.`;
+  } else if (s.Status === 'created') {
+    hint = `Start it (docker compose up -d <service>), then read docker logs ${name} if it does not stay up.`;
+  } else {
+    hint = `Read why it stops: docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`;
+  }
+  return failed('not_running', `"${name}" ${what}${facts.length ? ` (${facts.join(', ')})` : ''}`, hint, {
+    value: null,
+    details: {
+      container: name,
+      status: s.Status,
+      restarting: s.Restarting,
+      exitCode: s.ExitCode,
+      oomKilled: s.OOMKilled,
+      restartCount: restarts,
+      ...(s.Error ? { error: s.Error } : {}),
+      ...(s.StartedAt ? { startedAt: s.StartedAt } : {}),
+      ...(s.FinishedAt ? { finishedAt: s.FinishedAt } : {}),
+    },
+  });
+}
+
+/**
+ * Memory in use as the docker CLI computes it (calculateMemUsageUnixNoCache in cli/command/container/
+ * stats_helpers.go): usage minus the inactive file cache, which the kernel reclaims before it OOM-kills.
+ * cgroup v1 reports that cache as total_inactive_file, v2 as inactive_file. Undefined when the Engine
+ * reports no usage (the container is not running).
+ */
+export function memoryInUse(mem: ContainerStats['memory_stats']): { bytes: number; excluded: number } | undefined {
+  if (typeof mem.usage !== 'number') return undefined;
+  const stats = mem.stats ?? {};
+  const v1 = stats.total_inactive_file;
+  if (v1 !== undefined && v1 < mem.usage) return { bytes: mem.usage - v1, excluded: v1 };
+  const v2 = stats.inactive_file ?? 0;
+  if (v2 < mem.usage) return { bytes: mem.usage - v2, excluded: v2 };
+  return { bytes: mem.usage, excluded: 0 };
+}
+
+const units = ['', 'k', 'm', 'g', 't', 'p'];
+
+/** Docker's memory sizes (go-units RAMInBytes): "2G", "2g", "512M", "1.5g", "2GB", "2GiB", "1024" bytes; binary multiples. */
+export function parseMemorySize(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const bytes = Math.floor(Number(m[1]) * 1024 ** units.indexOf((m[2] ?? '').toLowerCase()));
+  return bytes > 0 ? bytes : undefined;
+}
+
+/** 33554432 → "32MiB", 32178176 → "30.69MiB": the way docker stats prints sizes. */
+export function formatBytes(bytes: number): string {
+  const names = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  let v = bytes;
+  while (v >= 1024 && i < names.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${Number(v.toFixed(2))}${names[i]}`;
+}
+
+function percent(ratio: number): string {
+  return `${Number((ratio * 100).toFixed(1))}%`;
+}
+
+function round(x: number): number {
+  return Math.round(x * 10_000) / 10_000;
+}

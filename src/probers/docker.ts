@@ -1,0 +1,79 @@
+// What the container kinds share: the container field, and turning the Docker client's errors into
+// outcomes. Docker being unreachable is `blocked`, not `failing`: it says nothing about the container,
+// and every container probe would otherwise raise its own alarm for one outage.
+import { Type } from '@sinclair/typebox';
+import { ContainerNotFoundError, DockerUnavailableError, type ContainerInspect } from '../net/docker.js';
+import { failed } from './common.js';
+import type { ProbeContext, ProbeOutcome } from './types.js';
+
+/**
+ * Docker's own rule for names (plus hex ids). It also keeps the name from steering the request:
+ * dockerode pastes it into the URL path unescaped.
+ */
+export const ContainerName = Type.String({
+  pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$',
+  errorMessage: 'expected a container name or id such as "mystocks-prometheus" (letters, digits, "_", "." and "-")',
+});
+
+const mountSocket = 'mount the Engine\'s socket into the watchdog read-only (volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"]) or set DOCKER_HOST to where it listens';
+const joinGroup = 'add the socket\'s group id to the watchdog\'s service (group_add: ["<stat -c %g /var/run/docker.sock on the host>"])';
+const startDockerd = 'check that dockerd is running on the host (systemctl status docker; docker info)';
+
+const unavailableHints: Record<string, string> = {
+  ENOENT: `Nothing is at that path: ${mountSocket}.`,
+  ENOTDIR: `Nothing is at that path: ${mountSocket}.`,
+  EACCES: `The socket is there but the watchdog's user may not open it: ${joinGroup}.`,
+  EPERM: `The socket is there but the watchdog's user may not open it: ${joinGroup}.`,
+  ECONNREFUSED: `The path or port exists but nobody answers: ${startDockerd}; if DOCKER_HOST points elsewhere, check that address.`,
+  not_docker: 'Something other than the Docker Engine answered: check that DOCKER_HOST names the Engine (or a socket proxy in front of it), not another service.',
+  unsupported_host: 'Set DOCKER_HOST to unix:///var/run/docker.sock (with the socket mounted read-only) or to tcp://host:2375 of a socket proxy; or leave it unset for the default socket.',
+};
+const defaultUnavailableHint = `The Docker Engine cannot be asked: ${startDockerd}; ${mountSocket}; ${joinGroup}.`;
+const refusedHint = 'The call was refused: if DOCKER_HOST points at a socket proxy, allow the read-only container endpoints (docker-socket-proxy: CONTAINERS=1); if dockerd itself answered an error, read its log (journalctl -u docker).';
+
+/** Blocked, with one message for the whole outage and the step that fixes its particular cause. */
+export function dockerUnavailable(err: DockerUnavailableError, container: string): ProbeOutcome {
+  const hint = err.statusCode ? refusedHint : (unavailableHints[err.code ?? ''] ?? defaultUnavailableHint);
+  return {
+    status: 'blocked',
+    reason: 'docker_unavailable',
+    message: `cannot check container "${container}": the Docker Engine is unreachable (${err.message})`,
+    hint,
+    value: null,
+    details: { container, ...(err.code ? { cause: err.code } : {}), ...(err.statusCode ? { httpStatus: err.statusCode } : {}) },
+  };
+}
+
+/**
+ * Runs a Docker call, turning the client's known errors into outcomes: unreachable → blocked,
+ * no such container → not_found, no answer before the deadline → timeout. Anything else is a bug.
+ */
+export async function askDocker<T>(ctx: ProbeContext, container: string, call: () => Promise<T>): Promise<T | ProbeOutcome> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof DockerUnavailableError) return dockerUnavailable(err, container);
+    if (err instanceof ContainerNotFoundError) {
+      return failed(
+        'not_found',
+        `no container named "${container}" on ${ctx.docker.endpoint}`,
+        'List the names with docker ps -a --format \'{{.Names}}\': compose names containers <project>-<service>-1 unless the service sets container_name. Set the probe\'s container to the real name (it may not have been created yet: docker compose up -d).',
+        { value: null, details: { container } },
+      );
+    }
+    if (ctx.signal.aborted) {
+      return failed(
+        'timeout',
+        `the Docker Engine at ${ctx.docker.endpoint} did not answer about "${container}" within the probe's timeout`,
+        'dockerd is overloaded or stuck: check that docker ps answers on the host and read the daemon\'s log (journalctl -u docker); raise the probe\'s timeout if it is only slow.',
+        { value: null, details: { container } },
+      );
+    }
+    throw err;
+  }
+}
+
+/** `docker inspect`, as an outcome when it cannot be had. */
+export function inspectContainer(ctx: ProbeContext, container: string): Promise<ContainerInspect | ProbeOutcome> {
+  return askDocker(ctx, container, () => ctx.docker.inspect(container, ctx.signal));
+}
