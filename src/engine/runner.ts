@@ -33,7 +33,10 @@ export async function runProbe(spec: AnySpec, deps: RunDeps): Promise<ProbeResul
       timer = setTimeout(() => resolve('deadline'), spec.timeoutMs + 50);
     });
     const res = await Promise.race([prober.run(spec as never, { signal, deadline: started + spec.timeoutMs, http: deps.http, docker: deps.docker, logger, now: deps.now }), deadline]);
-    outcome = res === 'deadline' || (signal.aborted && res.status === 'failing' && res.reason !== 'timeout') ? timedOut(spec, deps.stopSignal) : res;
+    // A failure after the signal fired is the signal's doing, whatever the prober called it. A stop
+    // also overrides the prober's own "timeout", whose message and hint would blame the target.
+    const cut = res !== 'deadline' && signal.aborted && res.status === 'failing' && (res.reason !== 'timeout' || deps.stopSignal?.aborted === true);
+    outcome = res === 'deadline' || cut ? timedOut(spec, deps.stopSignal) : res;
   } catch (err) {
     if (signal.aborted) {
       outcome = timedOut(spec, deps.stopSignal);

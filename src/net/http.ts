@@ -58,9 +58,10 @@ export function createHttpClient(opts: { userAgent: string; dispatcher?: Dispatc
       } catch (err) {
         throw classify(err, req.signal, url);
       }
-      const declared = Number(res.headers['content-length']);
+      // A HEAD answer announces the length of a body it never sends: nothing to refuse.
+      const declared = req.method === 'HEAD' ? NaN : Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBytes) {
-        res.body.destroy();
+        discard(res.body);
         throw new TransportError('body_too_large', `${url} announced a ${formatBytes(declared)} body, over the ${formatBytes(maxBytes)} cap`);
       }
       const chunks: Buffer[] = [];
@@ -69,7 +70,7 @@ export function createHttpClient(opts: { userAgent: string; dispatcher?: Dispatc
         for await (const chunk of res.body) {
           size += (chunk as Buffer).length;
           if (size > maxBytes) {
-            res.body.destroy();
+            discard(res.body);
             throw new TransportError('body_too_large', `${url} sent more than the ${formatBytes(maxBytes)} cap`);
           }
           chunks.push(chunk as Buffer);
@@ -82,6 +83,15 @@ export function createHttpClient(opts: { userAgent: string; dispatcher?: Dispatc
     },
     close: () => dispatcher.close(),
   };
+}
+
+/**
+ * Drops an answer's body and its connection. undici reports the abort as an 'error' event a tick
+ * later; nobody reads the body any more, so without a listener that event would crash the daemon.
+ */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
 }
 
 function classify(err: unknown, signal: AbortSignal, url: string): TransportError {

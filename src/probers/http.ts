@@ -98,6 +98,8 @@ type Step = string | number;
 export function parsePath(path: string): Step[] | undefined {
   const rest = path.replace(/^\$\.?/, '');
   if (rest === '') return [];
+  // `$..a` is JSONPath's recursive descent, which this lookup does not do: refuse it rather than read it as `$.a`.
+  if (rest.startsWith('.')) return undefined;
   const steps: Step[] = [];
   const re = /([^.[\]]+)|\[(\d+)\]|\.(?=[^.[\]])/gy;
   let m: RegExpExecArray | null;

@@ -9,6 +9,11 @@ export const tcpProber = defineProber({
     /** host:port, or [v6]:port */
     address: Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' }),
   }),
+  check(spec) {
+    // The pattern lets 0 and 99999 through; node:net would throw on them at every run, as if a bug.
+    const { port } = splitAddress(spec.address);
+    return port >= 1 && port <= 65535 ? undefined : { field: 'address', message: `port ${port} is out of range (1-65535)` };
+  },
   async run(spec, ctx) {
     const { host, port } = splitAddress(spec.address);
     const started = ctx.now();
