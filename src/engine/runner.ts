@@ -5,6 +5,7 @@ import type { HttpClient } from '../net/http.js';
 import type { DockerClient } from '../net/docker.js';
 import { formatDuration } from '../config/duration.js';
 import { proberFor } from '../probers/index.js';
+import { deadline } from '../util/deadline.js';
 import type { AnySpec, ProbeOutcome } from '../probers/types.js';
 import type { ProbeResult } from './result.js';
 
@@ -21,8 +22,8 @@ export async function runProbe(spec: AnySpec, deps: RunDeps): Promise<ProbeResul
   const prober = proberFor(spec.kind);
   if (!prober) throw new Error(`no prober for kind ${spec.kind}`); // the config loader refuses unknown kinds
   const started = deps.now();
-  const timeout = AbortSignal.timeout(spec.timeoutMs);
-  const signal = deps.stopSignal ? AbortSignal.any([timeout, deps.stopSignal]) : timeout;
+  const bound = deadline(deps.stopSignal, spec.timeoutMs);
+  const signal = bound.signal;
   const logger = deps.logger.child({ probe: spec.name, kind: spec.kind });
 
   let outcome: ProbeOutcome;
@@ -47,6 +48,7 @@ export async function runProbe(spec: AnySpec, deps: RunDeps): Promise<ProbeResul
     }
   } finally {
     clearTimeout(timer);
+    bound.done();
   }
   const extra = outcome.status === 'failing' ? spec.hints?.[outcome.reason] : undefined;
   return {

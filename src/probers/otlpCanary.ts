@@ -2,6 +2,7 @@
 // over OTLP/HTTP with a fresh trace id, then look it up by id until Tempo returns it. It proves the
 // whole path (receiver, distributor, ingester, querier) rather than any one module's health, and
 // its value is the end-to-end ingestion latency. It writes into Tempo, so it runs rarely by default.
+import { deadline } from '../util/deadline.js';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from '@sinclair/typebox';
@@ -75,10 +76,9 @@ export const otlpCanaryProber = defineProber({
     let lastError: ProbeOutcome | undefined;
     while (!ctx.signal.aborted && ctx.now() < giveUpAt) {
       lookups++;
-      // AbortSignal.timeout wants whole milliseconds; an injected clock may not give them.
       const budget = Math.max(1, Math.floor(giveUpAt - ctx.now()));
-      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(budget)]);
-      const got = await tempoRequest(ctx, traceUrl, { headers: { accept: 'application/json' } }, signal);
+      const bound = deadline(ctx.signal, budget);
+      const got = await tempoRequest(ctx, traceUrl, { headers: { accept: 'application/json' } }, bound.signal).finally(bound.done);
       if (isOutcome(got)) {
         // A last lookup cut short by the give-up time says nothing about the query path.
         if (got.reason === 'timeout' && !ctx.signal.aborted && budget < Math.min(1000, pollMs) && lookups > 1) break;

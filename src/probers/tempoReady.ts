@@ -1,6 +1,7 @@
 // kind: tempo_ready — Tempo's /ready and the query-frontend's /api/echo. When Tempo is not ready,
 // /status/services (where the build serves it) names the module that is not Running, which is what
 // an operator needs to know first and what /ready's own "Some services are not Running" omits.
+import { deadline } from '../util/deadline.js';
 import { Type } from '@sinclair/typebox';
 import { defineProber, type ProbeContext } from './types.js';
 import { failed, isOutcome, joinUrl, passed, snippet } from './common.js';
@@ -53,8 +54,8 @@ export const tempoReadyProber = defineProber({
 /** Modules /status/services lists as anything but Running; empty when the page is not served. */
 async function notRunning(ctx: ProbeContext, base: string): Promise<ModuleRow[]> {
   // Half the time left at most: a status page that hangs must not turn not_ready into a timeout.
-  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.max(1, Math.floor((ctx.deadline - ctx.now()) / 2)))]);
-  const res = await tempoRequest(ctx, joinUrl(base, '/status/services'), {}, signal);
+  const half = deadline(ctx.signal, (ctx.deadline - ctx.now()) / 2);
+  const res = await tempoRequest(ctx, joinUrl(base, '/status/services'), {}, half.signal).finally(half.done);
   if (isOutcome(res) || res.status !== 200) return [];
   return parseServicesTable(res.body).filter((m) => m.state !== 'Running');
 }
