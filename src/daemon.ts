@@ -1,9 +1,11 @@
 // The long-running process: config + engine + metrics + API, with reload and a bounded shutdown.
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { basename, dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { startAlerting } from './alerting/index.js';
 import { ConfigError, loadConfig, type WatchdogConfig } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
@@ -55,6 +57,8 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
   engine.start();
+  // Host name only as an annotation: labels must match across replicas so Alertmanager merges them.
+  const alerting = startAlerting({ engine, config: () => config, http, logger, now, instance: hostname(), externalUrl: settings.externalUrl, registry });
   logger.info({ url, probes: config.probes.length, files: config.files, version: settings.version }, 'stack-watchdog started');
 
   let reloading: Promise<boolean> | undefined;
@@ -67,6 +71,8 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
         config = next;
         reloadStatus = { ok: true, at: now() };
         logger.info({ probes: next.probes.length, files: next.files }, 'config reloaded');
+        // A probe the reload removed may have a direct alert open: resolve it now, not at the next renewal.
+        void alerting.flush();
         return true;
       } catch (err) {
         const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
@@ -90,6 +96,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     reload,
     async stop() {
       watcher?.close();
+      await alerting.stop();
       await engine.stop(3000);
       await app.close();
       await http.close();

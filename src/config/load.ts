@@ -7,6 +7,7 @@ import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { validate as validateCron } from 'node-cron';
 import { parseDocument } from 'yaml';
+import { checkAlerting } from '../alerting/alertmanager.js';
 import { proberFor, probers } from '../probers/index.js';
 import type { AnySpec } from '../probers/types.js';
 import { parseDuration } from './duration.js';
@@ -124,6 +125,7 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env)
   if (alerting?.value.alertmanager?.guardProbe && !probes.some((p) => p.name === alerting!.value.alertmanager!.guardProbe)) {
     problems.push(`${alerting.file}: alerting.alertmanager.guardProbe: no probe is named "${alerting.value.alertmanager.guardProbe}"`);
   }
+  if (alerting) for (const problem of checkAlerting(alerting.value, probes.map((p) => p.name))) problems.push(`${alerting.file}: ${problem}`);
   if (problems.length) throw new ConfigError(problems);
   return { files: sources.map((s) => s.file), probes, alerting: alerting?.value };
 }

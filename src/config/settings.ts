@@ -10,6 +10,8 @@ export interface Settings {
   logLevel: string;
   dockerHost?: string;
   concurrency: number;
+  /** How people reach this watchdog (e.g. http://watchdog.example:9469): direct alerts link to /status/<probe> there. */
+  externalUrl?: string;
   /** The environment handed to ${VAR} expansion in probe files. */
   env: Env;
   version: string;
@@ -35,6 +37,7 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
     logLevel,
     dockerHost: env.DOCKER_HOST || undefined,
     concurrency,
+    externalUrl: env.WATCHDOG_EXTERNAL_URL || undefined,
     env,
     version,
     ...overrides,

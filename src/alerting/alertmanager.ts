@@ -1,0 +1,415 @@
+// The direct line to Alertmanager: when Prometheus is down no rule fires, so the watchdog posts its
+// failing critical probes to Alertmanager's /api/v2/alerts itself.
+//
+// The sender keeps the desired state (which alerts should be firing, which must be resolved) and
+// posts the whole of it on every attempt. Alertmanager merges alerts by label set, so a repeated post
+// is harmless, two replicas posting the same alert make one, and whatever changed during an outage
+// (a probe that recovered meanwhile) goes out with the first post that gets through.
+import { deadline } from '../util/deadline.js';
+import type { Logger } from 'pino';
+import { parseDuration } from '../config/duration.js';
+import type { AlertingConfig, WatchdogConfig } from '../config/load.js';
+import type { ProbeState } from '../engine/result.js';
+import { TransportError, type HttpClient } from '../net/http.js';
+import { joinUrl, snippet } from '../probers/common.js';
+
+/** The same alertname as the Prometheus rule, so one Alertmanager route serves both paths. */
+export const ALERT_NAME = 'WatchdogProbeFailing';
+export const DEFAULT_GUARD_PROBE = 'prometheus-ready';
+export const DEFAULT_RESOLVE_TIMEOUT_MS = 5 * 60_000;
+/** Renewals per resolveTimeout: three can be lost before Alertmanager lets an alert lapse. */
+const RENEWALS_PER_TIMEOUT = 4;
+/** Resolutions waiting for delivery; far above any real probe count, it only caps a pathological reload loop. */
+const MAX_RESOLVING = 1000;
+
+/** One alert as Alertmanager's API v2 takes it. */
+export interface PostableAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  generatorURL?: string;
+}
+
+/** The direct path's settings after defaults; undefined when it is off or not configured. */
+export interface DirectSettings {
+  url: string;
+  mode: 'fallback' | 'always';
+  /** The probe whose failure means Prometheus cannot alert; undefined in fallback when none exists. */
+  guard?: string;
+  resolveTimeoutMs: number;
+}
+
+export function directSettings(config: WatchdogConfig): DirectSettings | undefined {
+  const am = config.alerting?.alertmanager;
+  if (!am || am.mode === 'off') return undefined;
+  const guard = am.guardProbe ?? (config.probes.some((p) => p.name === DEFAULT_GUARD_PROBE) ? DEFAULT_GUARD_PROBE : undefined);
+  const resolveTimeoutMs = (am.resolveTimeout !== undefined ? parseDuration(am.resolveTimeout) : undefined) ?? DEFAULT_RESOLVE_TIMEOUT_MS;
+  return { url: am.url, mode: am.mode ?? 'fallback', guard, resolveTimeoutMs };
+}
+
+/**
+ * What the config loader does not check about alerting, one line each. The sender logs these
+ * (and carries on with the defaults); load.ts can refuse the config with them instead.
+ */
+export function checkAlerting(alerting: AlertingConfig | undefined, probeNames: string[]): string[] {
+  const am = alerting?.alertmanager;
+  if (!am) return [];
+  const problems: string[] = [];
+  if (am.resolveTimeout !== undefined) {
+    const ms = parseDuration(am.resolveTimeout);
+    if (ms === undefined) problems.push(`alerting.alertmanager.resolveTimeout: expected a duration such as "5m", got "${am.resolveTimeout}"`);
+    else if (ms < 1000) problems.push(`alerting.alertmanager.resolveTimeout: ${am.resolveTimeout} leaves no time to renew an alert; use 1s or more (default 5m)`);
+  }
+  if ((am.mode ?? 'fallback') === 'fallback' && !am.guardProbe && !probeNames.includes(DEFAULT_GUARD_PROBE)) {
+    problems.push(`alerting.alertmanager.guardProbe: mode "fallback" needs a probe that fails when Prometheus is down; no probe is named "${DEFAULT_GUARD_PROBE}", so nothing is sent directly (name one, or set mode: always)`);
+  }
+  return problems;
+}
+
+/** Whether the watchdog should alert directly now: always, or while the guard says Prometheus is down. */
+export function engaged(settings: DirectSettings, guard: ProbeState | undefined): boolean {
+  if (settings.mode === 'always') return true;
+  // Blocked counts: the guard's own dependency (Prometheus's port, say) is failing.
+  return guard?.current.status === 'failing' || guard?.current.status === 'blocked';
+}
+
+export interface AlertContext {
+  /** Who sent it, for people: an annotation, never a label (replicas must produce the same label set). */
+  instance?: string;
+  /** The watchdog's URL as people reach it; alerts link to its /status/<probe>. */
+  externalUrl?: string;
+}
+
+/**
+ * The alerts that should be firing now, by probe: every failing critical probe, and the guard
+ * whatever its severity, because Prometheus being down is the outage this path exists for. The
+ * guard is a probe like the others, so it is one alert, not two. Nothing while not engaged.
+ */
+export function firingAlerts(states: ProbeState[], settings: DirectSettings, ctx: AlertContext): Map<string, Omit<PostableAlert, 'endsAt'>> {
+  const out = new Map<string, Omit<PostableAlert, 'endsAt'>>();
+  const guard = states.find((s) => s.spec.name === settings.guard);
+  if (!engaged(settings, guard)) return out;
+  for (const s of states) {
+    const isGuard = s.spec.name === settings.guard;
+    if (s.current.status !== 'failing' || (s.spec.severity !== 'critical' && !isGuard)) continue;
+    out.set(s.spec.name, toAlert(s, isGuard, ctx));
+  }
+  return out;
+}
+
+function toAlert(s: ProbeState, isGuard: boolean, ctx: AlertContext): Omit<PostableAlert, 'endsAt'> {
+  const { spec, current } = s;
+  const annotations: Record<string, string> = {
+    summary: isGuard
+      ? `Prometheus cannot alert: probe ${spec.name} is failing (${current.reason}); the watchdog is alerting Alertmanager directly`
+      : `Probe ${spec.name} is failing: ${current.reason}`,
+    description: current.message,
+    reason: current.reason,
+    source: 'stack-watchdog-direct',
+  };
+  if (current.hint) annotations.hint = current.hint;
+  if (ctx.instance) annotations.watchdog = ctx.instance;
+  const alert: Omit<PostableAlert, 'endsAt'> = {
+    // Only what every replica agrees on: anything per process would split one alert into two.
+    labels: { alertname: ALERT_NAME, probe: spec.name, severity: spec.severity },
+    annotations,
+    startsAt: iso(s.since),
+  };
+  if (ctx.externalUrl) alert.generatorURL = joinUrl(ctx.externalUrl, `/status/${encodeURIComponent(spec.name)}`);
+  return alert;
+}
+
+/**
+ * Logs a link's state changes (unreachable, reachable again) once each, not every failed attempt:
+ * a retry loop would otherwise flood the log during exactly the outage someone has to read it in.
+ */
+export function linkLog(logger: Logger, what: string, now: () => number) {
+  let down: { since: number; attempts: number; reason: string } | undefined;
+  return {
+    get down() {
+      return down !== undefined;
+    },
+    ok(fields: Record<string, unknown> = {}): void {
+      if (!down) return;
+      logger.info({ ...fields, failedAttempts: down.attempts, downForMs: now() - down.since, lastReason: down.reason }, `${what} reachable again`);
+      down = undefined;
+    },
+    failed(reason: string, message: string, fields: Record<string, unknown> = {}): void {
+      if (down) {
+        down.attempts++;
+        down.reason = reason;
+        logger.debug({ ...fields, reason, message, attempts: down.attempts }, `${what} still unreachable`);
+        return;
+      }
+      down = { since: now(), attempts: 1, reason };
+      logger.warn({ ...fields, reason, message }, `${what} unreachable`);
+    },
+  };
+}
+
+/** A failed request as a short reason word and a message, for logs. Only bugs are rethrown. */
+export async function describeFailure(send: () => Promise<{ status: number; body: string }>): Promise<{ reason: string; message: string } | undefined> {
+  try {
+    const res = await send();
+    if (res.status >= 200 && res.status < 300) return undefined;
+    return { reason: `http_${res.status}`, message: `answered ${res.status}: ${snippet(res.body)}` };
+  } catch (err) {
+    if (err instanceof TransportError) return { reason: err.reason, message: err.message };
+    throw err;
+  }
+}
+
+interface Tracked {
+  alert: Omit<PostableAlert, 'endsAt'>;
+  /**
+   * firing: renewed on every post. handedOver: still failing, but Prometheus alerts again (fallback):
+   * not renewed, left to run out at `endsAt`. resolving: recovered or removed; posted with
+   * endsAt = resolvedAt until a post gets through.
+   */
+  state: 'firing' | 'handedOver' | 'resolving';
+  /** The latest endsAt a post carried while firing: after it, Alertmanager has ended the alert itself. */
+  endsAt: number;
+  resolvedAt?: number;
+}
+
+export interface SenderOptions {
+  states: () => ProbeState[];
+  config: () => WatchdogConfig;
+  http: HttpClient;
+  logger: Logger;
+  now: () => number;
+  context?: AlertContext;
+  /** Backoff while Alertmanager is unreachable: baseMs doubling up to maxMs, jittered. */
+  retry?: { baseMs?: number; maxMs?: number };
+  requestTimeoutMs?: number;
+  /** How long changes are gathered into one post. */
+  debounceMs?: number;
+  random?: () => number;
+}
+
+export interface SenderStats {
+  posts: { ok: number; error: number };
+  tracked(): { firing: number; handedOver: number; resolving: number };
+}
+
+/**
+ * Posts the desired alerts: soon after a probe's status changes (`trigger`), every
+ * resolveTimeout/4 on a timer of its own (renewal), and on a backoff schedule while posts fail.
+ * The timer, not the engine's `round` event, drives renewal: a round lasts as long as the slowest
+ * probe's interval (a probe on an hourly cron makes hourly rounds), which could let alerts lapse.
+ */
+export class AlertmanagerSender {
+  readonly stats: SenderStats;
+  private tracked = new Map<string, Tracked>();
+  /** The Alertmanager `tracked` describes: a new URL starts from nothing. */
+  private trackedUrl?: string;
+  private wasEngaged = false;
+  private checkedConfig?: WatchdogConfig;
+  private inFlight?: Promise<boolean>;
+  private again = false;
+  private failures = 0;
+  private debounceTimer?: NodeJS.Timeout;
+  private renewTimer?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly stopController = new AbortController();
+  private readonly link: ReturnType<typeof linkLog>;
+  private readonly posts = { ok: 0, error: 0 };
+
+  constructor(private readonly opts: SenderOptions) {
+    this.link = linkLog(opts.logger, 'alertmanager', opts.now);
+    this.stats = {
+      posts: this.posts,
+      tracked: () => {
+        const counts = { firing: 0, handedOver: 0, resolving: 0 };
+        for (const t of this.tracked.values()) counts[t.state]++;
+        return counts;
+      },
+    };
+  }
+
+  start(): void {
+    this.armRenewal();
+    this.trigger();
+  }
+
+  /** Something changed: post soon, unless a retry is already scheduled (it will carry the change). */
+  trigger(): void {
+    if (this.stopped || this.retryTimer || this.debounceTimer) return;
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      void this.run();
+    }, this.opts.debounceMs ?? 50);
+    this.debounceTimer.unref();
+  }
+
+  /** Posts now, skipping any wait; true when Alertmanager has the current state (or there was nothing to send). */
+  flush(): Promise<boolean> {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    clearTimeout(this.debounceTimer);
+    this.debounceTimer = undefined;
+    return this.run();
+  }
+
+  /**
+   * Stops posting. Firing alerts are deliberately not resolved: a watchdog that stops knows nothing
+   * about the failures it saw, so they run out at their endsAt unless a replica keeps renewing them.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of [this.debounceTimer, this.renewTimer, this.retryTimer]) clearTimeout(t);
+    this.stopController.abort();
+    await this.inFlight;
+  }
+
+  private armRenewal(): void {
+    if (this.stopped) return;
+    const settings = directSettings(this.opts.config());
+    const every = Math.max(250, (settings?.resolveTimeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS) / RENEWALS_PER_TIMEOUT);
+    this.renewTimer = setTimeout(() => {
+      if (!this.retryTimer) void this.run();
+      this.armRenewal();
+    }, every);
+    this.renewTimer.unref();
+  }
+
+  private run(): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    if (this.inFlight) {
+      this.again = true;
+      return this.inFlight;
+    }
+    this.inFlight = (async () => {
+      let ok: boolean;
+      do {
+        this.again = false;
+        ok = await this.attempt().catch((err: unknown) => {
+          // A bug must not take the daemon down with it, nor stop the renewals.
+          this.opts.logger.error({ err }, 'alertmanager sender failed unexpectedly');
+          return false;
+        });
+      } while (ok && this.again && !this.stopped);
+      return ok;
+    })().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private async attempt(): Promise<boolean> {
+    const config = this.opts.config();
+    this.reportProblems(config);
+    const settings = directSettings(config);
+    if (!settings || settings.url !== this.trackedUrl) {
+      // Off, or another Alertmanager: what we sent before runs out there at its endsAt.
+      this.tracked.clear();
+      this.trackedUrl = settings?.url;
+    }
+    if (!settings) return true;
+    const { payload, resolutions } = this.desired(settings);
+    if (!payload.length) return true;
+
+    const url = joinUrl(settings.url, '/api/v2/alerts');
+    const { signal, done } = deadline(this.stopController.signal, this.opts.requestTimeoutMs ?? 10_000);
+    const failure = await describeFailure(() =>
+      this.opts.http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), maxBytes: 64 * 1024, signal }),
+    ).finally(done);
+    if (this.stopped) return false;
+    if (failure) {
+      this.posts.error++;
+      this.failures++;
+      this.link.failed(failure.reason, failure.message, { url, alerts: payload.length });
+      this.scheduleRetry();
+      return false;
+    }
+    this.posts.ok++;
+    this.failures = 0;
+    this.link.ok({ url, alerts: payload.length });
+    // Only resolutions that were in this post are done; an alert that fired again meanwhile is a new entry.
+    for (const [name, t] of resolutions) if (this.tracked.get(name) === t) this.tracked.delete(name);
+    return true;
+  }
+
+  /** Brings `tracked` up to date with the probes and returns what to post. */
+  private desired(settings: DirectSettings): { payload: PostableAlert[]; resolutions: [string, Tracked][] } {
+    const now = this.opts.now();
+    const states = this.opts.states();
+    const byName = new Map(states.map((s) => [s.spec.name, s]));
+    const isEngaged = engaged(settings, settings.guard ? byName.get(settings.guard) : undefined);
+    this.logEngagement(settings, isEngaged);
+    const firing = firingAlerts(states, settings, this.opts.context ?? {});
+    const endsAt = now + settings.resolveTimeoutMs;
+
+    for (const [name, alert] of firing) {
+      if (this.tracked.get(name)?.state !== 'firing') this.opts.logger.info({ probe: name, reason: alert.annotations.reason }, 'direct alert firing');
+      this.tracked.set(name, { alert, state: 'firing', endsAt });
+    }
+    for (const [name, t] of this.tracked) {
+      if (firing.has(name)) continue;
+      const state = byName.get(name);
+      if (t.state !== 'resolving') {
+        if (!isEngaged && state?.current.status === 'failing') {
+          // Prometheus alerts again, but its rule needs its `for:` to fire. Renewing would keep
+          // the alert alive on our word; resolving would page "resolved" and then "firing" again.
+          if (t.state === 'firing') this.opts.logger.info({ probe: name, until: iso(t.endsAt) }, 'direct alert handed over to Prometheus; it runs out unless the probe recovers first');
+          t.state = 'handedOver';
+        } else {
+          t.state = 'resolving';
+          // When the probe recovered, not when we noticed: also right after an outage.
+          t.resolvedAt = Math.max(state && state.current.status !== 'failing' ? state.since : now, Date.parse(t.alert.startsAt) + 1);
+          this.opts.logger.info({ probe: name, status: state?.current.status ?? 'removed' }, 'direct alert resolved');
+        }
+      }
+      // Past its last endsAt Alertmanager has ended the alert on its own: nothing left to say.
+      if (t.endsAt <= now) this.tracked.delete(name);
+    }
+    this.capResolving();
+
+    const payload: PostableAlert[] = [];
+    const resolutions: [string, Tracked][] = [];
+    for (const [name, t] of this.tracked) {
+      if (t.state === 'firing') payload.push({ ...t.alert, endsAt: iso(t.endsAt) });
+      else if (t.state === 'resolving') {
+        payload.push({ ...t.alert, endsAt: iso(t.resolvedAt!) });
+        resolutions.push([name, t]);
+      }
+    }
+    return { payload, resolutions };
+  }
+
+  private capResolving(): void {
+    const resolving = [...this.tracked].filter(([, t]) => t.state === 'resolving');
+    for (const [name] of resolving.slice(0, Math.max(0, resolving.length - MAX_RESOLVING))) this.tracked.delete(name);
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    const base = this.opts.retry?.baseMs ?? 1000;
+    const max = this.opts.retry?.maxMs ?? 30_000;
+    const ceiling = Math.min(max, base * 2 ** Math.min(this.failures - 1, 30));
+    // Half fixed, half random: replicas that lost Alertmanager together do not retry in step.
+    const delay = ceiling / 2 + (this.opts.random ?? Math.random)() * (ceiling / 2);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.run();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private logEngagement(settings: DirectSettings, isEngaged: boolean): void {
+    if (settings.mode !== 'fallback' || isEngaged === this.wasEngaged) return;
+    this.wasEngaged = isEngaged;
+    if (isEngaged) this.opts.logger.warn({ guard: settings.guard }, 'Prometheus cannot alert (its guard probe is failing): alerting Alertmanager directly');
+    else this.opts.logger.info({ guard: settings.guard }, 'guard probe recovered: Prometheus alerts again; direct alerts of probes still failing are handed over');
+  }
+
+  private reportProblems(config: WatchdogConfig): void {
+    if (config === this.checkedConfig) return;
+    this.checkedConfig = config;
+    for (const problem of checkAlerting(config.alerting, config.probes.map((p) => p.name))) this.opts.logger.warn({ problem }, 'alerting config problem');
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
