@@ -19,6 +19,11 @@ export const prometheusQueryProber = defineProber({
     query: Type.String({ minLength: 1 }),
     /** Default: any non-empty result passes. */
     expect: Type.Optional(Type.String()),
+    /**
+     * Metric names worth naming when the result is empty: the hint then says which of them exist.
+     * For a query written against one of several possible producers (e.g. Tempo's span metrics).
+     */
+    relatedMetrics: Type.Optional(Type.Array(Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }), { minItems: 1 })),
   }),
   check(spec) {
     if (spec.expect === undefined) return undefined;
@@ -37,7 +42,7 @@ export const prometheusQueryProber = defineProber({
     } else {
       return failed('invalid_response', `the query returns a ${resultType}, not a number or an instant vector`, 'Use an instant-vector expression (e.g. sum(rate(x[5m]))), not a range selector.');
     }
-    if (samples.length === 0) return absent(ctx, spec.prometheus, spec.query);
+    if (samples.length === 0) return absent(ctx, spec.prometheus, spec.query, spec.relatedMetrics ?? []);
 
     const expectation = spec.expect === undefined ? undefined : parseExpectation(spec.expect);
     const first = samples[0]!;
@@ -84,7 +89,7 @@ export function metricNamesIn(query: string): string[] {
   return [...names];
 }
 
-async function absent(ctx: ProbeContext, base: string, query: string): Promise<ProbeOutcome> {
+async function absent(ctx: ProbeContext, base: string, query: string, related: string[]): Promise<ProbeOutcome> {
   const wanted = metricNamesIn(query);
   const known = await prometheusApi(ctx, base, '/api/v1/label/__name__/values');
   const all = Array.isArray(known) ? (known as string[]) : [];
@@ -102,7 +107,15 @@ async function absent(ctx: ProbeContext, base: string, query: string): Promise<P
     message = `no data: ${present.map((m) => `"${m}"`).join(', ') || 'the query'} exists but no series matches the query now`;
     hint = 'The metric exists but the label matchers select nothing, or no sample is recent enough for the range: check the labels in the Prometheus UI and widen the range.';
   }
-  return failed('absent', message, hint, { value: null, details: { missingMetrics: missing, similarMetrics: similar } });
+  const relatedPresent = related.filter((r) => all.includes(r));
+  if (related.length) {
+    hint += relatedPresent.length
+      ? ` Of the related metrics, these exist: ${relatedPresent.join(', ')}; missing: ${related.filter((r) => !all.includes(r)).join(', ') || 'none'}.`
+      : ` None of the related metrics exists: ${related.join(', ')}.`;
+  }
+  const details: Record<string, unknown> = { missingMetrics: missing, similarMetrics: similar };
+  if (related.length) details.relatedMetricsPresent = relatedPresent;
+  return failed('absent', message, hint, { value: null, details });
 }
 
 /** Up to `n` known names closest to the wanted ones (shared name parts first, then edit distance). */

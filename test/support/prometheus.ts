@@ -17,6 +17,8 @@ export interface PrometheusOptions {
   /** Default '1s' so rules and scrapes settle within a couple of seconds. */
   evaluationInterval?: string;
   scrapeInterval?: string;
+  /** Extra command-line flags, e.g. --web.enable-admin-api for tests that delete series. */
+  extraArgs?: string[];
 }
 
 export interface PrometheusHandle {
@@ -26,6 +28,8 @@ export interface PrometheusHandle {
   /** Temp dir holding prom.yml, rules/, data/ and prometheus.log. */
   dir: string;
   process: ManagedProcess;
+  /** Starts it again after stop(), on the same port and data dir (a Prometheus that comes back). */
+  start(): Promise<void>;
   /** POST /-/reload; throws with Prometheus's message if the new config/rules do not load. */
   reload(): Promise<void>;
   /** Writes <dir>/rules/<name> (picked up on the next reload()). Returns the file path. */
@@ -69,7 +73,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = await startProcess({
+  const launch = () => startProcess({
     name: 'prometheus',
     command: 'prometheus',
     args: [
@@ -79,17 +83,25 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
       '--web.enable-lifecycle',
       '--web.enable-remote-write-receiver',
       '--log.level=info',
+      ...(opts.extraArgs ?? []),
     ],
     cwd: dir,
     logFile: join(dir, 'prometheus.log'),
     readyUrl: `${url}/-/ready`,
   });
+  let proc = await launch();
 
   return {
     url,
     port,
     dir,
-    process: proc,
+    get process() {
+      return proc;
+    },
+    async start() {
+      if (proc.isRunning()) return;
+      proc = await launch();
+    },
     writeRuleFile,
     writeConfig,
     async reload() {
