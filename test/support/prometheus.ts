@@ -17,6 +17,8 @@ export interface PrometheusOptions {
   /** Default '1s' so rules and scrapes settle within a couple of seconds. */
   evaluationInterval?: string;
   scrapeInterval?: string;
+  /** host:port of Alertmanagers that alerting rules notify. */
+  alertmanagers?: string[];
   /** Extra command-line flags, e.g. --web.enable-admin-api for tests that delete series. */
   extraArgs?: string[];
 }
@@ -65,6 +67,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
       // A glob, so writeRuleFile() + reload() works without rewriting prom.yml.
       rule_files: ['rules/*'],
       scrape_configs: current.scrapeConfigs ?? [],
+      ...(current.alertmanagers?.length ? { alerting: { alertmanagers: [{ static_configs: [{ targets: current.alertmanagers }] }] } } : {}),
     };
     // JSON is valid YAML: no YAML library needed to produce prom.yml.
     writeFileSync(configFile, JSON.stringify(config, null, 2));

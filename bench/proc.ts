@@ -1,0 +1,49 @@
+// What the bench reads about a process, from the same source for the watchdog and for
+// blackbox_exporter (/proc), so the two columns of every table are measured alike.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface Memory {
+  /** Resident set size now, KiB. */
+  rssKiB: number;
+  /** Highest RSS since the process started, KiB. */
+  peakKiB: number;
+}
+
+export function memory(pid: number | 'self'): Memory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssKiB: field('VmRSS'), peakKiB: field('VmHWM') };
+}
+
+/** One round of PROBES probes, on either side. */
+export interface Round {
+  wallMs: number;
+  cpuMs: number;
+  rssKiB: number;
+  /** Probes that did not succeed: 0, or the figures are not worth reading. */
+  notOk: number;
+}
+
+let ticksPerSecond: number | undefined;
+
+/** CPU time (user + system, all threads) the process has used so far, in ms. */
+export function cpuMs(pid: number | 'self'): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The probe file both the engine child and the daemon load: `count` http probes, one path each. */
+export function probeFile(targetUrl: string, count: number, interval: string, timeout: string): string {
+  const probes = Array.from({ length: count }, (_, i) => `  - name: target-${i}\n    kind: http\n    url: ${targetUrl}/t/${i}\n`);
+  return `defaults:\n  interval: ${interval}\n  timeout: ${timeout}\nprobes:\n${probes.join('')}`;
+}
