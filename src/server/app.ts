@@ -1,5 +1,5 @@
 // buildApp composes the API from plugins; each plugin owns its routes and declares what it needs.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
@@ -38,7 +38,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // pino's Logger and fastify's logger type differ only in generics; the instance is the same.
     loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // A scrape every 15 s would drown the log; errors are still logged below.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
   });
   app.decorate('watchdog', {
