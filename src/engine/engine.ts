@@ -145,7 +145,8 @@ export class Engine extends EventEmitter<EngineEvents> {
         }),
       );
     }
-    return order.map((n) => this.slots.get(n)!.state);
+    // Reported in config order, as people wrote them, not in the order they ran.
+    return [...this.slots.keys()].filter((n) => wanted.has(n)).map((n) => this.slots.get(n)!.state);
   }
 
   private withDependencies(names: string[]): Set<string> {

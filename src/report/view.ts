@@ -78,8 +78,9 @@ export function statusTable(states: ProbeState[], now: number): string {
   return out.join('\n') + '\n';
 }
 
+/** Four significant digits without trailing zeros: 0.011, 12.35, 1234567. */
 function formatValue(v: number): string {
-  return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
 }
 
 function oneLine(s: string): string {
