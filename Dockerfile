@@ -1,0 +1,61 @@
+# stack-watchdog image: build with dev dependencies, run with production dependencies only.
+#
+#   docker build -t stack-watchdog .
+#   docker run --rm -p 9469:9469 -v /var/run/docker.sock:/var/run/docker.sock:ro \
+#     --group-add "$(stat -c %g /var/run/docker.sock)" stack-watchdog
+#
+# Node 26 ("Lithium") has been the Active LTS line since October 2026 and is supported until April
+# 2029; 24 is in maintenance until April 2028, 20 (what CI runs) reached its end in April 2026.
+# Nothing here needs more than Node 20.18, so --build-arg NODE_VERSION=24 builds the same image on
+# the older line. trixie is Debian's current stable; slim leaves out compilers and curl, which
+# neither the app nor the health check needs. BASE_IMAGE is for a registry mirror.
+ARG NODE_VERSION=26
+ARG BASE_IMAGE=node:${NODE_VERSION}-trixie-slim
+
+FROM ${BASE_IMAGE} AS build
+WORKDIR /app
+# The lockfile first, so that the dependency layer is reused while only sources change.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${BASE_IMAGE} AS runtime
+ARG BASE_IMAGE
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="stack-watchdog" \
+      org.opencontainers.image.description="Health watchdog for a Prometheus/Tempo/Alertmanager compose stack: scheduled probes, Prometheus metrics and a status API" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="${BASE_IMAGE}"
+
+ENV NODE_ENV=production \
+    WATCHDOG_CONFIG=/app/probes \
+    WATCHDOG_PORT=9469
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# Owned by root: `node` can read the app but not change it; the daemon writes nothing to disk.
+COPY --from=build /app/dist ./dist
+# The default probes; mount a folder over /app/probes to use your own.
+COPY probes ./probes
+
+# The Docker socket belongs to root and a host group whose id differs between hosts, so the group
+# is given at run time (docker run --group-add, compose group_add: DOCKER_GID) rather than baked in.
+USER node
+EXPOSE 9469
+# The daemon handles SIGTERM itself (finishes runs in flight, closes the server, exits 0 within 5 s),
+# which is why node can be PID 1 here without tini: PID 1 only loses the *default* signal actions,
+# and the daemon starts no child processes that would need reaping.
+STOPSIGNAL SIGTERM
+# No curl in slim images: Node's own fetch asks /healthz (the scheduler is ticking).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.WATCHDOG_PORT||9469)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node directly, not `npm start`: npm's prestart would compile, and npm does not pass SIGTERM on
+# reliably. Source maps turn stack traces into src/*.ts lines.
+CMD ["node", "--enable-source-maps", "dist/cli.js", "run"]
