@@ -6,9 +6,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ProbeResult } from '../../src/engine/result.js';
 import { startAlertmanager, type AlertmanagerHandle } from '../support/alertmanager.js';
-import { engineFor } from '../support/engine.js';
+import { engineFor, runKindOnce } from '../support/engine.js';
 import { invalidJson, jsonServer, statusServer } from '../support/misbehaving.js';
 import { freePort } from '../support/ports.js';
 import { makeTempDir, startProcess } from '../support/process.js';
@@ -23,11 +22,7 @@ after(() => am?.stop());
 const name = 'alertmanager';
 const probeFile = (fields: Record<string, unknown>) => JSON.stringify({ probes: [{ name, kind: 'alertmanager_status', ...fields }] });
 
-async function runOnce(fields: Record<string, unknown>): Promise<ProbeResult> {
-  const run = engineFor(probeFile(fields));
-  const [state] = await run.engine.runOnce().finally(() => run.close());
-  return state!.current;
-}
+const runOnce = (fields: Record<string, unknown>) => runKindOnce('alertmanager_status', name, fields);
 
 test('a single node with clustering off ("disabled") is healthy: ok, value 1', async () => {
   const r = await runOnce({ alertmanager: am.url });

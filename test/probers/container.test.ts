@@ -2,6 +2,7 @@
 // (parseConfig → Engine.runOnce → createDockerClient), so field validation and the runner are covered.
 // Docker being unreachable is produced without touching the machine's dockerd (other tests share it):
 // missing, refusing, stale and forbidden sockets, and a relay in front of the real socket that is cut mid-run.
+import { problemsOf } from '../support/engine.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { probeDetail, statusReport, statusTable } from '../../src/report/view.js';
@@ -63,15 +64,7 @@ async function check(probes: ProbeDef[], opts: { dockerHost?: string; now?: () =
   return { results: Object.fromEntries(states.map((s) => [s.spec.name, s.current])), logs: logs() };
 }
 
-function configProblems(probes: ProbeDef[]): string[] {
-  try {
-    config(probes);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  assert.fail('the config was accepted');
-}
+const configProblems = (probes: ProbeDef[]) => problemsOf(() => config(probes));
 
 /** Polls `docker inspect` until `ok` holds (bounded), returning the last inspect. */
 async function waitForState(name: string, ok: (info: any) => boolean, what: string, timeoutMs = 30_000): Promise<any> {

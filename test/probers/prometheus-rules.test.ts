@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { prometheusDownHint } from '../../src/probers/prometheusApi.js';
-import { engineFor, eventually } from '../support/engine.js';
+import { engineFor, eventually, runKindOnce } from '../support/engine.js';
 import { closedPort, invalidJson, jsonServer } from '../support/misbehaving.js';
 import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 
@@ -59,11 +59,7 @@ after(() => prom?.stop());
 const name = 'rule-groups';
 const probeFile = (fields: Record<string, unknown>) => JSON.stringify({ probes: [{ name, kind: 'prometheus_rules', ...fields }] });
 
-async function runOnce(fields: Record<string, unknown>): Promise<ProbeResult> {
-  const run = engineFor(probeFile(fields));
-  const [state] = await run.engine.runOnce().finally(() => run.close());
-  return state!.current;
-}
+const runOnce = (fields: Record<string, unknown>) => runKindOnce('prometheus_rules', name, fields);
 
 /** The probe running every second, as in the daemon. */
 function daemon(t: TestContext, fields: Record<string, unknown>) {

@@ -3,9 +3,8 @@
 // a bound, for Prometheus's own `up` series to show the state, then runs the probe once.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { ProbeResult } from '../../src/engine/result.js';
 import { prometheusDownHint } from '../../src/probers/prometheusApi.js';
-import { engineFor } from '../support/engine.js';
+import { engineFor, runKindOnce } from '../support/engine.js';
 import { closedPort, invalidJson, jsonServer } from '../support/misbehaving.js';
 import { exporterScrapeConfig, startExporter, startPrometheus, waitForQuery, type Exporter, type PrometheusHandle } from '../support/prometheus.js';
 
@@ -35,11 +34,7 @@ after(async () => {
 const name = 'scrape-target';
 const probeFile = (fields: Record<string, unknown>) => JSON.stringify({ probes: [{ name, kind: 'prometheus_targets', ...fields }] });
 
-async function runOnce(fields: Record<string, unknown>): Promise<ProbeResult> {
-  const run = engineFor(probeFile(fields));
-  const [state] = await run.engine.runOnce().finally(() => run.close());
-  return state!.current;
-}
+const runOnce = (fields: Record<string, unknown>) => runKindOnce('prometheus_targets', name, fields);
 
 /** Prometheus publishes discovered targets every 5s: wait until the job's `up` series has `value`. */
 const upIs = (job: string, value: string) => waitForQuery(prom.url, `up{job="${job}"}`, (r) => r[0]?.value?.[1] === value);

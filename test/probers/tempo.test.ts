@@ -1,11 +1,12 @@
 // The Tempo kinds (tempo_search, tempo_ready, otlp_canary) through the engine's own path: probe
 // YAML → parseConfig (schema, kind defaults, check()) → runProbe (timeout, signal). Tempo cannot run
 // here, so they talk to the Tempo stand-in in test/support, a real HTTP server shaped on Tempo's API.
+import { problemsOf } from '../support/engine.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
 import { runProbe } from '../../src/engine/runner.js';
 import type { ProbeResult } from '../../src/engine/result.js';
@@ -36,15 +37,7 @@ async function run(t: After, probe: Record<string, unknown>): Promise<ProbeResul
   return runProbe(specs(probe)[0]!, deps(t));
 }
 
-function configProblems(probe: Record<string, unknown>): string[] {
-  try {
-    specs(probe);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  assert.fail('the config was accepted');
-}
+const configProblems = (probe: Record<string, unknown>) => problemsOf(() => specs(probe));
 
 async function standin(t: After, opts?: TempoStandinOptions): Promise<TempoStandin> {
   const s = await startTempoStandin(opts);

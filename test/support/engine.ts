@@ -1,7 +1,8 @@
 // Builds a real engine on a config written inline, for tests that exercise scheduling and state.
 import { pino, type Logger } from 'pino';
 import { Writable } from 'node:stream';
-import { parseConfig } from '../../src/config/load.js';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
+import type { ProbeResult } from '../../src/engine/result.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { createDockerClient } from '../../src/net/docker.js';
@@ -48,4 +49,22 @@ export async function eventually(check: () => boolean, what: string, timeoutMs =
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out after ${timeoutMs}ms waiting for: ${what}`);
+}
+
+/** The problems a config load refuses with; fails the test when `load` accepts the config. */
+export function problemsOf(load: () => unknown): string[] {
+  try {
+    load();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('the config was accepted');
+}
+
+/** One probe of `kind` with `fields`, loaded through the real config path and run once. */
+export async function runKindOnce(kind: string, name: string, fields: Record<string, unknown>): Promise<ProbeResult> {
+  const run = engineFor(JSON.stringify({ probes: [{ name, kind, ...fields }] }));
+  const [state] = await run.engine.runOnce().finally(() => run.close());
+  return state!.current;
 }

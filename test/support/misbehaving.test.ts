@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { tcpConnect } from './ports.js';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -13,25 +14,6 @@ import {
   statusServer,
 } from './misbehaving.js';
 
-/** Resolves with the error code a raw TCP connect ends in, or 'connected'. Bounded by a timeout. */
-function tcpConnect(port: number, timeoutMs = 2000): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve('timeout');
-    }, timeoutMs);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(e.code ?? e.message);
-    });
-  });
-}
 
 /** A node:http GET that reports how it ended: status, or the error code. */
 function rawGet(url: string, timeoutMs = 2000): Promise<{ status?: number; code?: string; body?: string }> {

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /**
  * A TCP port that was free on 127.0.0.1 a moment ago. The kernel picks it (port 0),
@@ -19,6 +19,26 @@ export function freePort(): Promise<number> {
       }
       const { port } = addr;
       srv.close((err) => (err ? reject(err) : resolve(port)));
+    });
+  });
+}
+
+/** Resolves with the error code a raw TCP connect to 127.0.0.1 ends in, or 'connected'; bounded. */
+export function tcpConnect(port: number, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('timeout');
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(e.code ?? e.message);
     });
   });
 }

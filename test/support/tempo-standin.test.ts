@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { tcpConnect } from './ports.js';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -64,24 +65,6 @@ async function search(s: TempoStandin, params: Record<string, string | number>):
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
 
-function tcpConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve('timeout');
-    }, T);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(e.code ?? e.message);
-    });
-  });
-}
 
 // ------------------------------------------------------------------------------------- readiness
 
