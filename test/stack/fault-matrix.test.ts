@@ -3,6 +3,7 @@
 // expected probes turn failing (with the expected reason) or blocked, and nothing else.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
@@ -121,6 +122,17 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   // The app's secret never leaves the process, though the same container is inspected.
   assert.doesNotMatch(JSON.stringify(statusReport(healthy.states, Date.now())), new RegExp(secret));
   t.diagnostic(`healthy round: ${healthy.ms} ms, 12/12 ok`);
+
+  // The same, as an operator runs it right after a deploy: the CLI prints every probe green, exit 0.
+  const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
+    execFile(process.execPath, ['bin/watchdog.js', 'check', '--config', 'probes/mystocks.yaml'], { env: { PATH: process.env.PATH, ...baseEnv }, timeout: 60_000 }, (err, stdout) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout }),
+    ),
+  );
+  assert.equal(cli.code, 0, cli.stdout);
+  const rows = cli.stdout.split('\n').slice(1, 13);
+  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+ok\s/.test(r)).length, 12, cli.stdout);
+  assert.match(cli.stdout, /overall: ok/);
 
   const faults: Fault[] = [
     {
