@@ -202,3 +202,22 @@ probes:
   assert.match(s!.current.hint!, /Nothing accepts connections there.*Prometheus runs on the ops host: ssh ops1 docker ps\.$/);
   assert.doesNotMatch(s!.current.hint!, /never shown/);
 });
+
+test('a reload keeps kept probes in their schedule; a changed interval starts afresh', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  const yaml = (slowInterval: string) => `
+probes:
+  - { name: hourly, kind: http, url: "${target.server.url}/h", interval: 1h }
+  - { name: retimed, kind: http, url: "${target.server.url}/r", interval: ${slowInterval} }
+`;
+  const { engine, close } = engineFor(yaml('1h'));
+  t.after(close);
+  engine.start();
+  await eventually(() => engine.ready, 'first results', 5000);
+  engine.load(parseConfig([{ file: 't.yaml', text: yaml('2h') }], {}));
+  await eventually(() => engine.state('retimed')!.runs.get('ok') === 2, 'the re-timed probe ran again', 5000);
+  // Two more ticks: the kept hourly probe must not have been re-run by the reload.
+  await new Promise((r) => setTimeout(r, 2100));
+  assert.equal(engine.state('hourly')!.runs.get('ok'), 1);
+});
