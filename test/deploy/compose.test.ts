@@ -170,7 +170,7 @@ test('the merged rule mounts work on a real dockerd, and the read-only caveat in
   assert.equal(r.code, 0, r.stderr);
   // Sorted only to compare: Docker itself mounts the folder before the file inside it, in any order.
   const ruleMounts = r.merged().services.prometheus!.volumes!.filter((v) => v.includes(':/etc/prometheus/rules')).sort();
-  assert.deepEqual(ruleMounts, [`${stack}/config/rules:/etc/prometheus/rules:rw`, `${root}/deploy/prometheus/watchdog-rules.yml:/etc/prometheus/rules/watchdog-rules.yml:ro`]);
+  assert.deepEqual(ruleMounts, [`${stack}/config/rules:/etc/prometheus/rules:rw`, `${root}/deploy/prometheus/watchdog-rules.yml:/etc/prometheus/rules/watchdog-rules.yml:ro`].sort());
 
   const listRules = (mounts: string[]) =>
     docker([
