@@ -10,7 +10,7 @@ import { closedPort, dripServer, hangAfterAccept, hugeBody, invalidJson, jsonSer
 
 const TIMEOUT_MS = 1000;
 /** What a run may cost beyond its timeout: the runner's own deadline plus scheduling noise. */
-const MARGIN_MS = 500;
+const MARGIN_MS = 800;
 
 /** One http probe decoded by the real loader and run once by the engine, timed from outside. */
 async function probe(t: TestContext, fields: Record<string, unknown>): Promise<{ result: ProbeResult; elapsedMs: number }> {

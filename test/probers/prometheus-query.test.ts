@@ -175,5 +175,5 @@ test('a Prometheus that accepts and hangs costs the timeout: reason timeout', as
   const elapsedMs = performance.now() - started;
   assert.equal(r.reason, 'timeout');
   assert.equal(r.hint, prometheusDownHint);
-  assert.ok(elapsedMs >= 1900 && elapsedMs < 2500, `took ${elapsedMs.toFixed(0)} ms`);
+  assert.ok(elapsedMs >= 1900 && elapsedMs < 2800, `took ${elapsedMs.toFixed(0)} ms`);
 });
