@@ -1,0 +1,54 @@
+// Loading good configs: folders, ${VAR} expansion, and where each default comes from.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+
+test('a folder: every *.yaml and *.yml in name order, other files ignored, dependencies across files', async () => {
+  const config = await loadConfig('test/fixtures/folder-ok', {});
+  assert.deepEqual(config.files, ['test/fixtures/folder-ok/10-prometheus.yaml', 'test/fixtures/folder-ok/20-tempo.yaml']);
+  assert.deepEqual(config.probes.map((p) => p.name), ['prometheus-ready', 'span-rate', 'otlp-canary', 'otlp-grpc-port']);
+  assert.deepEqual(config.probes.find((p) => p.name === 'otlp-canary')!.dependsOn, ['prometheus-ready']);
+});
+
+test('defaults: the probe, then the kind, then its file, then 30s/5s', async () => {
+  const by = Object.fromEntries((await loadConfig('test/fixtures/folder-ok', {})).probes.map((p) => [p.name, p]));
+  // File defaults (1m/10s, warning) apply in their own file only; the probe's severity wins.
+  assert.deepEqual([by['prometheus-ready']!.intervalMs, by['prometheus-ready']!.timeoutMs, by['prometheus-ready']!.severity], [60_000, 10_000, 'critical']);
+  assert.equal(by['span-rate']!.severity, 'warning');
+  // The canary's own defaults (5m/30s) beat the built-in ones; the other file has no defaults.
+  assert.deepEqual([by['otlp-canary']!.intervalMs, by['otlp-canary']!.timeoutMs], [300_000, 30_000]);
+  assert.deepEqual([by['otlp-grpc-port']!.intervalMs, by['otlp-grpc-port']!.timeoutMs, by['otlp-grpc-port']!.severity], [30_000, 5_000, 'critical']);
+});
+
+test('${VAR} and ${VAR:-default}: set, unset, empty, and typed when the whole value is one reference', async () => {
+  const plain = Object.fromEntries((await loadConfig('test/fixtures/folder-ok', {})).probes.map((p) => [p.name, p]));
+  assert.equal(plain['prometheus-ready']!.url, 'http://prometheus:9090/-/ready');
+  assert.equal(plain['span-rate']!.failureThreshold, 3, 'a lone ${...} that reads as a number is a number');
+  assert.equal(plain['span-rate']!.expect, '> 0');
+  const env = { PROMETHEUS_URL: 'http://127.0.0.1:9090', SPAN_RATE_FAILURES: '5', MIN_RATE: '', TEMPO_OTLP_GRPC: '127.0.0.1:4317' };
+  const set = Object.fromEntries((await loadConfig('test/fixtures/folder-ok', env)).probes.map((p) => [p.name, p]));
+  assert.equal(set['prometheus-ready']!.url, 'http://127.0.0.1:9090/-/ready');
+  assert.equal(set['span-rate']!.failureThreshold, 5);
+  assert.equal(set['span-rate']!.expect, '> 0', 'an empty variable takes the default, as in a shell');
+  assert.equal(set['otlp-grpc-port']!.address, '127.0.0.1:4317');
+});
+
+test('a folder with the same probe name in two files, and alerting set twice, names both files', async () => {
+  const err = await loadConfig('test/fixtures/folder-dup', {}).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof ConfigError);
+  assert.deepEqual(err.problems, [
+    'test/fixtures/folder-dup/b.yml: alerting: already set in test/fixtures/folder-dup/a.yaml; give it in one file only',
+    'test/fixtures/folder-dup/b.yml: probe "otlp-grpc-port": name: duplicate name, first defined in test/fixtures/folder-dup/a.yaml',
+  ]);
+});
+
+test('a missing path and an empty folder are refused with the path named', async () => {
+  await assert.rejects(loadConfig('test/fixtures/no-such-dir', {}), (e: unknown) => e instanceof ConfigError && e.problems[0] === 'test/fixtures/no-such-dir: no such file or folder');
+  await assert.rejects(loadConfig('test/config', {}), (e: unknown) => e instanceof ConfigError && e.problems[0] === 'test/config: the folder holds no *.yaml file');
+});
+
+test('the shipped probes/ validate with no environment at all', async () => {
+  const config = await loadConfig('probes', {});
+  assert.equal(config.probes.length, 12);
+  assert.equal(config.alerting?.alertmanager?.url, 'http://alertmanager:9093');
+});
