@@ -185,7 +185,8 @@ test('the merged rule mounts work on a real dockerd, and the read-only caveat in
   // says to create it once on the host. The run above already left it there, so start afresh.
   const readOnly = makeTempDir('stack-ro');
   mkdirSync(join(readOnly, 'rules'));
-  const roMounts = [`${readOnly}/rules:/etc/prometheus/rules:ro`, ruleMounts[1]!];
+  const fileMount = ruleMounts.find((m) => m.includes('/watchdog-rules.yml:/etc/prometheus/rules/'))!;
+  const roMounts = [`${readOnly}/rules:/etc/prometheus/rules:ro`, fileMount];
   await assert.rejects(listRules(roMounts), /read-only file system/);
   writeFileSync(join(readOnly, 'rules/watchdog-rules.yml'), '');
   assert.equal((await listRules(roMounts)).stdout, `watchdog-rules.yml\n${rules}`);
