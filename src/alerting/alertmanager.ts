@@ -49,8 +49,8 @@ export function directSettings(config: WatchdogConfig): DirectSettings | undefin
 }
 
 /**
- * What the config loader does not check about alerting, one line each. The sender logs these
- * (and carries on with the defaults); load.ts can refuse the config with them instead.
+ * What the schema cannot check about alerting, one line each: load.ts refuses a config with any of
+ * them, and the sender logs them should a config ever reach it unchecked.
  */
 export function checkAlerting(alerting: AlertingConfig | undefined, probeNames: string[]): string[] {
   const am = alerting?.alertmanager;

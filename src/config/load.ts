@@ -33,6 +33,7 @@ export class ConfigError extends Error {
 const builtinDefaults = { interval: '30s', timeout: '5s', severity: 'critical', failureThreshold: 1, successThreshold: 1 } as const;
 
 const fileCheck = TypeCompiler.Compile(FileShape);
+// Compiled once per kind and kept: the schemas are static, and compiling is the slow part of a reload.
 const kindChecks = new Map<string, TypeCheck<TObject>>();
 function checkFor(kind: string): TypeCheck<TObject> {
   let c = kindChecks.get(kind);
