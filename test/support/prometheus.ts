@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
+import { lenField, varint } from './protobuf.js';
 import { makeTempDir, startProcess, type ManagedProcess } from './process.js';
 
 // ---------------------------------------------------------------------------
@@ -189,23 +190,6 @@ export async function remoteWrite(promUrl: string, series: RemoteWriteSeries[]):
   if (res.status < 200 || res.status >= 300) {
     throw new Error(`remote write failed: HTTP ${res.status}: ${text}`);
   }
-}
-
-function varint(value: number | bigint): Buffer {
-  // int64 fields are two's complement on the wire: a negative value takes 10 bytes.
-  let v = BigInt.asUintN(64, BigInt(value));
-  const out: number[] = [];
-  while (v >= 0x80n) {
-    out.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
-  }
-  out.push(Number(v));
-  return Buffer.from(out);
-}
-
-/** Length-delimited field (wire type 2). */
-function lenField(fieldNo: number, payload: Buffer): Buffer {
-  return Buffer.concat([varint((fieldNo << 3) | 2), varint(payload.length), payload]);
 }
 
 function encodeLabel(name: string, value: string): Buffer {

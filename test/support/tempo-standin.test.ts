@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import { tcpConnect } from './ports.js';
+import { lenField, varint } from './protobuf.js';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -236,8 +237,8 @@ test('OTLP/HTTP protobuf is accepted too', async (t) => {
       pb(1, [pb(1, [pbStr(1, 'service.name'), pb(2, [pbStr(1, 'proto-svc')])])]),
       pb(2, [
         pb(2, [
-          pbRaw(1, Buffer.from(traceId, 'hex')),
-          pbRaw(2, Buffer.from(hex(8), 'hex')),
+          lenField(1, Buffer.from(traceId, 'hex')),
+          lenField(2, Buffer.from(hex(8), 'hex')),
           pbStr(5, 'proto-span'),
           pbVarint(6, 3),
           pbFixed64(7, startNs),
@@ -489,24 +490,11 @@ test('stop() closes every port', async () => {
 
 // ------------------------------------------------------------------ protobuf encoding for the test
 
-function varint(n: bigint | number): Buffer {
-  let v = BigInt(n);
-  const out: number[] = [];
-  while (v > 0x7fn) {
-    out.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
-  }
-  out.push(Number(v));
-  return Buffer.from(out);
-}
-function pbRaw(field: number, bytes: Buffer): Buffer {
-  return Buffer.concat([varint((field << 3) | 2), varint(bytes.length), bytes]);
-}
 function pb(field: number, parts: Buffer[]): Buffer {
-  return pbRaw(field, Buffer.concat(parts));
+  return lenField(field, Buffer.concat(parts));
 }
 function pbStr(field: number, s: string): Buffer {
-  return pbRaw(field, Buffer.from(s, 'utf8'));
+  return lenField(field, Buffer.from(s, 'utf8'));
 }
 function pbVarint(field: number, n: number): Buffer {
   return Buffer.concat([varint(field << 3), varint(n)]);
