@@ -57,12 +57,12 @@ export class Engine extends EventEmitter<EngineEvents> {
     const next = new Map<string, Slot>();
     for (const spec of config.probes) {
       const old = this.slots.get(spec.name);
-      const oldSchedule = old && { intervalMs: old.state.spec.intervalMs, schedule: old.state.spec.schedule };
+      const sameSchedule = old?.state.spec.intervalMs === spec.intervalMs && old?.state.spec.schedule === spec.schedule;
       // Same object, new spec: a run in flight across the reload still lands in the right place.
       const state = old && old.state.spec.kind === spec.kind ? Object.assign(old.state, { spec }) : newState(spec, now);
       // A kept probe keeps its place in the schedule: a reload must not re-run everything at once
       // (the OTLP canary writes into Tempo on every run).
-      const keep = old && old.state === state && state.last !== undefined && oldSchedule?.intervalMs === spec.intervalMs && oldSchedule.schedule === spec.schedule;
+      const keep = old && old.state === state && state.last !== undefined && sameSchedule;
       next.set(spec.name, { state, nextDue: keep ? old.nextDue : now + this.jitter(spec), inRound: false });
     }
     for (const [name, slot] of this.slots) {

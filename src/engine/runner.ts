@@ -30,10 +30,10 @@ export async function runProbe(spec: AnySpec, deps: RunDeps): Promise<ProbeResul
   let timer: NodeJS.Timeout | undefined;
   try {
     // The race is the hard bound: a prober that ignores its signal still cannot hold the slot.
-    const deadline = new Promise<'deadline'>((resolve) => {
+    const hardStop = new Promise<'deadline'>((resolve) => {
       timer = setTimeout(() => resolve('deadline'), spec.timeoutMs + 50);
     });
-    const res = await Promise.race([prober.run(spec as never, { signal, deadline: started + spec.timeoutMs, http: deps.http, docker: deps.docker, logger, now: deps.now }), deadline]);
+    const res = await Promise.race([prober.run(spec as never, { signal, deadline: started + spec.timeoutMs, http: deps.http, docker: deps.docker, logger, now: deps.now }), hardStop]);
     // A failure after the signal fired is the signal's doing, whatever the prober called it. A stop
     // also overrides the prober's own "timeout", whose message and hint would blame the target.
     const cut = res !== 'deadline' && signal.aborted && res.status === 'failing' && (res.reason !== 'timeout' || deps.stopSignal?.aborted === true);
