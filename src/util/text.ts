@@ -1,4 +1,4 @@
-// Edit distance, for "did you mean" in config errors and for similar metric names in hints.
+// Text helpers for messages: edit distance for "did you mean", and cutting long text short.
 export function levenshtein(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
@@ -19,4 +19,33 @@ export function closest(word: string, candidates: string[]): string | undefined 
     if (d <= 2 && (!best || d < best.d)) best = { c, d };
   }
   return best?.c;
+}
+
+/** The start of a body, on one line, for messages. */
+export function snippet(body: string, max = 120): string {
+  const flat = body.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat || '(empty body)';
+}
+
+/** "1 rule", "2 rules". */
+export function count(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** How many names a message spells out before it says "and N more": a message is read, not scanned. */
+const listed = 5;
+
+/** Joins the first `max` items and counts the rest. */
+export function capped(items: string[], sep: string, max = listed): string {
+  const rest = items.length - max;
+  return items.slice(0, max).join(sep) + (rest > 0 ? `${sep}and ${rest} more` : '');
+}
+
+/** `"a", "b" and 3 more`. */
+export function quoted(names: string[], max = listed): string {
+  return capped(
+    names.map((n) => `"${n}"`),
+    ', ',
+    max,
+  );
 }

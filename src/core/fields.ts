@@ -1,0 +1,24 @@
+// Field types that more than one part of a probe file uses (the engine's common fields, every kind,
+// the alerting block): one schema and one error message each, and one parser for what needs decoding.
+import { Type } from '@sinclair/typebox';
+import { parsed, unparsed, type Parsed } from './result.js';
+
+export const durationHelp = 'expected a duration such as "500ms", "30s", "5m" or "1h"';
+
+/** A duration as written: "500ms", "30s", "5m", "1h30m". Decoded to ms at load with parseDuration. */
+export const Duration = Type.String({ errorMessage: durationHelp });
+
+/** An http(s) base URL, with the same message for every field and kind that takes one. */
+export const HttpUrl = Type.String({ pattern: '^https?://[^\\s/?#]+', errorMessage: 'expected an http:// or https:// URL' });
+
+/** failureThreshold, successThreshold. */
+export const Threshold = Type.Integer({ minimum: 1, maximum: 100 });
+
+const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseDuration(text: string): Parsed<number> {
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return unparsed(`${durationHelp}, got "${text}"`);
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * (unitMs[m[2] ?? ''] ?? 0);
+  return total > 0 ? parsed(total) : unparsed(`${durationHelp}, got "${text}" (a duration must be longer than zero)`);
+}
