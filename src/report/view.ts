@@ -1,9 +1,9 @@
 // Engine state → what people read: the JSON views of the API and the aligned text table that
 // both `GET /status?format=text` and `watchdog check` print.
+import type { ProbeStatus } from '../core/status.js';
 import type { ProbeResult, ProbeState } from '../engine/result.js';
-import type { ProbeDetail, ProbeView, StatusReport } from '../server/schemas.js';
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { formatValue, iso } from '../util/format.js';
+import type { ProbeDetail, ProbeView, StatusReport } from './schemas.js';
 
 export function probeView(s: ProbeState): ProbeView {
   const c = s.current;
@@ -52,14 +52,14 @@ export function probeDetail(s: ProbeState): ProbeDetail {
   };
 }
 
-const mark: Record<string, string> = { ok: 'OK', failing: 'FAIL', blocked: 'BLOCKED', pending: 'PENDING' };
+const mark: Record<ProbeStatus, string> = { ok: 'OK', failing: 'FAIL', blocked: 'BLOCKED', pending: 'PENDING' };
 
 /** An aligned table for a terminal; hints for non-ok probes follow the table, one per line. */
 export function statusTable(states: ProbeState[], now: number): string {
   const rows = states.map((s) => [
     s.spec.name,
     s.spec.kind,
-    mark[s.current.status] ?? s.current.status,
+    mark[s.current.status],
     s.current.reason,
     s.current.value === null ? '-' : formatValue(s.current.value),
     s.last ? `${Math.max(0, Math.round((now - s.last.at) / 1000))}s ago` : 'never',
@@ -76,11 +76,6 @@ export function statusTable(states: ProbeState[], now: number): string {
   }
   out.push('', `overall: ${overall(states)}`);
   return out.join('\n') + '\n';
-}
-
-/** Four significant digits without trailing zeros: 0.011, 12.35, 1234567. */
-function formatValue(v: number): string {
-  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
 }
 
 function oneLine(s: string): string {

@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
 import type { ReloadStatus } from '../metrics/registry.js';
-import { ErrorReply, HistoryEntry, ProbeView } from './schemas.js';
+import { HistoryEntry, ProbeView } from '../report/schemas.js';
+import { ErrorReply, errorReply } from './schemas.js';
 import metricsPlugin from './plugins/metrics.js';
 import statusPlugin from './plugins/status.js';
 import healthPlugin from './plugins/health.js';
@@ -58,12 +59,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     if (code >= 500) {
       // The detail goes to the log, not to whoever asked.
       req.log.error({ err, url: req.url }, 'request failed');
-      return reply.code(500).send({ statusCode: 500, error: 'Internal Server Error', message: 'Internal Server Error' });
+      return reply.code(500).send(errorReply(500, 'Internal Server Error'));
     }
-    return reply.code(code).send({ statusCode: code, error: code === 400 ? 'Bad Request' : 'Error', message: err.message });
+    return reply.code(code).send(errorReply(code, err.message));
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${req.method} ${req.url.split('?')[0]}: see /openapi.json` });
+    reply.code(404).send(errorReply(404, `no route ${req.method} ${req.url.split('?')[0] ?? ''}: see /openapi.json`));
   });
 
   await app.register(openapiPlugin, { version: opts.version });

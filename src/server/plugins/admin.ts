@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { ProbeDetail, ProbeParams } from '../schemas.js';
+import { ProbeDetail } from '../../report/schemas.js';
+import { errorReply, ProbeParams } from '../schemas.js';
 import { probeDetail } from '../../report/view.js';
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -24,11 +25,11 @@ async function admin(app: FastifyInstance) {
     },
     async (req, reply) => {
       const { engine, adminToken } = app.watchdog;
-      if (!adminToken) return reply.code(403).send({ statusCode: 403, error: 'Forbidden', message: 'running probes on demand is disabled: set WATCHDOG_ADMIN_TOKEN to enable it' });
+      if (!adminToken) return reply.code(403).send(errorReply(403, 'running probes on demand is disabled: set WATCHDOG_ADMIN_TOKEN to enable it'));
       if (!tokenMatches(req.headers.authorization, adminToken)) {
-        return reply.code(401).header('www-authenticate', 'Bearer').send({ statusCode: 401, error: 'Unauthorized', message: 'missing or wrong bearer token' });
+        return reply.code(401).header('www-authenticate', 'Bearer').send(errorReply(401, 'missing or wrong bearer token'));
       }
-      if (!engine.state(req.params.probe)) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no probe named "${req.params.probe}"` });
+      if (!engine.state(req.params.probe)) return reply.code(404).send(errorReply(404, `no probe named "${req.params.probe}"`));
       await engine.runNow(req.params.probe);
       req.log.info({ probe: req.params.probe }, 'probe run on demand');
       return probeDetail(engine.state(req.params.probe)!);

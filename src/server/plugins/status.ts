@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { FormatQuery, ProbeDetail, ProbeParams, StatusReport } from '../schemas.js';
+import { ProbeDetail, StatusReport } from '../../report/schemas.js';
+import { errorReply, FormatQuery, ProbeParams } from '../schemas.js';
 import { probeDetail, statusReport, statusTable } from '../../report/view.js';
 
 /** Text for people at a terminal, JSON for everything else (jq, scripts). */
@@ -42,7 +43,7 @@ async function status(app: FastifyInstance) {
     },
     async (req, reply) => {
       const state = app.watchdog.engine.state(req.params.probe);
-      if (!state) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `no probe named "${req.params.probe}"` });
+      if (!state) return reply.code(404).send(errorReply(404, `no probe named "${req.params.probe}"`));
       return probeDetail(state);
     },
   );

@@ -1,0 +1,56 @@
+// The views the API answers with and `watchdog check --format json` prints, once: TypeBox values give
+// the response serialisation, the TypeScript types and the OpenAPI document.
+import { Type, type Static } from '@sinclair/typebox';
+import { ProbeStatus, Severity } from '../core/status.js';
+
+export const ProbeView = Type.Object(
+  {
+    name: Type.String(),
+    kind: Type.String(),
+    severity: Severity,
+    status: ProbeStatus,
+    reason: Type.String({ description: 'A short fixed word: ok, timeout, connect, http_status, absent, threshold, dependency_failed, ...' }),
+    message: Type.String({ description: 'What happened, for people.' }),
+    hint: Type.Union([Type.String(), Type.Null()], { description: 'What to do next, when the probe is not ok.' }),
+    value: Type.Union([Type.Number(), Type.Null()], { description: 'The measured number of the last run.' }),
+    since: Type.String({ format: 'date-time', description: 'When the current status began.' }),
+    lastRun: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    durationMs: Type.Union([Type.Number(), Type.Null()]),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { $id: 'ProbeView' },
+);
+export type ProbeView = Static<typeof ProbeView>;
+
+export const HistoryEntry = Type.Object({
+  at: Type.String({ format: 'date-time' }),
+  status: ProbeStatus,
+  reason: Type.String(),
+  message: Type.String(),
+  value: Type.Union([Type.Number(), Type.Null()]),
+  durationMs: Type.Number(),
+});
+
+export const ProbeDetail = Type.Composite([
+  Type.Omit(ProbeView, []),
+  Type.Object({
+    description: Type.Union([Type.String(), Type.Null()]),
+    dependsOn: Type.Array(Type.String()),
+    intervalSeconds: Type.Number(),
+    schedule: Type.Union([Type.String(), Type.Null()]),
+    timeoutSeconds: Type.Number(),
+    file: Type.String(),
+    history: Type.Array(HistoryEntry, { description: 'Recent runs, newest first.' }),
+    recentFailures: Type.Array(HistoryEntry, { description: 'Failures, kept longer than the history.' }),
+  }),
+]);
+export type ProbeDetail = Static<typeof ProbeDetail>;
+
+export const StatusReport = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('failing')], {
+    description: 'failing: a critical probe fails; degraded: only warning probes fail.',
+  }),
+  generatedAt: Type.String({ format: 'date-time' }),
+  probes: Type.Array(ProbeView),
+});
+export type StatusReport = Static<typeof StatusReport>;
