@@ -5,18 +5,18 @@
 // posts the whole of it on every attempt. Alertmanager merges alerts by label set, so a repeated post
 // is harmless, two replicas posting the same alert make one, and whatever changed during an outage
 // (a probe that recovered meanwhile) goes out with the first post that gets through.
-import { deadline } from '../util/deadline.js';
 import type { Logger } from 'pino';
-import { parseDuration } from '../config/duration.js';
-import type { AlertingConfig, WatchdogConfig } from '../config/load.js';
+import { DEFAULT_RESOLVE_TIMEOUT_MS } from '../config/alerting.js';
+import type { WatchdogConfig } from '../config/load.js';
 import type { ProbeState } from '../engine/result.js';
-import { TransportError, type HttpClient } from '../net/http.js';
-import { joinUrl, snippet } from '../probers/common.js';
+import type { HttpClient } from '../net/http.js';
+import { deadline } from '../util/deadline.js';
+import { iso } from '../util/format.js';
+import { joinUrl } from '../util/url.js';
+import { describeFailure, linkLog } from './link.js';
 
 /** The same alertname as the Prometheus rule, so one Alertmanager route serves both paths. */
 export const ALERT_NAME = 'WatchdogProbeFailing';
-export const DEFAULT_GUARD_PROBE = 'prometheus-ready';
-export const DEFAULT_RESOLVE_TIMEOUT_MS = 5 * 60_000;
 /** Renewals per resolveTimeout: three can be lost before Alertmanager lets an alert lapse. */
 const RENEWALS_PER_TIMEOUT = 4;
 /** Resolutions waiting for delivery; far above any real probe count, it only caps a pathological reload loop. */
@@ -43,28 +43,7 @@ export interface DirectSettings {
 export function directSettings(config: WatchdogConfig): DirectSettings | undefined {
   const am = config.alerting?.alertmanager;
   if (!am || am.mode === 'off') return undefined;
-  const guard = am.guardProbe ?? (config.probes.some((p) => p.name === DEFAULT_GUARD_PROBE) ? DEFAULT_GUARD_PROBE : undefined);
-  const resolveTimeoutMs = (am.resolveTimeout !== undefined ? parseDuration(am.resolveTimeout) : undefined) ?? DEFAULT_RESOLVE_TIMEOUT_MS;
-  return { url: am.url, mode: am.mode ?? 'fallback', guard, resolveTimeoutMs };
-}
-
-/**
- * What the schema cannot check about alerting, one line each: load.ts refuses a config with any of
- * them, and the sender logs them should a config ever reach it unchecked.
- */
-export function checkAlerting(alerting: AlertingConfig | undefined, probeNames: string[]): string[] {
-  const am = alerting?.alertmanager;
-  if (!am) return [];
-  const problems: string[] = [];
-  if (am.resolveTimeout !== undefined) {
-    const ms = parseDuration(am.resolveTimeout);
-    if (ms === undefined) problems.push(`alerting.alertmanager.resolveTimeout: expected a duration such as "5m", got "${am.resolveTimeout}"`);
-    else if (ms < 1000) problems.push(`alerting.alertmanager.resolveTimeout: ${am.resolveTimeout} leaves no time to renew an alert; use 1s or more (default 5m)`);
-  }
-  if ((am.mode ?? 'fallback') === 'fallback' && !am.guardProbe && !probeNames.includes(DEFAULT_GUARD_PROBE)) {
-    problems.push(`alerting.alertmanager.guardProbe: mode "fallback" needs a probe that fails when Prometheus is down; no probe is named "${DEFAULT_GUARD_PROBE}", so nothing is sent directly (name one, or set mode: always)`);
-  }
-  return problems;
+  return { url: am.url, mode: am.mode, guard: am.guardProbe, resolveTimeoutMs: am.resolveTimeoutMs };
 }
 
 /** Whether the watchdog should alert directly now: always, or while the guard says Prometheus is down. */
@@ -120,46 +99,6 @@ function toAlert(s: ProbeState, isGuard: boolean, ctx: AlertContext): Omit<Posta
   return alert;
 }
 
-/**
- * Logs a link's state changes (unreachable, reachable again) once each, not every failed attempt:
- * a retry loop would otherwise flood the log during exactly the outage someone has to read it in.
- */
-export function linkLog(logger: Logger, what: string, now: () => number) {
-  let down: { since: number; attempts: number; reason: string } | undefined;
-  return {
-    get down() {
-      return down !== undefined;
-    },
-    ok(fields: Record<string, unknown> = {}): void {
-      if (!down) return;
-      logger.info({ ...fields, failedAttempts: down.attempts, downForMs: now() - down.since, lastReason: down.reason }, `${what} reachable again`);
-      down = undefined;
-    },
-    failed(reason: string, message: string, fields: Record<string, unknown> = {}): void {
-      if (down) {
-        down.attempts++;
-        down.reason = reason;
-        logger.debug({ ...fields, reason, message, attempts: down.attempts }, `${what} still unreachable`);
-        return;
-      }
-      down = { since: now(), attempts: 1, reason };
-      logger.warn({ ...fields, reason, message }, `${what} unreachable`);
-    },
-  };
-}
-
-/** A failed request as a short reason word and a message, for logs. Only bugs are rethrown. */
-export async function describeFailure(send: () => Promise<{ status: number; body: string }>): Promise<{ reason: string; message: string } | undefined> {
-  try {
-    const res = await send();
-    if (res.status >= 200 && res.status < 300) return undefined;
-    return { reason: `http_${res.status}`, message: `answered ${res.status}: ${snippet(res.body)}` };
-  } catch (err) {
-    if (err instanceof TransportError) return { reason: err.reason, message: err.message };
-    throw err;
-  }
-}
-
 interface Tracked {
   alert: Omit<PostableAlert, 'endsAt'>;
   /**
@@ -205,7 +144,6 @@ export class AlertmanagerSender {
   /** The Alertmanager `tracked` describes: a new URL starts from nothing. */
   private trackedUrl?: string;
   private wasEngaged = false;
-  private checkedConfig?: WatchdogConfig;
   private inFlight?: Promise<boolean>;
   private again = false;
   private failures = 0;
@@ -297,9 +235,7 @@ export class AlertmanagerSender {
   }
 
   private async attempt(): Promise<boolean> {
-    const config = this.opts.config();
-    this.reportProblems(config);
-    const settings = directSettings(config);
+    const settings = directSettings(this.opts.config());
     if (!settings || settings.url !== this.trackedUrl) {
       // Off, or another Alertmanager: what we sent before runs out there at its endsAt.
       this.tracked.clear();
@@ -402,14 +338,4 @@ export class AlertmanagerSender {
     if (isEngaged) this.opts.logger.warn({ guard: settings.guard }, 'Prometheus cannot alert (its guard probe is failing): alerting Alertmanager directly');
     else this.opts.logger.info({ guard: settings.guard }, 'guard probe recovered: Prometheus alerts again; direct alerts of probes still failing are handed over');
   }
-
-  private reportProblems(config: WatchdogConfig): void {
-    if (config === this.checkedConfig) return;
-    this.checkedConfig = config;
-    for (const problem of checkAlerting(config.alerting, config.probes.map((p) => p.name))) this.opts.logger.warn({ problem }, 'alerting config problem');
-  }
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { WatchdogConfig } from '../config/load.js';
 import type { Engine } from '../engine/engine.js';
 import type { HttpClient } from '../net/http.js';
-import { describeFailure, linkLog } from './alertmanager.js';
+import { describeFailure, linkLog } from './link.js';
 import { deadline } from '../util/deadline.js';
 
 export interface HeartbeatOptions {

@@ -1,25 +1,26 @@
-// Probe files → a validated config. Order, as in blackbox_exporter: defaults, strict decoding
-// (unknown keys refused), then cross-field and cross-probe checks. Every problem is one line that
-// names the file, the probe and the field; all problems are reported at once.
+// Probe files → a validated, decoded config. Order, as in blackbox_exporter: defaults, strict
+// decoding (unknown keys refused), then cross-field and cross-probe checks. Every problem is one line
+// that names the file, the probe and the field; all problems are reported at once. Each kind decodes
+// its own fields here, once: what the engine receives is ready to run.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { validate as validateCron } from 'node-cron';
 import { parseDocument } from 'yaml';
-import { checkAlerting } from '../alerting/alertmanager.js';
+import { parseDuration } from '../core/fields.js';
 import { proberFor, probers } from '../probers/index.js';
-import type { AnySpec } from '../probers/types.js';
-import { parseDuration } from './duration.js';
+import type { CommonSpec, Prober, ProbeSpec } from '../probers/types.js';
+import { checkAlerting, decodeAlerting, type AlertingConfig } from './alerting.js';
 import { expandTree, type Env } from './interpolate.js';
-import { Alerting, commonFields, describeError, FileShape, fieldPath } from './schema.js';
+import { commonFields, describeError, FileShape, fieldPath } from './schema.js';
 
-export type AlertingConfig = Static<typeof Alerting>;
+export type { AlertingConfig } from './alerting.js';
 
 export interface WatchdogConfig {
   /** The files read, as given (relative to the working directory where possible). */
   files: string[];
-  probes: AnySpec[];
+  probes: ProbeSpec[];
   alerting?: AlertingConfig;
 }
 
@@ -33,14 +34,14 @@ export class ConfigError extends Error {
 const builtinDefaults = { interval: '30s', timeout: '5s', severity: 'critical', failureThreshold: 1, successThreshold: 1 } as const;
 
 const fileCheck = TypeCompiler.Compile(FileShape);
+const commonCheck = TypeCompiler.Compile(Type.Object(commonFields));
 // Compiled once per kind and kept: the schemas are static, and compiling is the slow part of a reload.
-const kindChecks = new Map<string, TypeCheck<TObject>>();
-function checkFor(kind: string): TypeCheck<TObject> {
-  let c = kindChecks.get(kind);
+const kindChecks = new Map<Prober, TypeCheck<TObject>>();
+function checkFor(prober: Prober): TypeCheck<TObject> {
+  let c = kindChecks.get(prober);
   if (!c) {
-    const prober = proberFor(kind)!;
     c = TypeCompiler.Compile(Type.Object({ ...commonFields, ...prober.fields.properties }, { additionalProperties: false }));
-    kindChecks.set(kind, c);
+    kindChecks.set(prober, c);
   }
   return c;
 }
@@ -78,17 +79,23 @@ function displayName(f: string): string {
   return rel && !rel.startsWith('..') ? rel : f;
 }
 
+/** A decoded probe and where it stood in its file, for messages about duplicates. */
+interface Placed {
+  spec: ProbeSpec;
+  index: number;
+}
+
 /** Pure core of loadConfig, for tests and for files that do not live on disk. */
 export function parseConfig(sources: { file: string; text: string }[], env: Env): WatchdogConfig {
   const problems: string[] = [];
-  const probes: AnySpec[] = [];
-  let alerting: { file: string; value: AlertingConfig } | undefined;
+  const placed: Placed[] = [];
+  let alerting: { file: string; value: Static<typeof FileShape>['alerting'] } | undefined;
 
   for (const { file, text } of sources) {
     const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length) {
       // The parser's own text ends in an excerpt with a caret; one line with the position reads better in logs.
-      for (const e of doc.errors) problems.push(`${file}: line ${e.linePos?.[0].line ?? '?'}: ${e.message.split(' at line ')[0]!.split('\n')[0]}`);
+      for (const e of doc.errors) problems.push(`${file}: line ${e.linePos?.[0].line ?? '?'}: ${e.message.split(' at line ')[0]?.split('\n')[0] ?? e.message}`);
       continue;
     }
     const parsed: unknown = doc.toJS();
@@ -106,104 +113,109 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env)
       for (const e of dedupe(fileCheck.Errors(raw))) problems.push(`${file}: ${fieldPath(e.path) || '(top level)'}: ${describeError(e)}`);
       continue;
     }
-    const shape = raw as Static<typeof FileShape>;
-    if (shape.alerting) {
+    if (raw.alerting) {
       if (alerting) problems.push(`${file}: alerting: already set in ${alerting.file}; give it in one file only`);
-      else alerting = { file, value: shape.alerting };
+      else alerting = { file, value: raw.alerting };
     }
-    const fileDefaults = shape.defaults ?? {};
-    const badDefaults = (['interval', 'timeout'] as const).filter((key) => fileDefaults[key] !== undefined && parseDuration(fileDefaults[key]) === undefined);
-    for (const key of badDefaults) problems.push(`${file}: defaults.${key}: ${durationHelp}, got "${fileDefaults[key]}"`);
+    const fileDefaults = raw.defaults ?? {};
+    const badDefaults = (['interval', 'timeout'] as const).flatMap((key) => {
+      const text = fileDefaults[key];
+      const ms = text === undefined ? undefined : parseDuration(text);
+      return ms && !ms.ok ? [`${file}: defaults.${key}: ${ms.problem}`] : [];
+    });
+    problems.push(...badDefaults);
     // Every probe would repeat the defaults' problem; report it once and stop there.
     if (badDefaults.length) continue;
-    shape.probes.forEach((p, i) => {
-      const spec = decodeProbe(file, i, p, fileDefaults, problems, (field) => unresolved.has(`probes/${i}/${field.replace(/\./g, '/')}`));
-      if (spec) probes.push({ ...spec, ...{ [positionKey]: i } });
+    raw.probes.forEach((p, index) => {
+      const spec = decodeProbe(file, index, p, fileDefaults, problems, (field) => unresolved.has(`probes/${index}/${field.replace(/\./g, '/')}`));
+      if (spec) placed.push({ spec, index });
     });
   }
 
-  crossChecks(probes, problems);
-  if (alerting?.value.alertmanager?.guardProbe && !probes.some((p) => p.name === alerting!.value.alertmanager!.guardProbe)) {
-    problems.push(`${alerting.file}: alerting.alertmanager.guardProbe: no probe is named "${alerting.value.alertmanager.guardProbe}"`);
-  }
-  if (alerting) for (const problem of checkAlerting(alerting.value, probes.map((p) => p.name))) problems.push(`${alerting.file}: ${problem}`);
+  crossChecks(placed, problems);
+  const names = placed.map((p) => p.spec.name);
+  if (alerting) for (const problem of checkAlerting(alerting.value, names)) problems.push(`${alerting.file}: ${problem}`);
   if (problems.length) throw new ConfigError(problems);
-  return { files: sources.map((s) => s.file), probes, alerting: alerting?.value };
+  return { files: sources.map((s) => s.file), probes: placed.map((p) => p.spec), alerting: alerting?.value ? decodeAlerting(alerting.value, names) : undefined };
 }
 
-const durationHelp = 'expected a duration such as "500ms", "30s", "5m" or "1h"';
-/** Where a probe stood in its file, for messages about duplicates; not part of the spec's type. */
-const positionKey = Symbol('position');
+type Defaults = NonNullable<Static<typeof FileShape>['defaults']>;
 
-function decodeProbe(
-  file: string,
-  index: number,
-  p: unknown,
-  fileDefaults: Record<string, unknown>,
-  problems: string[],
-  unresolved: (field: string) => boolean,
-): AnySpec | undefined {
+function decodeProbe(file: string, index: number, p: unknown, fileDefaults: Defaults, problems: string[], unresolved: (field: string) => boolean): ProbeSpec | undefined {
   if (!p || typeof p !== 'object' || Array.isArray(p)) {
     problems.push(`${file}: probes[${index}]: expected a mapping with name and kind`);
     return undefined;
   }
-  const obj = p as Record<string, unknown>;
+  const obj: Record<string, unknown> = { ...p };
   const label = typeof obj.name === 'string' && obj.name ? `probe "${obj.name}"` : `probes[${index}]`;
-  const at = (field: string, msg: string) => problems.push(`${file}: ${label}: ${field}: ${msg}`);
+  let refused = false;
+  const at = (field: string, msg: string) => {
+    refused = true;
+    problems.push(`${file}: ${label}: ${field}: ${msg}`);
+  };
   if (typeof obj.name !== 'string' || !obj.name) return void at('name', 'required field is missing');
   if (typeof obj.kind !== 'string') return void at('kind', `required field is missing (one of ${Object.keys(probers).join(', ')})`);
   const prober = proberFor(obj.kind);
   if (!prober) return void at('kind', `unknown kind "${obj.kind}" (one of ${Object.keys(probers).join(', ')})`);
 
-  const check = checkFor(obj.kind);
+  const check = checkFor(prober);
   if (!check.Check(obj)) {
     for (const e of dedupe(check.Errors(obj))) if (!unresolved(fieldPath(e.path))) at(fieldPath(e.path), describeError(e));
     return undefined;
   }
-  const kindDefaults = prober.defaults ?? {};
-  const interval = (obj.interval ?? kindDefaults.interval ?? fileDefaults.interval ?? builtinDefaults.interval) as string;
-  const timeout = (obj.timeout ?? kindDefaults.timeout ?? fileDefaults.timeout ?? builtinDefaults.timeout) as string;
+  // Always true once the full check passed; it is what types the common fields.
+  if (!commonCheck.Check(obj)) return undefined;
+  const kindDefaults = prober.defaults;
+  const interval = obj.interval ?? kindDefaults.interval ?? fileDefaults.interval ?? builtinDefaults.interval;
+  const timeout = obj.timeout ?? kindDefaults.timeout ?? fileDefaults.timeout ?? builtinDefaults.timeout;
   const intervalMs = parseDuration(interval);
   const timeoutMs = parseDuration(timeout);
-  if (intervalMs === undefined) return void at('interval', `${durationHelp}, got "${interval}"`);
-  if (timeoutMs === undefined) return void at('timeout', `${durationHelp}, got "${timeout}"`);
+  if (!intervalMs.ok) at('interval', intervalMs.problem);
+  if (!timeoutMs.ok) at('timeout', timeoutMs.problem);
+  if (!intervalMs.ok || !timeoutMs.ok) return undefined;
   // The scheduler ticks once a second; a shorter interval would silently run at 1 s.
-  if (intervalMs < 1000) return void at('interval', `${interval} is shorter than the 1s minimum`);
+  if (intervalMs.value < 1000) at('interval', `${interval} is shorter than the 1s minimum`);
   if (obj.schedule !== undefined) {
-    if (obj.interval !== undefined) return void at('schedule', 'give either interval or schedule, not both');
-    if (!validateCron(obj.schedule as string)) return void at('schedule', `"${obj.schedule}" is not a valid cron expression`);
-  } else if (timeoutMs >= intervalMs) {
-    return void at('timeout', `${timeout} is not shorter than the interval (${interval})`);
+    if (obj.interval !== undefined) at('schedule', 'give either interval or schedule, not both');
+    else if (!validateCron(obj.schedule)) at('schedule', `"${obj.schedule}" is not a valid cron expression`);
+  } else if (timeoutMs.value >= intervalMs.value) {
+    at('timeout', `${timeout} is not shorter than the interval (${interval})`);
   }
-  const { interval: _i, timeout: _t, ...rest } = obj;
-  const spec: AnySpec = {
-    ...rest,
+  if (refused) return undefined;
+  const common: CommonSpec = {
     name: obj.name,
     kind: obj.kind,
-    severity: (obj.severity ?? fileDefaults.severity ?? builtinDefaults.severity) as AnySpec['severity'],
-    intervalMs,
-    timeoutMs,
-    dependsOn: (obj.dependsOn as string[] | undefined) ?? [],
-    failureThreshold: (obj.failureThreshold ?? fileDefaults.failureThreshold ?? builtinDefaults.failureThreshold) as number,
-    successThreshold: (obj.successThreshold ?? fileDefaults.successThreshold ?? builtinDefaults.successThreshold) as number,
+    description: obj.description,
+    severity: obj.severity ?? fileDefaults.severity ?? builtinDefaults.severity,
+    intervalMs: intervalMs.value,
+    schedule: obj.schedule,
+    timeoutMs: timeoutMs.value,
+    dependsOn: obj.dependsOn ?? [],
+    failureThreshold: obj.failureThreshold ?? fileDefaults.failureThreshold ?? builtinDefaults.failureThreshold,
+    successThreshold: obj.successThreshold ?? fileDefaults.successThreshold ?? builtinDefaults.successThreshold,
+    hints: obj.hints,
     file,
   };
-  const problem = prober.check?.(spec as never);
-  if (problem) return void at(problem.field, problem.message);
-  return spec;
+  // The kind sees its own fields only; the common ones are decoded above.
+  const own = Object.fromEntries(Object.entries(obj).filter(([key]) => Object.hasOwn(prober.fields.properties, key)));
+  const bound = prober.bind(own, common);
+  if (!bound.ok) {
+    for (const problem of bound.problems) at(problem.field, problem.message);
+    return undefined;
+  }
+  return bound.spec;
 }
 
-function crossChecks(probes: AnySpec[], problems: string[]): void {
-  const byName = new Map<string, AnySpec>();
-  for (const p of probes) {
-    const first = byName.get(p.name);
+function crossChecks(placed: Placed[], problems: string[]): void {
+  const byName = new Map<string, Placed>();
+  for (const p of placed) {
+    const first = byName.get(p.spec.name);
     if (first) {
-      const where = first.file === p.file ? `probes[${(first as unknown as Record<symbol, number>)[positionKey]}] of this file` : first.file;
-      problems.push(`${p.file}: probe "${p.name}": name: duplicate name, first defined in ${where}`);
-    }
-    else byName.set(p.name, p);
+      const where = first.spec.file === p.spec.file ? `probes[${first.index}] of this file` : first.spec.file;
+      problems.push(`${p.spec.file}: probe "${p.spec.name}": name: duplicate name, first defined in ${where}`);
+    } else byName.set(p.spec.name, p);
   }
-  for (const p of probes) {
+  for (const { spec: p } of placed) {
     for (const d of p.dependsOn) {
       if (d === p.name) problems.push(`${p.file}: probe "${p.name}": dependsOn: a probe cannot depend on itself`);
       else if (!byName.has(d)) problems.push(`${p.file}: probe "${p.name}": dependsOn: no probe is named "${d}"`);
@@ -214,23 +226,23 @@ function crossChecks(probes: AnySpec[], problems: string[]): void {
   const reported = new Set<string>();
   const visit = (name: string, trail: string[]): void => {
     if (state.get(name) === 'done') return;
+    const p = byName.get(name)?.spec;
+    if (!p) return;
     if (state.get(name) === 'visiting') {
       const cycle = [...trail.slice(trail.indexOf(name)), name];
       const key = [...new Set(cycle)].sort().join(',');
       if (!reported.has(key)) {
         reported.add(key);
-        const p = byName.get(name)!;
         problems.push(`${p.file}: probe "${name}": dependsOn: dependency cycle ${cycle.join(' -> ')}`);
       }
       return;
     }
     state.set(name, 'visiting');
-    for (const d of byName.get(name)?.dependsOn ?? []) if (byName.has(d) && d !== name) visit(d, [...trail, name]);
+    for (const d of p.dependsOn) if (byName.has(d) && d !== name) visit(d, [...trail, name]);
     state.set(name, 'done');
   };
   for (const name of byName.keys()) visit(name, []);
 }
-
 /** TypeBox reports both "missing" and "wrong type" for one missing field; keep one line per field. */
 function dedupe<E extends { path: string }>(errors: Iterable<E>): E[] {
   const seen = new Set<string>();

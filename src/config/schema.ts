@@ -1,11 +1,9 @@
 // The shape of a probe file. Kind-specific fields come from each prober; these are the engine's own.
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { ValueError } from '@sinclair/typebox/value';
+import { Duration, HttpUrl, Threshold } from '../core/fields.js';
+import { Severity } from '../core/status.js';
 import { closest } from '../util/text.js';
-
-const Duration = Type.String({ errorMessage: 'expected a duration such as "500ms", "30s", "5m" or "1h"' });
-const Severity = Type.Union([Type.Literal('critical'), Type.Literal('warning')]);
-const Threshold = Type.Integer({ minimum: 1, maximum: 100 });
 
 /** Fields every probe may have, whatever its kind. */
 export const commonFields = {
@@ -40,7 +38,7 @@ export const Alerting = Type.Object(
     alertmanager: Type.Optional(
       Type.Object(
         {
-          url: Type.String({ pattern: '^https?://', errorMessage: 'expected an http:// or https:// URL' }),
+          url: HttpUrl,
           /** fallback: only while the guard probe (Prometheus) fails; always; off. */
           mode: Type.Optional(Type.Union([Type.Literal('fallback'), Type.Literal('always'), Type.Literal('off')])),
           /** The probe whose failure means Prometheus is down (fallback mode). */
@@ -54,7 +52,7 @@ export const Alerting = Type.Object(
     heartbeat: Type.Optional(
       Type.Object(
         {
-          url: Type.String({ pattern: '^https?://', errorMessage: 'expected an http:// or https:// URL' }),
+          url: HttpUrl,
           method: Type.Optional(Type.Union([Type.Literal('GET'), Type.Literal('POST')])),
         },
         { additionalProperties: false },

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
-import type { AnySpec } from '../probers/types.js';
+import type { ProbeSpec } from '../probers/types.js';
 import type { WatchdogConfig } from '../config/load.js';
 import { runProbe, type RunDeps } from './runner.js';
 import { newState, record, type ProbeResult, type ProbeState } from './result.js';
@@ -164,7 +164,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     return out;
   }
 
-  private jitter(spec: AnySpec): number {
+  private jitter(spec: ProbeSpec): number {
     const max = Math.min(this.opts.maxStartJitterMs ?? 1000, spec.intervalMs / 2);
     return Math.floor((this.opts.random ?? Math.random)() * max);
   }
@@ -238,7 +238,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /** A probe whose dependency is failing (or itself blocked) is not run: one outage, one failure. */
-  private blockedBy(spec: AnySpec): ProbeResult | undefined {
+  private blockedBy(spec: ProbeSpec): ProbeResult | undefined {
     for (const d of spec.dependsOn) {
       const dep = this.slots.get(d)?.state.current;
       if (dep && (dep.status === 'failing' || dep.status === 'blocked')) {

@@ -1,9 +1,8 @@
 // What the engine keeps per probe. Results are data: the API, the metrics, the CLI and the
 // alerting all read these; none of them re-runs or re-judges a probe.
-import type { AnySpec, ProbeOutcome } from '../probers/types.js';
+import type { ProbeStatus } from '../core/status.js';
+import type { ProbeOutcome, ProbeSpec } from '../probers/types.js';
 
-export type ProbeStatus = 'ok' | 'failing' | 'blocked' | 'pending';
-export const probeStatuses: readonly ProbeStatus[] = ['ok', 'failing', 'blocked', 'pending'];
 
 export interface ProbeResult {
   status: ProbeStatus;
@@ -19,7 +18,7 @@ export interface ProbeResult {
 }
 
 export interface ProbeState {
-  spec: AnySpec;
+  spec: ProbeSpec;
   /** The status people and alerts see: the raw results damped by failure/successThreshold. */
   current: ProbeResult;
   /** The newest raw result (may differ from `current` while a threshold is being counted). */
@@ -44,7 +43,7 @@ export function pendingResult(now: number): ProbeResult {
   return { status: 'pending', reason: 'pending', message: 'no result yet', value: null, durationMs: 0, at: now };
 }
 
-export function newState(spec: AnySpec, now: number): ProbeState {
+export function newState(spec: ProbeSpec, now: number): ProbeState {
   return {
     spec,
     current: pendingResult(now),

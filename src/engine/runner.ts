@@ -3,10 +3,9 @@
 import type { Logger } from 'pino';
 import type { HttpClient } from '../net/http.js';
 import type { DockerClient } from '../net/docker.js';
-import { formatDuration } from '../config/duration.js';
-import { proberFor } from '../probers/index.js';
 import { deadline } from '../util/deadline.js';
-import type { AnySpec, ProbeOutcome } from '../probers/types.js';
+import { formatDuration } from '../util/format.js';
+import type { ProbeOutcome, ProbeSpec } from '../probers/types.js';
 import type { ProbeResult } from './result.js';
 
 export interface RunDeps {
@@ -18,9 +17,7 @@ export interface RunDeps {
   stopSignal?: AbortSignal;
 }
 
-export async function runProbe(spec: AnySpec, deps: RunDeps): Promise<ProbeResult> {
-  const prober = proberFor(spec.kind);
-  if (!prober) throw new Error(`no prober for kind ${spec.kind}`); // the config loader refuses unknown kinds
+export async function runProbe(spec: ProbeSpec, deps: RunDeps): Promise<ProbeResult> {
   const started = deps.now();
   const bound = deadline(deps.stopSignal, spec.timeoutMs);
   const signal = bound.signal;
@@ -33,7 +30,7 @@ export async function runProbe(spec: AnySpec, deps: RunDeps): Promise<ProbeResul
     const hardStop = new Promise<'deadline'>((resolve) => {
       timer = setTimeout(() => resolve('deadline'), spec.timeoutMs + 50);
     });
-    const res = await Promise.race([prober.run(spec as never, { signal, deadline: started + spec.timeoutMs, http: deps.http, docker: deps.docker, logger, now: deps.now }), hardStop]);
+    const res = await Promise.race([spec.run({ signal, deadline: started + spec.timeoutMs, http: deps.http, docker: deps.docker, logger, now: deps.now }), hardStop]);
     // A failure after the signal fired is the signal's doing, whatever the prober called it. A stop
     // also overrides the prober's own "timeout", whose message and hint would blame the target.
     const cut = res !== 'deadline' && signal.aborted && res.status === 'failing' && (res.reason !== 'timeout' || deps.stopSignal?.aborted === true);
@@ -64,7 +61,7 @@ export async function runProbe(spec: AnySpec, deps: RunDeps): Promise<ProbeResul
   };
 }
 
-function timedOut(spec: AnySpec, stopSignal: AbortSignal | undefined): ProbeOutcome {
+function timedOut(spec: ProbeSpec, stopSignal: AbortSignal | undefined): ProbeOutcome {
   if (stopSignal?.aborted) return { status: 'failing', reason: 'timeout', message: 'run cancelled: the watchdog is stopping' };
   return {
     status: 'failing',

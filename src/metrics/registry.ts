@@ -3,8 +3,10 @@
 // reload removed has no state, so it leaves /metrics on the next scrape.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
-import { probeStatuses, type ProbeState } from '../engine/result.js';
-import { extraGauges } from './extra.js';
+import { probeStatuses } from '../core/status.js';
+import type { ProbeState } from '../engine/result.js';
+import { probers } from '../probers/index.js';
+import type { GaugeDecl } from '../probers/types.js';
 
 export interface ReloadStatus {
   ok: boolean;
@@ -85,11 +87,32 @@ export function createMetrics(opts: MetricsOptions): Registry {
   const build = new Gauge({ name: 'watchdog_build_info', help: 'The running stack-watchdog build.', labelNames: ['version', 'nodejs'], registers: [registry] });
   build.set({ version: opts.version, nodejs: process.versions.node }, 1);
 
-  for (const [name, def] of Object.entries(extraGauges)) {
-    gauge(name, def.help, def.labelNames, (g) => {
-      for (const s of engine.states()) for (const sample of s.last?.samples ?? []) if (sample.metric === name) g.set(sample.labels, sample.value);
+  // The gauges each kind declares in its own file; their values follow the status people see.
+  for (const [name, decl] of kindGauges(probers)) {
+    gauge(name, decl.help, decl.labelNames, (g) => {
+      for (const s of engine.states()) for (const sample of s.current.samples ?? []) if (sample.metric === name) g.set(sample.labels, sample.value);
     });
   }
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
   return registry;
+}
+
+/**
+ * Every gauge the registered kinds declare, once each. Two kinds may publish the same gauge (both
+ * container kinds could report memory), but only with the same labels and help: otherwise one of
+ * them would silently lose its series, so that is refused at start.
+ */
+export function kindGauges(kinds: Readonly<Record<string, { gauges: Readonly<Record<string, GaugeDecl>> }>>): Map<string, GaugeDecl> {
+  const out = new Map<string, GaugeDecl & { kind: string }>();
+  for (const [kind, { gauges }] of Object.entries(kinds)) {
+    for (const [name, decl] of Object.entries(gauges)) {
+      const seen = out.get(name);
+      if (seen && (seen.help !== decl.help || seen.labelNames.join(',') !== decl.labelNames.join(','))) {
+        throw new Error(`kinds ${seen.kind} and ${kind} declare gauge ${name} differently`);
+      }
+      if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name) || !name.startsWith('watchdog_')) throw new Error(`kind ${kind} declares gauge "${name}": names start with watchdog_ and use [a-zA-Z0-9_:]`);
+      out.set(name, { ...decl, kind });
+    }
+  }
+  return out;
 }

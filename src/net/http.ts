@@ -1,6 +1,7 @@
 // One HTTP client for every probe: undici with a private connection pool, a body size cap and
 // errors classified into the short reasons that end up in metric labels.
 import { Agent, request, type Dispatcher } from 'undici';
+import { formatBytes } from '../util/format.js';
 
 export type TransportReason = 'timeout' | 'connect' | 'reset' | 'dns' | 'body_too_large' | 'protocol';
 
@@ -121,11 +122,4 @@ function classify(err: unknown, signal: AbortSignal, url: string): TransportErro
     default:
       return new TransportError('protocol', `request to ${url} failed: ${detail}`, code || undefined);
   }
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1024 * 1024 * 1024) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-  if (n >= 1024 * 1024) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
 }

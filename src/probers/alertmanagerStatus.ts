@@ -6,9 +6,12 @@
 // time Alertmanager reports), so the probe keeps no memory between runs and a restart of either side
 // changes nothing. Both clocks are the same host's in compose; a skewed clock would shift the grace.
 import { Type } from '@sinclair/typebox';
-import { defineProber } from './types.js';
-import { failed, fetchJson, isOutcome, joinUrl, orTransportFailure, passed, snippet } from './common.js';
-import { formatDuration, parseDuration } from '../config/duration.js';
+import { Duration, HttpUrl } from '../core/fields.js';
+import { formatDuration, formatSeconds } from '../util/format.js';
+import { snippet } from '../util/text.js';
+import { joinUrl } from '../util/url.js';
+import { defineProber } from './define.js';
+import { attempt, failed, fetchJson, passed } from './common.js';
 
 interface Status {
   cluster?: { status?: unknown; peers?: unknown; name?: string };
@@ -30,37 +33,34 @@ const hints = {
 
 export const alertmanagerStatusProber = defineProber({
   fields: Type.Object({
-    alertmanager: Type.String({ pattern: '^https?://' }),
+    alertmanager: HttpUrl,
     /** How long "settling" after start still counts as healthy; default 2m. */
-    settlingGrace: Type.Optional(Type.String()),
+    settlingGrace: Type.Optional(Duration),
   }),
-  check(spec) {
-    const grace = spec.settlingGrace;
-    if (grace === undefined || parseDuration(grace) !== undefined) return undefined;
-    return { field: 'settlingGrace', message: `expected a duration such as "500ms", "30s", "5m" or "1h", got "${grace}"` };
-  },
+  decode: (f, d) => ({ alertmanager: f.alertmanager, settlingGraceMs: d.duration('settlingGrace', f.settlingGrace ?? defaultGrace) }),
   async run(spec, ctx) {
     const readyUrl = joinUrl(spec.alertmanager, '/-/ready');
-    const ready = await orTransportFailure(() => ctx.http.request(readyUrl, { signal: ctx.signal, maxBytes: 64 * 1024 }), hints.down);
-    if (isOutcome(ready)) return ready;
+    const answer = await attempt(() => ctx.http.request(readyUrl, { signal: ctx.signal, maxBytes: 64 * 1024 }), hints.down);
+    if (!answer.ok) return answer.outcome;
+    const ready = answer.value;
     if (ready.status !== 200) return failed('not_ready', `${readyUrl} answered HTTP ${ready.status}: ${snippet(ready.body)}`, hints.not_ready, { details: { httpStatus: ready.status } });
 
     const statusUrl = joinUrl(spec.alertmanager, '/api/v2/status');
     const ans = await fetchJson(ctx, statusUrl, { hint: hints.down });
-    if (isOutcome(ans)) return ans;
-    const status = ans.json as Status | null;
+    if (!ans.ok) return ans.outcome;
+    const status = ans.value.json as Status | null;
     const cluster = status?.cluster?.status;
     const peers = Array.isArray(status?.cluster?.peers) ? status.cluster.peers.length : 0;
     const startedAt = typeof status?.uptime === 'string' ? Date.parse(status.uptime) : Number.NaN;
     if (typeof cluster !== 'string' || Number.isNaN(startedAt)) {
       return failed('invalid_response', `${statusUrl} answered without cluster.status and uptime: ${snippet(JSON.stringify(status))}`, hints.invalid);
     }
-    const details = { clusterStatus: cluster, peers, startedAt: status!.uptime, version: status!.versionInfo?.version };
+    const details = { clusterStatus: cluster, peers, startedAt: status?.uptime, version: status?.versionInfo?.version };
 
     if (cluster === 'disabled') return passed('ready; clustering disabled (single node)', { value: 1, details });
     if (cluster === 'ready') return passed(`ready; cluster ready with ${peers} ${peers === 1 ? 'peer' : 'peers'}`, { value: peers, details });
     if (cluster === 'settling') {
-      const graceMs = parseDuration(spec.settlingGrace ?? defaultGrace)!;
+      const graceMs = spec.settlingGraceMs;
       const settlingMs = Math.max(0, ctx.now() - startedAt);
       const since = `settling for ${formatSeconds(settlingMs)} since start (grace ${formatDuration(graceMs)}), ${peers} ${peers === 1 ? 'peer' : 'peers'}`;
       const extra = { value: peers, details: { ...details, settlingSeconds: Math.round(settlingMs / 1000) } };
@@ -69,8 +69,3 @@ export const alertmanagerStatusProber = defineProber({
     return failed('invalid_response', `${statusUrl} reports an unknown cluster.status "${snippet(cluster, 40)}" (expected ready, settling or disabled)`, hints.invalid, { details });
   },
 });
-
-function formatSeconds(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s >= 120 ? `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}` : `${s}s`;
-}

@@ -1,18 +1,23 @@
 // Small pieces every prober shares: building outcomes and turning transport failures into
 // outcomes with a reason and a next step, so each kind's file only holds what is special to it.
 import { TransportError, type HttpRequest } from '../net/http.js';
-import type { ProbeContext, ProbeOutcome } from './types.js';
+import { snippet } from '../util/text.js';
+import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 
-export function passed(message: string, extra: Partial<ProbeOutcome> = {}): ProbeOutcome {
+export function passed<G extends string = never>(message: string, extra: Partial<ProbeOutcome<G>> = {}): ProbeOutcome<G> {
   return { status: 'ok', reason: 'ok', message, ...extra };
 }
 
-export function failed(reason: string, message: string, hint: string, extra: Partial<ProbeOutcome> = {}): ProbeOutcome {
+export function failed<G extends string = never>(reason: string, message: string, hint: string, extra: Partial<ProbeOutcome<G>> = {}): ProbeOutcome<G> {
   return { status: 'failing', reason, message, hint, ...extra };
 }
 
-export function isOutcome(x: unknown): x is ProbeOutcome {
-  return typeof x === 'object' && x !== null && 'status' in x && 'reason' in x && 'message' in x;
+export function success<T>(value: T): Attempt<T> {
+  return { ok: true, value };
+}
+
+export function failure<T = never>(outcome: ProbeOutcome): Attempt<T> {
+  return { ok: false, outcome };
 }
 
 const transportHints: Record<TransportError['reason'], string> = {
@@ -29,12 +34,12 @@ export function transportFailure(err: TransportError, hint?: string): ProbeOutco
   return failed(err.reason, err.message, hint ?? transportHints[err.reason]);
 }
 
-/** Runs `fn`, turning a TransportError into an outcome; anything else is a bug and propagates. */
-export async function orTransportFailure<T>(fn: () => Promise<T>, hint?: string): Promise<T | ProbeOutcome> {
+/** Runs `fn`, turning a TransportError into a failed attempt; anything else is a bug and propagates. */
+export async function attempt<T>(fn: () => Promise<T>, hint?: string): Promise<Attempt<T>> {
   try {
-    return await fn();
+    return success(await fn());
   } catch (err) {
-    if (err instanceof TransportError) return transportFailure(err, hint);
+    if (err instanceof TransportError) return failure(transportFailure(err, hint));
     throw err;
   }
 }
@@ -46,33 +51,30 @@ export interface JsonAnswer {
 
 /**
  * GET (or other) a URL and parse JSON. Non-2xx is `http_status`; a body that is not JSON is
- * `invalid_response`. Returns the outcome instead of throwing, so callers stay linear.
+ * `invalid_response`.
  */
 export async function fetchJson(
   ctx: ProbeContext,
   url: string,
   opts: Omit<HttpRequest, 'signal'> & { hint?: string; acceptStatus?: (s: number) => boolean } = {},
-): Promise<JsonAnswer | ProbeOutcome> {
-  const res = await orTransportFailure(() => ctx.http.request(url, { ...opts, signal: ctx.signal }), opts.hint);
-  if (isOutcome(res)) return res;
+): Promise<Attempt<JsonAnswer>> {
+  const res = await attempt(() => ctx.http.request(url, { ...opts, signal: ctx.signal }), opts.hint);
+  if (!res.ok) return res;
+  const { status, body } = res.value;
   const accept = opts.acceptStatus ?? ((s: number) => s >= 200 && s < 300);
-  if (!accept(res.status)) {
-    return failed('http_status', `${url} answered HTTP ${res.status}: ${snippet(res.body)}`, opts.hint ?? 'The endpoint answered with an error status: read the body above and the service\'s logs.');
+  if (!accept(status)) {
+    return failure(failed('http_status', `${url} answered HTTP ${status}: ${snippet(body)}`, opts.hint ?? 'The endpoint answered with an error status: read the body above and the service\'s logs.'));
   }
   try {
-    return { status: res.status, json: JSON.parse(res.body) };
+    return success({ status, json: JSON.parse(body) as unknown });
   } catch {
-    return failed('invalid_response', `${url} answered HTTP ${res.status} with a body that is not JSON: ${snippet(res.body)}`, 'Something other than the expected API answered (a proxy, a login page, another service on that port?): check the URL.');
+    return failure(
+      failed('invalid_response', `${url} answered HTTP ${status} with a body that is not JSON: ${snippet(body)}`, 'Something other than the expected API answered (a proxy, a login page, another service on that port?): check the URL.'),
+    );
   }
 }
 
-/** The start of a body, on one line, for messages. */
-export function snippet(body: string, max = 120): string {
-  const flat = body.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat || '(empty body)';
-}
-
-/** Joins a base URL and a path without doubling or losing the slash. */
-export function joinUrl(base: string, path: string): string {
-  return base.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`);
+/** A plain object read from JSON, or undefined: for picking fields out of answers without casts. */
+export function asRecord(x: unknown): Record<string, unknown> | undefined {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
 }

@@ -3,8 +3,8 @@
 // container. Environments hold passwords: only the expected keys' values are ever read out of the
 // answer, and values of keys that look secret are not shown even then.
 import { Type } from '@sinclair/typebox';
-import { defineProber } from './types.js';
-import { failed, isOutcome, passed } from './common.js';
+import { defineProber } from './define.js';
+import { failed, passed } from './common.js';
 import { ContainerName, inspectContainer } from './docker.js';
 
 /** Expected keys whose values stay out of messages and /status, even though the operator named them. */
@@ -22,14 +22,15 @@ export const containerEnvProber = defineProber({
       { minProperties: 1, errorMessage: 'expected a mapping of VARIABLE: "value" with at least one entry' },
     ),
   }),
-  check(spec) {
-    const bad = Object.keys(spec.expect).find((k) => !/^[^=\s]+$/.test(k));
-    return bad === undefined ? undefined : { field: 'expect', message: `${JSON.stringify(bad)} is not a variable name (no "=" or spaces)` };
+  decode(f, d) {
+    for (const bad of Object.keys(f.expect).filter((k) => !/^[^=\s]+$/.test(k))) d.problem('expect', `${JSON.stringify(bad)} is not a variable name (no "=" or spaces)`);
+    return { container: f.container, expect: f.expect };
   },
   async run(spec, ctx) {
     const name = spec.container;
-    const info = await inspectContainer(ctx, name);
-    if (isOutcome(info)) return info;
+    const inspected = await inspectContainer(ctx, name);
+    if (!inspected.ok) return inspected.outcome;
+    const info = inspected.value;
     const actual = pickEnv(info.Config.Env ?? [], new Set(Object.keys(spec.expect)));
 
     const shown = (key: string, v: string | undefined) => (v === undefined ? undefined : SECRET_LOOKING.test(key) ? HIDDEN : v);

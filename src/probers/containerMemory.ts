@@ -1,10 +1,17 @@
 // kind: container_memory — the container runs, has the memory limit the guide sets, and is not about
 // to hit it. Usage is counted as `docker stats` counts it, so the numbers match what an operator sees.
 import { Type } from '@sinclair/typebox';
+import { parsed, unparsed, type Parsed } from '../core/result.js';
 import type { ContainerInspect, ContainerStats } from '../net/docker.js';
-import { defineProber, type ProbeOutcome, type Sample } from './types.js';
-import { failed, isOutcome, passed } from './common.js';
+import { formatBytes, percent } from '../util/format.js';
+import { defineProber } from './define.js';
+import type { ProbeOutcome, Sample } from './types.js';
+import { failed, passed } from './common.js';
 import { askDocker, ContainerName, inspectContainer } from './docker.js';
+
+const USAGE_GAUGE = 'watchdog_container_memory_usage_bytes';
+const LIMIT_GAUGE = 'watchdog_container_memory_limit_bytes';
+type Gauge = typeof USAGE_GAUGE | typeof LIMIT_GAUGE;
 
 /**
  * A container that is "running" again soon after its restart policy restarted it is treated as
@@ -16,6 +23,10 @@ const RESTART_LOOP_WINDOW_MS = 30_000;
 const raiseLimit = 'raise deploy.resources.limits.memory (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>)';
 
 export const containerMemoryProber = defineProber({
+  gauges: {
+    [USAGE_GAUGE]: { help: 'Container memory in use, computed as docker stats does (usage minus inactive file cache).', labelNames: ['container'] },
+    [LIMIT_GAUGE]: { help: 'Container memory limit from HostConfig.Memory (0 when none is set).', labelNames: ['container'] },
+  },
   fields: Type.Object({
     container: ContainerName,
     /** The limit the container must have, in docker's units: "2G", "512M", "1024m" (binary: 1G = 1024M). */
@@ -23,30 +34,32 @@ export const containerMemoryProber = defineProber({
     /** Usage above this share of the limit fails. Default 0.9. */
     maxUsageRatio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
   }),
-  check(spec) {
-    if (spec.expectLimit !== undefined && parseMemorySize(spec.expectLimit) === undefined) {
-      return { field: 'expectLimit', message: `"${spec.expectLimit}" is not a memory size such as "2G", "512M" or "1024m" (docker's binary units: 1G = 1024M)` };
-    }
-    return undefined;
-  },
+  decode: (f, d) => ({
+    container: f.container,
+    /** The limit as written, for messages, and in bytes. */
+    expectLimit: f.expectLimit === undefined ? undefined : { text: f.expectLimit, bytes: d.take('expectLimit', parseMemorySize(f.expectLimit), Number.NaN) },
+    maxUsageRatio: f.maxUsageRatio ?? 0.9,
+  }),
   async run(spec, ctx) {
     const name = spec.container;
-    const info = await inspectContainer(ctx, name);
-    if (isOutcome(info)) return info;
+    const inspected = await inspectContainer(ctx, name);
+    if (!inspected.ok) return inspected.outcome;
+    const info = inspected.value;
     const down = notRunning(name, info, ctx.now());
     if (down) return down;
 
-    const stats = await askDocker(ctx, name, () => ctx.docker.stats(name, ctx.signal));
-    if (isOutcome(stats)) return stats;
+    const read = await askDocker(ctx, name, () => ctx.docker.stats(name, ctx.signal));
+    if (!read.ok) return read.outcome;
+    const stats = read.value;
     const usage = memoryInUse(stats.memory_stats);
     if (usage === undefined) {
       // The Engine reports no memory for a stopped container: it stopped between the two calls.
       return failed('not_running', `"${name}" stopped while its memory was being read`, `Read why it stops: docker logs --tail 50 ${name}; docker inspect -f '{{json .State}}' ${name}.`, { value: null, details: { container: name } });
     }
     const limit = info.HostConfig.Memory ?? 0;
-    const samples: Sample[] = [
-      { metric: 'watchdog_container_memory_usage_bytes', labels: { container: name }, value: usage.bytes },
-      { metric: 'watchdog_container_memory_limit_bytes', labels: { container: name }, value: limit },
+    const samples: Sample<Gauge>[] = [
+      { metric: USAGE_GAUGE, labels: { container: name }, value: usage.bytes },
+      { metric: LIMIT_GAUGE, labels: { container: name }, value: limit },
     ];
     const details: Record<string, unknown> = { container: name, usageBytes: usage.bytes, limitBytes: limit, cacheExcludedBytes: usage.excluded };
 
@@ -55,7 +68,7 @@ export const containerMemoryProber = defineProber({
       return failed(
         'no_limit',
         `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${hostMemory}; it uses ${formatBytes(usage.bytes)}`,
-        `Set deploy.resources.limits.memory${spec.expectLimit ? ` to ${spec.expectLimit}` : ''} (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>): a restart keeps the old limit.`,
+        `Set deploy.resources.limits.memory${spec.expectLimit ? ` to ${spec.expectLimit.text}` : ''} (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>): a restart keeps the old limit.`,
         { value: null, details, samples },
       );
     }
@@ -63,18 +76,18 @@ export const containerMemoryProber = defineProber({
     const ratio = usage.bytes / limit;
     details.ratio = round(ratio);
     const used = `${formatBytes(usage.bytes)} of its ${formatBytes(limit)} limit (${percent(ratio)})`;
-    const expected = spec.expectLimit === undefined ? undefined : parseMemorySize(spec.expectLimit)!;
-    if (expected !== undefined && expected !== limit) {
-      details.expectLimitBytes = expected;
+    const expected = spec.expectLimit;
+    if (expected !== undefined && expected.bytes !== limit) {
+      details.expectLimitBytes = expected.bytes;
       return failed(
         'limit_mismatch',
-        `"${name}" is limited to ${formatBytes(limit)}, expected ${formatBytes(expected)} (expectLimit "${spec.expectLimit}"); it uses ${used}`,
-        `Compose sets another limit, or the container predates the change: set deploy.resources.limits.memory (or mem_limit) for its service to ${spec.expectLimit} and recreate it (docker compose up -d <service>). If ${formatBytes(limit)} is intended, change expectLimit.`,
+        `"${name}" is limited to ${formatBytes(limit)}, expected ${formatBytes(expected.bytes)} (expectLimit "${expected.text}"); it uses ${used}`,
+        `Compose sets another limit, or the container predates the change: set deploy.resources.limits.memory (or mem_limit) for its service to ${expected.text} and recreate it (docker compose up -d <service>). If ${formatBytes(limit)} is intended, change expectLimit.`,
         { value: ratio, details, samples },
       );
     }
 
-    const max = spec.maxUsageRatio ?? 0.9;
+    const max = spec.maxUsageRatio;
     details.maxUsageRatio = max;
     if (ratio > max) {
       return failed(
@@ -89,7 +102,7 @@ export const containerMemoryProber = defineProber({
 });
 
 /** The container must be up and staying up; otherwise `not_running` with what docker knows of why. */
-function notRunning(name: string, info: ContainerInspect, now: number): ProbeOutcome | undefined {
+function notRunning(name: string, info: ContainerInspect, now: number): ProbeOutcome<never> | undefined {
   const s = info.State;
   const restarts = info.RestartCount ?? 0;
   const startedAt = s.StartedAt ? Date.parse(s.StartedAt) : NaN;
@@ -160,27 +173,10 @@ export function memoryInUse(mem: ContainerStats['memory_stats']): { bytes: numbe
 const units = ['', 'k', 'm', 'g', 't', 'p'];
 
 /** Docker's memory sizes (go-units RAMInBytes): "2G", "2g", "512M", "1.5g", "2GB", "2GiB", "1024" bytes; binary multiples. */
-export function parseMemorySize(text: string): number | undefined {
+export function parseMemorySize(text: string): Parsed<number> {
   const m = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i.exec(text.trim());
-  if (!m) return undefined;
-  const bytes = Math.floor(Number(m[1]) * 1024 ** units.indexOf((m[2] ?? '').toLowerCase()));
-  return bytes > 0 ? bytes : undefined;
-}
-
-/** 33554432 → "32MiB", 32178176 → "30.69MiB": the way docker stats prints sizes. */
-export function formatBytes(bytes: number): string {
-  const names = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let i = 0;
-  let v = bytes;
-  while (v >= 1024 && i < names.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${Number(v.toFixed(2))}${names[i]}`;
-}
-
-function percent(ratio: number): string {
-  return `${Number((ratio * 100).toFixed(1))}%`;
+  const bytes = m ? Math.floor(Number(m[1]) * 1024 ** units.indexOf((m[2] ?? '').toLowerCase())) : 0;
+  return bytes > 0 ? parsed(bytes) : unparsed(`"${text}" is not a memory size such as "2G", "512M" or "1024m" (docker's binary units: 1G = 1024M)`);
 }
 
 function round(x: number): number {

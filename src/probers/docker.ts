@@ -3,8 +3,8 @@
 // and every container probe would otherwise raise its own alarm for one outage.
 import { Type } from '@sinclair/typebox';
 import { ContainerNotFoundError, DockerUnavailableError, type ContainerInspect } from '../net/docker.js';
-import { failed } from './common.js';
-import type { ProbeContext, ProbeOutcome } from './types.js';
+import { failed, failure, success } from './common.js';
+import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 
 /**
  * Docker's own rule for names (plus hex ids). It also keeps the name from steering the request:
@@ -48,32 +48,32 @@ export function dockerUnavailable(err: DockerUnavailableError, container: string
  * Runs a Docker call, turning the client's known errors into outcomes: unreachable → blocked,
  * no such container → not_found, no answer before the deadline → timeout. Anything else is a bug.
  */
-export async function askDocker<T>(ctx: ProbeContext, container: string, call: () => Promise<T>): Promise<T | ProbeOutcome> {
+export async function askDocker<T>(ctx: ProbeContext, container: string, call: () => Promise<T>): Promise<Attempt<T>> {
   try {
-    return await call();
+    return success(await call());
   } catch (err) {
-    if (err instanceof DockerUnavailableError) return dockerUnavailable(err, container);
+    if (err instanceof DockerUnavailableError) return failure(dockerUnavailable(err, container));
     if (err instanceof ContainerNotFoundError) {
-      return failed(
+      return failure(failed(
         'not_found',
         `no container named "${container}" on ${ctx.docker.endpoint}`,
         'List the names with docker ps -a --format \'{{.Names}}\': compose names containers <project>-<service>-1 unless the service sets container_name. Set the probe\'s container to the real name (it may not have been created yet: docker compose up -d).',
         { value: null, details: { container } },
-      );
+      ));
     }
     if (ctx.signal.aborted) {
-      return failed(
+      return failure(failed(
         'timeout',
         `the Docker Engine at ${ctx.docker.endpoint} did not answer about "${container}" within the probe's timeout`,
         'dockerd is overloaded or stuck: check that docker ps answers on the host and read the daemon\'s log (journalctl -u docker); raise the probe\'s timeout if it is only slow.',
         { value: null, details: { container } },
-      );
+      ));
     }
     throw err;
   }
 }
 
 /** `docker inspect`, as an outcome when it cannot be had. */
-export function inspectContainer(ctx: ProbeContext, container: string): Promise<ContainerInspect | ProbeOutcome> {
+export function inspectContainer(ctx: ProbeContext, container: string): Promise<Attempt<ContainerInspect>> {
   return askDocker(ctx, container, () => ctx.docker.inspect(container, ctx.signal));
 }

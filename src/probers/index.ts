@@ -12,7 +12,7 @@ import { alertmanagerStatusProber } from './alertmanagerStatus.js';
 import { containerMemoryProber } from './containerMemory.js';
 import { containerEnvProber } from './containerEnv.js';
 
-export const probers = {
+export const probers: Readonly<Record<string, Prober>> = {
   http: httpProber,
   tcp: tcpProber,
   prometheus_query: prometheusQueryProber,
@@ -24,10 +24,8 @@ export const probers = {
   alertmanager_status: alertmanagerStatusProber,
   container_memory: containerMemoryProber,
   container_env: containerEnvProber,
-} as const satisfies Record<string, Prober<any>>;
+};
 
-export type ProbeKind = keyof typeof probers;
-
-export function proberFor(kind: string): Prober<any> | undefined {
-  return Object.hasOwn(probers, kind) ? (probers as Record<string, Prober<any>>)[kind] : undefined;
+export function proberFor(kind: string): Prober | undefined {
+  return Object.hasOwn(probers, kind) ? probers[kind] : undefined;
 }

@@ -2,14 +2,18 @@
 // over OTLP/HTTP with a fresh trace id, then look it up by id until Tempo returns it. It proves the
 // whole path (receiver, distributor, ingester, querier) rather than any one module's health, and
 // its value is the end-to-end ingestion latency. It writes into Tempo, so it runs rarely by default.
-import { deadline } from '../util/deadline.js';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from '@sinclair/typebox';
-import { defineProber, type ProbeOutcome } from './types.js';
-import { failed, isOutcome, joinUrl, orTransportFailure, passed, snippet } from './common.js';
-import { durationField, notTempoHint, TempoDuration, tempoRequest, TempoUrl } from './tempoApi.js';
-import { formatDuration } from '../config/duration.js';
+import { Duration, HttpUrl } from '../core/fields.js';
+import { deadline } from '../util/deadline.js';
+import { formatDuration } from '../util/format.js';
+import { snippet } from '../util/text.js';
+import { joinUrl } from '../util/url.js';
+import { defineProber } from './define.js';
+import type { ProbeOutcome } from './types.js';
+import { attempt, failed, passed } from './common.js';
+import { notTempoHint, tempoRequest } from './tempoApi.js';
 
 const exportHint =
   'The canary could not hand a span to Tempo\'s OTLP/HTTP receiver: Tempo must enable distributor.receivers.otlp.protocols.http with endpoint "0.0.0.0:4318" ' +
@@ -23,41 +27,36 @@ const notFoundHint =
 export const otlpCanaryProber = defineProber({
   fields: Type.Object({
     /** Tempo's HTTP API, where the span is looked up, e.g. http://tempo:3200. */
-    tempo: TempoUrl,
+    tempo: HttpUrl,
     /** Tempo's OTLP/HTTP receiver base URL, e.g. http://tempo:4318 (the canary POSTs to /v1/traces). */
-    otlpHttp: TempoUrl,
+    otlpHttp: HttpUrl,
     /** service.name of the canary spans, so they are easy to tell from the app's (default stack-watchdog-canary). */
     service: Type.Optional(Type.String({ minLength: 1 })),
     /** Pause between lookups (default 1s). */
-    pollInterval: Type.Optional(TempoDuration),
+    pollInterval: Type.Optional(Duration),
   }),
   defaults: { interval: '5m', timeout: '30s' },
+  decode: (f, d) => ({ tempo: f.tempo, otlpHttp: f.otlpHttp, service: f.service ?? 'stack-watchdog-canary', pollMs: d.duration('pollInterval', f.pollInterval ?? '1s') }),
   check(spec) {
-    const poll = durationField('pollInterval', spec.pollInterval ?? '1s');
-    if (typeof poll !== 'number') return poll;
-    if (poll >= spec.timeoutMs) {
-      return { field: 'pollInterval', message: `${formatDuration(poll)} is not shorter than the timeout (${formatDuration(spec.timeoutMs)}): the span would be looked up once at most` };
-    }
-    return undefined;
+    if (spec.pollMs < spec.timeoutMs) return [];
+    return [{ field: 'pollInterval', message: `${formatDuration(spec.pollMs)} is not shorter than the timeout (${formatDuration(spec.timeoutMs)}): the span would be looked up once at most` }];
   },
   async run(spec, ctx) {
-    const pollMs = durationField('pollInterval', spec.pollInterval ?? '1s') as number;
-    const service = spec.service ?? 'stack-watchdog-canary';
+    const { pollMs, service } = spec;
     const traceId = randomBytes(16).toString('hex');
     const spanId = randomBytes(8).toString('hex');
     const sentAt = ctx.now();
 
     const exportUrl = joinUrl(spec.otlpHttp, '/v1/traces');
     const body = JSON.stringify(canaryRequest({ traceId, spanId, service, probe: spec.name, startMs: sentAt }));
-    const res = await orTransportFailure(() =>
-      ctx.http.request(exportUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body, maxBytes: 64 * 1024, signal: ctx.signal }),
-    );
+    const sent = await attempt(() => ctx.http.request(exportUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body, maxBytes: 64 * 1024, signal: ctx.signal }));
     const details = { traceId, service };
-    if (isOutcome(res)) {
+    if (!sent.ok) {
       // A receiver that accepts the connection and then hangs is a timeout like any other.
-      if (res.reason === 'timeout') return res;
-      return failed('export_failed', `cannot send the canary span to ${exportUrl}: ${res.message}`, exportHint, { details: { ...details, transport: res.reason } });
+      if (sent.outcome.reason === 'timeout') return sent.outcome;
+      return failed('export_failed', `cannot send the canary span to ${exportUrl}: ${sent.outcome.message}`, exportHint, { details: { ...details, transport: sent.outcome.reason } });
     }
+    const res = sent.value;
     if (res.status < 200 || res.status >= 300) {
       return failed('export_failed', `${exportUrl} refused the canary span: HTTP ${res.status}: ${snippet(rpcMessage(res.body))}`, `${statusHint(res.status)} ${exportHint}`, {
         details: { ...details, httpStatus: res.status },
@@ -78,12 +77,13 @@ export const otlpCanaryProber = defineProber({
       lookups++;
       const budget = Math.max(1, Math.floor(giveUpAt - ctx.now()));
       const bound = deadline(ctx.signal, budget);
-      const got = await tempoRequest(ctx, traceUrl, { headers: { accept: 'application/json' } }, bound.signal).finally(bound.done);
-      if (isOutcome(got)) {
+      const lookup = await tempoRequest(ctx, traceUrl, { headers: { accept: 'application/json' } }, bound.signal).finally(bound.done);
+      if (!lookup.ok) {
         // A last lookup cut short by the give-up time says nothing about the query path.
-        if (got.reason === 'timeout' && !ctx.signal.aborted && budget < Math.min(1000, pollMs) && lookups > 1) break;
-        return { ...got, details: { ...details, lookups } };
+        if (lookup.outcome.reason === 'timeout' && !ctx.signal.aborted && budget < Math.min(1000, pollMs) && lookups > 1) break;
+        return { ...lookup.outcome, details: { ...details, lookups } };
       }
+      const got = lookup.value;
       if (got.status === 200) {
         if (!holdsTrace(got.body)) {
           return failed('invalid_response', `${traceUrl} answered HTTP 200 without a trace: ${snippet(got.body)}`, notTempoHint, { details: { ...details, lookups } });

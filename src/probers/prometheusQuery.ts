@@ -2,20 +2,17 @@
 // An empty vector is `absent`, not 0: a metric that was never written (or is misspelt) must not read
 // as "rate is zero", and its hint names the metrics that do exist and look alike.
 import { Type } from '@sinclair/typebox';
-import { defineProber, type ProbeContext, type ProbeOutcome } from './types.js';
-import { failed, isOutcome, passed } from './common.js';
-import { holds, parseExpectation } from './expect.js';
-import { prometheusApi } from './prometheusApi.js';
+import { HttpUrl } from '../core/fields.js';
 import { levenshtein } from '../util/text.js';
-
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
+import { defineProber } from './define.js';
+import type { ProbeContext, ProbeOutcome } from './types.js';
+import { asRecord, failed, passed } from './common.js';
+import { holds } from './expect.js';
+import { notPrometheusHint, prometheusApi } from './prometheusApi.js';
 
 export const prometheusQueryProber = defineProber({
   fields: Type.Object({
-    prometheus: Type.String({ pattern: '^https?://' }),
+    prometheus: HttpUrl,
     query: Type.String({ minLength: 1 }),
     /** Default: any non-empty result passes. */
     expect: Type.Optional(Type.String()),
@@ -25,29 +22,26 @@ export const prometheusQueryProber = defineProber({
      */
     relatedMetrics: Type.Optional(Type.Array(Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }), { minItems: 1 })),
   }),
-  check(spec) {
-    if (spec.expect === undefined) return undefined;
-    const e = parseExpectation(spec.expect);
-    return typeof e === 'string' ? { field: 'expect', message: e } : undefined;
+  decode(f, d) {
+    return { prometheus: f.prometheus, query: f.query, expect: f.expect === undefined ? undefined : d.expectation('expect', f.expect), relatedMetrics: f.relatedMetrics ?? [] };
   },
   async run(spec, ctx) {
     const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/query', { query: spec.query });
-    if (isOutcome(data)) return data;
-    const { resultType, result } = data as { resultType: string; result: unknown };
-    let samples: { labels: string; value: number }[];
-    if (resultType === 'scalar') {
-      samples = [{ labels: '', value: Number((result as [number, string])[1]) }];
-    } else if (resultType === 'vector') {
-      samples = (result as Sample[]).map((s) => ({ labels: formatLabels(s.metric), value: Number(s.value[1]) }));
-    } else {
-      return failed('invalid_response', `the query returns a ${resultType}, not a number or an instant vector`, 'Use an instant-vector expression (e.g. sum(rate(x[5m]))), not a range selector.');
+    if (!data.ok) return data.outcome;
+    const { resultType, result } = asRecord(data.value) ?? {};
+    const samples = readSamples(resultType, result);
+    if (!samples) {
+      if (resultType === 'matrix' || resultType === 'string') {
+        return failed('invalid_response', `the query returns a ${resultType}, not a number or an instant vector`, 'Use an instant-vector expression (e.g. sum(rate(x[5m]))), not a range selector.');
+      }
+      return failed('invalid_response', 'the answer of /api/v1/query has no data.resultType and data.result of an instant query', notPrometheusHint);
     }
-    if (samples.length === 0) return absent(ctx, spec.prometheus, spec.query, spec.relatedMetrics ?? []);
+    const [first] = samples;
+    if (!first) return absent(ctx, spec.prometheus, spec.query, spec.relatedMetrics);
 
-    const expectation = spec.expect === undefined ? undefined : parseExpectation(spec.expect);
-    const first = samples[0]!;
+    const expectation = spec.expect;
     const details = { series: samples.length };
-    if (expectation && typeof expectation !== 'string') {
+    if (expectation) {
       const bad = samples.find((s) => Number.isNaN(s.value) || !holds(expectation, s.value));
       if (bad) {
         return failed(
@@ -63,10 +57,34 @@ export const prometheusQueryProber = defineProber({
   },
 });
 
-function formatLabels(m: Record<string, string>): string {
+interface Series {
+  labels: string;
+  value: number;
+}
+
+/** The samples of a scalar or instant-vector answer; undefined for any other shape. */
+function readSamples(resultType: unknown, result: unknown): Series[] | undefined {
+  const valueOf = (pair: unknown) => (Array.isArray(pair) && pair.length === 2 ? Number(pair[1]) : undefined);
+  if (resultType === 'scalar') {
+    const value = valueOf(result);
+    return value === undefined ? undefined : [{ labels: '', value }];
+  }
+  if (resultType !== 'vector' || !Array.isArray(result)) return undefined;
+  const out: Series[] = [];
+  for (const item of result) {
+    const s = asRecord(item);
+    const value = valueOf(s?.value);
+    const metric = asRecord(s?.metric);
+    if (value === undefined || !metric) return undefined;
+    out.push({ labels: formatLabels(metric), value });
+  }
+  return out;
+}
+
+function formatLabels(m: Record<string, unknown>): string {
   const { __name__: name = '', ...rest } = m;
-  const inner = Object.entries(rest).map(([k, v]) => `${k}="${v}"`).join(',');
-  return inner ? `${name}{${inner}}` : name;
+  const inner = Object.entries(rest).map(([k, v]) => `${k}="${String(v)}"`).join(',');
+  return inner ? `${String(name)}{${inner}}` : String(name);
 }
 
 // Words in PromQL that look like metric names but are not.
@@ -92,7 +110,7 @@ export function metricNamesIn(query: string): string[] {
 async function absent(ctx: ProbeContext, base: string, query: string, related: string[]): Promise<ProbeOutcome> {
   const wanted = metricNamesIn(query);
   const known = await prometheusApi(ctx, base, '/api/v1/label/__name__/values');
-  const all = Array.isArray(known) ? (known as string[]) : [];
+  const all = known.ok && Array.isArray(known.value) ? known.value.filter((n): n is string => typeof n === 'string') : [];
   const missing = wanted.filter((w) => !all.includes(w));
   const present = wanted.filter((w) => all.includes(w));
   const similar = missing.length ? suggest(missing, all, 5) : [];

@@ -3,9 +3,11 @@
 // rule that parses can still fail at every evaluation: neither shows anywhere unless someone reads
 // /api/v1/rules, which is what the guide's step 6 does by hand.
 import { Type } from '@sinclair/typebox';
-import { defineProber } from './types.js';
-import { failed, isOutcome, passed, snippet } from './common.js';
-import { prometheusApi } from './prometheusApi.js';
+import { HttpUrl } from '../core/fields.js';
+import { capped, count, quoted, snippet } from '../util/text.js';
+import { defineProber } from './define.js';
+import { failed, passed } from './common.js';
+import { notPrometheusHint, prometheusApi } from './prometheusApi.js';
 
 interface Rule {
   name: string;
@@ -34,12 +36,9 @@ const hints = {
     `Compare the file in the container (docker exec mystocks-prometheus cat <file>) with the one in the repository, then reload: ${reloadStep}.`,
 };
 
-/** How many names a message spells out before it says "and N more": a message is read, not scanned. */
-const listed = 5;
-
 export const prometheusRulesProber = defineProber({
   fields: Type.Object({
-    prometheus: Type.String({ pattern: '^https?://' }),
+    prometheus: HttpUrl,
     groups: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true }),
     /** Fewest rules each group must hold: one number for all, or per group. */
     minRules: Type.Optional(
@@ -48,16 +47,23 @@ export const prometheusRulesProber = defineProber({
       }),
     ),
   }),
-  check(spec) {
-    if (typeof spec.minRules !== 'object') return undefined;
-    const stray = Object.keys(spec.minRules).find((g) => !spec.groups.includes(g));
-    return stray === undefined ? undefined : { field: `minRules.${stray}`, message: `"${stray}" is not one of the groups (${quoted(spec.groups)})` };
+  decode(f, d) {
+    // One number for every group, or per group: decoded to a minimum per group (absent: no minimum).
+    const minRules = new Map<string, number>();
+    if (typeof f.minRules === 'number') for (const g of f.groups) minRules.set(g, f.minRules);
+    else {
+      for (const [g, min] of Object.entries(f.minRules ?? {})) {
+        if (f.groups.includes(g)) minRules.set(g, min);
+        else d.problem(`minRules.${g}`, `"${g}" is not one of the groups (${quoted(f.groups)})`);
+      }
+    }
+    return { prometheus: f.prometheus, groups: f.groups, minRules };
   },
   async run(spec, ctx) {
     const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/rules');
-    if (isOutcome(data)) return data;
-    const loaded = parseGroups(data);
-    if (!loaded) return failed('invalid_response', 'the answer of /api/v1/rules has no data.groups list of {name, rules}', 'Check that the URL points at Prometheus itself (not Grafana or a proxy) and has no extra path.');
+    if (!data.ok) return data.outcome;
+    const loaded = parseGroups(data.value);
+    if (!loaded) return failed('invalid_response', 'the answer of /api/v1/rules has no data.groups list of {name, rules}', notPrometheusHint);
 
     // One group name may be loaded from several files; the probe cares about the name.
     const byName = new Map<string, Group>();
@@ -65,7 +71,7 @@ export const prometheusRulesProber = defineProber({
       const seen = byName.get(g.name);
       byName.set(g.name, seen ? { ...seen, rules: [...seen.rules, ...g.rules] } : g);
     }
-    const expected = spec.groups.flatMap((name) => (byName.has(name) ? [byName.get(name)!] : []));
+    const expected = spec.groups.flatMap((name) => byName.get(name) ?? []);
     const rules = expected.flatMap((g) => g.rules.map((rule) => ({ group: g.name, rule })));
     const value = rules.length;
     const loadedGroups = [...byName.keys()];
@@ -91,7 +97,7 @@ export const prometheusRulesProber = defineProber({
     }
 
     const short = expected.flatMap((g) => {
-      const min = typeof spec.minRules === 'number' ? spec.minRules : spec.minRules?.[g.name];
+      const min = spec.minRules.get(g.name);
       return min !== undefined && g.rules.length < min ? [`group "${g.name}" has ${count(g.rules.length, 'rule')}, expected at least ${min}`] : [];
     });
     if (short.length) return failed('too_few_rules', `too few rules: ${short.join('; ')}`, hints.too_few_rules, { value, details });
@@ -110,21 +116,6 @@ export const prometheusRulesProber = defineProber({
 function parseGroups(data: unknown): Group[] | undefined {
   const groups = (data as { groups?: unknown } | null)?.groups;
   if (!Array.isArray(groups)) return undefined;
-  const ok = groups.every((g) => typeof g?.name === 'string' && Array.isArray(g.rules));
+  const ok = groups.every((g: { name?: unknown; rules?: unknown } | null) => typeof g?.name === 'string' && Array.isArray(g.rules));
   return ok ? (groups as Group[]) : undefined;
-}
-
-function quoted(names: string[], max = listed): string {
-  return capped(names.map((n) => `"${n}"`), ', ', max);
-}
-
-/** "1 rule", "2 rules". */
-export function count(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-/** Joins the first `max` items and counts the rest. */
-export function capped(items: string[], sep: string, max = listed): string {
-  const rest = items.length - max;
-  return items.slice(0, max).join(sep) + (rest > 0 ? `${sep}and ${rest} more` : '');
 }

@@ -2,10 +2,11 @@
 // does not make any query fail: its series simply stop, and dashboards go quiet rather than red.
 // The target's own lastError says why, so the probe passes it on.
 import { Type } from '@sinclair/typebox';
-import { defineProber } from './types.js';
-import { failed, isOutcome, passed } from './common.js';
-import { prometheusApi } from './prometheusApi.js';
-import { capped, count } from './prometheusRules.js';
+import { HttpUrl } from '../core/fields.js';
+import { capped, count } from '../util/text.js';
+import { defineProber } from './define.js';
+import { failed, passed } from './common.js';
+import { notPrometheusHint, prometheusApi } from './prometheusApi.js';
 
 interface Target {
   scrapePool?: string;
@@ -32,18 +33,19 @@ const hints = {
 
 export const prometheusTargetsProber = defineProber({
   fields: Type.Object({
-    prometheus: Type.String({ pattern: '^https?://' }),
+    prometheus: HttpUrl,
     /** The `job` label (normally the scrape config's job_name). */
     job: Type.String({ minLength: 1 }),
     /** Fewest active targets the job must have; default 1. */
     minTargets: Type.Optional(Type.Integer({ minimum: 1 })),
   }),
+  decode: (f) => ({ prometheus: f.prometheus, job: f.job, minTargets: f.minTargets ?? 1 }),
   async run(spec, ctx) {
     const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/targets', { state: 'active' });
-    if (isOutcome(data)) return data;
-    const active = (data as { activeTargets?: unknown } | null)?.activeTargets;
+    if (!data.ok) return data.outcome;
+    const active = (data.value as { activeTargets?: unknown } | null)?.activeTargets;
     if (!Array.isArray(active)) {
-      return failed('invalid_response', 'the answer of /api/v1/targets has no data.activeTargets list', 'Check that the URL points at Prometheus itself (not Grafana or a proxy) and has no extra path.');
+      return failed('invalid_response', 'the answer of /api/v1/targets has no data.activeTargets list', notPrometheusHint);
     }
     // Relabelling may rewrite the job label away from the scrape pool's name: either one identifies the job.
     const targets = (active as Target[]).filter((t) => t?.labels?.job === spec.job || t?.scrapePool === spec.job);
@@ -67,7 +69,7 @@ export const prometheusTargetsProber = defineProber({
         details,
       });
     }
-    const min = spec.minTargets ?? 1;
+    const min = spec.minTargets;
     if (targets.length < min) {
       return failed('too_few_targets', `job "${spec.job}" has ${count(targets.length, 'active target')}, expected at least ${min}`, hints.too_few_targets, { value: up.length, details });
     }

@@ -1,7 +1,7 @@
 // kind: tcp — does something accept connections at host:port within the timeout?
 import { connect } from 'node:net';
 import { Type } from '@sinclair/typebox';
-import { defineProber } from './types.js';
+import { defineProber } from './define.js';
 import { failed, passed } from './common.js';
 
 export const tcpProber = defineProber({
@@ -9,13 +9,14 @@ export const tcpProber = defineProber({
     /** host:port, or [v6]:port */
     address: Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' }),
   }),
-  check(spec) {
+  decode(f, d) {
+    const { host, port } = splitAddress(f.address);
     // The pattern lets 0 and 99999 through; node:net would throw on them at every run, as if a bug.
-    const { port } = splitAddress(spec.address);
-    return port >= 1 && port <= 65535 ? undefined : { field: 'address', message: `port ${port} is out of range (1-65535)` };
+    if (port < 1 || port > 65535) d.problem('address', `port ${port} is out of range (1-65535)`);
+    return { address: f.address, host, port };
   },
   async run(spec, ctx) {
-    const { host, port } = splitAddress(spec.address);
+    const { host, port } = spec;
     const started = ctx.now();
     const err = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
       const socket = connect({ host, port, signal: ctx.signal });

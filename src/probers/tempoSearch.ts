@@ -3,10 +3,14 @@
 // without them Tempo searches whatever its ingesters still hold, so it "passes" on traces hours
 // old. This kind always sends an explicit window and judges the newest trace's age on its own.
 import { Type } from '@sinclair/typebox';
-import { defineProber, type ProbeContext, type ProbeOutcome } from './types.js';
-import { failed, isOutcome, joinUrl, passed, snippet } from './common.js';
-import { durationField, notTempoHint, TempoDuration, tempoJson, TempoUrl } from './tempoApi.js';
-import { formatDuration } from '../config/duration.js';
+import { Duration, HttpUrl } from '../core/fields.js';
+import { formatDuration, formatSeconds, iso } from '../util/format.js';
+import { snippet } from '../util/text.js';
+import { joinUrl } from '../util/url.js';
+import { defineProber } from './define.js';
+import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
+import { failed, failure, passed, success } from './common.js';
+import { notTempoHint, tempoJson } from './tempoApi.js';
 
 /** Tempo's own default page size for /api/search. */
 const DEFAULT_LIMIT = 20;
@@ -18,10 +22,15 @@ interface SearchHit {
   rootTraceName?: string;
 }
 
+const AGE_GAUGE = 'watchdog_tempo_newest_trace_age_seconds';
+
 export const tempoSearchProber = defineProber({
+  gauges: {
+    [AGE_GAUGE]: { help: 'Age of the newest trace found by a tempo_search probe.', labelNames: ['probe', 'service'] },
+  },
   fields: Type.Object({
     /** Tempo's HTTP API, e.g. http://tempo:3200. */
-    tempo: TempoUrl,
+    tempo: HttpUrl,
     /** The resource attribute service.name to search for (the app's OTEL_SERVICE_NAME). */
     service: Type.String({ minLength: 1 }),
     /**
@@ -30,56 +39,69 @@ export const tempoSearchProber = defineProber({
      */
     tags: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** How far back to search (default 15m). */
-    window: Type.Optional(TempoDuration),
+    window: Type.Optional(Duration),
     /** Fewer traces than this in the window fails (default 1). */
     minTraces: Type.Optional(Type.Integer({ minimum: 1 })),
     /** The newest trace must have started within this (default 5m). */
-    maxAge: Type.Optional(TempoDuration),
+    maxAge: Type.Optional(Duration),
     /** Traces asked for per search (default 20, Tempo's own default, and never below minTraces). */
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   }),
+  decode(f, d) {
+    for (const key of Object.keys(f.tags ?? {})) {
+      if (key === 'service.name') d.problem('tags', 'service.name is set by the service field; remove it from tags');
+      else if (!/^[^\s="]+$/.test(key)) d.problem('tags', `"${key}" is not a tag name (no spaces, "=" or quotes)`);
+    }
+    const minTraces = f.minTraces ?? 1;
+    return {
+      tempo: f.tempo,
+      service: f.service,
+      tags: f.tags ?? {},
+      windowMs: d.duration('window', f.window ?? '15m'),
+      maxAgeMs: d.duration('maxAge', f.maxAge ?? '5m'),
+      minTraces,
+      limit: f.limit ?? Math.max(DEFAULT_LIMIT, minTraces),
+      limitGiven: f.limit !== undefined,
+    };
+  },
   check(spec) {
-    const window = durationField('window', spec.window ?? '15m');
-    if (typeof window !== 'number') return window;
-    const maxAge = durationField('maxAge', spec.maxAge ?? '5m');
-    if (typeof maxAge !== 'number') return maxAge;
-    if (maxAge > window) {
-      return { field: 'maxAge', message: `${formatDuration(maxAge)} is longer than the window (${formatDuration(window)}): a trace that old is never searched for; widen window or shorten maxAge` };
+    const problems = [];
+    if (spec.maxAgeMs > spec.windowMs) {
+      problems.push({
+        field: 'maxAge',
+        message: `${formatDuration(spec.maxAgeMs)} is longer than the window (${formatDuration(spec.windowMs)}): a trace that old is never searched for; widen window or shorten maxAge`,
+      });
     }
-    if (spec.limit !== undefined && spec.limit < (spec.minTraces ?? 1)) {
-      return { field: 'limit', message: `${spec.limit} is below minTraces (${spec.minTraces}): the search could never return enough traces` };
+    if (spec.limitGiven && spec.limit < spec.minTraces) {
+      problems.push({ field: 'limit', message: `${spec.limit} is below minTraces (${spec.minTraces}): the search could never return enough traces` });
     }
-    for (const key of Object.keys(spec.tags ?? {})) {
-      if (key === 'service.name') return { field: 'tags', message: 'service.name is set by the service field; remove it from tags' };
-      if (!/^[^\s="]+$/.test(key)) return { field: 'tags', message: `"${key}" is not a tag name (no spaces, "=" or quotes)` };
-    }
-    return undefined;
+    return problems;
   },
   async run(spec, ctx) {
-    const windowMs = durationField('window', spec.window ?? '15m') as number;
-    const maxAgeMs = durationField('maxAge', spec.maxAge ?? '5m') as number;
-    const minTraces = spec.minTraces ?? 1;
-    const limit = spec.limit ?? Math.max(DEFAULT_LIMIT, minTraces);
+    const { windowMs, maxAgeMs, minTraces, limit } = spec;
     const tags = logfmt({ 'service.name': spec.service, ...spec.tags });
     const now = ctx.now();
 
-    const found = await search(ctx, spec.tempo, tags, now - windowMs, now, limit);
-    if (isOutcome(found)) return found;
+    const searched = await search(ctx, spec.tempo, tags, now - windowMs, now, limit);
+    if (!searched.ok) return searched.outcome;
+    const found = searched.value;
     const what = describeSearch(spec.service, spec.tags);
     const windowText = formatDuration(windowMs);
-    if (found.length === 0) {
+    // Newest first: the first hit is the newest found.
+    let [newest] = found;
+    if (!newest) {
       return failed('absent', `no trace of ${what} in the last ${windowText}`, absentHint(spec.service), { value: 0, details: { traces: 0, window: windowText, tags } });
     }
 
-    let newest = found.reduce((a, b) => (b.startMs > a.startMs ? b : a));
     let ageS = Math.max(0, (now - newest.startMs) / 1000);
     // Tempo does not promise the newest traces when it cuts a search at `limit` (blocks are read in
     // no particular order), so before calling a full page stale, search the maxAge span alone.
     if (ageS * 1000 > maxAgeMs && found.length >= limit) {
       const recent = await search(ctx, spec.tempo, tags, now - maxAgeMs, now, 1);
-      if (isOutcome(recent)) return recent;
-      if (recent[0]) {
-        newest = recent[0];
+      if (!recent.ok) return recent.outcome;
+      const [latest] = recent.value;
+      if (latest) {
+        newest = latest;
         ageS = Math.max(0, (now - newest.startMs) / 1000);
       }
     }
@@ -91,21 +113,21 @@ export const tempoSearchProber = defineProber({
       tags,
       truncatedAtLimit: count >= limit,
       newestTraceId: newest.traceID,
-      newestStartedAt: new Date(newest.startMs).toISOString(),
+      newestStartedAt: iso(newest.startMs),
       newestAgeSeconds: round(ageS),
       newestRootService: newest.rootServiceName,
       newestRootName: newest.rootTraceName,
     };
-    const extra: Partial<ProbeOutcome> = {
+    const extra: Partial<ProbeOutcome<typeof AGE_GAUGE>> = {
       value: count,
       details,
-      samples: [{ metric: 'watchdog_tempo_newest_trace_age_seconds', labels: { probe: spec.name, service: spec.service }, value: round(ageS) }],
+      samples: [{ metric: AGE_GAUGE, labels: { probe: spec.name, service: spec.service }, value: round(ageS) }],
     };
     const counted = `${count}${count >= limit ? '+' : ''} trace(s) of ${what} in the last ${windowText}`;
     if (ageS * 1000 > maxAgeMs) {
       return failed(
         'stale',
-        `the newest trace of ${what} started ${ago(ageS)} ago, longer than maxAge ${formatDuration(maxAgeMs)} (${counted})`,
+        `the newest trace of ${what} started ${formatSeconds(ageS * 1000)} ago, longer than maxAge ${formatDuration(maxAgeMs)} (${counted})`,
         `${spec.service} exported traces before and then stopped: check that the app is running and taking requests (docker compose ps, its logs for OpenTelemetry "Failed to export" errors), and whether Tempo's distributor still receives spans: docker logs mystocks-tempo | grep -i "received\\|processed".`,
         extra,
       );
@@ -118,28 +140,28 @@ export const tempoSearchProber = defineProber({
         extra,
       );
     }
-    return passed(`${counted}, the newest started ${ago(ageS)} ago`, extra);
+    return passed(`${counted}, the newest started ${formatSeconds(ageS * 1000)} ago`, extra);
   },
 });
 
 /** GET /api/search over [fromMs, toMs], newest first. */
-async function search(ctx: ProbeContext, base: string, tags: string, fromMs: number, toMs: number, limit: number): Promise<SearchHit[] | ProbeOutcome> {
+async function search(ctx: ProbeContext, base: string, tags: string, fromMs: number, toMs: number, limit: number): Promise<Attempt<SearchHit[]>> {
   // Tempo takes whole unix seconds and needs end > start; round outward so the edges are covered.
   const params = new URLSearchParams({ tags, start: String(Math.floor(fromMs / 1000)), end: String(Math.ceil(toMs / 1000) + 1), limit: String(limit) });
   const url = `${joinUrl(base, '/api/search')}?${params}`;
   const ans = await tempoJson(ctx, url);
-  if (isOutcome(ans)) return ans;
-  const doc = ans.json as { traces?: unknown } | null;
+  if (!ans.ok) return ans;
+  const doc = ans.value.json as { traces?: unknown } | null;
   // Tempo's JSON leaves out an empty list: no "traces" key means nothing matched.
   const traces = doc && typeof doc === 'object' ? (doc.traces ?? []) : undefined;
   if (!Array.isArray(traces)) {
-    return failed('invalid_response', `${url} answered without a "traces" list: ${snippet(JSON.stringify(ans.json))}`, notTempoHint);
+    return failure(failed('invalid_response', `${url} answered without a "traces" list: ${snippet(JSON.stringify(ans.value.json))}`, notTempoHint));
   }
   const hits: SearchHit[] = [];
   for (const t of traces as Record<string, unknown>[]) {
     const startNs = typeof t?.startTimeUnixNano === 'string' || typeof t?.startTimeUnixNano === 'number' ? String(t.startTimeUnixNano) : '';
     if (typeof t?.traceID !== 'string' || !/^\d+$/.test(startNs)) {
-      return failed('invalid_response', `a search result has no traceID or startTimeUnixNano: ${snippet(JSON.stringify(t))}`, notTempoHint);
+      return failure(failed('invalid_response', `a search result has no traceID or startTimeUnixNano: ${snippet(JSON.stringify(t))}`, notTempoHint));
     }
     hits.push({
       traceID: t.traceID,
@@ -148,7 +170,7 @@ async function search(ctx: ProbeContext, base: string, tags: string, fromMs: num
       rootTraceName: typeof t.rootTraceName === 'string' ? t.rootTraceName : undefined,
     });
   }
-  return hits.sort((a, b) => b.startMs - a.startMs);
+  return success(hits.sort((a, b) => b.startMs - a.startMs));
 }
 
 function absentHint(service: string): string {
@@ -166,17 +188,9 @@ export function logfmt(pairs: Record<string, string>): string {
     .join(' ');
 }
 
-function describeSearch(service: string, tags: Record<string, string> | undefined): string {
-  const extra = Object.entries(tags ?? {}).map(([k, v]) => `${k}=${v}`);
+function describeSearch(service: string, tags: Record<string, string>): string {
+  const extra = Object.entries(tags).map(([k, v]) => `${k}=${v}`);
   return `"${service}"${extra.length ? ` with ${extra.join(', ')}` : ''}`;
-}
-
-/** 42s, 8m20s, 3h5m: ages for people. */
-function ago(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
-  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
 }
 
 function round(n: number): number {

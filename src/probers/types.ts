@@ -1,17 +1,25 @@
 // The one contract every probe kind implements. Adding a kind means a new file in this folder that
-// exports a `Prober`, plus one line in ./index.ts; nothing in the engine, the API or the metrics changes.
+// exports `defineProber({...})`, plus one line in ./index.ts; nothing in the config loader, the
+// engine, the API or the metrics changes. A kind's file holds everything about it: its fields, how
+// they are decoded, the gauges it publishes, and the run.
 import type { Static, TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { HttpClient } from '../net/http.js';
 import type { DockerClient } from '../net/docker.js';
+import type { OutcomeStatus, Severity } from '../core/status.js';
+import type { Decoder } from './define.js';
 
-/** What a probe run concluded. `blocked` means "could not be judged": not a failure of its own. */
-export type OutcomeStatus = 'ok' | 'failing' | 'blocked';
+export type { OutcomeStatus } from '../core/status.js';
 
-/** An extra gauge a probe publishes besides the framework's own metrics (e.g. container memory). */
-export interface Sample {
-  /** Full metric name, e.g. watchdog_container_memory_usage_bytes. Must be declared in metrics/extra.ts. */
-  metric: string;
+/** A gauge a kind publishes besides the framework's own metrics (as blackbox_exporter's probers register theirs). */
+export interface GaugeDecl {
+  help: string;
+  labelNames: readonly string[];
+}
+
+/** One value of a declared gauge. `G` is the kind's declared names, so an undeclared one does not compile. */
+export interface Sample<G extends string = string> {
+  metric: G;
   labels: Record<string, string>;
   value: number;
 }
@@ -21,7 +29,7 @@ export interface Sample {
  * it throws only on a bug. `reason` is a short fixed word (it becomes a metric label), while
  * `message` and `hint` are free text for people and never reach a label.
  */
-export interface ProbeOutcome {
+export interface ProbeOutcome<G extends string = string> {
   status: OutcomeStatus;
   reason: string;
   message: string;
@@ -30,15 +38,21 @@ export interface ProbeOutcome {
   value?: number | null;
   /** Structured facts shown in /status (never secrets). */
   details?: Record<string, unknown>;
-  samples?: Sample[];
+  samples?: Sample<G>[];
 }
 
-/** Fields every probe has, whatever its kind; the engine owns them. */
+/**
+ * What a helper that may fail returns: the value, or the outcome the probe reports. Tagged, so the
+ * compiler checks that every caller handles the failure.
+ */
+export type Attempt<T> = { ok: true; value: T } | { ok: false; outcome: ProbeOutcome };
+
+/** Fields every probe has, whatever its kind, after decoding; the engine owns them. */
 export interface CommonSpec {
   name: string;
   kind: string;
   description?: string;
-  severity: 'critical' | 'warning';
+  severity: Severity;
   intervalMs: number;
   schedule?: string;
   timeoutMs: number;
@@ -69,19 +83,45 @@ export interface SpecError {
   message: string;
 }
 
-export interface Prober<F extends TObject = TObject> {
-  /** TypeBox schema of the fields this kind adds to a probe definition (strict: no unknown keys). */
+/**
+ * What a kind's file writes. `F` is the schema of its fields as written, `S` what they decode to,
+ * `G` the names of the gauges it publishes.
+ */
+export interface KindDefinition<F extends TObject, S extends object, G extends string = never> {
+  /** TypeBox schema of the fields this kind adds to a probe definition (unknown keys are refused). */
   fields: F;
   /** Kind-specific defaults for the common fields (an OTLP canary writes data, so it runs rarely). */
   defaults?: { interval?: string; timeout?: string };
-  /** Cross-field checks after the schema passed; return the first problem. */
-  check?(spec: Static<F> & CommonSpec): SpecError | undefined;
-  run(spec: Static<F> & CommonSpec, ctx: ProbeContext): Promise<ProbeOutcome>;
+  /** The gauges this kind publishes through `ProbeOutcome.samples`, by full metric name. */
+  gauges?: Readonly<Record<G, GaugeDecl>>;
+  /**
+   * Turns the schema-checked fields into the values `run()` uses (durations in ms, parsed
+   * expectations and paths, defaults applied). Every problem goes to `d`; run() never re-parses.
+   */
+  decode(fields: Static<F>, d: Decoder, common: CommonSpec): S;
+  /** Cross-field checks on the decoded spec: every problem, or none. */
+  check?(spec: CommonSpec & S): SpecError[];
+  run(spec: CommonSpec & S, ctx: ProbeContext): Promise<ProbeOutcome<G>>;
 }
 
-/** Helper so each kind's file keeps its field types without repeating them. */
-export function defineProber<F extends TObject>(p: Prober<F>): Prober<F> {
-  return p;
+/**
+ * A probe as the engine holds it: the common fields, and the kind bound to its decoded fields.
+ * The engine runs it without knowing its kind; only the kind's own file knows the field types.
+ */
+export interface ProbeSpec extends CommonSpec {
+  /** The kind's fields as decoded at load, for views and tests; run() has them typed. */
+  readonly settings: Readonly<object>;
+  run(ctx: ProbeContext): Promise<ProbeOutcome>;
 }
 
-export type AnySpec = CommonSpec & Record<string, unknown>;
+/** A registered kind, as the loader and the metrics see it. */
+export interface Prober {
+  readonly fields: TObject;
+  readonly defaults: { interval?: string; timeout?: string };
+  readonly gauges: Readonly<Record<string, GaugeDecl>>;
+  /**
+   * Decodes one probe's fields (already checked against the schema of `fields` plus the common
+   * fields) and binds them to this kind's run; or every problem found.
+   */
+  bind(fields: Readonly<Record<string, unknown>>, common: CommonSpec): { ok: true; spec: ProbeSpec } | { ok: false; problems: SpecError[] };
+}

@@ -6,7 +6,7 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { checkAlerting } from '../../src/alerting/alertmanager.js';
+import { checkAlerting } from '../../src/config/alerting.js';
 import { startAlerting, type AlertingOptions } from '../../src/alerting/index.js';
 import { parseConfig, type WatchdogConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';

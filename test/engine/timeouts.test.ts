@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { runProbe, type RunDeps } from '../../src/engine/runner.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient, type HttpClient } from '../../src/net/http.js';
-import type { AnySpec } from '../../src/probers/types.js';
+import type { ProbeSpec } from '../../src/probers/types.js';
 import { engineFor, eventually } from '../support/engine.js';
 import { hangAfterAccept, jsonServer } from '../support/misbehaving.js';
 
@@ -21,7 +21,7 @@ import { hangAfterAccept, jsonServer } from '../support/misbehaving.js';
  */
 const HARD_MARGIN_MS = 600;
 
-function spec(probe: Record<string, unknown>): AnySpec {
+function spec(probe: Record<string, unknown>): ProbeSpec {
   return parseConfig([{ file: 'probes/timeouts.yaml', text: JSON.stringify({ probes: [{ name: 'stuck', interval: '30s', ...probe }] }) }], {}).probes[0]!;
 }
 

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startAlertmanager, type AlertmanagerHandle } from '../support/alertmanager.js';
-import { engineFor, runKindOnce } from '../support/engine.js';
+import { engineFor } from '../support/engine.js';
+import { runProber } from '../support/prober.js';
 import { invalidJson, jsonServer, statusServer } from '../support/misbehaving.js';
 import { freePort } from '../support/ports.js';
 import { makeTempDir, startProcess } from '../support/process.js';
@@ -22,7 +23,7 @@ after(() => am?.stop());
 const name = 'alertmanager';
 const probeFile = (fields: Record<string, unknown>) => JSON.stringify({ probes: [{ name, kind: 'alertmanager_status', ...fields }] });
 
-const runOnce = (fields: Record<string, unknown>) => runKindOnce('alertmanager_status', name, fields);
+const runOnce = (fields: Record<string, unknown>) => runProber('alertmanager_status', { name, ...fields });
 
 test('a single node with clustering off ("disabled") is healthy: ok, value 1', async () => {
   const r = await runOnce({ alertmanager: am.url });
@@ -137,6 +138,6 @@ test('a status that is not JSON, lacks cluster.status, or names an unknown state
 test('bad configs are refused with exact messages', () => {
   const refused = (fields: Record<string, unknown>, problem: string) => assert.throws(() => engineFor(probeFile(fields)), { problems: [`test.yaml: probe "${name}": ${problem}`] });
   refused({ alertmanager: am.url, settlingGrace: 'soon' }, 'settlingGrace: expected a duration such as "500ms", "30s", "5m" or "1h", got "soon"');
-  refused({ alertmanager: 'alertmanager:9093' }, 'alertmanager: "alertmanager:9093" does not match ^https?://');
+  refused({ alertmanager: 'alertmanager:9093' }, 'alertmanager: expected an http:// or https:// URL, got "alertmanager:9093"');
   refused({}, 'alertmanager: required field is missing');
 });

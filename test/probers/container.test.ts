@@ -20,7 +20,8 @@ import { Engine } from '../../src/engine/engine.js';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { probeDetail, statusReport, statusTable } from '../../src/report/view.js';
 import { createDockerClient } from '../../src/net/docker.js';
-import { formatBytes, memoryInUse, parseMemorySize } from '../../src/probers/containerMemory.js';
+import { memoryInUse, parseMemorySize } from '../../src/probers/containerMemory.js';
+import { formatBytes } from '../../src/util/format.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { docker, dockerAvailable, inspectContainer, removeContainer, runContainer, stopContainer, uniqueName } from '../support/docker.js';
 import { hangAfterAccept, jsonServer, statusServer } from '../support/misbehaving.js';
@@ -130,7 +131,10 @@ test('memory sizes read and print in docker\'s binary units', () => {
     ['2GB', 2 * 1024 * MiB], ['2GiB', 2 * 1024 * MiB], ['65536k', 64 * MiB], ['4096', 4096], ['2 G', 2 * 1024 * MiB],
     ['0m', undefined], ['', undefined], ['2X', undefined], ['-1g', undefined], ['1e3m', undefined],
   ];
-  for (const [text, bytes] of sizes) assert.equal(parseMemorySize(text), bytes, text);
+  for (const [text, bytes] of sizes) {
+    const size = parseMemorySize(text);
+    assert.equal(size.ok ? size.value : undefined, bytes, text);
+  }
   assert.deepEqual([512, 1536, 32 * MiB, 32178176, 2 * 1024 * MiB].map(formatBytes), ['512B', '1.5KiB', '32MiB', '30.69MiB', '2GiB']);
 });
 

@@ -4,7 +4,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { prometheusDownHint } from '../../src/probers/prometheusApi.js';
-import { engineFor } from '../support/engine.js';
+import { runProber } from '../support/prober.js';
 import { closedPort, hangAfterAccept, invalidJson, jsonServer, statusServer, type MisbehavingTarget } from '../support/misbehaving.js';
 import { remoteWrite, startPrometheus, waitForQuery, type PrometheusHandle } from '../support/prometheus.js';
 
@@ -45,11 +45,9 @@ before(async () => {
 after(() => prom?.stop());
 
 async function query(t: TestContext, fields: { query: string; expect?: string; prometheus?: string }): Promise<ProbeResult> {
-  const run = engineFor(JSON.stringify({ probes: [{ name: 'span-rate', kind: 'prometheus_query', prometheus: prom.url, timeout: '2s', ...fields }] }));
-  t.after(() => run.close());
-  const [state] = await run.engine.runOnce();
-  t.diagnostic(`${state!.current.reason}: ${state!.current.message} (${state!.current.durationMs} ms)`);
-  return state!.current;
+  const r = await runProber('prometheus_query', { name: 'span-rate', prometheus: prom.url, timeout: '2s', ...fields });
+  t.diagnostic(`${r.reason}: ${r.message} (${r.durationMs} ms)`);
+  return r;
 }
 
 test('a rising counter gives a positive rate: ok, with the rate as value', async (t) => {

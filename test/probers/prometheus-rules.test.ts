@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { prometheusDownHint } from '../../src/probers/prometheusApi.js';
-import { engineFor, eventually, runKindOnce } from '../support/engine.js';
+import { engineFor, eventually } from '../support/engine.js';
+import { runProber } from '../support/prober.js';
 import { closedPort, invalidJson, jsonServer } from '../support/misbehaving.js';
 import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 
@@ -59,7 +60,7 @@ after(() => prom?.stop());
 const name = 'rule-groups';
 const probeFile = (fields: Record<string, unknown>) => JSON.stringify({ probes: [{ name, kind: 'prometheus_rules', ...fields }] });
 
-const runOnce = (fields: Record<string, unknown>) => runKindOnce('prometheus_rules', name, fields);
+const runOnce = (fields: Record<string, unknown>) => runProber('prometheus_rules', { name, ...fields });
 
 /** The probe running every second, as in the daemon. */
 function daemon(t: TestContext, fields: Record<string, unknown>) {
@@ -201,5 +202,5 @@ test('bad configs are refused with exact messages', () => {
   );
   refused({ prometheus: prom.url, groups: bothGroups, minRules: 0 }, 'minRules: expected a whole number of at least 1, or a mapping from group name to one, got 0');
   refused({ prometheus: prom.url, groups: bothGroups, minRules: { mystocks_tracing_alerts: 0 } }, 'minRules: expected a whole number of at least 1, or a mapping from group name to one, got a mapping');
-  refused({ prometheus: 'prometheus:9090', groups: bothGroups }, 'prometheus: "prometheus:9090" does not match ^https?://');
+  refused({ prometheus: 'prometheus:9090', groups: bothGroups }, 'prometheus: expected an http:// or https:// URL, got "prometheus:9090"');
 });

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { prometheusDownHint } from '../../src/probers/prometheusApi.js';
-import { engineFor, runKindOnce } from '../support/engine.js';
+import { engineFor } from '../support/engine.js';
+import { runProber } from '../support/prober.js';
 import { closedPort, invalidJson, jsonServer } from '../support/misbehaving.js';
 import { exporterScrapeConfig, startExporter, startPrometheus, waitForQuery, type Exporter, type PrometheusHandle } from '../support/prometheus.js';
 
@@ -34,7 +35,7 @@ after(async () => {
 const name = 'scrape-target';
 const probeFile = (fields: Record<string, unknown>) => JSON.stringify({ probes: [{ name, kind: 'prometheus_targets', ...fields }] });
 
-const runOnce = (fields: Record<string, unknown>) => runKindOnce('prometheus_targets', name, fields);
+const runOnce = (fields: Record<string, unknown>) => runProber('prometheus_targets', { name, ...fields });
 
 /** Prometheus publishes discovered targets every 5s: wait until the job's `up` series has `value`. */
 const upIs = (job: string, value: string) => waitForQuery(prom.url, `up{job="${job}"}`, (r) => r[0]?.value?.[1] === value);

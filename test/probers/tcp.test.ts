@@ -1,19 +1,17 @@
-// kind: tcp through the real config loader and engine. A SYN that is never answered is in
+// kind: tcp, run by the kind itself (runProber). A SYN that is never answered is in
 // test/engine/timeouts.test.ts, with the other runs that must end at the timeout.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import type { ProbeResult } from '../../src/engine/result.js';
-import { engineFor } from '../support/engine.js';
+import { runProber } from '../support/prober.js';
 import { closedPort } from '../support/misbehaving.js';
 
 async function tcpProbe(t: TestContext, address: string): Promise<ProbeResult> {
-  const run = engineFor(JSON.stringify({ probes: [{ name: 'otlp-grpc-port', kind: 'tcp', address, timeout: '1s' }] }));
-  t.after(() => run.close());
-  const [state] = await run.engine.runOnce();
-  t.diagnostic(`${state!.current.reason}: ${state!.current.message} (${state!.current.durationMs} ms)`);
-  return state!.current;
+  const r = await runProber('tcp', { name: 'otlp-grpc-port', address, timeout: '1s' });
+  t.diagnostic(`${r.reason}: ${r.message} (${r.durationMs} ms)`);
+  return r;
 }
 
 /** A listener that counts the connections it accepts; undefined when the host has no such address. */

@@ -1,5 +1,5 @@
-// The Tempo kinds (tempo_search, tempo_ready, otlp_canary) through the engine's own path: probe
-// YAML → parseConfig (schema, kind defaults, check()) → runProbe (timeout, signal). Tempo cannot run
+// The Tempo kinds (tempo_search, tempo_ready, otlp_canary), each run by the kind itself under the
+// runner's deadline (runProber); their config problems through the real loader (parseConfig). Tempo cannot run
 // here, so they talk to the Tempo stand-in in test/support, a real HTTP server shaped on Tempo's API.
 import { problemsOf } from '../support/engine.js';
 import { test } from 'node:test';
@@ -12,7 +12,8 @@ import { runProbe } from '../../src/engine/runner.js';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
-import type { AnySpec } from '../../src/probers/types.js';
+import type { ProbeSpec } from '../../src/probers/types.js';
+import { runProber } from '../support/prober.js';
 import { startTempoStandin, type TempoStandin, type TempoStandinOptions } from '../support/tempo-standin.js';
 import { closedPort, hangAfterAccept, invalidJson, jsonServer, type MisbehavingTarget } from '../support/misbehaving.js';
 
@@ -29,12 +30,12 @@ function deps(t: After) {
   return { http, docker: createDockerClient({}), logger: pino({ level: 'silent' }), now: Date.now };
 }
 
-function specs(...probes: Record<string, unknown>[]): AnySpec[] {
+function specs(...probes: Record<string, unknown>[]): ProbeSpec[] {
   return parseConfig([{ file: FILE, text: stringify({ probes }) }], {}).probes;
 }
 
 async function run(t: After, probe: Record<string, unknown>): Promise<ProbeResult> {
-  return runProbe(specs(probe)[0]!, deps(t));
+  return runProber(String(probe.kind), probe, deps(t));
 }
 
 const configProblems = (probe: Record<string, unknown>) => problemsOf(() => specs(probe));

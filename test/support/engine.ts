@@ -2,7 +2,6 @@
 import { pino, type Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
-import type { ProbeResult } from '../../src/engine/result.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { createDockerClient } from '../../src/net/docker.js';
@@ -60,11 +59,4 @@ export function problemsOf(load: () => unknown): string[] {
     throw err;
   }
   throw new Error('the config was accepted');
-}
-
-/** One probe of `kind` with `fields`, loaded through the real config path and run once. */
-export async function runKindOnce(kind: string, name: string, fields: Record<string, unknown>): Promise<ProbeResult> {
-  const run = engineFor(JSON.stringify({ probes: [{ name, kind, ...fields }] }));
-  const [state] = await run.engine.runOnce().finally(() => run.close());
-  return state!.current;
 }
