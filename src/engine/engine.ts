@@ -199,7 +199,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     // Before a dependency's first result there is nothing to judge by: wait for it.
     if (state.spec.dependsOn.some((d) => this.slots.get(d)?.state.last === undefined)) return false;
-    void this.execute(slot);
+    // runProbe turns whatever a prober does into a result, so a throw here is a bug of ours: log it,
+    // and let the scheduler go on (execute has already cleared `running`).
+    this.execute(slot).catch((err: unknown) => {
+      this.opts.logger.error({ err, probe: state.spec.name }, 'scheduled run threw instead of returning a result: this is a bug in stack-watchdog, please report it');
+    });
     return true;
   }
 

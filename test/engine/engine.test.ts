@@ -221,3 +221,41 @@ probes:
   await new Promise((r) => setTimeout(r, 2100));
   assert.equal(engine.state('hourly')!.runs.get('ok'), 1);
 });
+
+test('a run that throws inside the runner is logged as a bug and the engine keeps scheduling', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.after(() => process.off('unhandledRejection', onUnhandled));
+  const { logger: real, lines } = captureLogger('info');
+  // The runner asks the logger for a per-probe child before its own try/catch: throwing there for
+  // one probe makes runProbe itself reject, as a bug in the runner would.
+  const logger = Object.create(real) as typeof real;
+  logger.child = ((bindings: Record<string, unknown>, options?: object) => {
+    if (bindings.probe === 'broken') throw new Error('child logger exploded');
+    return real.child(bindings, options);
+  }) as typeof real.child;
+  const { engine, close } = engineFor(
+    `
+probes:
+  - { name: broken, kind: http, url: "${target.server.url}/b", interval: 1s, timeout: 500ms }
+  - { name: healthy, kind: http, url: "${target.server.url}/h", interval: 1s, timeout: 500ms }
+`,
+    { logger },
+  );
+  t.after(close);
+  engine.start();
+  const bugLines = () => lines.filter((l) => l.level === 50 && l.probe === 'broken');
+  await eventually(() => bugLines().length >= 2, 'the broken probe was tried, and tried again on a later tick', 6000);
+  await eventually(() => (engine.state('healthy')!.runs.get('ok') ?? 0) >= 3, 'the other probe keeps getting results', 6000);
+  // An unhandled rejection is reported on the next turn of the event loop: give it one.
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(unhandled, []);
+  const line = bugLines()[0]!;
+  assert.match(String(line.msg), /bug/);
+  assert.match(String((line.err as { message?: string } | undefined)?.message), /child logger exploded/);
+  assert.equal(engine.state('broken')!.running, false);
+  assert.ok(Date.now() - engine.lastTick < 1500, 'the scheduler still ticks');
+});
