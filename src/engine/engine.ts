@@ -142,9 +142,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       const ready = order.filter((n) => !done.has(n) && this.slots.get(n)!.state.spec.dependsOn.every((d) => done.has(d) || !wanted.has(d)));
       await Promise.all(
         ready.map(async (n) => {
-          const slot = this.slots.get(n)!;
-          slot.state.spec = { ...slot.state.spec, failureThreshold: 1, successThreshold: 1 };
-          await this.execute(slot);
+          await this.execute(this.slots.get(n)!, { undamped: true });
           done.add(n);
         }),
       );
@@ -207,7 +205,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     return true;
   }
 
-  private async execute(slot: Slot): Promise<ProbeResult> {
+  private async execute(slot: Slot, opts: { undamped?: boolean } = {}): Promise<ProbeResult> {
     const state = slot.state;
     state.running = true;
     const work = (async () => {
@@ -216,7 +214,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       state.running = false;
       // A reload may have replaced this probe while it ran: then its result belongs to nobody.
       const live = this.slots.get(state.spec.name);
-      if (live?.state === state) this.apply(live, raw);
+      if (live?.state === state) this.apply(live, raw, opts);
       return raw;
     })();
     this.inFlight.add(work);
@@ -228,10 +226,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
   }
 
-  private apply(slot: Slot, raw: ProbeResult): void {
+  private apply(slot: Slot, raw: ProbeResult, opts: { undamped?: boolean }): void {
     const state = slot.state;
     const before = state.current.status;
-    const changed = record(state, raw, this.limits);
+    const changed = record(state, raw, this.limits, opts);
     this.logChange(state, before, changed);
     slot.inRound = true;
     this.emit('result', state, raw, changed);

@@ -259,3 +259,36 @@ probes:
   assert.equal(engine.state('broken')!.running, false);
   assert.ok(Date.now() - engine.lastTick < 1500, 'the scheduler still ticks');
 });
+
+test('runOnce reports a single run undamped without changing the probe\'s thresholds for later runs', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  const { engine, close } = engineFor(`
+probes:
+  - { name: damped, kind: http, url: "${target.server.url}/", failureThreshold: 3, successThreshold: 2 }
+`);
+  t.after(close);
+  const state = engine.state('damped')!;
+  const status = () => state.current.status;
+  target.set(500);
+  const [once] = await engine.runOnce();
+  assert.equal(once!.current.status, 'failing', 'one failing run is reported as failing by runOnce');
+  assert.equal(once!.current.reason, 'http_status');
+  assert.equal(state.spec.failureThreshold, 3);
+  assert.equal(state.spec.successThreshold, 2);
+
+  // Later runs are damped as configured: two successes to recover...
+  target.set(200);
+  await engine.runNow('damped');
+  assert.equal(status(), 'failing', 'one success is below the recovery threshold');
+  await engine.runNow('damped');
+  assert.equal(status(), 'ok');
+  // ...and three failures to fail.
+  target.set(500);
+  await engine.runNow('damped');
+  await engine.runNow('damped');
+  assert.equal(status(), 'ok', 'two failures are below the failure threshold');
+  assert.match(String(state.current.details?.flapping), /2 of 3 failures/);
+  await engine.runNow('damped');
+  assert.equal(status(), 'failing');
+});
