@@ -36,7 +36,8 @@ interface Slot {
 
 export class Engine extends EventEmitter<EngineEvents> {
   private slots = new Map<string, Slot>();
-  private heartbeat?: ScheduledTask;
+  /** The one-second scheduler tick (not the alerting heartbeat, which hangs on `round`). */
+  private ticker?: ScheduledTask;
   private readonly stopController = new AbortController();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly semaphore: Semaphore;
@@ -79,7 +80,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.started = true;
     this.lastTick = this.opts.now();
     // One ticking task drives every interval probe; cron-scheduled probes get a task of their own.
-    this.heartbeat = cron.schedule('* * * * * *', () => this.tick(), { name: 'watchdog-scheduler' });
+    this.ticker = cron.schedule('* * * * * *', () => this.tick(), { name: 'watchdog-scheduler' });
     for (const slot of this.slots.values()) this.schedule(slot);
     this.tick();
   }
@@ -87,7 +88,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Stops scheduling, lets runs in flight finish for up to `graceMs`, then cancels them. */
   async stop(graceMs = 3000): Promise<void> {
     this.started = false;
-    this.heartbeat?.destroy();
+    this.ticker?.destroy();
     for (const slot of this.slots.values()) slot.task?.destroy();
     const all = Promise.allSettled([...this.inFlight]);
     let timer: NodeJS.Timeout | undefined;
@@ -142,9 +143,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       const ready = order.filter((n) => !done.has(n) && this.slots.get(n)!.state.spec.dependsOn.every((d) => done.has(d) || !wanted.has(d)));
       await Promise.all(
         ready.map(async (n) => {
-          const slot = this.slots.get(n)!;
-          slot.state.spec = { ...slot.state.spec, failureThreshold: 1, successThreshold: 1 };
-          await this.execute(slot);
+          await this.execute(this.slots.get(n)!, { undamped: true });
           done.add(n);
         }),
       );
@@ -172,7 +171,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   private schedule(slot: Slot): void {
     const spec = slot.state.spec;
     if (!spec.schedule) return;
-    slot.task = cron.schedule(spec.schedule, () => this.due(slot), { name: `probe-${spec.name}` });
+    slot.task = cron.schedule(spec.schedule, () => this.startScheduledRun(slot), { name: `probe-${spec.name}` });
   }
 
   private tick(): void {
@@ -182,28 +181,36 @@ export class Engine extends EventEmitter<EngineEvents> {
       // Every probe runs once at start, whatever its schedule; afterwards interval probes are due here.
       const firstRun = slot.state.last === undefined && !slot.state.running;
       if ((slot.state.spec.schedule && !firstRun) || now < slot.nextDue) continue;
-      if (this.due(slot)) {
+      // A run started or skipped uses up this turn; one waiting for a dependency stays due.
+      if (this.startScheduledRun(slot) !== 'waiting') {
         slot.nextDue += slot.state.spec.intervalMs;
         if (slot.nextDue <= now) slot.nextDue = now + slot.state.spec.intervalMs;
       }
     }
   }
 
-  /** Starts a scheduled run unless one is still going (then the tick is counted as skipped). */
-  private due(slot: Slot): boolean {
+  /**
+   * A probe's scheduled run is due: starts it (`started`), unless one is still going (`skipped`,
+   * and counted) or a dependency has no result yet (`waiting`).
+   */
+  private startScheduledRun(slot: Slot): 'started' | 'skipped' | 'waiting' {
     const state = slot.state;
     if (state.running) {
       state.skipped++;
       this.opts.logger.debug({ probe: state.spec.name }, 'previous run still going; tick skipped');
-      return true;
+      return 'skipped';
     }
     // Before a dependency's first result there is nothing to judge by: wait for it.
-    if (state.spec.dependsOn.some((d) => this.slots.get(d)?.state.last === undefined)) return false;
-    void this.execute(slot);
-    return true;
+    if (state.spec.dependsOn.some((d) => this.slots.get(d)?.state.last === undefined)) return 'waiting';
+    // runProbe turns whatever a prober does into a result, so a throw here is a bug of ours: log it,
+    // and let the scheduler go on (execute has already cleared `running`).
+    this.execute(slot).catch((err: unknown) => {
+      this.opts.logger.error({ err, probe: state.spec.name }, 'scheduled run threw instead of returning a result: this is a bug in stack-watchdog, please report it');
+    });
+    return 'started';
   }
 
-  private async execute(slot: Slot): Promise<ProbeResult> {
+  private async execute(slot: Slot, opts: { undamped?: boolean } = {}): Promise<ProbeResult> {
     const state = slot.state;
     state.running = true;
     const work = (async () => {
@@ -212,7 +219,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       state.running = false;
       // A reload may have replaced this probe while it ran: then its result belongs to nobody.
       const live = this.slots.get(state.spec.name);
-      if (live?.state === state) this.apply(live, raw);
+      if (live?.state === state) this.apply(live, raw, opts);
       return raw;
     })();
     this.inFlight.add(work);
@@ -224,10 +231,10 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
   }
 
-  private apply(slot: Slot, raw: ProbeResult): void {
+  private apply(slot: Slot, raw: ProbeResult, opts: { undamped?: boolean }): void {
     const state = slot.state;
     const before = state.current.status;
-    const changed = record(state, raw, this.limits);
+    const changed = record(state, raw, this.limits, opts);
     this.logChange(state, before, changed);
     slot.inRound = true;
     this.emit('result', state, raw, changed);

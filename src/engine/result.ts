@@ -62,9 +62,10 @@ export function newState(spec: ProbeSpec, now: number): ProbeState {
 /**
  * Applies one raw result to a probe's state: history, counters and the thresholds that damp
  * flapping. Returns true when the visible status changed. `blocked` is never damped: it is a
- * statement about a dependency, which already has its own damping.
+ * statement about a dependency, which already has its own damping. `undamped` applies no
+ * threshold to this one run (a one-shot check reports what it saw); the counters still count it.
  */
-export function record(state: ProbeState, raw: ProbeResult, limits: { history: number; failures: number }): boolean {
+export function record(state: ProbeState, raw: ProbeResult, limits: { history: number; failures: number }, opts: { undamped?: boolean } = {}): boolean {
   state.last = raw;
   state.history.unshift(raw);
   if (state.history.length > limits.history) state.history.length = limits.history;
@@ -81,11 +82,11 @@ export function record(state: ProbeState, raw: ProbeResult, limits: { history: n
   if (raw.status === 'ok') {
     state.consecutiveSuccesses++;
     state.consecutiveFailures = 0;
-    next = before === 'failing' && state.consecutiveSuccesses < state.spec.successThreshold ? stillFailing(state, raw) : raw;
+    next = !opts.undamped && before === 'failing' && state.consecutiveSuccesses < state.spec.successThreshold ? stillFailing(state, raw) : raw;
   } else if (raw.status === 'failing') {
     state.consecutiveFailures++;
     state.consecutiveSuccesses = 0;
-    next = before !== 'failing' && state.consecutiveFailures < state.spec.failureThreshold ? notYetFailing(state, raw) : raw;
+    next = !opts.undamped && before !== 'failing' && state.consecutiveFailures < state.spec.failureThreshold ? notYetFailing(state, raw) : raw;
   } else {
     state.consecutiveFailures = 0;
     state.consecutiveSuccesses = 0;

@@ -1,17 +1,14 @@
 // Bounds how many probes run at once, so a config with fifty probes cannot open fifty sockets at the same instant.
-export class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
+// p-limit hands a freed slot straight to the next caller in line, so one arriving just after a release waits its turn.
+import pLimit, { type LimitFunction } from 'p-limit';
 
-  async use<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
+export class Semaphore {
+  private readonly limit: LimitFunction;
+  constructor(limit: number) {
+    this.limit = pLimit(limit);
+  }
+
+  use<T>(fn: () => Promise<T>): Promise<T> {
+    return this.limit(fn);
   }
 }

@@ -67,11 +67,11 @@ export function createMetrics(opts: MetricsOptions): Registry {
   gauge('watchdog_probe_interval_seconds', 'How often the probe is meant to run (for a cron schedule: the interval used for staleness, 0 if unknown).', probeLabels, (g) =>
     each((s, l) => g.set(l, s.spec.schedule ? 0 : s.spec.intervalMs / 1000)),
   );
-  gauge('watchdog_probe_duration_seconds', 'How long the probe\'s last run took.', probeLabels, (g) => each((s, l) => s.last && g.set(l, s.last.durationMs / 1000)));
-  gauge('watchdog_probe_last_run_timestamp_seconds', 'When the probe last finished a run (Unix time).', probeLabels, (g) => each((s, l) => s.last && g.set(l, s.last.at / 1000)));
+  gauge('watchdog_probe_duration_seconds', 'How long the probe\'s last run took (describes the last run, which may differ from the current status while a threshold is counted).', probeLabels, (g) => each((s, l) => s.last && g.set(l, s.last.durationMs / 1000)));
+  gauge('watchdog_probe_last_run_timestamp_seconds', 'When the probe last finished a run (Unix time; describes the last run, not the current status).', probeLabels, (g) => each((s, l) => s.last && g.set(l, s.last.at / 1000)));
   gauge('watchdog_probe_status_since_timestamp_seconds', 'When the probe\'s current status began (Unix time).', probeLabels, (g) => each((s, l) => g.set(l, s.since / 1000)));
-  gauge('watchdog_probe_value', 'The number the probe measured on its last run (trace count, query value, usage ratio, ...).', probeLabels, (g) =>
-    each((s, l) => typeof s.last?.value === 'number' && Number.isFinite(s.last.value) && g.set(l, s.last.value)),
+  gauge('watchdog_probe_value', 'The number behind the probe\'s current status, as /status shows it (trace count, query value, usage ratio, ...).', probeLabels, (g) =>
+    each((s, l) => typeof s.current.value === 'number' && Number.isFinite(s.current.value) && g.set(l, s.current.value)),
   );
   counter('watchdog_probe_runs_total', 'Probe runs by result (ok, failing, blocked).', [...probeLabels, 'result'], (c) =>
     each((s, l) => s.runs.forEach((n, result) => c.inc({ ...l, result }, n))),

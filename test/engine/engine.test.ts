@@ -221,3 +221,74 @@ probes:
   await new Promise((r) => setTimeout(r, 2100));
   assert.equal(engine.state('hourly')!.runs.get('ok'), 1);
 });
+
+test('a run that throws inside the runner is logged as a bug and the engine keeps scheduling', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  t.after(() => process.off('unhandledRejection', onUnhandled));
+  const { logger: real, lines } = captureLogger('info');
+  // The runner asks the logger for a per-probe child before its own try/catch: throwing there for
+  // one probe makes runProbe itself reject, as a bug in the runner would.
+  const logger = Object.create(real) as typeof real;
+  logger.child = ((bindings: Record<string, unknown>, options?: object) => {
+    if (bindings.probe === 'broken') throw new Error('child logger exploded');
+    return real.child(bindings, options);
+  }) as typeof real.child;
+  const { engine, close } = engineFor(
+    `
+probes:
+  - { name: broken, kind: http, url: "${target.server.url}/b", interval: 1s, timeout: 500ms }
+  - { name: healthy, kind: http, url: "${target.server.url}/h", interval: 1s, timeout: 500ms }
+`,
+    { logger },
+  );
+  t.after(close);
+  engine.start();
+  const bugLines = () => lines.filter((l) => l.level === 50 && l.probe === 'broken');
+  await eventually(() => bugLines().length >= 2, 'the broken probe was tried, and tried again on a later tick', 6000);
+  await eventually(() => (engine.state('healthy')!.runs.get('ok') ?? 0) >= 3, 'the other probe keeps getting results', 6000);
+  // An unhandled rejection is reported on the next turn of the event loop: give it one.
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(unhandled, []);
+  const line = bugLines()[0]!;
+  assert.match(String(line.msg), /bug/);
+  assert.match(String((line.err as { message?: string } | undefined)?.message), /child logger exploded/);
+  assert.equal(engine.state('broken')!.running, false);
+  assert.ok(Date.now() - engine.lastTick < 1500, 'the scheduler still ticks');
+});
+
+test('runOnce reports a single run undamped without changing the probe\'s thresholds for later runs', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  const { engine, close } = engineFor(`
+probes:
+  - { name: damped, kind: http, url: "${target.server.url}/", failureThreshold: 3, successThreshold: 2 }
+`);
+  t.after(close);
+  const state = engine.state('damped')!;
+  const status = () => state.current.status;
+  target.set(500);
+  const [once] = await engine.runOnce();
+  assert.equal(once!.current.status, 'failing', 'one failing run is reported as failing by runOnce');
+  assert.equal(once!.current.reason, 'http_status');
+  assert.equal(state.spec.failureThreshold, 3);
+  assert.equal(state.spec.successThreshold, 2);
+
+  // Later runs are damped as configured: two successes to recover...
+  target.set(200);
+  await engine.runNow('damped');
+  assert.equal(status(), 'failing', 'one success is below the recovery threshold');
+  await engine.runNow('damped');
+  assert.equal(status(), 'ok');
+  // ...and three failures to fail.
+  target.set(500);
+  await engine.runNow('damped');
+  await engine.runNow('damped');
+  assert.equal(status(), 'ok', 'two failures are below the failure threshold');
+  assert.match(String(state.current.details?.flapping), /2 of 3 failures/);
+  await engine.runNow('damped');
+  assert.equal(status(), 'failing');
+});

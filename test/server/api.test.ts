@@ -210,3 +210,59 @@ test('unknown routes are a JSON 404', async (t) => {
   assert.equal(res.status, 404);
   assert.match(((await res.json()) as { message: string }).message, /no route GET \/nope/);
 });
+
+test('GET /metrics: a probe\'s value and extra samples follow the status /status shows, not the last raw run', async (t) => {
+  // A stand-in for Tempo's search API whose answer the test switches: a fresh trace, then three stale ones.
+  let traces = [{ traceID: 'fresh', startMs: Date.now() }];
+  const tempo = await jsonServer((req) =>
+    req.path === '/api/search' ? { status: 200, body: { traces: traces.map((x) => ({ traceID: x.traceID, startTimeUnixNano: `${x.startMs}000000` })) } } : { status: 404, body: {} },
+  );
+  const d = await daemonWith(`probes: [{ name: traces, kind: tempo_search, tempo: "${tempo.url}", service: shop, maxAge: 5m, failureThreshold: 3 }]`);
+  t.after(async () => {
+    await d.stop();
+    await tempo.close();
+  });
+  const read = async () => {
+    const status = ((await (await fetch(`${d.url}/status`)).json()) as { probes: { status: string; value: number | null }[] }).probes[0]!;
+    const text = await (await fetch(`${d.url}/metrics`)).text();
+    const series = (s: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${s} `));
+      assert.ok(line, `missing: ${s}`);
+      return Number(line.slice(s.length + 1));
+    };
+    return {
+      status,
+      value: series('watchdog_probe_value{probe="traces",kind="tempo_search"}'),
+      age: series('watchdog_tempo_newest_trace_age_seconds{probe="traces",service="shop"}'),
+      lastRun: series('watchdog_probe_last_run_timestamp_seconds{probe="traces",kind="tempo_search"}'),
+    };
+  };
+
+  const first = await read();
+  assert.equal(first.status.status, 'ok');
+  assert.equal(first.status.value, 1);
+  assert.equal(first.value, 1);
+  assert.ok(first.age < 60, `age ${first.age}`);
+
+  const staleMs = Date.now() - 10 * 60_000;
+  traces = ['a', 'b', 'c'].map((traceID) => ({ traceID, startMs: staleMs }));
+  const raw = await d.engine.runNow('traces');
+  // The run itself failed (3 stale traces), but one failure is below the threshold of three.
+  assert.equal(raw!.status, 'failing');
+  assert.equal(raw!.value, 3);
+  const damped = await read();
+  assert.equal(damped.status.status, 'ok');
+  assert.equal(damped.status.value, 1);
+  assert.equal(damped.value, damped.status.value, '/metrics has the value /status shows');
+  assert.ok(damped.age < 60, `the age sample is the one behind the ok status, not the stale run's: ${damped.age}`);
+  // Runs are described by the last run, whatever the status.
+  assert.equal(damped.lastRun, raw!.at / 1000);
+
+  await d.engine.runNow('traces');
+  await d.engine.runNow('traces');
+  const failing = await read();
+  assert.equal(failing.status.status, 'failing');
+  assert.equal(failing.status.value, 3);
+  assert.equal(failing.value, 3);
+  assert.ok(failing.age >= 600 && failing.age < 700, `age ${failing.age}`);
+});
