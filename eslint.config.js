@@ -1,9 +1,10 @@
 // `npm run lint` (eslint . && prettier --check .). Layout is prettier's job: no stylistic rules here.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: ['dist/', 'coverage/', '.test-tmp/', 'bench/.build/', 'bench/results/', '**/node_modules/'],
   },
