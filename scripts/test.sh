@@ -23,6 +23,20 @@ done < <(docker ps -a --filter label=watchdog-test=1 --format '{{.ID}} {{.Label 
 echo "[test] type-check: tsc -p tsconfig.test.json"
 npx tsc -p tsconfig.test.json
 
+# The whole suite also lints and checks the import graph; with file arguments (iterating on a few
+# tests) both are skipped. Both run before failing, so one run shows every problem.
+if (($# == 0)); then
+  checks_failed=0
+  echo "[test] lint: eslint . && prettier --check . (npm run lint)"
+  npm run --silent lint || checks_failed=1
+  echo "[test] deps: depcruise src test bench (npm run deps: no import cycle, layers kept)"
+  npm run --silent deps || checks_failed=1
+  if ((checks_failed)); then
+    echo "[test] ERROR: lint or dependency check failed (see above); tests not run" >&2
+    exit 1
+  fi
+fi
+
 if (($# > 0)); then
   files=("$@")
 else
