@@ -6,9 +6,9 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { parseDuration } from '../core/fields.js';
 import type { Parsed } from '../core/result.js';
 import { parseExpectation, type Expectation } from './expect.js';
-import type { CommonSpec, GaugeDecl, KindDefinition, ProbeContext, ProbeOutcome, ProbeSpec, Prober, SpecError } from './types.js';
+import type { CommonSpec, Decoder, GaugeDecl, KindDefinition, ProbeContext, ProbeOutcome, ProbeSpec, Prober, SpecError } from './types.js';
 
-export class Decoder {
+class FieldDecoder implements Decoder {
   readonly problems: SpecError[] = [];
 
   problem(field: string, message: string): void {
@@ -52,7 +52,7 @@ export function defineProber<F extends TObject, S extends object, G extends stri
       compiled ??= TypeCompiler.Compile(def.fields);
       // The loader checked these fields with friendlier messages; this check is what gives them their type.
       if (!compiled.Check(fields)) return { ok: false, problems: [{ field: '(fields)', message: 'do not match the kind\'s schema' }] };
-      const d = new Decoder();
+      const d = new FieldDecoder();
       const decoded = def.decode(fields, d, common);
       if (d.problems.length) return { ok: false, problems: d.problems };
       const typed: CommonSpec & S = { ...common, ...decoded };

@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import type { HttpClient } from '../net/http.js';
 import type { DockerClient } from '../net/docker.js';
 import type { OutcomeStatus, Severity } from '../core/status.js';
-import type { Decoder } from './define.js';
+import type { Parsed } from '../core/result.js';
+import type { Expectation } from './expect.js';
 
 export type { OutcomeStatus } from '../core/status.js';
 
@@ -81,6 +82,17 @@ export interface SpecError {
   /** Dotted field path inside the probe, e.g. `expect` or `assertions[0].path`. */
   field: string;
   message: string;
+}
+
+/** How a kind's decode() reads fields that need parsing; every problem is kept, so one load reports all. */
+export interface Decoder {
+  problem(field: string, message: string): void;
+  /** The value of a parse, or `placeholder` after recording its problem (a spec with problems never runs). */
+  take<T>(field: string, result: Parsed<T>, placeholder: T): T;
+  /** A duration field in milliseconds. */
+  duration(field: string, text: string): number;
+  /** A comparison such as "> 0". */
+  expectation(field: string, text: string): Expectation;
 }
 
 /**
