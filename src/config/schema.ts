@@ -82,7 +82,7 @@ export function describeError(e: ValueError): string {
   const custom = (e.schema as TSchema & { errorMessage?: string }).errorMessage;
   const got = describeValue(e.value);
   if (e.message === 'Unexpected property') {
-    const allowed = Object.keys(e.schema.properties ?? {});
+    const allowed = Object.keys((e.schema.properties ?? {}) as Record<string, unknown>);
     const key = e.path.split('/').pop() ?? '';
     const guess = closest(key, allowed);
     if (guess) return `unknown field; did you mean "${guess}"?`;

@@ -67,7 +67,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       next.set(spec.name, { state, nextDue: keep ? old.nextDue : now + this.jitter(spec), inRound: false });
     }
     for (const [name, slot] of this.slots) {
-      slot.task?.destroy();
+      this.destroy(slot.task);
       // A run of a removed or changed probe that is still going writes into a state nobody reads.
       if (!next.has(name)) this.opts.logger.info({ probe: name }, 'probe removed');
     }
@@ -88,8 +88,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Stops scheduling, lets runs in flight finish for up to `graceMs`, then cancels them. */
   async stop(graceMs = 3000): Promise<void> {
     this.started = false;
-    this.ticker?.destroy();
-    for (const slot of this.slots.values()) slot.task?.destroy();
+    this.destroy(this.ticker);
+    for (const slot of this.slots.values()) this.destroy(slot.task);
     const all = Promise.allSettled([...this.inFlight]);
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise((r) => (timer = setTimeout(r, graceMs)));
@@ -97,6 +97,12 @@ export class Engine extends EventEmitter<EngineEvents> {
     clearTimeout(timer);
     this.stopController.abort();
     await Promise.race([all, new Promise((r) => setTimeout(r, 200))]);
+  }
+
+  /** node-cron's destroy() may return a promise; a failure to stop a task is logged, never unhandled. */
+  private destroy(task: ScheduledTask | undefined): void {
+    if (!task) return;
+    Promise.resolve(task.destroy()).catch((err: unknown) => this.opts.logger.warn({ err }, 'a cron task did not stop cleanly'));
   }
 
   states(): ProbeState[] {

@@ -81,9 +81,9 @@ export function createDockerClient(opts: { dockerHost?: string }): DockerClient 
     async stats(container, signal) {
       try {
         // one-shot: the default call waits for a second sample (about 2 s) to compute CPU deltas.
-        const answer: unknown = await client()
-          .getContainer(container)
-          .stats({ stream: false, 'one-shot': true, abortSignal: signal } as never);
+        // docker-modem takes abortSignal; @types/dockerode does not list it, so it rides in a variable.
+        const options = { stream: false as const, 'one-shot': true, abortSignal: signal };
+        const answer: unknown = await client().getContainer(container).stats(options);
         return expectShape<ContainerStats>(answer, (a) => isObject(a.memory_stats), endpoint);
       } catch (err) {
         throw classify(err, container, endpoint, signal);

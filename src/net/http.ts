@@ -50,7 +50,7 @@ export function createHttpClient(opts: { userAgent: string; dispatcher?: Dispatc
       let res: Dispatcher.ResponseData;
       try {
         res = await request(url, {
-          method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+          method: req.method ?? 'GET',
           headers: { 'user-agent': opts.userAgent, ...req.headers },
           body: req.body,
           signal: req.signal,

@@ -35,9 +35,11 @@ declare module 'fastify' {
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  // pino's Logger and fastify's logger type differ only in generics; the instance is the same. Held
+  // as the base type so the app is a plain FastifyInstance.
+  const loggerInstance: FastifyBaseLogger = opts.logger.child({ component: 'http' });
   const app = Fastify({
-    // pino's Logger and fastify's logger type differ only in generics; the instance is the same.
-    loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance,
     // A scrape every 15 s would drown the log; errors are still logged below.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },

@@ -4,7 +4,7 @@
  * collected before it fires (nodejs/node#57736), and then a hanging target hangs us too.
  * Fractions of a millisecond (from an injected clock) are rounded up rather than refused.
  */
-export function deadline(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; done(): void } {
+export function deadline(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; done: () => void } {
   const controller = new AbortController();
   const wait = Math.max(1, Math.ceil(ms));
   const timer = setTimeout(() => controller.abort(new DOMException(`no answer in ${wait} ms`, 'TimeoutError')), wait);
@@ -13,7 +13,7 @@ export function deadline(parent: AbortSignal | undefined, ms: number): { signal:
   else parent?.addEventListener('abort', onAbort, { once: true });
   return {
     signal: controller.signal,
-    done() {
+    done: () => {
       clearTimeout(timer);
       parent?.removeEventListener('abort', onAbort);
     },

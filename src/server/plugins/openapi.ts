@@ -42,7 +42,7 @@ async function openapi(app: FastifyInstance, opts: { version: string }) {
 
 /** Fastify's `Name#` references → OpenAPI's `#/components/schemas/Name`. */
 function fixRefs(s: unknown): unknown {
-  return JSON.parse(JSON.stringify(s ?? {}), (key, v) => (key === '$ref' && typeof v === 'string' && v.endsWith('#') ? `#/components/schemas/${v.slice(0, -1)}` : key === '$id' ? undefined : v));
+  return JSON.parse(JSON.stringify(s ?? {}), (key, v: unknown) => (key === '$ref' && typeof v === 'string' && v.endsWith('#') ? `#/components/schemas/${v.slice(0, -1)}` : key === '$id' ? undefined : v));
 }
 
 export default fp(openapi, { name: 'watchdog-openapi', fastify: '5.x' });
