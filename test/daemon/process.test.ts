@@ -27,14 +27,14 @@ async function startWatchdog(configPath: string, env: Record<string, string> = {
   });
   const logs: Record<string, unknown>[] = [];
   let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       // Every stdout line must be a JSON log record: parse failures fail the test.
-      logs.push(JSON.parse(line));
+      logs.push(JSON.parse(line) as Record<string, unknown>);
     }
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -115,7 +115,7 @@ test('SIGTERM stops the schedule, lets runs finish, closes the server and exits 
 test('the daemon refuses to start on an invalid config with exit 2 and the exact problem', async () => {
   const child = spawn(process.execPath, [bin, 'run'], { env: { PATH: process.env.PATH, WATCHDOG_CONFIG: 'test/fixtures/bad/cycle.yaml', WATCHDOG_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise((r) => child.on('exit', r));
   assert.equal(code, 2);
   assert.equal(stderr, 'test/fixtures/bad/cycle.yaml: probe "a": dependsOn: dependency cycle a -> b -> a\n');

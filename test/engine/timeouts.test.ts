@@ -88,7 +88,7 @@ s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
 });`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => child.kill('SIGKILL'));
-  const [line] = (await Promise.race([once(child.stdout!, 'data'), new Promise((_, reject) => setTimeout(() => reject(new Error('listener did not start')), 10_000))])) as [Buffer];
+  const [line] = (await Promise.race([once(child.stdout, 'data'), new Promise((_, reject) => setTimeout(() => reject(new Error('listener did not start')), 10_000))])) as [Buffer];
   const port = Number(String(line).trim());
   const fillers: Socket[] = [];
   t.after(() => fillers.forEach((s) => s.destroy()));

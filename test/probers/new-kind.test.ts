@@ -67,8 +67,8 @@ test('a new kind is one file plus its registry line: validated, run, in /status 
 
   // The kind's types hold from its fields to run(): the copy compiles with the project's settings.
   const tsc = join(root, 'node_modules/typescript/bin/tsc');
-  await promisify(execFile)(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--noEmit'], { cwd: dir }).catch((err: { stdout?: string }) => {
-    assert.fail(`the copy with the new kind does not type-check:\n${err.stdout ?? String(err)}`);
+  await promisify(execFile)(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json'), '--noEmit'], { cwd: dir }).catch((err: Error & { stdout?: string }) => {
+    assert.fail(`the copy with the new kind does not type-check:\n${err.stdout ?? err.message}`);
   });
 
   const load = (await import(pathToFileURL(join(dir, 'src/config/load.ts')).href)) as typeof import('../../src/config/load.js');

@@ -8,7 +8,6 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
-import { runProbe } from '../../src/engine/runner.js';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';

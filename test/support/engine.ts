@@ -11,7 +11,7 @@ export function captureLogger(level = 'debug'): { logger: Logger; lines: Record<
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
+      for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   });
@@ -33,7 +33,7 @@ export function engineFor(yamlText: string, opts: Partial<EngineOptions> & { env
   return {
     engine,
     config,
-    async close() {
+    close: async () => {
       await engine.stop(500);
       await http.close();
     },

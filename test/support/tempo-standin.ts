@@ -1219,7 +1219,7 @@ function pbFields(buf: Buffer): Map<number, PbField[]> {
   return fields;
 }
 function pbBytes(m: Map<number, PbField[]>, n: number): Buffer[] {
-  return (m.get(n) ?? []).filter((f) => f.wt === 2).map((f) => f.v as Buffer);
+  return (m.get(n) ?? []).filter((f) => f.wt === 2).map((f) => f.v);
 }
 function pbString(m: Map<number, PbField[]>, n: number): string | undefined {
   const b = pbBytes(m, n).at(-1);
@@ -1227,11 +1227,11 @@ function pbString(m: Map<number, PbField[]>, n: number): string | undefined {
 }
 function pbVarint(m: Map<number, PbField[]>, n: number): bigint | undefined {
   const f = (m.get(n) ?? []).filter((x) => x.wt === 0).at(-1);
-  return f === undefined ? undefined : (f.v as bigint);
+  return f === undefined ? undefined : (f.v);
 }
 function pbFixed64(m: Map<number, PbField[]>, n: number): string | undefined {
   const f = (m.get(n) ?? []).filter((x) => x.wt === 1).at(-1);
-  return f === undefined ? undefined : (f.v as Buffer).readBigUInt64LE(0).toString();
+  return f === undefined ? undefined : (f.v).readBigUInt64LE(0).toString();
 }
 function pbHex(m: Map<number, PbField[]>, n: number): string | undefined {
   const b = pbBytes(m, n).at(-1);
