@@ -12,7 +12,7 @@ import { Agent, request } from 'undici';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir, onExit, startProcess, type ManagedProcess } from '../test/support/process.js';
 import type { EngineReply, EngineRequest } from './engine-child.js';
-import { cpuMs, median, memory, probeFile, type Round } from './proc.js';
+import { cpuMs, median, memory, parseWrk, probeFile, type Round } from './proc.js';
 
 const PROBES = 200;
 /** The daemon's default WATCHDOG_CONCURRENCY; the blackbox driver keeps as many requests in flight. */
@@ -277,22 +277,6 @@ async function scrapeCost(url: string): Promise<Scrape> {
   const body = await res.body.text();
   const { stdout } = await run('wrk', ['-t1', '-c2', `-d${WRK_SECONDS}s`, '--latency', url], { timeout: (WRK_SECONDS + 15) * 1000 });
   return { bytes: Buffer.byteLength(body), series: body.split('\n').filter((l) => l && !l.startsWith('#')).length, ...parseWrk(stdout) };
-}
-
-export function parseWrk(out: string): Omit<Scrape, 'bytes' | 'series'> {
-  const latency = (pct: string) => {
-    const m = new RegExp(`^\\s*${pct}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(out);
-    if (!m) throw new Error(`wrk printed no ${pct}% latency:\n${out}`);
-    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2] as 'us' | 'ms' | 's'];
-  };
-  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
-  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
-  return {
-    requestsPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
-    p50Ms: latency('50'),
-    p99Ms: latency('99'),
-    errors: non2xx + (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0),
-  };
 }
 
 function wrkVersion(): string {

@@ -47,3 +47,20 @@ export function probeFile(targetUrl: string, count: number, interval: string, ti
   const probes = Array.from({ length: count }, (_, i) => `  - name: target-${i}\n    kind: http\n    url: ${targetUrl}/t/${i}\n`);
   return `defaults:\n  interval: ${interval}\n  timeout: ${timeout}\nprobes:\n${probes.join('')}`;
 }
+
+/** The figures of one `wrk --latency` run: requests/s, p50 and p99 in ms, and errors of any kind. */
+export function parseWrk(out: string): { requestsPerSec: number; p50Ms: number; p99Ms: number; errors: number } {
+  const latency = (pct: string) => {
+    const m = new RegExp(`^\\s*${pct}%\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(out);
+    if (!m) throw new Error(`wrk printed no ${pct}% latency:\n${out}`);
+    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2] as 'us' | 'ms' | 's'];
+  };
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  return {
+    requestsPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
+    p50Ms: latency('50'),
+    p99Ms: latency('99'),
+    errors: non2xx + (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0),
+  };
+}

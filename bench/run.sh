@@ -47,4 +47,5 @@ if ! out="$(npx tsc -p bench/tsconfig.json 2>&1)"; then
 fi
 cp package.json bench/.build/package.json
 
-exec node bench/.build/bench/bench.js
+# `bash bench/run.sh scale` runs the 1,000-probe bench (bench/scale.ts) instead.
+exec node "bench/.build/bench/${1:-bench}.js"
