@@ -1,12 +1,11 @@
 // The watchdog's own /metrics: a private prom-client registry (never the global one, so tests and
 // reloads build fresh ones), with every value read from engine state at scrape time. A probe that a
 // reload removed has no state, so it leaves /metrics on the next scrape.
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
-import { probeStatuses } from '../core/status.js';
-import type { ProbeState } from '../engine/result.js';
 import { probers } from '../probers/index.js';
 import type { GaugeDecl } from '../probers/types.js';
+import { probeExposition } from './probeFamilies.js';
 
 export interface ReloadStatus {
   ok: boolean;
@@ -23,14 +22,23 @@ export interface MetricsOptions {
   processMetrics?: boolean;
 }
 
-const probeLabels = ['probe', 'kind'] as const;
+/**
+ * prom-client's private registry for the daemon's own metrics, with the per-probe families
+ * (probeFamilies.ts) appended to its text: one /metrics, two ways of writing it.
+ */
+class WatchdogRegistry extends Registry {
+  constructor(private readonly probeText: () => string) {
+    super();
+  }
+
+  override async metrics(): Promise<string> {
+    return (await super.metrics()) + this.probeText();
+  }
+}
 
 export function createMetrics(opts: MetricsOptions): Registry {
-  const registry = new Registry();
   const { engine } = opts;
-  const each = (fn: (s: ProbeState, labels: { probe: string; kind: string }) => void) => {
-    for (const s of engine.states()) fn(s, { probe: s.spec.name, kind: s.spec.kind });
-  };
+  const registry = new WatchdogRegistry(probeExposition(() => engine.states(), kindGauges(probers)));
   const gauge = (name: string, help: string, labelNames: readonly string[], fill: (g: Gauge) => void) =>
     new Gauge({
       name,
@@ -42,44 +50,6 @@ export function createMetrics(opts: MetricsOptions): Registry {
         fill(this);
       },
     });
-  const counter = (name: string, help: string, labelNames: readonly string[], fill: (c: Counter) => void) =>
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect() {
-        this.reset();
-        fill(this);
-      },
-    });
-
-  gauge('watchdog_probe_success', 'Whether the probe\'s current status is ok (1) or not (0: failing, blocked or pending).', probeLabels, (g) =>
-    each((s, l) => g.set(l, s.current.status === 'ok' ? 1 : 0)),
-  );
-  gauge('watchdog_probe_status', 'The probe\'s current status: 1 on the series of the status it is in.', [...probeLabels, 'status'], (g) =>
-    each((s, l) => probeStatuses.forEach((status) => g.set({ ...l, status }, s.current.status === status ? 1 : 0))),
-  );
-  gauge('watchdog_probe_reason', 'The reason behind the probe\'s current status (a short fixed word): 1 on that series.', [...probeLabels, 'reason'], (g) =>
-    each((s, l) => g.set({ ...l, reason: s.current.reason }, 1)),
-  );
-  gauge('watchdog_probe_info', 'Static facts about each configured probe.', [...probeLabels, 'severity'], (g) => each((s, l) => g.set({ ...l, severity: s.spec.severity }, 1)));
-  gauge('watchdog_probe_interval_seconds', 'How often the probe is meant to run (for a cron schedule: the interval used for staleness, 0 if unknown).', probeLabels, (g) =>
-    each((s, l) => g.set(l, s.spec.schedule ? 0 : s.spec.intervalMs / 1000)),
-  );
-  gauge('watchdog_probe_duration_seconds', 'How long the probe\'s last run took (describes the last run, which may differ from the current status while a threshold is counted).', probeLabels, (g) => each((s, l) => s.last && g.set(l, s.last.durationMs / 1000)));
-  gauge('watchdog_probe_last_run_timestamp_seconds', 'When the probe last finished a run (Unix time; describes the last run, not the current status).', probeLabels, (g) => each((s, l) => s.last && g.set(l, s.last.at / 1000)));
-  gauge('watchdog_probe_status_since_timestamp_seconds', 'When the probe\'s current status began (Unix time).', probeLabels, (g) => each((s, l) => g.set(l, s.since / 1000)));
-  gauge('watchdog_probe_value', 'The number behind the probe\'s current status, as /status shows it (trace count, query value, usage ratio, ...).', probeLabels, (g) =>
-    each((s, l) => typeof s.current.value === 'number' && Number.isFinite(s.current.value) && g.set(l, s.current.value)),
-  );
-  counter('watchdog_probe_runs_total', 'Probe runs by result (ok, failing, blocked).', [...probeLabels, 'result'], (c) =>
-    each((s, l) => s.runs.forEach((n, result) => c.inc({ ...l, result }, n))),
-  );
-  counter('watchdog_probe_failures_total', 'Failed probe runs by reason.', [...probeLabels, 'reason'], (c) =>
-    each((s, l) => s.failuresByReason.forEach((n, reason) => c.inc({ ...l, reason }, n))),
-  );
-  counter('watchdog_probe_skipped_runs_total', 'Scheduled runs skipped because the previous run was still going.', probeLabels, (c) => each((s, l) => c.inc(l, s.skipped)));
 
   gauge('watchdog_config_last_reload_successful', 'Whether the last attempt to load the probe config succeeded.', [], (g) => g.set(opts.reloadStatus().ok ? 1 : 0));
   gauge('watchdog_config_last_reload_timestamp_seconds', 'When the config was last loaded or a load was attempted (Unix time).', [], (g) => g.set(opts.reloadStatus().at / 1000));
@@ -87,12 +57,6 @@ export function createMetrics(opts: MetricsOptions): Registry {
   const build = new Gauge({ name: 'watchdog_build_info', help: 'The running stack-watchdog build.', labelNames: ['version', 'nodejs'], registers: [registry] });
   build.set({ version: opts.version, nodejs: process.versions.node }, 1);
 
-  // The gauges each kind declares in its own file; their values follow the status people see.
-  for (const [name, decl] of kindGauges(probers)) {
-    gauge(name, decl.help, decl.labelNames, (g) => {
-      for (const s of engine.states()) for (const sample of s.current.samples ?? []) if (sample.metric === name) g.set(sample.labels, sample.value);
-    });
-  }
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
   return registry;
 }
