@@ -12,6 +12,7 @@ import { alertmanagerStatusProber } from './alertmanagerStatus.js';
 import { containerMemoryProber } from './containerMemory.js';
 import { containerEnvProber } from './containerEnv.js';
 import { alertPathProber } from './alertPath.js';
+import { deadRulesProber } from './deadRules.js';
 
 export const probers: Readonly<Record<string, Prober>> = {
   http: httpProber,
@@ -26,6 +27,7 @@ export const probers: Readonly<Record<string, Prober>> = {
   container_memory: containerMemoryProber,
   container_env: containerEnvProber,
   alert_path: alertPathProber,
+  dead_rules: deadRulesProber,
 };
 
 export function proberFor(kind: string): Prober | undefined {
