@@ -175,6 +175,24 @@ test('the heartbeat rule not loaded: not_delivered says Prometheus does not fire
   );
 });
 
+test('Prometheus switched to another Alertmanager: the heartbeat ages there, not_delivered with its age', async (t) => {
+  const hook = await webhook(t);
+  const am = await startAlertmanager({ config: shippedRoute(hook.url) });
+  t.after(() => am.stop());
+  const other = await startAlertmanager({ config: shippedRoute(hook.url) });
+  t.after(() => other.stop());
+  // Re-sent every 3s, so Alertmanager keeps it 12s (four resend delays) after the last one.
+  const prom = await startPrometheus({ ruleFiles: { 'watchdog-rules.yml': shippedRules }, alertmanagers: [`127.0.0.1:${am.port}`], extraArgs: ['--rules.alert.resend-delay=3s'] });
+  t.after(() => prom.stop());
+  const probe = daemon(t, { prometheus: prom.url, alertmanager: am.url, maxHeartbeatAge: '6s' });
+  assert.equal((await probe.until((x) => x.status === 'ok')).status, 'ok');
+  prom.writeConfig({ alertmanagers: [`127.0.0.1:${other.port}`] });
+  await prom.reload();
+  const r = await probe.until((x) => x.message.includes('last updated'));
+  assert.equal(r.reason, 'not_delivered', r.message);
+  assert.match(r.message, /^the heartbeat alert WatchdogAlertPathHeartbeat was last updated at Alertmanager \d+(\.\d+)?s ago, longer than maxHeartbeatAge 6s: Prometheus stopped delivering to it$/);
+});
+
 test('bad configs are refused', () => {
   assert.throws(
     () => engineFor(JSON.stringify({ probes: [{ name, kind: 'alert_path', prometheus: 'http://127.0.0.1:1', alertmanager: 'http://127.0.0.1:2', maxHeartbeatAge: 'soon' }] })),
