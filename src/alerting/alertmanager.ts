@@ -35,22 +35,22 @@ export interface PostableAlert {
 export interface DirectSettings {
   url: string;
   mode: 'fallback' | 'always';
-  /** The probe whose failure means Prometheus cannot alert; undefined in fallback when none exists. */
-  guard?: string;
+  /** The probes whose failure means Prometheus cannot alert (itself, or the alert path); empty in fallback when none exists. */
+  guards: string[];
   resolveTimeoutMs: number;
 }
 
 export function directSettings(config: WatchdogConfig): DirectSettings | undefined {
   const am = config.alerting?.alertmanager;
   if (!am || am.mode === 'off') return undefined;
-  return { url: am.url, mode: am.mode, guard: am.guardProbe, resolveTimeoutMs: am.resolveTimeoutMs };
+  return { url: am.url, mode: am.mode, guards: am.guardProbes, resolveTimeoutMs: am.resolveTimeoutMs };
 }
 
-/** Whether the watchdog should alert directly now: always, or while the guard says Prometheus is down. */
-export function engaged(settings: DirectSettings, guard: ProbeState | undefined): boolean {
+/** Whether the watchdog should alert directly now: always, or while a guard says Prometheus cannot alert. */
+export function engaged(settings: DirectSettings, guards: readonly (ProbeState | undefined)[]): boolean {
   if (settings.mode === 'always') return true;
   // Blocked counts: the guard's own dependency (Prometheus's port, say) is failing.
-  return guard?.current.status === 'failing' || guard?.current.status === 'blocked';
+  return guards.some((guard) => guard?.current.status === 'failing' || guard?.current.status === 'blocked');
 }
 
 export interface AlertContext {
@@ -61,16 +61,16 @@ export interface AlertContext {
 }
 
 /**
- * The alerts that should be firing now, by probe: every failing critical probe, and the guard
+ * The alerts that should be firing now, by probe: every failing critical probe, and a failing guard
  * whatever its severity, because Prometheus being down is the outage this path exists for. The
  * guard is a probe like the others, so it is one alert, not two. Nothing while not engaged.
  */
 export function firingAlerts(states: ProbeState[], settings: DirectSettings, ctx: AlertContext): Map<string, Omit<PostableAlert, 'endsAt'>> {
   const out = new Map<string, Omit<PostableAlert, 'endsAt'>>();
-  const guard = states.find((s) => s.spec.name === settings.guard);
-  if (!engaged(settings, guard)) return out;
+  const guards = states.filter((s) => settings.guards.includes(s.spec.name));
+  if (!engaged(settings, guards)) return out;
   for (const s of states) {
-    const isGuard = s.spec.name === settings.guard;
+    const isGuard = settings.guards.includes(s.spec.name);
     if (s.current.status !== 'failing' || (s.spec.severity !== 'critical' && !isGuard)) continue;
     out.set(s.spec.name, toAlert(s, isGuard, ctx));
   }
@@ -271,7 +271,7 @@ export class AlertmanagerSender {
     const now = this.opts.now();
     const states = this.opts.states();
     const byName = new Map(states.map((s) => [s.spec.name, s]));
-    const isEngaged = engaged(settings, settings.guard ? byName.get(settings.guard) : undefined);
+    const isEngaged = engaged(settings, settings.guards.map((g) => byName.get(g)));
     this.logEngagement(settings, isEngaged);
     const firing = firingAlerts(states, settings, this.opts.context ?? {});
     const endsAt = now + settings.resolveTimeoutMs;
@@ -335,7 +335,7 @@ export class AlertmanagerSender {
   private logEngagement(settings: DirectSettings, isEngaged: boolean): void {
     if (settings.mode !== 'fallback' || isEngaged === this.wasEngaged) return;
     this.wasEngaged = isEngaged;
-    if (isEngaged) this.opts.logger.warn({ guard: settings.guard }, 'Prometheus cannot alert (its guard probe is failing): alerting Alertmanager directly');
-    else this.opts.logger.info({ guard: settings.guard }, 'guard probe recovered: Prometheus alerts again; direct alerts of probes still failing are handed over');
+    if (isEngaged) this.opts.logger.warn({ guards: settings.guards }, 'Prometheus cannot alert (its guard probe is failing): alerting Alertmanager directly');
+    else this.opts.logger.info({ guards: settings.guards }, 'guard probe recovered: Prometheus alerts again; direct alerts of probes still failing are handed over');
   }
 }

@@ -12,10 +12,10 @@ export type AlertingBlock = Static<typeof Alerting>;
 export interface AlertingConfig {
   alertmanager?: {
     url: string;
-    /** fallback: only while the guard probe (Prometheus) fails; always; off. */
+    /** fallback: only while a guard probe (Prometheus, the alert path) fails; always; off. */
     mode: 'fallback' | 'always' | 'off';
-    /** The probe whose failure means Prometheus cannot alert; undefined in fallback when none exists. */
-    guardProbe?: string;
+    /** The probes whose failure means Prometheus cannot alert; empty in fallback when none exists. */
+    guardProbes: string[];
     /** How long an alert stays valid without renewal (endsAt = now + this). */
     resolveTimeoutMs: number;
   };
@@ -32,9 +32,16 @@ export function checkAlerting(alerting: AlertingBlock | undefined, probeNames: s
     if (!ms.ok) problems.push(`alerting.alertmanager.resolveTimeout: expected a duration such as "5m", got "${am.resolveTimeout}"`);
     else if (ms.value < 1000) problems.push(`alerting.alertmanager.resolveTimeout: ${am.resolveTimeout} leaves no time to renew an alert; use 1s or more (default 5m)`);
   }
-  if (am.guardProbe !== undefined && !probeNames.includes(am.guardProbe)) {
-    problems.push(`alerting.alertmanager.guardProbe: no probe is named "${am.guardProbe}"`);
-  } else if ((am.mode ?? 'fallback') === 'fallback' && !am.guardProbe && !probeNames.includes(DEFAULT_GUARD_PROBE)) {
+  if (am.guardProbe !== undefined && am.guardProbes !== undefined) {
+    problems.push('alerting.alertmanager: guardProbe and guardProbes exclude each other; list every guard under guardProbes');
+  }
+  const unknown = [
+    ...(am.guardProbe !== undefined && !probeNames.includes(am.guardProbe) ? [`alerting.alertmanager.guardProbe: no probe is named "${am.guardProbe}"`] : []),
+    ...(am.guardProbes ?? []).flatMap((g, i) => (probeNames.includes(g) ? [] : [`alerting.alertmanager.guardProbes[${i}]: no probe is named "${g}"`])),
+  ];
+  if (unknown.length) {
+    problems.push(...unknown);
+  } else if ((am.mode ?? 'fallback') === 'fallback' && !am.guardProbe && !am.guardProbes && !probeNames.includes(DEFAULT_GUARD_PROBE)) {
     problems.push(
       `alerting.alertmanager.guardProbe: mode "fallback" needs a probe that fails when Prometheus is down; no probe is named "${DEFAULT_GUARD_PROBE}", so nothing is sent directly (name one, or set mode: always)`,
     );
@@ -51,7 +58,7 @@ export function decodeAlerting(alerting: AlertingBlock, probeNames: string[]): A
     out.alertmanager = {
       url: am.url,
       mode: am.mode ?? 'fallback',
-      guardProbe: am.guardProbe ?? (probeNames.includes(DEFAULT_GUARD_PROBE) ? DEFAULT_GUARD_PROBE : undefined),
+      guardProbes: am.guardProbes ?? (am.guardProbe !== undefined ? [am.guardProbe] : probeNames.includes(DEFAULT_GUARD_PROBE) ? [DEFAULT_GUARD_PROBE] : []),
       resolveTimeoutMs: timeout?.ok ? timeout.value : DEFAULT_RESOLVE_TIMEOUT_MS,
     };
   }

@@ -41,8 +41,10 @@ export const Alerting = Type.Object(
           url: HttpUrl,
           /** fallback: only while the guard probe (Prometheus) fails; always; off. */
           mode: Type.Optional(Type.Union([Type.Literal('fallback'), Type.Literal('always'), Type.Literal('off')])),
-          /** The probe whose failure means Prometheus is down (fallback mode). */
+          /** The probe whose failure means Prometheus is down (fallback mode); the single form of guardProbes. */
           guardProbe: Type.Optional(Type.String()),
+          /** The probes whose failure means alerts through Prometheus reach nobody (fallback mode): any one failing engages the direct path. */
+          guardProbes: Type.Optional(Type.Array(Type.String(), { minItems: 1, uniqueItems: true })),
           /** How long an alert stays valid without renewal (endsAt = now + this). */
           resolveTimeout: Type.Optional(Duration),
         },

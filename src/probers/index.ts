@@ -11,6 +11,8 @@ import { prometheusTargetsProber } from './prometheusTargets.js';
 import { alertmanagerStatusProber } from './alertmanagerStatus.js';
 import { containerMemoryProber } from './containerMemory.js';
 import { containerEnvProber } from './containerEnv.js';
+import { alertPathProber } from './alertPath.js';
+import { deadRulesProber } from './deadRules.js';
 
 export const probers: Readonly<Record<string, Prober>> = {
   http: httpProber,
@@ -24,6 +26,8 @@ export const probers: Readonly<Record<string, Prober>> = {
   alertmanager_status: alertmanagerStatusProber,
   container_memory: containerMemoryProber,
   container_env: containerEnvProber,
+  alert_path: alertPathProber,
+  dead_rules: deadRulesProber,
 };
 
 export function proberFor(kind: string): Prober | undefined {

@@ -1,5 +1,7 @@
-// Shared by the prometheus_* kinds: one call into Prometheus's HTTP API, its envelope unwrapped.
+// Shared by the kinds that read Prometheus: one call into its HTTP API, its envelope unwrapped; the
+// metric names it has, and the ones among them that look like a name it lacks.
 // https://prometheus.io/docs/prometheus/latest/querying/api/#format-overview
+import { levenshtein } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import type { Attempt, ProbeContext } from './types.js';
 import { asRecord, failed, failure, fetchJson, success } from './common.js';
@@ -24,4 +26,27 @@ export async function prometheusApi(ctx: ProbeContext, base: string, path: strin
     return failure(failed('query_error', `Prometheus rejected ${path}: ${type}: ${error}`.trim(), 'Fix the expression (promtool or the Prometheus UI show where it breaks) and reload the watchdog.'));
   }
   return failure(failed('invalid_response', `${url} answered without a Prometheus API envelope`, notPrometheusHint));
+}
+
+/** Every metric name Prometheus holds (/api/v1/label/__name__/values). */
+export async function metricNames(ctx: ProbeContext, base: string): Promise<Attempt<string[]>> {
+  const known = await prometheusApi(ctx, base, '/api/v1/label/__name__/values');
+  if (!known.ok) return known;
+  if (!Array.isArray(known.value)) return failure(failed('invalid_response', 'the answer of /api/v1/label/__name__/values is not a list of names', notPrometheusHint));
+  return success(known.value.filter((n): n is string => typeof n === 'string'));
+}
+
+/** Up to `n` known names closest to the wanted ones (shared name parts first, then edit distance). */
+export function suggest(wanted: string[], known: string[], n: number): string[] {
+  const scored = known.map((k) => ({ k, score: Math.max(...wanted.map((w) => similarity(w, k))) }));
+  return scored.filter((s) => s.score > 0.3).sort((a, b) => b.score - a.score || a.k.localeCompare(b.k)).slice(0, n).map((s) => s.k);
+}
+
+function similarity(a: string, b: string): number {
+  const pa = new Set(a.split(/[_:]/).filter((p) => p.length > 2));
+  const pb = new Set(b.split(/[_:]/).filter((p) => p.length > 2));
+  const shared = [...pa].filter((p) => pb.has(p)).length;
+  const parts = shared / Math.max(1, Math.min(pa.size, pb.size));
+  const edit = 1 - levenshtein(a, b) / Math.max(a.length, b.length);
+  return 0.6 * parts + 0.4 * edit;
 }

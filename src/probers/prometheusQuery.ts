@@ -3,12 +3,11 @@
 // as "rate is zero", and its hint names the metrics that do exist and look alike.
 import { Type } from '@sinclair/typebox';
 import { HttpUrl } from '../core/fields.js';
-import { levenshtein } from '../util/text.js';
 import { defineProber } from './define.js';
 import type { ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, failed, passed } from './common.js';
 import { holds } from './expect.js';
-import { notPrometheusHint, prometheusApi } from './prometheusApi.js';
+import { metricNames, notPrometheusHint, prometheusApi, suggest } from './prometheusApi.js';
 
 export const prometheusQueryProber = defineProber({
   fields: Type.Object({
@@ -109,8 +108,8 @@ export function metricNamesIn(query: string): string[] {
 
 async function absent(ctx: ProbeContext, base: string, query: string, related: string[]): Promise<ProbeOutcome> {
   const wanted = metricNamesIn(query);
-  const known = await prometheusApi(ctx, base, '/api/v1/label/__name__/values');
-  const all = known.ok && Array.isArray(known.value) ? known.value.filter((n): n is string => typeof n === 'string') : [];
+  const known = await metricNames(ctx, base);
+  const all = known.ok ? known.value : [];
   const missing = wanted.filter((w) => !all.includes(w));
   const present = wanted.filter((w) => all.includes(w));
   const similar = missing.length ? suggest(missing, all, 5) : [];
@@ -134,19 +133,4 @@ async function absent(ctx: ProbeContext, base: string, query: string, related: s
   const details: Record<string, unknown> = { missingMetrics: missing, similarMetrics: similar };
   if (related.length) details.relatedMetricsPresent = relatedPresent;
   return failed('absent', message, hint, { value: null, details });
-}
-
-/** Up to `n` known names closest to the wanted ones (shared name parts first, then edit distance). */
-export function suggest(wanted: string[], known: string[], n: number): string[] {
-  const scored = known.map((k) => ({ k, score: Math.max(...wanted.map((w) => similarity(w, k))) }));
-  return scored.filter((s) => s.score > 0.3).sort((a, b) => b.score - a.score || a.k.localeCompare(b.k)).slice(0, n).map((s) => s.k);
-}
-
-function similarity(a: string, b: string): number {
-  const pa = new Set(a.split(/[_:]/).filter((p) => p.length > 2));
-  const pb = new Set(b.split(/[_:]/).filter((p) => p.length > 2));
-  const shared = [...pa].filter((p) => pb.has(p)).length;
-  const parts = shared / Math.max(1, Math.min(pa.size, pb.size));
-  const edit = 1 - levenshtein(a, b) / Math.max(a.length, b.length);
-  return 0.6 * parts + 0.4 * edit;
 }

@@ -1,12 +1,15 @@
 // kind: prometheus_rules — the expected rule groups are loaded and every rule in them evaluates.
 // A rule file that fails to parse is dropped whole while Prometheus keeps running on the rest, and a
 // rule that parses can still fail at every evaluation: neither shows anywhere unless someone reads
-// /api/v1/rules, which is what the guide's step 6 does by hand.
+// /api/v1/rules, which is what the guide's step 6 does by hand. A reload that fails (a rule file
+// that does not parse, such as the guide's tracing-business-alerts.yml) leaves Prometheus running the
+// rules it had: /api/v1/rules then looks healthy while the file on disk is not what runs, which only
+// /api/v1/status/runtimeinfo tells (reloadConfigSuccess, lastConfigTime).
 import { Type } from '@sinclair/typebox';
 import { HttpUrl } from '../core/fields.js';
 import { capped, count, quoted, snippet } from '../util/text.js';
 import { defineProber } from './define.js';
-import { failed, passed } from './common.js';
+import { asRecord, failed, passed } from './common.js';
 import { notPrometheusHint, prometheusApi } from './prometheusApi.js';
 
 interface Rule {
@@ -25,6 +28,10 @@ interface Group {
 const reloadStep = 'curl -X POST http://prometheus:9090/-/reload (needs --web.enable-lifecycle)';
 
 const hints = {
+  reload_failed:
+    'Prometheus refused its last reload and keeps running the config and rules it had before, so an edited rule file is not in effect: ' +
+    'run `promtool check rules <file>` on the rule file that changed (and `promtool check config prometheus.yml`), fix what it reports ' +
+    `(docker logs mystocks-prometheus names the file and line too), then reload: ${reloadStep}.`,
   group_missing:
     'Prometheus has not loaded that group (the group name is the `name:` under `groups:`, not the file name): check that `rule_files` in prometheus.yml matches the file and that the file is mounted into the container (docker exec mystocks-prometheus ls /etc/prometheus/rules); ' +
     `a file that does not parse is dropped whole, so run \`promtool check rules <file>\`; then reload: ${reloadStep}.`,
@@ -76,6 +83,20 @@ export const prometheusRulesProber = defineProber({
     const value = rules.length;
     const loadedGroups = [...byName.keys()];
     const details = { groups: Object.fromEntries(expected.map((g) => [g.name, { file: g.file, rules: g.rules.length }])), loadedGroups };
+
+    // After a failed reload the rules shown are the old ones: that outranks whatever they look like.
+    const runtime = await prometheusApi(ctx, spec.prometheus, '/api/v1/status/runtimeinfo');
+    if (!runtime.ok) return runtime.outcome;
+    const info = asRecord(runtime.value);
+    if (info?.reloadConfigSuccess === false) {
+      const since = typeof info.lastConfigTime === 'string' ? info.lastConfigTime : 'an unknown time';
+      return failed(
+        'reload_failed',
+        `Prometheus's last config reload failed; it still runs the config and rules it loaded at ${since}, so the ${count(expected.length, 'group')} loaded with ${count(value, 'rule')} are the old ones`,
+        hints.reload_failed,
+        { value, details: { ...details, reloadConfigSuccess: false, lastConfigTime: info.lastConfigTime } },
+      );
+    }
 
     const missing = spec.groups.filter((name) => !byName.has(name));
     if (missing.length) {

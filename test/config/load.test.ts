@@ -53,6 +53,7 @@ test('a missing path and an empty folder are refused with the path named', async
 
 test('the shipped probes/ validate with no environment at all', async () => {
   const config = await loadConfig('probes', {});
-  assert.equal(config.probes.length, 12);
+  assert.equal(config.probes.length, 14);
+  assert.deepEqual(config.alerting?.alertmanager?.guardProbes, ['prometheus-ready', 'alert-path']);
   assert.equal(config.alerting?.alertmanager?.url, 'http://alertmanager:9093');
 });

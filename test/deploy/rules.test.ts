@@ -32,11 +32,13 @@ function brokenCopy(edit: (rules: string) => string): { rules: string; tests: st
   return { rules: join(dir, 'watchdog-rules.yml'), tests: join(dir, 'watchdog-rules.test.yml') };
 }
 
-test('the rule group holds the five watchdog alerts', () => {
-  const doc = parse(readFileSync(rulesFile, 'utf8')) as { groups: { name: string; rules: { alert: string; for?: string; labels?: Record<string, string> }[] }[] };
+test('the rule group holds the five watchdog alerts and the alert-path heartbeat', () => {
+  const doc = parse(readFileSync(rulesFile, 'utf8')) as { groups: { name: string; rules: { alert: string; expr: string; for?: string; labels?: Record<string, string> }[] }[] };
   assert.deepEqual(doc.groups.map((g) => g.name), ['stack_watchdog']);
   const rules = doc.groups[0]!.rules;
-  assert.deepEqual(rules.map((r) => r.alert), ['WatchdogProbeFailing', 'WatchdogDown', 'WatchdogAbsent', 'WatchdogProbeStale', 'WatchdogConfigReloadFailed']);
+  assert.deepEqual(rules.map((r) => r.alert), ['WatchdogProbeFailing', 'WatchdogDown', 'WatchdogAbsent', 'WatchdogProbeStale', 'WatchdogConfigReloadFailed', 'WatchdogAlertPathHeartbeat']);
+  assert.equal(rules[5]!.expr, 'vector(1)');
+  assert.equal(rules[5]!.for, undefined);
   // The probe alert takes severity from watchdog_probe_info; a fixed label would override it.
   assert.equal(rules[0]!.labels?.severity, undefined);
   assert.equal(rules[0]!.for, '2m');
@@ -45,7 +47,7 @@ test('the rule group holds the five watchdog alerts', () => {
 test('promtool check rules accepts the rules file', () => {
   const r = tool('promtool', ['check', 'rules', rulesFile]);
   assert.equal(r.code, 0, r.out);
-  assert.match(r.out, /SUCCESS: 5 rules found/);
+  assert.match(r.out, /SUCCESS: 6 rules found/);
 });
 
 test('promtool test rules: firing, not firing, resolved, for: boundary, stale, reload, down, absent', () => {
@@ -68,6 +70,13 @@ test('the unit tests fail when the severity join loses the replica labels', () =
   assert.equal(r.code, 1, r.out);
   // promtool reports an evaluation error by rule and time, not by test name.
   assert.match(r.out, /rule: WatchdogProbeFailing, .*many-to-many matching not allowed/);
+});
+
+test('the unit tests fail when the heartbeat stops firing or gets a for:', () => {
+  const copy = brokenCopy((s) => s.replace('expr: vector(1)', 'expr: vector(1)\n        for: 1m'));
+  const r = tool('promtool', ['test', 'rules', copy.tests]);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /name: the alert-path heartbeat always fires/);
 });
 
 test('the unit tests fail when cron probes (interval 0) count as stale', () => {
@@ -97,7 +106,7 @@ test('the scrape snippet is a valid prometheus.yml that loads the rules as job "
   writeFileSync(config, stringify({ ...snippet, rule_files: [rulesFile] }));
   const r = tool('promtool', ['check', 'config', config]);
   assert.equal(r.code, 0, r.out);
-  assert.match(r.out, /SUCCESS: 5 rules found/);
+  assert.match(r.out, /SUCCESS: 6 rules found/);
 });
 
 test('amtool accepts the route example', () => {
@@ -115,6 +124,7 @@ test('the route sends watchdog alerts by severity, and nothing else', () => {
     ['team-chat', ['alertname=WatchdogProbeStale', 'severity=warning', 'probe=span-rate']],
     ['oncall-pager', ['alertname=WatchdogAbsent', 'severity=critical', 'job=watchdog']],
     ['default', ['alertname=TempoDown', 'severity=critical']],
+    ['null', ['alertname=WatchdogAlertPathHeartbeat', 'severity=none', 'purpose=alert-path-heartbeat']],
   ] as const) {
     const r = routes(receiver, ...labels);
     assert.equal(r.code, 0, `${labels.join(' ')} → expected ${receiver}: ${r.out}`);

@@ -169,6 +169,39 @@ test('a group added by a rule file and /-/reload while the watchdog runs turns t
   assert.equal(healed.value, 5);
 });
 
+// The MyStocks guide's tracing-business-alerts.yml: a range selector on a function call does not
+// parse ("ranges only allowed for vector selectors"), so Prometheus refuses the reload and keeps the
+// old rules; /api/v1/rules still shows them loaded and healthy.
+const unparsableRules = `groups:
+- name: mystocks_tracing_alerts
+  rules:
+  - alert: SpanRateDrop
+    expr: rate(sum(traces_spanmetrics_calls_total)[5m]) < 1
+`;
+
+test('a rule file that breaks the reload: reload_failed, though the old rules still show healthy', async (t) => {
+  const own = await startPrometheus({ ruleFiles: { '10-tracing.yml': tracingRules, '20-business.yml': businessRules } });
+  t.after(() => own.stop());
+  const probe = daemon(t, { prometheus: own.url, groups: bothGroups });
+  assert.equal((await probe.until(evaluated)).reason, 'ok');
+
+  own.writeRuleFile('30-tracing-business.yml', unparsableRules);
+  await assert.rejects(own.reload(), /failed to reload config/);
+  const r = await probe.until((x) => x.reason !== 'ok');
+  assert.equal(r.status, 'failing');
+  assert.equal(r.reason, 'reload_failed');
+  assert.match(r.message, /^Prometheus's last config reload failed; it still runs the config and rules it loaded at \d{4}-\d\d-\d\dT/);
+  assert.match(r.message, /2 groups loaded with 5 rules are the old ones/);
+  assert.match(r.hint!, /promtool check rules <file>/);
+  assert.match(r.hint!, /docker logs mystocks-prometheus/);
+  assert.equal(r.details?.reloadConfigSuccess, false);
+
+  // Fixing the file and reloading again turns it green.
+  own.writeRuleFile('30-tracing-business.yml', 'groups: []\n');
+  await own.reload();
+  assert.equal((await probe.until((x) => x.reason === 'ok')).reason, 'ok');
+});
+
 test('Prometheus down: connect, with the Prometheus hint', async () => {
   const dead = await closedPort();
   const r = await runOnce({ prometheus: dead.url, groups: bothGroups });

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
@@ -14,9 +15,19 @@ import { statusReport } from '../../src/report/view.js';
 import { startPrometheus, remoteWrite, waitForQuery, exporterScrapeConfig, type PrometheusHandle } from '../support/prometheus.js';
 import { startAlertmanager } from '../support/alertmanager.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
+import { jsonServer } from '../support/misbehaving.js';
 import { dockerAvailable, runContainer, removeContainer, stopContainer, startContainer, uniqueName } from '../support/docker.js';
 
 const profile = readFileSync('probes/mystocks.yaml', 'utf8');
+const shippedRules = readFileSync('deploy/prometheus/watchdog-rules.yml', 'utf8');
+const routeExample = readFileSync('deploy/alertmanager/route-example.yml', 'utf8');
+// Parses and evaluates, but Prometheus refuses it at reload: the guide's tracing-business-alerts.yml.
+const unparsableRules = `groups:
+  - name: mystocks_tracing_business
+    rules:
+      - alert: SpanRateDrop
+        expr: rate(sum(traces_spanmetrics_calls_total)[5m]) < 1
+`;
 
 const rules = (withBusiness: boolean, broken = false) => `
 groups:
@@ -50,12 +61,28 @@ interface Fault {
 test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) => {
   if (!(await dockerAvailable())) assert.fail('dockerd is not running: run scripts/ensure-services.sh');
   const tempo = await startTempoStandin();
+  // The shipped route, its receivers pointed at a webhook on 127.0.0.1: the watchdog's critical
+  // alerts reach a real receiver, the heartbeat goes to the null receiver.
+  const receiver = await jsonServer(() => ({ status: 200, body: {} }));
+  const alertmanager = await startAlertmanager({ config: parse(routeExample.replaceAll('http://alert-relay:5001', receiver.url)) as object });
+  const alertmanagers = [`127.0.0.1:${alertmanager.port}`];
   const prometheus: PrometheusHandle = await startPrometheus({
-    ruleFiles: { 'mystocks.yml': rules(true) },
+    ruleFiles: { 'mystocks.yml': rules(true), 'watchdog-rules.yml': shippedRules },
     scrapeConfigs: [exporterScrapeConfig('tempo-metrics', new URL(tempo.url).host)],
-    extraArgs: ['--web.enable-admin-api'],
+    alertmanagers,
+    // The heartbeat is re-sent every second instead of every minute.
+    extraArgs: ['--web.enable-admin-api', '--rules.alert.resend-delay=1s'],
   });
-  const alertmanager = await startAlertmanager();
+  const heartbeatArrives = () => waitForHeartbeat(alertmanager.url);
+  // After any reload Prometheus rebuilds its list of Alertmanagers, empty until discovery runs (up
+  // to 5 s): alert-path reads no_alertmanagers meanwhile (its failureThreshold damps that in the profile).
+  // With the test's 1 s resend delay the heartbeat also lapses at Alertmanager meanwhile (endsAt is
+  // four resend delays ahead; four minutes by default): wait for it to arrive again.
+  const reload = async () => {
+    await prometheus.reload();
+    await waitForActiveAlertmanager(prometheus.url);
+    await heartbeatArrives();
+  };
   const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
   const names = { prom: uniqueName('prometheus'), tempo: uniqueName('tempo'), app: uniqueName('app'), appNoSampler: uniqueName('app-nosampler'), noLimit: uniqueName('nolimit'), small: uniqueName('small') };
   await Promise.all([
@@ -68,7 +95,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   ]);
   t.after(async () => {
     await Promise.all(Object.values(names).map((n) => removeContainer(n)));
-    await Promise.allSettled([tempo.stop(), prometheus.stop(), alertmanager.stop()]);
+    await Promise.allSettled([tempo.stop(), prometheus.stop(), alertmanager.stop(), receiver.close()]);
   });
 
   const baseEnv: Record<string, string> = {
@@ -109,19 +136,21 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   const summary = (states: Awaited<ReturnType<typeof runAll>>['states']) =>
     Object.fromEntries(states.filter((s) => s.current.status !== 'ok').map((s) => [s.spec.name, `${s.current.status}:${s.current.reason}`]));
 
-  // Healthy: every probe green.
+  // Healthy: every probe green. The business rule's metric exists, as the app would export it.
+  await remoteWrite(prometheus.url, [{ labels: { __name__: 'mystocks_http_requests_total', status: '200' }, samples: [{ value: 1, timestampMs: Date.now() }] }]);
   freshTrace();
+  await heartbeatArrives();
   await waitForQuery(prometheus.url, 'up{job="tempo-metrics"}', (r) => r.length === 1 && r[0]!.value?.[1] === '1', 30_000);
   const healthy = await runAll();
   assert.deepEqual(summary(healthy.states), {}, JSON.stringify(healthy.states.map((s) => [s.spec.name, s.current.reason, s.current.message]), null, 1));
-  assert.equal(healthy.states.length, 12);
+  assert.equal(healthy.states.length, 14);
   const value = (name: string) => healthy.states.find((s) => s.spec.name === name)!.current.value;
   assert.ok(value('span-rate')! > 0);
   assert.ok(value('otlp-canary')! >= 0, 'the canary measured an ingestion latency');
   assert.equal(value('rule-groups'), 3);
   // The app's secret never leaves the process, though the same container is inspected.
   assert.doesNotMatch(JSON.stringify(statusReport(healthy.states, Date.now())), new RegExp(secret));
-  t.diagnostic(`healthy round: ${healthy.ms} ms, 12/12 ok`);
+  t.diagnostic(`healthy round: ${healthy.ms} ms, 14/14 ok`);
 
   // The same, as an operator runs it right after a deploy: the CLI prints every probe green, exit 0.
   const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
@@ -130,8 +159,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     ),
   );
   assert.equal(cli.code, 0, cli.stdout);
-  const rows = cli.stdout.split('\n').slice(1, 13);
-  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+ok\s/.test(r)).length, 12, cli.stdout);
+  const rows = cli.stdout.split('\n').slice(1, 15);
+  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+ok\s/.test(r)).length, 14, cli.stdout);
   assert.match(cli.stdout, /overall: ok/);
 
   const faults: Fault[] = [
@@ -187,17 +216,19 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       restore: () => {
         feeding = true;
       },
+      // dead-rules stays ok here: deleted series keep their name in /api/v1/label/__name__/values
+      // until compaction; test/probers/dead-rules.test.ts covers a metric that was never written.
       expect: { 'span-rate': 'failing:absent' },
     },
     {
       name: 'rule group mystocks_business_alerts not loaded',
       apply: async () => {
         prometheus.writeRuleFile('mystocks.yml', rules(false));
-        await prometheus.reload();
+        await reload();
       },
       restore: async () => {
         prometheus.writeRuleFile('mystocks.yml', rules(true));
-        await prometheus.reload();
+        await reload();
       },
       expect: { 'rule-groups': 'failing:group_missing' },
     },
@@ -205,20 +236,51 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       name: 'a rule that fails at evaluation',
       apply: async () => {
         prometheus.writeRuleFile('mystocks.yml', rules(true, true));
-        await prometheus.reload();
+        await reload();
         await waitForRuleError(prometheus.url);
       },
       restore: async () => {
         prometheus.writeRuleFile('mystocks.yml', rules(true));
-        await prometheus.reload();
+        await reload();
       },
       expect: { 'rule-groups': 'failing:rule_unhealthy' },
     },
     {
+      name: 'a rule file that breaks the reload (the guide\'s tracing-business-alerts.yml)',
+      apply: async () => {
+        prometheus.writeRuleFile('tracing-business-alerts.yml', unparsableRules);
+        await assert.rejects(prometheus.reload());
+        // A failed reload still re-applies the notifier's part of the config.
+        await waitForActiveAlertmanager(prometheus.url);
+        await heartbeatArrives();
+      },
+      restore: async () => {
+        prometheus.writeRuleFile('tracing-business-alerts.yml', 'groups: []\n');
+        await reload();
+      },
+      expect: { 'rule-groups': 'failing:reload_failed' },
+    },
+    {
+      name: 'alerting removed from prometheus.yml',
+      apply: async () => {
+        prometheus.writeConfig({ alertmanagers: [] });
+        await prometheus.reload();
+      },
+      restore: async () => {
+        prometheus.writeConfig({ alertmanagers });
+        await reload();
+        await heartbeatArrives();
+      },
+      expect: { 'alert-path': 'failing:no_alertmanagers' },
+    },
+    {
       name: 'Alertmanager down',
       apply: () => alertmanager.stop(),
-      restore: () => alertmanager.start(),
-      expect: { alertmanager: 'failing:connect' },
+      restore: async () => {
+        await alertmanager.start();
+        await heartbeatArrives();
+      },
+      expect: { alertmanager: 'failing:connect', 'alert-path': 'blocked:dependency_failed' },
     },
     {
       name: 'app container without the sampler variables',
@@ -262,8 +324,17 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         // After a restart, `up` answers from the replayed WAL at once, but the target list is
         // empty until discovery runs (about 5 s): wait for the list itself.
         await waitForTargetHealth(prometheus.url, 'tempo-metrics', 'up');
+        await waitForActiveAlertmanager(prometheus.url);
+        await heartbeatArrives();
       },
-      expect: { 'prometheus-ready': 'failing:connect', 'span-rate': 'blocked:dependency_failed', 'rule-groups': 'blocked:dependency_failed', 'tempo-metrics-target': 'blocked:dependency_failed' },
+      expect: {
+        'prometheus-ready': 'failing:connect',
+        'span-rate': 'blocked:dependency_failed',
+        'rule-groups': 'blocked:dependency_failed',
+        'dead-rules': 'blocked:dependency_failed',
+        'tempo-metrics-target': 'blocked:dependency_failed',
+        'alert-path': 'blocked:dependency_failed',
+      },
     },
     {
       name: 'Tempo down (last: the stand-in does not come back)',
@@ -313,6 +384,27 @@ async function waitForRuleError(promUrl: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error('the broken rule never reported health err');
+}
+
+/** Polls Alertmanager until Prometheus's heartbeat alert is there (the alert-path probe's proof). */
+async function waitForHeartbeat(amUrl: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (Date.now() < until) {
+    const res = await fetch(`${amUrl}/api/v2/alerts?filter=${encodeURIComponent('alertname="WatchdogAlertPathHeartbeat"')}`).catch(() => undefined);
+    if (res?.ok && ((await res.json()) as unknown[]).length > 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('the heartbeat alert never reached Alertmanager');
+}
+
+async function waitForActiveAlertmanager(promUrl: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (Date.now() < until) {
+    const res = await fetch(`${promUrl}/api/v1/alertmanagers`).catch(() => undefined);
+    if (res?.ok && ((await res.json()) as { data: { activeAlertmanagers: unknown[] } }).data.activeAlertmanagers.length > 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('Prometheus never listed an active Alertmanager');
 }
 
 async function waitForTargetHealth(promUrl: string, job: string, health: 'up' | 'down'): Promise<void> {

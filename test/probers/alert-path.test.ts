@@ -1,0 +1,201 @@
+// alert_path against a real Prometheus 2.42 (with the shipped rules, so the heartbeat fires) and a real
+// Alertmanager 0.25 (with the shipped route example, receivers pointed at a node:http webhook). Each
+// fault is one the existing probes cannot see: the test first shows that prometheus_rules and
+// alertmanager_status read ok on the same stack.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { parse } from 'yaml';
+import type { ProbeResult } from '../../src/engine/result.js';
+import { startAlertmanager, type AlertmanagerHandle } from '../support/alertmanager.js';
+import { engineFor, eventually } from '../support/engine.js';
+import { closedPort, jsonServer, type JsonRequest } from '../support/misbehaving.js';
+import { runProber } from '../support/prober.js';
+import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const shippedRules = readFileSync(resolve(root, 'deploy/prometheus/watchdog-rules.yml'), 'utf8');
+const routeExample = readFileSync(resolve(root, 'deploy/alertmanager/route-example.yml'), 'utf8');
+
+/** A webhook receiver on 127.0.0.1 whose answer the test switches; it records what it was sent. */
+async function webhook(t: TestContext, status = 200) {
+  let answer = status;
+  const received: JsonRequest[] = [];
+  const server = await jsonServer((req) => {
+    received.push(req);
+    return { status: answer, body: answer === 200 ? {} : { error: 'receiver broken' } };
+  });
+  t.after(() => server.close());
+  return { url: server.url, received, set: (s: number) => void (answer = s) };
+}
+
+/** The shipped route example with its receivers pointed at `hook`, and waits short enough for a test. */
+function shippedRoute(hookUrl: string): object {
+  const config = parse(routeExample.replaceAll('http://alert-relay:5001', hookUrl)) as { route: Record<string, unknown> & { routes: Record<string, unknown>[] } };
+  const fast = { group_wait: '1s', group_interval: '1s', repeat_interval: '1m' };
+  Object.assign(config.route, fast);
+  for (const r of config.route.routes) if (r.group_wait) Object.assign(r, fast);
+  return config;
+}
+
+async function stack(t: TestContext, opts: { alertmanagers?: (am: AlertmanagerHandle) => string[]; amConfig?: (hookUrl: string) => object; hookStatus?: number } = {}) {
+  const hook = await webhook(t, opts.hookStatus);
+  const am = await startAlertmanager({ config: (opts.amConfig ?? shippedRoute)(hook.url) });
+  t.after(() => am.stop());
+  const prom = await startPrometheus({
+    ruleFiles: { 'watchdog-rules.yml': shippedRules },
+    alertmanagers: opts.alertmanagers ? opts.alertmanagers(am) : [`127.0.0.1:${am.port}`],
+    // Firing alerts are re-sent every minute by default; a second keeps the test short.
+    extraArgs: ['--rules.alert.resend-delay=1s'],
+  });
+  t.after(() => prom.stop());
+  return { hook, am, prom };
+}
+
+const name = 'alert-path';
+
+/** The probe running every second, as in the daemon; `until` returns the newest result once `settled` holds (or after 40s). */
+function daemon(t: TestContext, fields: Record<string, unknown>) {
+  const run = engineFor(JSON.stringify({ probes: [{ name, kind: 'alert_path', interval: '1s', timeout: '900ms', maxHeartbeatAge: '10s', ...fields }] }));
+  t.after(() => run.close());
+  run.engine.start();
+  const last = () => run.engine.state(name)?.last;
+  return {
+    async until(settled: (r: ProbeResult) => boolean): Promise<ProbeResult> {
+      await eventually(() => {
+        const r = last();
+        return r !== undefined && settled(r);
+      }, 'the probe to settle', 40_000).catch(() => {});
+      return last() ?? assert.fail('the probe never ran');
+    },
+  };
+}
+
+/** What the existing probes say about the same stack: the gap this kind closes. */
+async function todaysProbes(prom: PrometheusHandle, am: AlertmanagerHandle) {
+  const rules = await runProber('prometheus_rules', { prometheus: prom.url, groups: ['stack_watchdog'] });
+  const status = await runProber('alertmanager_status', { alertmanager: am.url });
+  return [rules.reason, status.reason];
+}
+
+test('healthy: the heartbeat arrives, the watchdog\'s critical alert routes to a webhook, no errors: ok', async (t) => {
+  const { prom, am } = await stack(t);
+  const r = await daemon(t, { prometheus: prom.url, alertmanager: am.url }).until((x) => x.status === 'ok');
+  assert.equal(r.status, 'ok', r.message);
+  assert.match(r.message, /^heartbeat delivered \d+(\.\d+)?s ago; WatchdogProbeFailing\{severity="critical"\} routes to "oncall-pager" \(webhook_configs\); no notification errors$/);
+  assert.deepEqual(r.details?.route, [
+    { path: 'route → routes[1] (alertname=~"Watchdog.*") → routes[0] (severity="critical")', receiver: 'oncall-pager', integrations: ['webhook_configs'] },
+  ]);
+  assert.equal(r.value, 1);
+});
+
+test('alerting removed from prometheus.yml: no_alertmanagers', async (t) => {
+  const { prom, am } = await stack(t, { alertmanagers: () => [] });
+  assert.deepEqual(await todaysProbes(prom, am), ['ok', 'ok'], 'the existing probes see nothing wrong');
+  const r = await runProber('alert_path', { name, prometheus: prom.url, alertmanager: am.url });
+  assert.equal(r.status, 'failing');
+  assert.equal(r.reason, 'no_alertmanagers');
+  assert.equal(r.message, 'Prometheus has no active Alertmanager (none configured), so its alerts reach nobody');
+  assert.match(r.hint!, /`alerting\.alertmanagers` block of prometheus\.yml/);
+});
+
+test('alerting pointed at a closed port: notifications_failing names the Alertmanager Prometheus cannot reach', async (t) => {
+  const dead = await closedPort();
+  const { prom, am } = await stack(t, { alertmanagers: () => [dead.hostPort] });
+  assert.deepEqual(await todaysProbes(prom, am), ['ok', 'ok'], 'the existing probes see nothing wrong');
+  const r = await daemon(t, { prometheus: prom.url, alertmanager: am.url }).until((x) => x.reason === 'notifications_failing');
+  assert.equal(r.status, 'failing');
+  assert.equal(r.reason, 'notifications_failing', r.message);
+  assert.match(r.message, new RegExp(`^Prometheus fails to send alerts to "http://${dead.hostPort}/api/v2/alerts" \\(\\d+ alerts dropped since (Prometheus started|the last run)\\)$`));
+  assert.match(r.hint!, /`alerting\.alertmanagers` block of prometheus\.yml/);
+});
+
+test('a receiver that answers 500: notifications_failing names the integration', async (t) => {
+  const { prom, am, hook } = await stack(t, { hookStatus: 500 });
+  const probe = daemon(t, { prometheus: prom.url, alertmanager: am.url });
+  assert.equal((await probe.until((x) => x.status === 'ok')).reason, 'ok', 'green before any notification');
+  // A critical watchdog alert, as the direct path posts it: Alertmanager routes it to the webhook, which fails.
+  const post = await fetch(`${am.url}/api/v2/alerts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify([{ labels: { alertname: 'WatchdogProbeFailing', probe: 'tempo-ready', severity: 'critical' }, annotations: {} }]),
+  });
+  assert.equal(post.status, 200);
+  const r = await probe.until((x) => x.reason === 'notifications_failing');
+  assert.equal(r.reason, 'notifications_failing', r.message);
+  assert.match(r.message, /^Alertmanager's notifications through integration "webhook" \(\d+ more failed since the last run\) fail$/);
+  assert.match(r.hint!, /amtool check-config/);
+  assert.ok(hook.received.some((req) => req.path === '/pager'), 'Alertmanager did call the receiver');
+  assert.deepEqual(await todaysProbes(prom, am), ['ok', 'ok'], 'the existing probes see nothing wrong');
+});
+
+test('a route that ends at a receiver with no integration (the MyStocks alertmanager.yml): no_receiver names route and receiver', async (t) => {
+  // As published: every receiver's integrations commented out.
+  const mystocks = () => ({
+    route: { receiver: 'default', group_by: ['alertname'], group_wait: '1s', group_interval: '1s', routes: [{ match: { severity: 'critical' }, receiver: 'critical-alerts' }, { match_re: { severity: 'warn.*' }, receiver: 'warnings' }] },
+    receivers: [{ name: 'default' }, { name: 'critical-alerts' }, { name: 'warnings' }],
+  });
+  const { prom, am } = await stack(t, { amConfig: mystocks });
+  assert.deepEqual(await todaysProbes(prom, am), ['ok', 'ok'], 'the existing probes see nothing wrong');
+  const r = await daemon(t, { prometheus: prom.url, alertmanager: am.url }).until((x) => x.reason === 'no_receiver');
+  assert.equal(r.reason, 'no_receiver', r.message);
+  assert.equal(r.message, 'WatchdogProbeFailing{severity="critical"} takes route → routes[0] (severity="critical") to receiver "critical-alerts", and that receiver has no integration: nobody is told');
+  assert.match(r.hint!, /route-example\.yml/);
+});
+
+test('no_receiver follows continue: a second matching route with an integration is enough', async (t) => {
+  const cont = (hookUrl: string) => ({
+    route: {
+      receiver: 'default', group_wait: '1s', group_interval: '1s',
+      routes: [
+        { matchers: ['alertname=~"Watchdog.*"', 'severity!="warning"'], receiver: 'nobody', continue: true },
+        { matchers: ['{severity="critical"}'], receiver: 'pager' },
+      ],
+    },
+    receivers: [{ name: 'default' }, { name: 'nobody' }, { name: 'pager', webhook_configs: [{ url: `${hookUrl}/pager` }] }],
+  });
+  const { prom, am } = await stack(t, { amConfig: cont });
+  const r = await daemon(t, { prometheus: prom.url, alertmanager: am.url }).until((x) => x.status === 'ok');
+  assert.equal(r.status, 'ok', r.message);
+  assert.match(r.message, /routes to "nobody" \(\), "pager" \(webhook_configs\)/);
+});
+
+test('the heartbeat rule not loaded: not_delivered says Prometheus does not fire it', async (t) => {
+  const hook = await webhook(t);
+  const am = await startAlertmanager({ config: shippedRoute(hook.url) });
+  t.after(() => am.stop());
+  const prom = await startPrometheus({ alertmanagers: [`127.0.0.1:${am.port}`] });
+  t.after(() => prom.stop());
+  const r = await daemon(t, { prometheus: prom.url, alertmanager: am.url }).until((x) => x.reason === 'not_delivered');
+  assert.equal(r.reason, 'not_delivered', r.message);
+  assert.equal(
+    r.message,
+    'the heartbeat alert WatchdogAlertPathHeartbeat is not at Alertmanager (/api/v2/alerts?filter=alertname="WatchdogAlertPathHeartbeat"): Prometheus has no firing WatchdogAlertPathHeartbeat either: the rule of deploy/prometheus/watchdog-rules.yml is not loaded',
+  );
+});
+
+test('Prometheus switched to another Alertmanager: the heartbeat ages there, not_delivered with its age', async (t) => {
+  const hook = await webhook(t);
+  const am = await startAlertmanager({ config: shippedRoute(hook.url) });
+  t.after(() => am.stop());
+  const other = await startAlertmanager({ config: shippedRoute(hook.url) });
+  t.after(() => other.stop());
+  // Re-sent every 3s, so Alertmanager keeps it 12s (four resend delays) after the last one.
+  const prom = await startPrometheus({ ruleFiles: { 'watchdog-rules.yml': shippedRules }, alertmanagers: [`127.0.0.1:${am.port}`], extraArgs: ['--rules.alert.resend-delay=3s'] });
+  t.after(() => prom.stop());
+  const probe = daemon(t, { prometheus: prom.url, alertmanager: am.url, maxHeartbeatAge: '6s' });
+  assert.equal((await probe.until((x) => x.status === 'ok')).status, 'ok');
+  prom.writeConfig({ alertmanagers: [`127.0.0.1:${other.port}`] });
+  await prom.reload();
+  const r = await probe.until((x) => x.message.includes('last updated'));
+  assert.equal(r.reason, 'not_delivered', r.message);
+  assert.match(r.message, /^the heartbeat alert WatchdogAlertPathHeartbeat was last updated at Alertmanager \d+(\.\d+)?s ago, longer than maxHeartbeatAge 6s: Prometheus stopped delivering to it$/);
+});
+
+test('bad configs are refused', () => {
+  assert.throws(
+    () => engineFor(JSON.stringify({ probes: [{ name, kind: 'alert_path', prometheus: 'http://127.0.0.1:1', alertmanager: 'http://127.0.0.1:2', maxHeartbeatAge: 'soon' }] })),
+    { problems: ['test.yaml: probe "alert-path": maxHeartbeatAge: expected a duration such as "500ms", "30s", "5m" or "1h", got "soon"'] },
+  );
+});
