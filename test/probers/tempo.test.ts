@@ -374,6 +374,51 @@ test('otlp_canary: bad configs are refused with exact messages', () => {
   assert.deepEqual(configProblems({ ...base, pollInterval: 'often' }), ['tempo.yaml: probe "otlp-canary": pollInterval: expected a duration such as "500ms", "30s", "5m" or "1h", got "often"']);
 });
 
+const grpcCanary = (s: { url: string; otlpGrpcAddress: string }, extra: Record<string, unknown> = {}) => ({
+  name: 'otlp-canary',
+  kind: 'otlp_canary',
+  tempo: s.url,
+  transport: 'grpc',
+  otlpGrpc: s.otlpGrpcAddress,
+  ...extra,
+});
+
+test('otlp_canary over grpc: the span goes in by OTLP/gRPC Export (protobuf) and is read back by id', async (t) => {
+  const s = await standin(t);
+  s.setIngestDelay(300);
+  const r = await run(t, grpcCanary(s, { pollInterval: '100ms', timeout: '5s' }));
+  assert.equal(r.status, 'ok', r.message);
+  assert.equal(r.details?.sentOver, 'grpc');
+  assert.equal(s.received.grpcExports, 1);
+  assert.equal(s.received.ingestedSpans, 1);
+  assert.deepEqual(s.traceIds(), [r.details?.traceId]);
+  const found = await run(t, { name: 'canary-search', kind: 'tempo_search', tempo: s.url, service: 'stack-watchdog-canary' });
+  assert.equal(found.status, 'ok', found.message);
+});
+
+test('otlp_canary over grpc: a refusal names the gRPC code, a port that is not gRPC is protocol', async (t) => {
+  const s = await standin(t);
+  s.setRejectIngest(503, 'at least 1 live replicas required, could only find 0');
+  const refused = await run(t, grpcCanary(s));
+  assert.equal(refused.reason, 'export_failed');
+  assert.match(refused.message, /gRPC status UNAVAILABLE: at least 1 live replicas required, could only find 0$/);
+  assert.equal(refused.details?.grpcStatus, 'UNAVAILABLE');
+  assert.equal(s.received.traceByIdRequests, 0);
+
+  const wrongPort = await run(t, grpcCanary({ url: s.url, otlpGrpcAddress: new URL(s.otlpHttpUrl).host }));
+  assert.equal(wrongPort.reason, 'export_failed');
+  assert.equal(wrongPort.details?.transport, 'protocol');
+});
+
+test('otlp_canary: transport grpc needs otlpGrpc, http needs otlpHttp', () => {
+  assert.deepEqual(configProblems({ name: 'otlp-canary', kind: 'otlp_canary', tempo: 'http://tempo:3200', transport: 'grpc' }), [
+    'tempo.yaml: probe "otlp-canary": otlpGrpc: transport grpc needs otlpGrpc, the OTLP/gRPC host:port (e.g. tempo:4317)',
+  ]);
+  assert.deepEqual(configProblems({ name: 'otlp-canary', kind: 'otlp_canary', tempo: 'http://tempo:3200' }), [
+    'tempo.yaml: probe "otlp-canary": otlpHttp: transport http needs otlpHttp, the OTLP/HTTP base URL (e.g. http://tempo:4318)',
+  ]);
+});
+
 // ------------------------------------------------------------------------------------ together
 
 test('the three kinds in one engine pass: all green on a healthy Tempo, blocked behind a not-ready one', async (t) => {

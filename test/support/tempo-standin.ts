@@ -18,15 +18,19 @@
 //  [#5105]   grafana/tempo issue 5105: /api/v2/traces answers 200 when the trace is missing
 //  [ingest]  Grafana's Tempo data source docs: "ingesters store the last 15 minutes of tracing data"
 //  [dist]    grafana/tempo modules/distributor/distributor.go (metric names and help)
+//  [grpc]    gRPC over HTTP/2, grpc/grpc doc/PROTOCOL-HTTP2.md; status codes doc/statuscodes.md
 //
 // Deliberate gaps, so nobody mistakes them for Tempo behaviour: no gzip on OTLP/HTTP, no protobuf
 // answers from the query API (JSON only), TraceQL limited to `{ a = b && c != d }` with string,
 // number and boolean values, events kept but span links dropped.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { randomBytes } from 'node:crypto';
 
 // ----------------------------------------------------------------------------------- public API
+
+export type GrpcMode = 'otlp' | 'silent' | 'unimplemented';
 
 export type ModuleState = 'New' | 'Starting' | 'Running' | 'Stopping' | 'Terminated' | 'Failed';
 
@@ -80,6 +84,8 @@ export interface TempoReceived {
   /** Requests answered 400/405/413/415. */
   malformedRequests: number;
   grpcConnections: number;
+  /** OTLP/gRPC Export calls received on the gRPC port (also counted in ingestRequests). */
+  grpcExports: number;
   searchRequests: number;
   traceByIdRequests: number;
   readyRequests: number;
@@ -90,7 +96,10 @@ export interface TempoStandin {
   url: string;
   /** Base of the OTLP/HTTP receiver (Tempo's 4318): POST `${otlpHttpUrl}/v1/traces`. */
   otlpHttpUrl: string;
-  /** 127.0.0.1:PORT standing for the OTLP/gRPC receiver (Tempo's 4317); accepts TCP, speaks nothing. */
+  /**
+   * 127.0.0.1:PORT of the OTLP/gRPC receiver (Tempo's 4317): HTTP/2 cleartext serving
+   * opentelemetry.proto.collector.trace.v1.TraceService/Export, ingesting like OTLP/HTTP [grpc].
+   */
   otlpGrpcAddress: string;
   grpcPort: number;
   /** Live counters; read them after the requests under test. */
@@ -108,6 +117,11 @@ export interface TempoStandin {
   setDropIngest(drop: boolean): void;
   /** A status (e.g. 429, 503) to answer every ingest with, or null to accept again. */
   setRejectIngest(status: number | null, message?: string): void;
+  /**
+   * What the gRPC port speaks: 'otlp' (default), 'silent' (accepts TCP and says nothing, as a
+   * half-started process or another program on the port) or 'unimplemented' (gRPC without the trace service).
+   */
+  setGrpcMode(mode: GrpcMode): void;
   /** Stops listening on the gRPC port and drops its connections: dialling it is then refused. */
   closeGrpcPort(): Promise<void>;
   /** Listens again on the same port number. */
@@ -219,6 +233,7 @@ class Standin {
     rejectedRequests: 0,
     malformedRequests: 0,
     grpcConnections: 0,
+    grpcExports: 0,
     searchRequests: 0,
     traceByIdRequests: 0,
     readyRequests: 0,
@@ -238,6 +253,8 @@ class Standin {
   private api$!: HttpServer;
   private otlp$!: HttpServer;
   private grpc$: NetServer | null = null;
+  private grpcMode: GrpcMode = 'otlp';
+  private readonly h2$: Http2Server = createH2Server();
   private readonly grpcSockets = new Set<Socket>();
   private apiPort = 0;
   private otlpPort = 0;
@@ -285,6 +302,9 @@ class Standin {
       setRejectIngest: (status, message) => {
         this.reject = status === null ? null : { status, message: message ?? `ingest rejected by tempo stand-in (status ${status})` };
       },
+      setGrpcMode: (mode) => {
+        this.grpcMode = mode;
+      },
       closeGrpcPort: () => this.closeGrpc(),
       openGrpcPort: async () => {
         if (!this.grpc$) await this.openGrpc(this.grpcPort);
@@ -315,13 +335,20 @@ class Standin {
   // ---------------------------------------------------------------------------------- gRPC port
 
   private async openGrpc(port: number): Promise<number> {
+    if (this.h2$.listenerCount('stream') === 0) {
+      this.h2$.on('stream', (stream, headers) => this.guardGrpc(stream, () => this.routeGrpc(stream, headers)));
+      this.h2$.on('sessionError', () => {});
+    }
+    // A plain TCP listener in front counts connections and decides per connection what is spoken;
+    // HTTP/2 connections are handed to the http2 server.
     const server = createNetServer((socket) => {
       this.received.grpcConnections++;
       this.grpcSockets.add(socket);
       socket.on('error', () => {});
       socket.on('close', () => this.grpcSockets.delete(socket));
-      // Swallow the client's HTTP/2 preface so it never blocks on a full buffer.
-      socket.resume();
+      // Silent: swallow the client's HTTP/2 preface so it never blocks on a full buffer.
+      if (this.grpcMode === 'silent') socket.resume();
+      else this.h2$.emit('connection', socket);
     });
     // Re-binding the same port can briefly fail while the old listener is torn down; retry a
     // bounded number of times rather than hand the test a flaky EADDRINUSE.
@@ -348,6 +375,57 @@ class Standin {
     for (const s of this.grpcSockets) s.destroy();
     this.grpcSockets.clear();
     await closed;
+  }
+
+  private guardGrpc(stream: ServerHttp2Stream, fn: () => Promise<void>): void {
+    stream.on('error', () => {});
+    fn().catch((err: unknown) => grpcStatus(stream, 13, `tempo stand-in bug: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /** [grpc] A unary call: one length-prefixed message in, the answer and grpc-status trailers out. */
+  private async routeGrpc(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+    const path = headers[':path'];
+    const type = String(headers['content-type'] ?? '');
+    if (headers[':method'] !== 'POST' || !type.startsWith('application/grpc')) {
+      // What grpc-go answers to a request that is not gRPC.
+      stream.respond({ ':status': 415, 'content-type': 'text/plain' });
+      stream.end('invalid gRPC request content-type');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    const frame = Buffer.concat(chunks);
+    if (this.grpcMode === 'unimplemented' || path !== '/opentelemetry.proto.collector.trace.v1.TraceService/Export') {
+      grpcStatus(stream, 12, `unknown service ${String(path).split('/')[1] ?? ''}`);
+      return;
+    }
+    this.received.grpcExports++;
+    this.received.ingestRequests++;
+    if (frame.length < 5 || frame.readUInt8(0) !== 0 || frame.readUInt32BE(1) !== frame.length - 5) {
+      this.received.malformedRequests++;
+      grpcStatus(stream, 13, 'grpc: error while unmarshalling: the tempo stand-in reads one uncompressed message');
+      return;
+    }
+    if (this.reject) {
+      this.received.rejectedRequests++;
+      // The OTLP receiver's mapping: 429 is RESOURCE_EXHAUSTED, 503 UNAVAILABLE, other errors INTERNAL.
+      grpcStatus(stream, this.reject.status === 429 ? 8 : this.reject.status === 503 ? 14 : 13, this.reject.message);
+      return;
+    }
+    const body = frame.subarray(5);
+    let spans: ParsedSpan[];
+    try {
+      spans = parseOtlpProto(body);
+    } catch (err) {
+      this.received.malformedRequests++;
+      grpcStatus(stream, 3, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    this.ingest(spans, body.length);
+    // An empty ExportTraceServiceResponse (partial_success unset), framed.
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' }));
+    stream.end(Buffer.from([0, 0, 0, 0, 0]));
   }
 
   // ------------------------------------------------------------------------------ OTLP/HTTP port
@@ -400,20 +478,24 @@ class Standin {
       return;
     }
 
-    if (this.dropIngest) {
-      this.received.droppedSpans += spans.length;
-    } else {
-      const now = this.now();
-      const batch = ++this.batchSeq;
-      for (const s of spans) this.store({ ...s, batch, ingestedAtMs: now, visibleAtMs: now + this.ingestDelayMs });
-      this.received.ingestedSpans += spans.length;
-      this.spansReceivedTotal += spans.length;
-      this.bytesReceivedTotal += body.length;
-    }
+    this.ingest(spans, body.length);
     // [otlp] Full success: 200 with an ExportTraceServiceResponse whose partial_success is unset,
     // which the JSON encoding writes as {}.
     if (format === 'json') send(res, 200, 'application/json', '{}');
     else send(res, 200, 'application/x-protobuf', Buffer.alloc(0));
+  }
+
+  private ingest(spans: ParsedSpan[], bytes: number): void {
+    if (this.dropIngest) {
+      this.received.droppedSpans += spans.length;
+      return;
+    }
+    const now = this.now();
+    const batch = ++this.batchSeq;
+    for (const s of spans) this.store({ ...s, batch, ingestedAtMs: now, visibleAtMs: now + this.ingestDelayMs });
+    this.received.ingestedSpans += spans.length;
+    this.spansReceivedTotal += spans.length;
+    this.bytesReceivedTotal += bytes;
   }
 
   private store(span: StoredSpan): void {
@@ -1295,6 +1377,20 @@ function parseOtlpProto(body: Buffer): ParsedSpan[] {
 }
 
 // ------------------------------------------------------------------------------- HTTP helpers
+
+/** [grpc] Trailers-only: the status in the response headers, no message. */
+function grpcStatus(stream: ServerHttp2Stream, code: number, message: string): void {
+  if (stream.headersSent) {
+    stream.close();
+    return;
+  }
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': grpcMessage(message) }, { endStream: true });
+}
+
+/** [grpc] grpc-message is percent-encoded: '%' and bytes outside printable ASCII only. */
+function grpcMessage(message: string): string {
+  return [...Buffer.from(message, 'utf8')].map((b) => (b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b))).join('');
+}
 
 function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) });
