@@ -3,7 +3,9 @@
 // bytes: an ExportTraceServiceRequest without spans), so nothing is written into Tempo. A TCP
 // accept proves little (any process, or a half-started Tempo, accepts); this proves that HTTP/2
 // gRPC is spoken there and that the trace service is served. Tempo's 4317 serves no
-// grpc.health.v1, so the Export method itself is the check.
+// grpc.health.v1, so the Export method itself is the check. The receiver answers an Export without
+// spans itself (the collector's OTLP receiver returns before the distributor), so this proves the
+// port and the receiver, not ingestion: that is otlp_canary's part.
 import { Type } from '@sinclair/typebox';
 import { defineProber } from './define.js';
 import { passed } from './common.js';

@@ -499,7 +499,9 @@ test('the gRPC port is an OTLP/gRPC receiver: Export (protobuf) is ingested; sil
   assert.equal(byId.status, 200);
 
   s.setRejectIngest(429, 'RATE_LIMITED: ingestion rate limit exceeded');
-  assert.deepEqual(await call(Buffer.alloc(0)), { code: grpc.status.RESOURCE_EXHAUSTED, details: 'RATE_LIMITED: ingestion rate limit exceeded' });
+  assert.deepEqual(await call(message), { code: grpc.status.RESOURCE_EXHAUSTED, details: 'RATE_LIMITED: ingestion rate limit exceeded' });
+  // A request without spans never reaches the distributor: OK whatever it would say.
+  assert.deepEqual(await call(Buffer.alloc(0)), { code: grpc.status.OK, details: 'OK' });
   s.setRejectIngest(null);
 
   s.setGrpcMode('unimplemented');

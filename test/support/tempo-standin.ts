@@ -18,6 +18,8 @@
 //  [#5105]   grafana/tempo issue 5105: /api/v2/traces answers 200 when the trace is missing
 //  [ingest]  Grafana's Tempo data source docs: "ingesters store the last 15 minutes of tracing data"
 //  [dist]    grafana/tempo modules/distributor/distributor.go (metric names and help)
+//  [otlprecv] open-telemetry/opentelemetry-collector receiver/otlpreceiver/internal/trace/otlp.go
+//            (Export: `if numSpans == 0 { return ptraceotlp.NewExportResponse(), nil }`)
 //  [grpc]    gRPC over HTTP/2, grpc/grpc doc/PROTOCOL-HTTP2.md; status codes doc/statuscodes.md
 //
 // Deliberate gaps, so nobody mistakes them for Tempo behaviour: no gzip on OTLP/HTTP, no protobuf
@@ -406,12 +408,6 @@ class Standin {
       grpcStatus(stream, 13, 'grpc: error while unmarshalling: the tempo stand-in reads one uncompressed message');
       return;
     }
-    if (this.reject) {
-      this.received.rejectedRequests++;
-      // The OTLP receiver's mapping: 429 is RESOURCE_EXHAUSTED, 503 UNAVAILABLE, other errors INTERNAL.
-      grpcStatus(stream, this.reject.status === 429 ? 8 : this.reject.status === 503 ? 14 : 13, this.reject.message);
-      return;
-    }
     const body = frame.subarray(5);
     let spans: ParsedSpan[];
     try {
@@ -421,7 +417,15 @@ class Standin {
       grpcStatus(stream, 3, err instanceof Error ? err.message : String(err));
       return;
     }
-    this.ingest(spans, body.length);
+    // [otlprecv] The collector's OTLP receiver, which Tempo's distributor embeds, answers a request
+    // without spans at once with an empty response: it never reaches the distributor.
+    if (spans.length > 0 && this.reject) {
+      this.received.rejectedRequests++;
+      // The OTLP receiver's mapping: 429 is RESOURCE_EXHAUSTED, 503 UNAVAILABLE, other errors INTERNAL.
+      grpcStatus(stream, this.reject.status === 429 ? 8 : this.reject.status === 503 ? 14 : 13, this.reject.message);
+      return;
+    }
+    if (spans.length > 0) this.ingest(spans, body.length);
     // An empty ExportTraceServiceResponse (partial_success unset), framed.
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
     stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' }));
