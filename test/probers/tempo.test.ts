@@ -137,14 +137,14 @@ test('tempo_search: fewer than minTraces is too_few', async (t) => {
   assert.equal(r.message, '2 trace(s) of "mystocks-backend" in the last 15m, fewer than minTraces 3');
 });
 
-test('tempo_search: extra tags narrow the search, values with spaces quoted as logfmt', async (t) => {
+test('tempo_search: extra tags narrow the search, as exact TraceQL matches', async (t) => {
   const s = await standin(t);
   s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 2_000, resourceAttributes: { 'deployment.environment': 'prod eu' } });
   s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 2_000, resourceAttributes: { 'deployment.environment': 'staging' } });
   const r = await run(t, search(s.url, { tags: { 'deployment.environment': 'prod eu' } }));
   assert.equal(r.status, 'ok', r.message);
   assert.equal(r.value, 1);
-  assert.equal(r.details?.tags, 'service.name=mystocks-backend deployment.environment="prod eu"');
+  assert.equal(r.details?.query, '{ resource.service.name = "mystocks-backend" && .deployment.environment = "prod eu" }');
 });
 
 test('tempo_search: a full page whose newest looks stale is checked against the maxAge span', async (t) => {
@@ -155,6 +155,51 @@ test('tempo_search: a full page whose newest looks stale is checked against the 
   assert.equal(r.reason, 'stale');
   assert.match(r.message, /\(2\+ trace\(s\) of "mystocks-backend" in the last 15m\)$/);
   assert.equal(s.received.searchRequests, 2);
+});
+
+test('tempo_search: a second service whose name contains the app\'s does not count (exact match)', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'mystocks-backend-worker', startedAgoMs: 5_000 });
+  // The tags search Tempo offers matches substrings: it finds the worker's trace for "mystocks-backend".
+  const bySubstring = (await (await fetch(`${s.url}/api/search?tags=service.name=mystocks-backend`, { signal: AbortSignal.timeout(2000) })).json()) as { traces?: unknown[] };
+  assert.equal(bySubstring.traces?.length, 1);
+  const r = await run(t, search(s.url));
+  assert.equal(r.reason, 'absent', r.message);
+});
+
+test('tempo_search: on Tempo 2.8+ the newest trace comes from most_recent=true, not from the first N found', async (t) => {
+  const s = await standin(t, { version: '2.8.2' });
+  // Stored first, found first: 20 traces 4 minutes old fill the default page of 20.
+  for (let i = 0; i < 20; i++) s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 4 * MIN + i * 1000 });
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 10_000 });
+  const r = await run(t, search(s.url));
+  assert.equal(r.status, 'ok', r.message);
+  assert.equal(r.details?.newestBy, 'most_recent');
+  assert.match(String(r.details?.query), / with \(most_recent=true\)$/);
+  const age = r.details?.newestAgeSeconds as number;
+  assert.ok(age >= 10 && age < 13, `newest age ${age}`);
+
+  // Before 2.8 the hint would be a parse error: the query goes without it.
+  const old = await standin(t, { version: '2.6.1' });
+  old.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 10_000 });
+  const r26 = await run(t, search(old.url));
+  assert.equal(r26.status, 'ok', r26.message);
+  assert.equal(r26.details?.newestBy, 'first found');
+  assert.equal(r26.details?.query, '{ resource.service.name = "mystocks-backend" }');
+});
+
+test('tempo_search: the tenant goes as X-Scope-OrgID on every request', async (t) => {
+  const seen: string[] = [];
+  const fake = await target(
+    t,
+    jsonServer((req) => {
+      seen.push(`${req.path} ${String(req.headers['x-scope-orgid'])}`);
+      return req.path === '/api/status/buildinfo' ? { status: 200, body: { version: '2.9.0' } } : { status: 200, body: { metrics: {} } };
+    }),
+  );
+  const r = await run(t, search(fake.url, { tenant: 'team-a' }));
+  assert.equal(r.reason, 'absent');
+  assert.deepEqual(seen, ['/api/status/buildinfo team-a', '/api/search team-a']);
 });
 
 test('tempo_search: a closed port is connect, with Tempo\'s own hint', async (t) => {
@@ -191,6 +236,13 @@ test('tempo_search: bad configs are refused with exact messages', () => {
   assert.deepEqual(configProblems({ ...base, tags: { 'service.name': 'other' } }), ['tempo.yaml: probe "tempo-ingestion": tags: service.name is set by the service field; remove it from tags']);
   assert.deepEqual(configProblems({ ...base, service: undefined }), ['tempo.yaml: probe "tempo-ingestion": service: required field is missing']);
   assert.deepEqual(configProblems({ ...base, minTraces: 0 }), ['tempo.yaml: probe "tempo-ingestion": minTraces: expected integer to be greater or equal to 1, got 0']);
+  // Tempo 3 keeps the newest 30 s from search; Tempo refuses searches over 168h.
+  assert.deepEqual(configProblems({ ...base, maxAge: '30s' }), [
+    'tempo.yaml: probe "tempo-ingestion": maxAge: 30s is under 1m: Tempo does not show search the newest 30s of traces, so a healthy app would read stale',
+  ]);
+  assert.deepEqual(configProblems({ ...base, window: '200h', maxAge: '10m' }), [
+    'tempo.yaml: probe "tempo-ingestion": window: 200h is over 168h, the longest search Tempo allows by default (query_frontend.search.max_duration)',
+  ]);
 });
 
 // ------------------------------------------------------------------------------------ tempo_ready
