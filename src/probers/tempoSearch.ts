@@ -10,7 +10,7 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, HttpUrl } from '../core/fields.js';
 import { formatDuration, formatSeconds, iso } from '../util/format.js';
-import { snippet } from '../util/text.js';
+import { levenshtein, snippet } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
@@ -111,7 +111,14 @@ export const tempoSearchProber = defineProber({
     // Newest first: the first hit is the newest found.
     let [newest] = found;
     if (!newest) {
-      return failed('absent', `no trace of ${what} in the last ${windowText}`, absentHint(spec.service), { value: 0, details: { traces: 0, window: windowText, query } });
+      const known = await serviceNames(ctx, spec.tempo, spec.service, spec.headers);
+      const others = known.length
+        ? ` Tempo has traces of these services (look-alikes first): ${known.slice(0, 10).join(', ')}${known.length > 10 ? `, and ${known.length - 10} more` : ''}. If one of them is the app, set TRACED_SERVICE (or this probe's service) to that name, or OTEL_SERVICE_NAME in the app.`
+        : '';
+      return failed('absent', `no trace of ${what} in the last ${windowText}`, absentHint(spec.service) + others, {
+        value: 0,
+        details: { traces: 0, window: windowText, query, knownServices: known.slice(0, 10) },
+      });
     }
 
     let ageS = Math.max(0, (now - newest.startMs) / 1000);
@@ -193,6 +200,26 @@ async function search(ctx: ProbeContext, base: string, q: string, fromMs: number
     });
   }
   return success(hits.sort((a, b) => b.startMs - a.startMs));
+}
+
+/**
+ * The service names Tempo has traces for (/api/search/tag/service.name/values), look-alikes of
+ * `service` first; empty when Tempo does not say.
+ */
+async function serviceNames(ctx: ProbeContext, base: string, service: string, headers: Record<string, string>): Promise<string[]> {
+  const ans = await tempoJson(ctx, joinUrl(base, '/api/search/tag/service.name/values'), headers);
+  const values = ans.ok ? (ans.value.json as { tagValues?: unknown } | null)?.tagValues : undefined;
+  if (!Array.isArray(values)) return [];
+  const names = values.filter((v): v is string => typeof v === 'string' && v !== service);
+  const want = service.toLowerCase();
+  const stem = want.split(/[-_.]/)[0] ?? want;
+  const score = (name: string): number => {
+    const n = name.toLowerCase();
+    if (n.includes(want) || want.includes(n)) return 0;
+    if (stem.length > 2 && n.startsWith(stem)) return 1;
+    return 2 + levenshtein(want, n) / Math.max(want.length, n.length);
+  };
+  return names.map((name) => ({ name, s: score(name) })).sort((a, b) => a.s - b.s || a.name.localeCompare(b.name)).map((x) => x.name);
 }
 
 function absentHint(service: string): string {

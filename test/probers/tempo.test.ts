@@ -167,6 +167,19 @@ test('tempo_search: a second service whose name contains the app\'s does not cou
   assert.equal(r.reason, 'absent', r.message);
 });
 
+test('tempo_search: an app that calls itself by another name: the hint lists the services Tempo has, look-alikes first', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'payments', startedAgoMs: 5_000 });
+  s.addTrace({ serviceName: 'stack-watchdog-canary', startedAgoMs: 5_000 });
+  s.addTrace({ serviceName: 'mystocks-api', startedAgoMs: 5_000 });
+  const r = await run(t, search(s.url));
+  assert.equal(r.reason, 'absent');
+  const known = r.details?.knownServices as string[];
+  assert.equal(known[0], 'mystocks-api');
+  assert.deepEqual([...known].sort(), ['mystocks-api', 'payments', 'stack-watchdog-canary']);
+  assert.match(r.hint!, new RegExp(`Tempo has traces of these services \\(look-alikes first\\): ${known.join(', ')}\\. If one of them is the app, set TRACED_SERVICE`));
+});
+
 test('tempo_search: on Tempo 2.8+ the newest trace comes from most_recent=true, not from the first N found', async (t) => {
   const s = await standin(t, { version: '2.8.2' });
   // Stored first, found first: 20 traces 4 minutes old fill the default page of 20.
@@ -199,7 +212,7 @@ test('tempo_search: the tenant goes as X-Scope-OrgID on every request', async (t
   );
   const r = await run(t, search(fake.url, { tenant: 'team-a' }));
   assert.equal(r.reason, 'absent');
-  assert.deepEqual(seen, ['/api/status/buildinfo team-a', '/api/search team-a']);
+  assert.deepEqual(seen, ['/api/status/buildinfo team-a', '/api/search team-a', '/api/search/tag/service.name/values team-a']);
 });
 
 test('tempo_search: a closed port is connect, with Tempo\'s own hint', async (t) => {

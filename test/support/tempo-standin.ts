@@ -557,6 +557,13 @@ class Standin {
     // [api] "Returns status code 200 and body `echo`"; Go's http.Error adds the newline.
     if (path === '/api/echo') return goError(res, 200, 'echo');
     if (path === '/api/search') return this.handleSearch(url.searchParams, res);
+    // [api] Search tag values: {"tagValues": [...]} of what the recent data holds.
+    if (path === '/api/search/tag/service.name/values') {
+      const names = new Set<string>();
+      for (const spans of this.traces.values()) for (const sp of spans) if (sp.visibleAtMs <= this.now()) names.add(stringAttr(sp.resource, 'service.name'));
+      names.delete('');
+      return send(res, 200, 'application/json', JSON.stringify({ tagValues: [...names].sort(), metrics: {} }));
+    }
     const byId = /^\/api\/(v2\/)?traces\/([^/]+)$/.exec(path);
     if (byId) return this.handleTraceById(decodeURIComponent(byId[2]!), url.searchParams, byId[1] !== undefined, res);
     if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', this.metricsText());
