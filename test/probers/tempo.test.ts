@@ -14,7 +14,7 @@ import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
 import type { ProbeSpec } from '../../src/probers/types.js';
 import { runProber } from '../support/prober.js';
-import { startTempoStandin, type TempoStandin, type TempoStandinOptions } from '../support/tempo-standin.js';
+import { startTempoStandin, TEMPO3_MODULES, type TempoStandin, type TempoStandinOptions } from '../support/tempo-standin.js';
 import { closedPort, hangAfterAccept, invalidJson, jsonServer, type MisbehavingTarget } from '../support/misbehaving.js';
 
 type After = { after(fn: () => Promise<void> | void): void };
@@ -281,6 +281,30 @@ test('tempo_ready: a module not Running is named, with its failure case', async 
   assert.match(r.hint!, /docker logs mystocks-tempo \| grep -i "ingester"/);
 });
 
+test('tempo_ready: Tempo 3 with a failed live-store names it first, with Tempo 3\'s ring and config hint', async (t) => {
+  const s = await standin(t, { modules: TEMPO3_MODULES, version: '3.0.0' });
+  // One module fails; Tempo stops the others (alphabetically first among them: backend-scheduler).
+  s.setModuleState('live-store', 'Failed', 'failed to replay WAL: permission denied');
+  for (const m of ['backend-scheduler', 'backend-worker', 'distributor']) s.setModuleState(m, 'Stopping');
+  const r = await run(t, ready(s.url));
+  assert.equal(r.reason, 'not_ready');
+  assert.match(r.message, /; live-store is Failed \(failed to replay WAL: permission denied\), backend-scheduler is Stopping/);
+  assert.match(r.hint!, /^live-store failed \(failed to replay WAL: permission denied\) and Tempo stopped the others: docker logs mystocks-tempo \| grep -i "live-store"/);
+  assert.match(r.hint!, /GET \/live-store\/ring/);
+  assert.match(r.hint!, /failed to parse configFile/);
+  assert.doesNotMatch(r.hint!, /ingester\/ring/);
+  assert.equal(r.details?.tempoMajor, 3);
+});
+
+test('tempo_ready: "Application is stopping" reads as shutting down', async (t) => {
+  const s = await standin(t);
+  s.setStopping(true);
+  const r = await run(t, ready(s.url, { tenant: 'team-a' }));
+  assert.equal(r.reason, 'not_ready');
+  assert.equal(r.message, 'Tempo is shutting down (HTTP 503): Application is stopping');
+  assert.match(r.hint!, /shutting down/);
+});
+
 test('tempo_ready: an ingester still waiting reports Tempo\'s own message and the startup hint', async (t) => {
   const s = await standin(t);
   s.setReady(false);
@@ -321,7 +345,7 @@ test('tempo_ready: closed port is connect, a hanging Tempo is a timeout', async 
 test('tempo_ready: a URL without a scheme and a field of another kind are refused', () => {
   assert.deepEqual(configProblems(ready('tempo:3200')), ['tempo.yaml: probe "tempo-ready": tempo: expected an http:// or https:// URL, got "tempo:3200"']);
   assert.deepEqual(configProblems(ready('http://tempo:3200', { service: 'x' })), [
-    'tempo.yaml: probe "tempo-ready": service: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, hints, tempo)',
+    'tempo.yaml: probe "tempo-ready": service: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, hints, tempo, tenant)',
   ]);
 });
 

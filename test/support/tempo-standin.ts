@@ -109,6 +109,8 @@ export interface TempoStandin {
   grpcPort: number;
   /** Live counters; read them after the requests under test. */
   readonly received: TempoReceived;
+  /** true: /ready answers 503 "Application is stopping", as while Tempo shuts down. */
+  setStopping(stopping: boolean): void;
   /** false: /ready answers 503 "Ingester not ready: <message>" (modules stay Running). */
   setReady(ready: boolean, message?: string): void;
   /** Any state but Running shows in /status/services and makes /ready answer 503. Unknown modules are added. */
@@ -137,6 +139,12 @@ export interface TempoStandin {
 }
 
 /** What a monolithic Tempo 2.x lists in /status/services (module names from [app] modules.go). */
+/**
+ * The modules a monolithic Tempo 3 runs, as issue 9 lists them: no ingester and no compactor
+ * (live-store, backend-scheduler and backend-worker instead).
+ */
+export const TEMPO3_MODULES = ['backend-scheduler', 'backend-worker', 'distributor', 'live-store', 'metrics-generator', 'querier', 'query-frontend'];
+
 export const DEFAULT_TEMPO_MODULES = [
   'cache-provider',
   'compactor',
@@ -249,6 +257,7 @@ class Standin {
   private tracesCreatedTotal = 0;
 
   private ready = true;
+  private stopping = false;
   private notReadyMessage = '';
   private ingestDelayMs = 0;
   private dropIngest = false;
@@ -292,6 +301,9 @@ class Standin {
       setReady: (ready, message) => {
         this.ready = ready;
         this.notReadyMessage = message ?? '';
+      },
+      setStopping: (stopping) => {
+        this.stopping = stopping;
       },
       setModuleState: (module, state, failureCase) => {
         this.modules.set(module, { state, failure: failureCase ?? '' });
@@ -575,6 +587,10 @@ class Standin {
   /** [app] readyHandler: module health first, then the ingester's own check. */
   private handleReady(res: ServerResponse): void {
     this.received.readyRequests++;
+    if (this.stopping) {
+      goError(res, 503, 'Application is stopping');
+      return;
+    }
     const byState = new Map<string, number>();
     for (const { state } of this.modules.values()) byState.set(state, (byState.get(state) ?? 0) + 1);
     if ([...this.modules.values()].some((m) => m.state !== 'Running')) {
