@@ -14,7 +14,7 @@ import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { ProbeContext, ProbeOutcome } from './types.js';
 import { attempt, failed, passed } from './common.js';
-import { notTempoHint, tempoRequest } from './tempoApi.js';
+import { notTempoHint, tempoRequest, tenantHeaders } from './tempoApi.js';
 import { encodeCanaryRequest, otlpGrpcExport } from './otlpApi.js';
 
 const exportHint =
@@ -44,11 +44,13 @@ export const otlpCanaryProber = defineProber({
     service: Type.Optional(Type.String({ minLength: 1 })),
     /** Pause between lookups (default 1s). */
     pollInterval: Type.Optional(Duration),
+    /** X-Scope-OrgID on the export and the lookups, for a multi-tenant Tempo. */
+    tenant: Type.Optional(Type.String({ minLength: 1 })),
   }),
   defaults: { interval: '5m', timeout: '30s' },
   decode(f, d) {
     const transport = f.transport ?? 'http';
-    let send: { transport: 'http'; otlpHttp: string } | { transport: 'grpc'; address: string; host: string; port: number } = { transport: 'http', otlpHttp: f.otlpHttp ?? '' };
+    let send: { transport: 'http'; otlpHttp: string } | { transport: 'grpc'; address: string; host: string; port: number; tenant?: string } = { transport: 'http', otlpHttp: f.otlpHttp ?? '' };
     if (transport === 'http') {
       if (f.otlpHttp === undefined) d.problem('otlpHttp', 'transport http needs otlpHttp, the OTLP/HTTP base URL (e.g. http://tempo:4318)');
     } else {
@@ -57,9 +59,9 @@ export const otlpCanaryProber = defineProber({
       const i = address.lastIndexOf(':');
       const port = Number(address.slice(i + 1));
       if (f.otlpGrpc !== undefined && (port < 1 || port > 65535)) d.problem('otlpGrpc', `port ${port} is out of range (1-65535)`);
-      send = { transport: 'grpc', address, host: address.slice(0, i).replace(/^\[|\]$/g, ''), port };
+      send = { transport: 'grpc', address, host: address.slice(0, i).replace(/^\[|\]$/g, ''), port, tenant: f.tenant };
     }
-    return { tempo: f.tempo, send, service: f.service ?? 'stack-watchdog-canary', pollMs: d.duration('pollInterval', f.pollInterval ?? '1s') };
+    return { tempo: f.tempo, headers: tenantHeaders(f.tenant), send, service: f.service ?? 'stack-watchdog-canary', pollMs: d.duration('pollInterval', f.pollInterval ?? '1s') };
   },
   check(spec) {
     if (spec.pollMs < spec.timeoutMs) return [];
@@ -88,7 +90,7 @@ export const otlpCanaryProber = defineProber({
     }
     const exportUrl = joinUrl(spec.send.otlpHttp, '/v1/traces');
     const body = JSON.stringify(canaryRequest({ traceId, spanId, service, probe: spec.name, startMs: sentAt }));
-    const sent = await attempt(() => ctx.http.request(exportUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body, maxBytes: 64 * 1024, signal: ctx.signal }));
+    const sent = await attempt(() => ctx.http.request(exportUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...spec.headers }, body, maxBytes: 64 * 1024, signal: ctx.signal }));
     if (!sent.ok) {
       // A receiver that accepts the connection and then hangs is a timeout like any other.
       if (sent.outcome.reason === 'timeout') return sent.outcome;
@@ -110,7 +112,7 @@ export const otlpCanaryProber = defineProber({
 
 /** Looks the span up by id until Tempo returns it or the time is up. */
 async function lookUp(
-  spec: { tempo: string; pollMs: number; timeoutMs: number },
+  spec: { tempo: string; headers: Record<string, string>; pollMs: number; timeoutMs: number },
   ctx: ProbeContext,
   sent: { traceId: string; sentAt: number; details: Record<string, unknown> },
 ): Promise<ProbeOutcome> {
@@ -127,7 +129,7 @@ async function lookUp(
     lookups++;
     const budget = Math.max(1, Math.floor(giveUpAt - ctx.now()));
     const bound = deadline(ctx.signal, budget);
-    const lookup = await tempoRequest(ctx, traceUrl, { headers: { accept: 'application/json' } }, bound.signal).finally(bound.done);
+    const lookup = await tempoRequest(ctx, traceUrl, { headers: { accept: 'application/json', ...spec.headers } }, bound.signal).finally(bound.done);
     if (!lookup.ok) {
       // A last lookup cut short by the give-up time says nothing about the query path.
       if (lookup.outcome.reason === 'timeout' && !ctx.signal.aborted && budget < Math.min(1000, pollMs) && lookups > 1) break;

@@ -499,6 +499,23 @@ test('otlp_canary over grpc: a refusal names the gRPC code, a port that is not g
   assert.equal(wrongPort.details?.transport, 'protocol');
 });
 
+test('otlp_canary: the tenant goes on the export and on every lookup; an empty 404 is "not yet"', async (t) => {
+  const seen: string[] = [];
+  let lookups = 0;
+  const fake = await target(
+    t,
+    jsonServer((req) => {
+      seen.push(`${req.path.replace(/[0-9a-f]{32}$/, 'ID')} ${String(req.headers['x-scope-orgid'])}`);
+      if (req.path === '/v1/traces') return { status: 200, body: {} };
+      // Tempo 2.4+: a miss is a 404 with an empty body; the second lookup finds it.
+      return ++lookups < 2 ? { status: 404, body: '' } : { status: 200, body: { batches: [{ resource: {} }] } };
+    }),
+  );
+  const r = await run(t, canary({ url: fake.url, otlpHttpUrl: fake.url }, { tenant: 'team-a', pollInterval: '100ms', timeout: '3s' }));
+  assert.equal(r.status, 'ok', r.message);
+  assert.deepEqual(seen, ['/v1/traces team-a', '/api/traces/ID team-a', '/api/traces/ID team-a']);
+});
+
 test('otlp_canary: transport grpc needs otlpGrpc, http needs otlpHttp', () => {
   assert.deepEqual(configProblems({ name: 'otlp-canary', kind: 'otlp_canary', tempo: 'http://tempo:3200', transport: 'grpc' }), [
     'tempo.yaml: probe "otlp-canary": otlpGrpc: transport grpc needs otlpGrpc, the OTLP/gRPC host:port (e.g. tempo:4317)',

@@ -691,8 +691,11 @@ class Standin {
       return;
     }
     if (!found) {
-      // [#3192] "Status: 404 Not Found Body: trace not found".
-      goError(res, 404, 'trace not found');
+      // [#3192] "Status: 404 Not Found Body: trace not found" before 2.4; since 2.4 the body is
+      // empty (as issue 9 states it).
+      const [major = 0, minor = 0] = this.version.split('.').map(Number);
+      if (major > 2 || (major === 2 && minor >= 4)) send(res, 404, 'text/plain; charset=utf-8', '');
+      else goError(res, 404, 'trace not found');
       return;
     }
     // [#3802] v1 keeps tempopb.Trace's "batches" key; [push] span ids are base64 (jsonpb bytes).
