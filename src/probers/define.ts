@@ -5,7 +5,7 @@ import type { TObject } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { parseDuration } from '../core/fields.js';
 import type { Parsed } from '../core/result.js';
-import { parseExpectation, type Expectation } from './expect.js';
+import { combine, parseComparison, type Expectation } from './expect.js';
 import type { CommonSpec, Decoder, GaugeDecl, KindDefinition, ProbeContext, ProbeOutcome, ProbeSpec, Prober, SpecError } from './types.js';
 
 class FieldDecoder implements Decoder {
@@ -30,8 +30,16 @@ class FieldDecoder implements Decoder {
     return this.take(field, parseDuration(text), Number.NaN);
   }
 
-  expectation(field: string, text: string): Expectation {
-    return this.take(field, parseExpectation(text), { op: '==', threshold: Number.NaN, text });
+  /** One comparison (`"> 0"`), or a list that must all hold (`[">= 0.05", "<= 0.2"]`). */
+  expectation(field: string, written: string | string[]): Expectation {
+    const placeholder: Expectation = { all: [{ op: '==', threshold: Number.NaN }], text: String(written) };
+    if (typeof written === 'string') {
+      const c = this.take(field, parseComparison(written), undefined);
+      return c ? { all: [{ op: c.op, threshold: c.threshold }], text: c.text } : placeholder;
+    }
+    const list = written.map((text, i) => this.take(`${field}[${i}]`, parseComparison(text), undefined));
+    if (list.some((c) => c === undefined)) return placeholder;
+    return this.take(field, combine(list.filter((c) => c !== undefined)), placeholder);
   }
 }
 

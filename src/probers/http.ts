@@ -5,14 +5,14 @@ import { parsed, unparsed, type Parsed } from '../core/result.js';
 import { snippet } from '../util/text.js';
 import { defineProber } from './define.js';
 import { attempt, failed, passed } from './common.js';
-import { holds, type Expectation } from './expect.js';
+import { ExpectField, holds, type Expectation } from './expect.js';
 
 const Assertion = Type.Object(
   {
     /** `$.data.status`, `data.result[0].value[1]`: dots and [index]. */
     path: Type.String({ minLength: 1 }),
-    /** A numeric comparison such as "> 0"... */
-    expect: Type.Optional(Type.String()),
+    /** A numeric comparison such as "> 0", or a range as a list that must all hold: [">= 1", "< 100"]... */
+    expect: Type.Optional(ExpectField),
     /** ...or an exact value (string, number or boolean). */
     equals: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
   },

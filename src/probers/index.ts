@@ -13,6 +13,7 @@ import { containerMemoryProber } from './containerMemory.js';
 import { containerEnvProber } from './containerEnv.js';
 import { alertPathProber } from './alertPath.js';
 import { deadRulesProber } from './deadRules.js';
+import { otlpGrpcProber } from './otlpGrpc.js';
 
 export const probers: Readonly<Record<string, Prober>> = {
   http: httpProber,
@@ -28,6 +29,7 @@ export const probers: Readonly<Record<string, Prober>> = {
   container_env: containerEnvProber,
   alert_path: alertPathProber,
   dead_rules: deadRulesProber,
+  otlp_grpc: otlpGrpcProber,
 };
 
 export function proberFor(kind: string): Prober | undefined {

@@ -6,15 +6,15 @@ import { HttpUrl } from '../core/fields.js';
 import { defineProber } from './define.js';
 import type { ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, failed, passed } from './common.js';
-import { holds } from './expect.js';
+import { ExpectField, holds } from './expect.js';
 import { metricNames, notPrometheusHint, prometheusApi, suggest } from './prometheusApi.js';
 
 export const prometheusQueryProber = defineProber({
   fields: Type.Object({
     prometheus: HttpUrl,
     query: Type.String({ minLength: 1 }),
-    /** Default: any non-empty result passes. */
-    expect: Type.Optional(Type.String()),
+    /** `"> 0"`, or a range as a list that must all hold: `[">= 0.05", "<= 0.2"]`. Default: any non-empty result passes. */
+    expect: Type.Optional(ExpectField),
     /**
      * Metric names worth naming when the result is empty: the hint then says which of them exist.
      * For a query written against one of several possible producers (e.g. Tempo's span metrics).

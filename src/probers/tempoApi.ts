@@ -3,7 +3,8 @@
 // https://grafana.com/docs/tempo/latest/api_docs/
 import type { HttpRequest, HttpResponse } from '../net/http.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
-import { attempt, failure, fetchJson, type JsonAnswer } from './common.js';
+import { joinUrl } from '../util/url.js';
+import { attempt, failure, fetchJson, success, type JsonAnswer } from './common.js';
 
 export const notTempoHint = 'Something other than Tempo\'s API answered (a proxy, Grafana, another service on that port?): point the URL at Tempo\'s HTTP port (3200) with no extra path.';
 
@@ -29,6 +30,24 @@ export async function tempoRequest(ctx: ProbeContext, url: string, opts: Omit<Ht
 }
 
 /** A JSON answer from Tempo; non-2xx, non-JSON and transport failures come back as outcomes. */
-export async function tempoJson(ctx: ProbeContext, url: string): Promise<Attempt<JsonAnswer>> {
-  return withTempoHint(await fetchJson(ctx, url, { headers: { accept: 'application/json' }, maxBytes: 4 * 1024 * 1024 }));
+export async function tempoJson(ctx: ProbeContext, url: string, headers: Record<string, string> = {}): Promise<Attempt<JsonAnswer>> {
+  return withTempoHint(await fetchJson(ctx, url, { headers: { accept: 'application/json', ...headers }, maxBytes: 4 * 1024 * 1024 }));
+}
+
+/** The X-Scope-OrgID header of a multi-tenant Tempo, or none. */
+export function tenantHeaders(tenant: string | undefined): Record<string, string> {
+  return tenant ? { 'x-scope-orgid': tenant } : {};
+}
+
+/**
+ * Tempo's version from /api/status/buildinfo as [major, minor], or undefined when it does not say
+ * (an old release, a proxy): callers then use what every 2.x supports. A Tempo that cannot be
+ * reached at all is a failed attempt, with Tempo's hints.
+ */
+export async function tempoVersion(ctx: ProbeContext, base: string, headers: Record<string, string> = {}): Promise<Attempt<[number, number] | undefined>> {
+  const ans = await tempoJson(ctx, joinUrl(base, '/api/status/buildinfo'), headers);
+  if (!ans.ok) return ['http_status', 'invalid_response'].includes(ans.outcome.reason) ? success(undefined) : ans;
+  const version = (ans.value.json as { version?: unknown } | null)?.version;
+  const m = typeof version === 'string' ? /^v?(\d+)\.(\d+)/.exec(version) : null;
+  return success(m ? [Number(m[1]), Number(m[2])] : undefined);
 }

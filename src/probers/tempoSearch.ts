@@ -2,15 +2,20 @@
 // The guide's `curl .../api/search?tags=service.name=X | jq '.traces | length'` has no start/end, and
 // without them Tempo searches whatever its ingesters still hold, so it "passes" on traces hours
 // old. This kind always sends an explicit window and judges the newest trace's age on its own.
+// It searches with TraceQL, `{ resource.service.name = "X" }`, an exact match (the `tags` search
+// matches substrings, so mystocks-backend would also count mystocks-backend-worker). Tempo answers
+// the first N traces it finds, not the newest N; from 2.8 `with (most_recent=true)` asks for the
+// newest, so the version is read from /api/status/buildinfo and older releases get a second search
+// of the maxAge span instead.
 import { Type } from '@sinclair/typebox';
 import { Duration, HttpUrl } from '../core/fields.js';
 import { formatDuration, formatSeconds, iso } from '../util/format.js';
-import { snippet } from '../util/text.js';
+import { levenshtein, snippet } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 import { failed, failure, passed, success } from './common.js';
-import { notTempoHint, tempoJson } from './tempoApi.js';
+import { notTempoHint, tempoJson, tempoVersion, tenantHeaders } from './tempoApi.js';
 
 /** Tempo's own default page size for /api/search. */
 const DEFAULT_LIMIT = 20;
@@ -35,7 +40,7 @@ export const tempoSearchProber = defineProber({
     service: Type.String({ minLength: 1 }),
     /**
      * More attributes every counted trace must carry, as a mapping (`{ http.route: /api/orders }`);
-     * they join service.name in Tempo's logfmt `tags` parameter.
+     * they join service.name in the TraceQL filter as exact matches on span or resource attributes.
      */
     tags: Type.Optional(Type.Record(Type.String(), Type.String())),
     /** How far back to search (default 15m). */
@@ -46,6 +51,8 @@ export const tempoSearchProber = defineProber({
     maxAge: Type.Optional(Duration),
     /** Traces asked for per search (default 20, Tempo's own default, and never below minTraces). */
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    /** X-Scope-OrgID, for a multi-tenant Tempo. */
+    tenant: Type.Optional(Type.String({ minLength: 1 })),
   }),
   decode(f, d) {
     for (const key of Object.keys(f.tags ?? {})) {
@@ -62,6 +69,7 @@ export const tempoSearchProber = defineProber({
       minTraces,
       limit: f.limit ?? Math.max(DEFAULT_LIMIT, minTraces),
       limitGiven: f.limit !== undefined,
+      headers: tenantHeaders(f.tenant),
     };
   },
   check(spec) {
@@ -72,6 +80,14 @@ export const tempoSearchProber = defineProber({
         message: `${formatDuration(spec.maxAgeMs)} is longer than the window (${formatDuration(spec.windowMs)}): a trace that old is never searched for; widen window or shorten maxAge`,
       });
     }
+    // Tempo 3 never shows search the newest 30 s (query_end_cutoff), and refuses a search longer
+    // than 168h (max_duration): refuse both here, not at every run.
+    if (spec.maxAgeMs < 60_000) {
+      problems.push({ field: 'maxAge', message: `${formatDuration(spec.maxAgeMs)} is under 1m: Tempo does not show search the newest 30s of traces, so a healthy app would read stale` });
+    }
+    if (spec.windowMs > 168 * 3_600_000) {
+      problems.push({ field: 'window', message: `${formatDuration(spec.windowMs)} is over 168h, the longest search Tempo allows by default (query_frontend.search.max_duration)` });
+    }
     if (spec.limitGiven && spec.limit < spec.minTraces) {
       problems.push({ field: 'limit', message: `${spec.limit} is below minTraces (${spec.minTraces}): the search could never return enough traces` });
     }
@@ -79,10 +95,15 @@ export const tempoSearchProber = defineProber({
   },
   async run(spec, ctx) {
     const { windowMs, maxAgeMs, minTraces, limit } = spec;
-    const tags = logfmt({ 'service.name': spec.service, ...spec.tags });
+    const asked = await tempoVersion(ctx, spec.tempo, spec.headers);
+    if (!asked.ok) return asked.outcome;
+    const version = asked.value;
+    const mostRecent = version !== undefined && (version[0] > 2 || (version[0] === 2 && version[1] >= 8));
+    const filter = traceql(spec.service, spec.tags);
+    const query = mostRecent ? `${filter} with (most_recent=true)` : filter;
     const now = ctx.now();
 
-    const searched = await search(ctx, spec.tempo, tags, now - windowMs, now, limit);
+    const searched = await search(ctx, spec.tempo, query, now - windowMs, now, limit, spec.headers);
     if (!searched.ok) return searched.outcome;
     const found = searched.value;
     const what = describeSearch(spec.service, spec.tags);
@@ -90,14 +111,21 @@ export const tempoSearchProber = defineProber({
     // Newest first: the first hit is the newest found.
     let [newest] = found;
     if (!newest) {
-      return failed('absent', `no trace of ${what} in the last ${windowText}`, absentHint(spec.service), { value: 0, details: { traces: 0, window: windowText, tags } });
+      const known = await serviceNames(ctx, spec.tempo, spec.service, spec.headers);
+      const others = known.length
+        ? ` Tempo has traces of these services (look-alikes first): ${known.slice(0, 10).join(', ')}${known.length > 10 ? `, and ${known.length - 10} more` : ''}. If one of them is the app, set TRACED_SERVICE (or this probe's service) to that name, or OTEL_SERVICE_NAME in the app.`
+        : '';
+      return failed('absent', `no trace of ${what} in the last ${windowText}`, absentHint(spec.service) + others, {
+        value: 0,
+        details: { traces: 0, window: windowText, query, knownServices: known.slice(0, 10) },
+      });
     }
 
     let ageS = Math.max(0, (now - newest.startMs) / 1000);
-    // Tempo does not promise the newest traces when it cuts a search at `limit` (blocks are read in
-    // no particular order), so before calling a full page stale, search the maxAge span alone.
-    if (ageS * 1000 > maxAgeMs && found.length >= limit) {
-      const recent = await search(ctx, spec.tempo, tags, now - maxAgeMs, now, 1);
+    // Before 2.8 Tempo does not promise the newest traces when it cuts a search at `limit` (it
+    // answers the first found), so before calling a full page stale, search the maxAge span alone.
+    if (!mostRecent && ageS * 1000 > maxAgeMs && found.length >= limit) {
+      const recent = await search(ctx, spec.tempo, filter, now - maxAgeMs, now, 1, spec.headers);
       if (!recent.ok) return recent.outcome;
       const [latest] = recent.value;
       if (latest) {
@@ -110,7 +138,8 @@ export const tempoSearchProber = defineProber({
     const details = {
       traces: count,
       window: windowText,
-      tags,
+      query,
+      newestBy: mostRecent ? 'most_recent' : 'first found',
       truncatedAtLimit: count >= limit,
       newestTraceId: newest.traceID,
       newestStartedAt: iso(newest.startMs),
@@ -144,12 +173,12 @@ export const tempoSearchProber = defineProber({
   },
 });
 
-/** GET /api/search over [fromMs, toMs], newest first. */
-async function search(ctx: ProbeContext, base: string, tags: string, fromMs: number, toMs: number, limit: number): Promise<Attempt<SearchHit[]>> {
+/** GET /api/search?q= over [fromMs, toMs], newest first. */
+async function search(ctx: ProbeContext, base: string, q: string, fromMs: number, toMs: number, limit: number, headers: Record<string, string>): Promise<Attempt<SearchHit[]>> {
   // Tempo takes whole unix seconds and needs end > start; round outward so the edges are covered.
-  const params = new URLSearchParams({ tags, start: String(Math.floor(fromMs / 1000)), end: String(Math.ceil(toMs / 1000) + 1), limit: String(limit) });
+  const params = new URLSearchParams({ q, start: String(Math.floor(fromMs / 1000)), end: String(Math.ceil(toMs / 1000) + 1), limit: String(limit) });
   const url = `${joinUrl(base, '/api/search')}?${params}`;
-  const ans = await tempoJson(ctx, url);
+  const ans = await tempoJson(ctx, url, headers);
   if (!ans.ok) return ans;
   const doc = ans.value.json as { traces?: unknown } | null;
   // Tempo's JSON leaves out an empty list: no "traces" key means nothing matched.
@@ -173,6 +202,26 @@ async function search(ctx: ProbeContext, base: string, tags: string, fromMs: num
   return success(hits.sort((a, b) => b.startMs - a.startMs));
 }
 
+/**
+ * The service names Tempo has traces for (/api/search/tag/service.name/values), look-alikes of
+ * `service` first; empty when Tempo does not say.
+ */
+async function serviceNames(ctx: ProbeContext, base: string, service: string, headers: Record<string, string>): Promise<string[]> {
+  const ans = await tempoJson(ctx, joinUrl(base, '/api/search/tag/service.name/values'), headers);
+  const values = ans.ok ? (ans.value.json as { tagValues?: unknown } | null)?.tagValues : undefined;
+  if (!Array.isArray(values)) return [];
+  const names = values.filter((v): v is string => typeof v === 'string' && v !== service);
+  const want = service.toLowerCase();
+  const stem = want.split(/[-_.]/)[0] ?? want;
+  const score = (name: string): number => {
+    const n = name.toLowerCase();
+    if (n.includes(want) || want.includes(n)) return 0;
+    if (stem.length > 2 && n.startsWith(stem)) return 1;
+    return 2 + levenshtein(want, n) / Math.max(want.length, n.length);
+  };
+  return names.map((name) => ({ name, s: score(name) })).sort((a, b) => a.s - b.s || a.name.localeCompare(b.name)).map((x) => x.name);
+}
+
 function absentHint(service: string): string {
   return (
     `No trace of ${service} reached Tempo in the window. Check, in order: the app's OTEL_EXPORTER_OTLP_ENDPOINT points at Tempo (tempo:4317 for gRPC, http://tempo:4318 for HTTP) and OTEL_SERVICE_NAME is "${service}"; ` +
@@ -181,11 +230,10 @@ function absentHint(service: string): string {
   );
 }
 
-/** go-logfmt as Tempo parses `tags`: quote values that hold spaces, "=", quotes or nothing. */
-export function logfmt(pairs: Record<string, string>): string {
-  return Object.entries(pairs)
-    .map(([k, v]) => `${k}=${v === '' || /[\s="\\]/.test(v) ? JSON.stringify(v) : v}`)
-    .join(' ');
+/** `{ resource.service.name = "X" && .k = "v" }`: exact matches, values as TraceQL strings. */
+export function traceql(service: string, tags: Record<string, string>): string {
+  const conds = [`resource.service.name = ${JSON.stringify(service)}`, ...Object.entries(tags).map(([k, v]) => `.${k} = ${JSON.stringify(v)}`)];
+  return `{ ${conds.join(' && ')} }`;
 }
 
 function describeSearch(service: string, tags: Record<string, string>): string {

@@ -91,8 +91,8 @@ export interface Decoder {
   take<T>(field: string, result: Parsed<T>, placeholder: T): T;
   /** A duration field in milliseconds. */
   duration(field: string, text: string): number;
-  /** A comparison such as "> 0". */
-  expectation(field: string, text: string): Expectation;
+  /** One comparison (`"> 0"`), or a list that must all hold (`[">= 0.05", "<= 0.2"]`). */
+  expectation(field: string, written: string | string[]): Expectation;
 }
 
 /**

@@ -131,11 +131,12 @@ test('JSON-path assertions that hold pass, with the status code as value', async
       { path: '$.data.status', equals: 'success' },
       { path: 'data.items[0].n', expect: '> 0' },
       { path: '$.data.ratio', expect: '< 0.5' },
+      { path: '$.data.ratio', expect: ['>= 0.05', '<= 0.3'] },
     ],
   });
   assert.equal(result.status, 'ok');
   assert.equal(result.reason, 'ok');
-  assert.equal(result.message, 'HTTP 200, 3 assertion(s) hold');
+  assert.equal(result.message, 'HTTP 200, 4 assertion(s) hold');
   assert.equal(result.value, 200);
 });
 
@@ -143,6 +144,7 @@ test('a failing assertion names the path, the value found and the expectation', 
   const target = await apiServer(t);
   const cases: { assertion: Record<string, unknown>; message: string; value: number | null }[] = [
     { assertion: { path: 'data.items[1].n', expect: '> 0' }, message: 'data.items[1].n is 0, expected > 0', value: 0 },
+    { assertion: { path: '$.data.ratio', expect: ['>= 0.05', '<= 0.2'] }, message: '$.data.ratio is "0.25", expected >= 0.05 and <= 0.2', value: 0.25 },
     { assertion: { path: '$.data.status', equals: 'error' }, message: '$.data.status is "success", expected "error"', value: null },
     { assertion: { path: '$.data.items', expect: '> 0' }, message: '$.data.items is [{"n":3},{"n":0}], expected > 0', value: null },
     { assertion: { path: '$.data.missing[0]', equals: 'x' }, message: `$.data.missing[0] is not in the answer of ${target.url}/`, value: null },

@@ -4,7 +4,9 @@ import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { prometheusDownHint } from '../../src/probers/prometheusApi.js';
+import { parseConfig } from '../../src/config/load.js';
 import { runProber } from '../support/prober.js';
+import { problemsOf } from '../support/engine.js';
 import { closedPort, hangAfterAccept, invalidJson, jsonServer, statusServer, type MisbehavingTarget } from '../support/misbehaving.js';
 import { remoteWrite, startPrometheus, waitForQuery, type PrometheusHandle } from '../support/prometheus.js';
 
@@ -44,7 +46,7 @@ before(async () => {
 });
 after(() => prom?.stop());
 
-async function query(t: TestContext, fields: { query: string; expect?: string; prometheus?: string }): Promise<ProbeResult> {
+async function query(t: TestContext, fields: { query: string; expect?: string | string[]; prometheus?: string }): Promise<ProbeResult> {
   const r = await runProber('prometheus_query', { name: 'span-rate', prometheus: prom.url, timeout: '2s', ...fields });
   t.diagnostic(`${r.reason}: ${r.message} (${r.durationMs} ms)`);
   return r;
@@ -115,6 +117,29 @@ test('a scalar query is judged by its value', async (t) => {
   assert.equal(fail.reason, 'threshold');
   assert.equal(fail.message, 'value = -1, expected >= 0');
   assert.equal(fail.value, -1);
+});
+
+test('expect as a list is a range: every comparison must hold', async (t) => {
+  // 80 and -1 as in the scalar test above: inside, below and above a range.
+  const inside = await query(t, { query: 'scalar(sum(watchdog_test_spans_total)) * 2', expect: ['>= 50', '<= 100'] });
+  assert.equal(inside.status, 'ok', inside.message);
+  assert.equal(inside.message, '80 (>= 50 and <= 100)');
+  const above = await query(t, { query: 'scalar(sum(watchdog_test_spans_total)) * 2', expect: ['>= 0.05', '<= 0.2'] });
+  assert.equal(above.reason, 'threshold');
+  assert.equal(above.message, 'value = 80, expected >= 0.05 and <= 0.2');
+  const below = await query(t, { query: '2 - 3', expect: ['>= 0.05', '<= 0.2'] });
+  assert.equal(below.reason, 'threshold');
+  assert.equal(below.value, -1);
+});
+
+test('a range is decoded at load: each bad item named, an empty range refused', () => {
+  const load = (expect: unknown) => () =>
+    parseConfig([{ file: 'probes/q.yaml', text: JSON.stringify({ probes: [{ name: 'ratio', kind: 'prometheus_query', prometheus: 'http://p:9090', query: 'up', expect }] }) }], {});
+  assert.deepEqual(problemsOf(load(['>= 0.05', 'small'])), ['probes/q.yaml: probe "ratio": expect[1]: "small" is not a comparison: use one of ==, !=, >, >=, <, <= followed by a number, e.g. "> 0"']);
+  assert.deepEqual(problemsOf(load(['>= 0.2', '<= 0.05'])), ['probes/q.yaml: probe "ratio": expect: >= 0.2 and <= 0.05: no value can meet all of these']);
+  assert.deepEqual(problemsOf(load(['> 1', '< 1'])), ['probes/q.yaml: probe "ratio": expect: > 1 and < 1: no value can meet all of these']);
+  assert.doesNotThrow(load(['>= 1', '<= 1']));
+  assert.doesNotThrow(load('> 0'));
 });
 
 test('a range selector is refused as invalid_response, it is not a number', async (t) => {

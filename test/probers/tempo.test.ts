@@ -13,7 +13,7 @@ import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
 import type { ProbeSpec } from '../../src/probers/types.js';
 import { runProber } from '../support/prober.js';
-import { startTempoStandin, type TempoStandin, type TempoStandinOptions } from '../support/tempo-standin.js';
+import { startTempoStandin, TEMPO3_MODULES, type TempoStandin, type TempoStandinOptions } from '../support/tempo-standin.js';
 import { closedPort, hangAfterAccept, invalidJson, jsonServer, type MisbehavingTarget } from '../support/misbehaving.js';
 
 type After = { after(fn: () => Promise<void> | void): void };
@@ -136,14 +136,14 @@ test('tempo_search: fewer than minTraces is too_few', async (t) => {
   assert.equal(r.message, '2 trace(s) of "mystocks-backend" in the last 15m, fewer than minTraces 3');
 });
 
-test('tempo_search: extra tags narrow the search, values with spaces quoted as logfmt', async (t) => {
+test('tempo_search: extra tags narrow the search, as exact TraceQL matches', async (t) => {
   const s = await standin(t);
   s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 2_000, resourceAttributes: { 'deployment.environment': 'prod eu' } });
   s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 2_000, resourceAttributes: { 'deployment.environment': 'staging' } });
   const r = await run(t, search(s.url, { tags: { 'deployment.environment': 'prod eu' } }));
   assert.equal(r.status, 'ok', r.message);
   assert.equal(r.value, 1);
-  assert.equal(r.details?.tags, 'service.name=mystocks-backend deployment.environment="prod eu"');
+  assert.equal(r.details?.query, '{ resource.service.name = "mystocks-backend" && .deployment.environment = "prod eu" }');
 });
 
 test('tempo_search: a full page whose newest looks stale is checked against the maxAge span', async (t) => {
@@ -154,6 +154,64 @@ test('tempo_search: a full page whose newest looks stale is checked against the 
   assert.equal(r.reason, 'stale');
   assert.match(r.message, /\(2\+ trace\(s\) of "mystocks-backend" in the last 15m\)$/);
   assert.equal(s.received.searchRequests, 2);
+});
+
+test('tempo_search: a second service whose name contains the app\'s does not count (exact match)', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'mystocks-backend-worker', startedAgoMs: 5_000 });
+  // The tags search Tempo offers matches substrings: it finds the worker's trace for "mystocks-backend".
+  const bySubstring = (await (await fetch(`${s.url}/api/search?tags=service.name=mystocks-backend`, { signal: AbortSignal.timeout(2000) })).json()) as { traces?: unknown[] };
+  assert.equal(bySubstring.traces?.length, 1);
+  const r = await run(t, search(s.url));
+  assert.equal(r.reason, 'absent', r.message);
+});
+
+test('tempo_search: an app that calls itself by another name: the hint lists the services Tempo has, look-alikes first', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'payments', startedAgoMs: 5_000 });
+  s.addTrace({ serviceName: 'stack-watchdog-canary', startedAgoMs: 5_000 });
+  s.addTrace({ serviceName: 'mystocks-api', startedAgoMs: 5_000 });
+  const r = await run(t, search(s.url));
+  assert.equal(r.reason, 'absent');
+  const known = r.details?.knownServices as string[];
+  assert.equal(known[0], 'mystocks-api');
+  assert.deepEqual([...known].sort(), ['mystocks-api', 'payments', 'stack-watchdog-canary']);
+  assert.match(r.hint!, new RegExp(`Tempo has traces of these services \\(look-alikes first\\): ${known.join(', ')}\\. If one of them is the app, set TRACED_SERVICE`));
+});
+
+test('tempo_search: on Tempo 2.8+ the newest trace comes from most_recent=true, not from the first N found', async (t) => {
+  const s = await standin(t, { version: '2.8.2' });
+  // Stored first, found first: 20 traces 4 minutes old fill the default page of 20.
+  for (let i = 0; i < 20; i++) s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 4 * MIN + i * 1000 });
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 10_000 });
+  const r = await run(t, search(s.url));
+  assert.equal(r.status, 'ok', r.message);
+  assert.equal(r.details?.newestBy, 'most_recent');
+  assert.match(String(r.details?.query), / with \(most_recent=true\)$/);
+  const age = r.details?.newestAgeSeconds as number;
+  assert.ok(age >= 10 && age < 13, `newest age ${age}`);
+
+  // Before 2.8 the hint would be a parse error: the query goes without it.
+  const old = await standin(t, { version: '2.6.1' });
+  old.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 10_000 });
+  const r26 = await run(t, search(old.url));
+  assert.equal(r26.status, 'ok', r26.message);
+  assert.equal(r26.details?.newestBy, 'first found');
+  assert.equal(r26.details?.query, '{ resource.service.name = "mystocks-backend" }');
+});
+
+test('tempo_search: the tenant goes as X-Scope-OrgID on every request', async (t) => {
+  const seen: string[] = [];
+  const fake = await target(
+    t,
+    jsonServer((req) => {
+      seen.push(`${req.path} ${String(req.headers['x-scope-orgid'])}`);
+      return req.path === '/api/status/buildinfo' ? { status: 200, body: { version: '2.9.0' } } : { status: 200, body: { metrics: {} } };
+    }),
+  );
+  const r = await run(t, search(fake.url, { tenant: 'team-a' }));
+  assert.equal(r.reason, 'absent');
+  assert.deepEqual(seen, ['/api/status/buildinfo team-a', '/api/search team-a', '/api/search/tag/service.name/values team-a']);
 });
 
 test('tempo_search: a closed port is connect, with Tempo\'s own hint', async (t) => {
@@ -190,6 +248,13 @@ test('tempo_search: bad configs are refused with exact messages', () => {
   assert.deepEqual(configProblems({ ...base, tags: { 'service.name': 'other' } }), ['tempo.yaml: probe "tempo-ingestion": tags: service.name is set by the service field; remove it from tags']);
   assert.deepEqual(configProblems({ ...base, service: undefined }), ['tempo.yaml: probe "tempo-ingestion": service: required field is missing']);
   assert.deepEqual(configProblems({ ...base, minTraces: 0 }), ['tempo.yaml: probe "tempo-ingestion": minTraces: expected integer to be greater or equal to 1, got 0']);
+  // Tempo 3 keeps the newest 30 s from search; Tempo refuses searches over 168h.
+  assert.deepEqual(configProblems({ ...base, maxAge: '30s' }), [
+    'tempo.yaml: probe "tempo-ingestion": maxAge: 30s is under 1m: Tempo does not show search the newest 30s of traces, so a healthy app would read stale',
+  ]);
+  assert.deepEqual(configProblems({ ...base, window: '200h', maxAge: '10m' }), [
+    'tempo.yaml: probe "tempo-ingestion": window: 200h is over 168h, the longest search Tempo allows by default (query_frontend.search.max_duration)',
+  ]);
 });
 
 // ------------------------------------------------------------------------------------ tempo_ready
@@ -213,6 +278,30 @@ test('tempo_ready: a module not Running is named, with its failure case', async 
   assert.equal(r.message, 'Tempo is not ready (HTTP 503): Some services are not Running: Failed: 1 Running: 15; ingester is Failed (mkdir /tmp/tempo/traces: permission denied)');
   assert.deepEqual(r.details?.notRunning, [{ name: 'ingester', state: 'Failed', failure: 'mkdir /tmp/tempo/traces: permission denied' }]);
   assert.match(r.hint!, /docker logs mystocks-tempo \| grep -i "ingester"/);
+});
+
+test('tempo_ready: Tempo 3 with a failed live-store names it first, with Tempo 3\'s ring and config hint', async (t) => {
+  const s = await standin(t, { modules: TEMPO3_MODULES, version: '3.0.0' });
+  // One module fails; Tempo stops the others (alphabetically first among them: backend-scheduler).
+  s.setModuleState('live-store', 'Failed', 'failed to replay WAL: permission denied');
+  for (const m of ['backend-scheduler', 'backend-worker', 'distributor']) s.setModuleState(m, 'Stopping');
+  const r = await run(t, ready(s.url));
+  assert.equal(r.reason, 'not_ready');
+  assert.match(r.message, /; live-store is Failed \(failed to replay WAL: permission denied\), backend-scheduler is Stopping/);
+  assert.match(r.hint!, /^live-store failed \(failed to replay WAL: permission denied\) and Tempo stopped the others: docker logs mystocks-tempo \| grep -i "live-store"/);
+  assert.match(r.hint!, /GET \/live-store\/ring/);
+  assert.match(r.hint!, /failed to parse configFile/);
+  assert.doesNotMatch(r.hint!, /ingester\/ring/);
+  assert.equal(r.details?.tempoMajor, 3);
+});
+
+test('tempo_ready: "Application is stopping" reads as shutting down', async (t) => {
+  const s = await standin(t);
+  s.setStopping(true);
+  const r = await run(t, ready(s.url, { tenant: 'team-a' }));
+  assert.equal(r.reason, 'not_ready');
+  assert.equal(r.message, 'Tempo is shutting down (HTTP 503): Application is stopping');
+  assert.match(r.hint!, /shutting down/);
 });
 
 test('tempo_ready: an ingester still waiting reports Tempo\'s own message and the startup hint', async (t) => {
@@ -255,7 +344,7 @@ test('tempo_ready: closed port is connect, a hanging Tempo is a timeout', async 
 test('tempo_ready: a URL without a scheme and a field of another kind are refused', () => {
   assert.deepEqual(configProblems(ready('tempo:3200')), ['tempo.yaml: probe "tempo-ready": tempo: expected an http:// or https:// URL, got "tempo:3200"']);
   assert.deepEqual(configProblems(ready('http://tempo:3200', { service: 'x' })), [
-    'tempo.yaml: probe "tempo-ready": service: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, hints, tempo)',
+    'tempo.yaml: probe "tempo-ready": service: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, hints, tempo, tenant)',
   ]);
 });
 
@@ -371,6 +460,68 @@ test('otlp_canary: bad configs are refused with exact messages', () => {
   ]);
   assert.deepEqual(configProblems({ ...base, otlpHttp: 'tempo:4318' }), ['tempo.yaml: probe "otlp-canary": otlpHttp: expected an http:// or https:// URL, got "tempo:4318"']);
   assert.deepEqual(configProblems({ ...base, pollInterval: 'often' }), ['tempo.yaml: probe "otlp-canary": pollInterval: expected a duration such as "500ms", "30s", "5m" or "1h", got "often"']);
+});
+
+const grpcCanary = (s: { url: string; otlpGrpcAddress: string }, extra: Record<string, unknown> = {}) => ({
+  name: 'otlp-canary',
+  kind: 'otlp_canary',
+  tempo: s.url,
+  transport: 'grpc',
+  otlpGrpc: s.otlpGrpcAddress,
+  ...extra,
+});
+
+test('otlp_canary over grpc: the span goes in by OTLP/gRPC Export (protobuf) and is read back by id', async (t) => {
+  const s = await standin(t);
+  s.setIngestDelay(300);
+  const r = await run(t, grpcCanary(s, { pollInterval: '100ms', timeout: '5s' }));
+  assert.equal(r.status, 'ok', r.message);
+  assert.equal(r.details?.sentOver, 'grpc');
+  assert.equal(s.received.grpcExports, 1);
+  assert.equal(s.received.ingestedSpans, 1);
+  assert.deepEqual(s.traceIds(), [r.details?.traceId]);
+  const found = await run(t, { name: 'canary-search', kind: 'tempo_search', tempo: s.url, service: 'stack-watchdog-canary' });
+  assert.equal(found.status, 'ok', found.message);
+});
+
+test('otlp_canary over grpc: a refusal names the gRPC code, a port that is not gRPC is protocol', async (t) => {
+  const s = await standin(t);
+  s.setRejectIngest(503, 'at least 1 live replicas required, could only find 0');
+  const refused = await run(t, grpcCanary(s));
+  assert.equal(refused.reason, 'export_failed');
+  assert.match(refused.message, /gRPC status UNAVAILABLE: at least 1 live replicas required, could only find 0$/);
+  assert.equal(refused.details?.grpcStatus, 'UNAVAILABLE');
+  assert.equal(s.received.traceByIdRequests, 0);
+
+  const wrongPort = await run(t, grpcCanary({ url: s.url, otlpGrpcAddress: new URL(s.otlpHttpUrl).host }));
+  assert.equal(wrongPort.reason, 'export_failed');
+  assert.equal(wrongPort.details?.transport, 'protocol');
+});
+
+test('otlp_canary: the tenant goes on the export and on every lookup; an empty 404 is "not yet"', async (t) => {
+  const seen: string[] = [];
+  let lookups = 0;
+  const fake = await target(
+    t,
+    jsonServer((req) => {
+      seen.push(`${req.path.replace(/[0-9a-f]{32}$/, 'ID')} ${String(req.headers['x-scope-orgid'])}`);
+      if (req.path === '/v1/traces') return { status: 200, body: {} };
+      // Tempo 2.4+: a miss is a 404 with an empty body; the second lookup finds it.
+      return ++lookups < 2 ? { status: 404, body: '' } : { status: 200, body: { batches: [{ resource: {} }] } };
+    }),
+  );
+  const r = await run(t, canary({ url: fake.url, otlpHttpUrl: fake.url }, { tenant: 'team-a', pollInterval: '100ms', timeout: '3s' }));
+  assert.equal(r.status, 'ok', r.message);
+  assert.deepEqual(seen, ['/v1/traces team-a', '/api/traces/ID team-a', '/api/traces/ID team-a']);
+});
+
+test('otlp_canary: transport grpc needs otlpGrpc, http needs otlpHttp', () => {
+  assert.deepEqual(configProblems({ name: 'otlp-canary', kind: 'otlp_canary', tempo: 'http://tempo:3200', transport: 'grpc' }), [
+    'tempo.yaml: probe "otlp-canary": otlpGrpc: transport grpc needs otlpGrpc, the OTLP/gRPC host:port (e.g. tempo:4317)',
+  ]);
+  assert.deepEqual(configProblems({ name: 'otlp-canary', kind: 'otlp_canary', tempo: 'http://tempo:3200' }), [
+    'tempo.yaml: probe "otlp-canary": otlpHttp: transport http needs otlpHttp, the OTLP/HTTP base URL (e.g. http://tempo:4318)',
+  ]);
 });
 
 // ------------------------------------------------------------------------------------ together

@@ -112,15 +112,32 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   const http = createHttpClient({ userAgent: 'fault-matrix' });
   t.after(() => http.close());
 
-  // Span metrics arrive by remote write, as from Tempo's metrics-generator; a fresh series each
-  // round keeps the 5m rate positive however long the matrix runs.
+  // Span metrics arrive by remote write, as from Tempo's metrics-generator, and the app's request
+  // counter as if scraped; a fresh series each round keeps the 5m rate positive however long the
+  // matrix runs. 600 requests and 60 server spans per round: the 10% sampling the guide promises.
   let feed = 0;
   let feeding = true;
+  let requestsPerRound = 600;
+  let serverSpansPerRound = 60;
   const feedSpanMetrics = async () => {
     if (!feeding) return;
     const now = Date.now();
-    const labels = { __name__: 'traces_spanmetrics_calls_total', service: 'mystocks-backend', feed: String(++feed) };
-    await remoteWrite(prometheus.url, [{ labels, samples: [{ value: 0, timestampMs: now - 30_000 }, { value: 60, timestampMs: now - 1000 }] }]);
+    const series = (labels: Record<string, string>, increase: number) => ({ labels: { ...labels, feed: String(feed) }, samples: [{ value: 0, timestampMs: now - 30_000 }, { value: increase, timestampMs: now - 1000 }] });
+    feed++;
+    await remoteWrite(prometheus.url, [
+      series({ __name__: 'traces_spanmetrics_calls_total', service: 'mystocks-backend', span_kind: 'SPAN_KIND_SERVER' }, serverSpansPerRound),
+      series({ __name__: 'mystocks_http_requests_total', method: 'GET', endpoint: '/api/stocks', status: '200' }, requestsPerRound),
+    ]);
+  };
+  const deleteSeries = async (metric: string) => {
+    const res = await fetch(`${prometheus.url}/api/v1/admin/tsdb/delete_series?match[]=${metric}`, { method: 'POST' });
+    assert.equal(res.status, 204);
+  };
+  // The ratio of the two sums holds only while both metrics have as many series in the window:
+  // a fault that changes one of them starts both afresh.
+  const resetFeed = async () => {
+    await deleteSeries('traces_spanmetrics_calls_total');
+    await deleteSeries('mystocks_http_requests_total');
   };
   const freshTrace = () => tempo.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 20_000, rootName: 'GET /api/stocks' });
 
@@ -143,9 +160,11 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   await waitForQuery(prometheus.url, 'up{job="tempo-metrics"}', (r) => r.length === 1 && r[0]!.value?.[1] === '1', 30_000);
   const healthy = await runAll();
   assert.deepEqual(summary(healthy.states), {}, JSON.stringify(healthy.states.map((s) => [s.spec.name, s.current.reason, s.current.message]), null, 1));
-  assert.equal(healthy.states.length, 14);
+  // 16 since issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio.
+  assert.equal(healthy.states.length, 16);
   const value = (name: string) => healthy.states.find((s) => s.spec.name === name)!.current.value;
   assert.ok(value('span-rate')! > 0);
+  assert.ok(Math.abs(value('sampling-ratio')! - 0.1) < 1e-9, `sampling ratio ${value('sampling-ratio')}`);
   assert.ok(value('otlp-canary')! >= 0, 'the canary measured an ingestion latency');
   assert.equal(value('rule-groups'), 3);
   // The app's secret never leaves the process, though the same container is inspected.
@@ -204,21 +223,58 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       name: 'OTLP gRPC port 4317 closed',
       apply: () => tempo.closeGrpcPort(),
       restore: () => tempo.openGrpcPort(),
-      expect: { 'otlp-grpc-port': 'failing:connect' },
+      expect: { 'otlp-grpc-port': 'failing:connect', 'otlp-canary': 'failing:export_failed' },
+    },
+    {
+      name: 'a bare TCP listener on 4317 (accepts, speaks no gRPC): a TCP check would pass',
+      apply: () => tempo.setGrpcMode('silent'),
+      restore: () => tempo.setGrpcMode('otlp'),
+      expect: { 'otlp-grpc-port': 'failing:timeout', 'otlp-canary': 'failing:timeout' },
+    },
+    {
+      name: 'a gRPC server on 4317 without the OTLP trace service',
+      apply: () => tempo.setGrpcMode('unimplemented'),
+      restore: () => tempo.setGrpcMode('otlp'),
+      expect: { 'otlp-grpc-port': 'failing:grpc_status', 'otlp-canary': 'failing:export_failed' },
+    },
+    {
+      name: 'the app silent (its request counter flat) while the canary runs',
+      apply: async () => {
+        requestsPerRound = 0;
+        await resetFeed();
+      },
+      restore: async () => {
+        requestsPerRound = 600;
+        await resetFeed();
+      },
+      expect: { 'app-requests': 'failing:threshold', 'sampling-ratio': 'blocked:dependency_failed' },
+    },
+    {
+      name: 'a sampler that samples far less than configured (1% instead of 10%)',
+      apply: async () => {
+        serverSpansPerRound = 6;
+        await resetFeed();
+      },
+      restore: async () => {
+        serverSpansPerRound = 60;
+        await resetFeed();
+      },
+      expect: { 'sampling-ratio': 'failing:threshold' },
     },
     {
       name: 'span metrics never written (metrics-generator off)',
       apply: async () => {
         feeding = false;
-        const res = await fetch(`${prometheus.url}/api/v1/admin/tsdb/delete_series?match[]=traces_spanmetrics_calls_total`, { method: 'POST' });
-        assert.equal(res.status, 204);
+        await deleteSeries('traces_spanmetrics_calls_total');
       },
-      restore: () => {
+      restore: async () => {
         feeding = true;
+        await resetFeed();
       },
       // dead-rules stays ok here: deleted series keep their name in /api/v1/label/__name__/values
       // until compaction; test/probers/dead-rules.test.ts covers a metric that was never written.
-      expect: { 'span-rate': 'failing:absent' },
+      // The request counter is not fed either while feeding is off, but its last series is still in the 5m window.
+      expect: { 'span-rate': 'failing:absent', 'sampling-ratio': 'failing:absent' },
     },
     {
       name: 'rule group mystocks_business_alerts not loaded',
@@ -334,6 +390,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'dead-rules': 'blocked:dependency_failed',
         'tempo-metrics-target': 'blocked:dependency_failed',
         'alert-path': 'blocked:dependency_failed',
+        'app-requests': 'blocked:dependency_failed',
+        'sampling-ratio': 'blocked:dependency_failed',
       },
     },
     {

@@ -18,15 +18,24 @@
 //  [#5105]   grafana/tempo issue 5105: /api/v2/traces answers 200 when the trace is missing
 //  [ingest]  Grafana's Tempo data source docs: "ingesters store the last 15 minutes of tracing data"
 //  [dist]    grafana/tempo modules/distributor/distributor.go (metric names and help)
+//  [otlprecv] open-telemetry/opentelemetry-collector receiver/otlpreceiver/internal/trace/otlp.go
+//            (Export: `if numSpans == 0 { return ptraceotlp.NewExportResponse(), nil }`)
+//  [hints]   `with (most_recent=true)` from Tempo 2.8: as stated in this project's issue 9 (read
+//            from Tempo's docs and source there), not re-read for the stand-in
+//  [search]  search answers the first `limit` traces found, then sorts them: issue 9 likewise
+//  [grpc]    gRPC over HTTP/2, grpc/grpc doc/PROTOCOL-HTTP2.md; status codes doc/statuscodes.md
 //
 // Deliberate gaps, so nobody mistakes them for Tempo behaviour: no gzip on OTLP/HTTP, no protobuf
 // answers from the query API (JSON only), TraceQL limited to `{ a = b && c != d }` with string,
 // number and boolean values, events kept but span links dropped.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { randomBytes } from 'node:crypto';
 
 // ----------------------------------------------------------------------------------- public API
+
+export type GrpcMode = 'otlp' | 'silent' | 'unimplemented';
 
 export type ModuleState = 'New' | 'Starting' | 'Running' | 'Stopping' | 'Terminated' | 'Failed';
 
@@ -80,6 +89,8 @@ export interface TempoReceived {
   /** Requests answered 400/405/413/415. */
   malformedRequests: number;
   grpcConnections: number;
+  /** OTLP/gRPC Export calls received on the gRPC port (also counted in ingestRequests). */
+  grpcExports: number;
   searchRequests: number;
   traceByIdRequests: number;
   readyRequests: number;
@@ -90,11 +101,16 @@ export interface TempoStandin {
   url: string;
   /** Base of the OTLP/HTTP receiver (Tempo's 4318): POST `${otlpHttpUrl}/v1/traces`. */
   otlpHttpUrl: string;
-  /** 127.0.0.1:PORT standing for the OTLP/gRPC receiver (Tempo's 4317); accepts TCP, speaks nothing. */
+  /**
+   * 127.0.0.1:PORT of the OTLP/gRPC receiver (Tempo's 4317): HTTP/2 cleartext serving
+   * opentelemetry.proto.collector.trace.v1.TraceService/Export, ingesting like OTLP/HTTP [grpc].
+   */
   otlpGrpcAddress: string;
   grpcPort: number;
   /** Live counters; read them after the requests under test. */
   readonly received: TempoReceived;
+  /** true: /ready answers 503 "Application is stopping", as while Tempo shuts down. */
+  setStopping(stopping: boolean): void;
   /** false: /ready answers 503 "Ingester not ready: <message>" (modules stay Running). */
   setReady(ready: boolean, message?: string): void;
   /** Any state but Running shows in /status/services and makes /ready answer 503. Unknown modules are added. */
@@ -108,6 +124,11 @@ export interface TempoStandin {
   setDropIngest(drop: boolean): void;
   /** A status (e.g. 429, 503) to answer every ingest with, or null to accept again. */
   setRejectIngest(status: number | null, message?: string): void;
+  /**
+   * What the gRPC port speaks: 'otlp' (default), 'silent' (accepts TCP and says nothing, as a
+   * half-started process or another program on the port) or 'unimplemented' (gRPC without the trace service).
+   */
+  setGrpcMode(mode: GrpcMode): void;
   /** Stops listening on the gRPC port and drops its connections: dialling it is then refused. */
   closeGrpcPort(): Promise<void>;
   /** Listens again on the same port number. */
@@ -118,6 +139,12 @@ export interface TempoStandin {
 }
 
 /** What a monolithic Tempo 2.x lists in /status/services (module names from [app] modules.go). */
+/**
+ * The modules a monolithic Tempo 3 runs, as issue 9 lists them: no ingester and no compactor
+ * (live-store, backend-scheduler and backend-worker instead).
+ */
+export const TEMPO3_MODULES = ['backend-scheduler', 'backend-worker', 'distributor', 'live-store', 'metrics-generator', 'querier', 'query-frontend'];
+
 export const DEFAULT_TEMPO_MODULES = [
   'cache-provider',
   'compactor',
@@ -219,6 +246,7 @@ class Standin {
     rejectedRequests: 0,
     malformedRequests: 0,
     grpcConnections: 0,
+    grpcExports: 0,
     searchRequests: 0,
     traceByIdRequests: 0,
     readyRequests: 0,
@@ -229,6 +257,7 @@ class Standin {
   private tracesCreatedTotal = 0;
 
   private ready = true;
+  private stopping = false;
   private notReadyMessage = '';
   private ingestDelayMs = 0;
   private dropIngest = false;
@@ -238,6 +267,8 @@ class Standin {
   private api$!: HttpServer;
   private otlp$!: HttpServer;
   private grpc$: NetServer | null = null;
+  private grpcMode: GrpcMode = 'otlp';
+  private readonly h2$: Http2Server = createH2Server();
   private readonly grpcSockets = new Set<Socket>();
   private apiPort = 0;
   private otlpPort = 0;
@@ -271,6 +302,9 @@ class Standin {
         this.ready = ready;
         this.notReadyMessage = message ?? '';
       },
+      setStopping: (stopping) => {
+        this.stopping = stopping;
+      },
       setModuleState: (module, state, failureCase) => {
         this.modules.set(module, { state, failure: failureCase ?? '' });
       },
@@ -284,6 +318,9 @@ class Standin {
       },
       setRejectIngest: (status, message) => {
         this.reject = status === null ? null : { status, message: message ?? `ingest rejected by tempo stand-in (status ${status})` };
+      },
+      setGrpcMode: (mode) => {
+        this.grpcMode = mode;
       },
       closeGrpcPort: () => this.closeGrpc(),
       openGrpcPort: async () => {
@@ -315,13 +352,20 @@ class Standin {
   // ---------------------------------------------------------------------------------- gRPC port
 
   private async openGrpc(port: number): Promise<number> {
+    if (this.h2$.listenerCount('stream') === 0) {
+      this.h2$.on('stream', (stream, headers) => this.guardGrpc(stream, () => this.routeGrpc(stream, headers)));
+      this.h2$.on('sessionError', () => {});
+    }
+    // A plain TCP listener in front counts connections and decides per connection what is spoken;
+    // HTTP/2 connections are handed to the http2 server.
     const server = createNetServer((socket) => {
       this.received.grpcConnections++;
       this.grpcSockets.add(socket);
       socket.on('error', () => {});
       socket.on('close', () => this.grpcSockets.delete(socket));
-      // Swallow the client's HTTP/2 preface so it never blocks on a full buffer.
-      socket.resume();
+      // Silent: swallow the client's HTTP/2 preface so it never blocks on a full buffer.
+      if (this.grpcMode === 'silent') socket.resume();
+      else this.h2$.emit('connection', socket);
     });
     // Re-binding the same port can briefly fail while the old listener is torn down; retry a
     // bounded number of times rather than hand the test a flaky EADDRINUSE.
@@ -348,6 +392,59 @@ class Standin {
     for (const s of this.grpcSockets) s.destroy();
     this.grpcSockets.clear();
     await closed;
+  }
+
+  private guardGrpc(stream: ServerHttp2Stream, fn: () => Promise<void>): void {
+    stream.on('error', () => {});
+    fn().catch((err: unknown) => grpcStatus(stream, 13, `tempo stand-in bug: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /** [grpc] A unary call: one length-prefixed message in, the answer and grpc-status trailers out. */
+  private async routeGrpc(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+    const path = headers[':path'];
+    const type = String(headers['content-type'] ?? '');
+    if (headers[':method'] !== 'POST' || !type.startsWith('application/grpc')) {
+      // What grpc-go answers to a request that is not gRPC.
+      stream.respond({ ':status': 415, 'content-type': 'text/plain' });
+      stream.end('invalid gRPC request content-type');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    const frame = Buffer.concat(chunks);
+    if (this.grpcMode === 'unimplemented' || path !== '/opentelemetry.proto.collector.trace.v1.TraceService/Export') {
+      grpcStatus(stream, 12, `unknown service ${String(path).split('/')[1] ?? ''}`);
+      return;
+    }
+    this.received.grpcExports++;
+    this.received.ingestRequests++;
+    if (frame.length < 5 || frame.readUInt8(0) !== 0 || frame.readUInt32BE(1) !== frame.length - 5) {
+      this.received.malformedRequests++;
+      grpcStatus(stream, 13, 'grpc: error while unmarshalling: the tempo stand-in reads one uncompressed message');
+      return;
+    }
+    const body = frame.subarray(5);
+    let spans: ParsedSpan[];
+    try {
+      spans = parseOtlpProto(body);
+    } catch (err) {
+      this.received.malformedRequests++;
+      grpcStatus(stream, 3, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    // [otlprecv] The collector's OTLP receiver, which Tempo's distributor embeds, answers a request
+    // without spans at once with an empty response: it never reaches the distributor.
+    if (spans.length > 0 && this.reject) {
+      this.received.rejectedRequests++;
+      // The OTLP receiver's mapping: 429 is RESOURCE_EXHAUSTED, 503 UNAVAILABLE, other errors INTERNAL.
+      grpcStatus(stream, this.reject.status === 429 ? 8 : this.reject.status === 503 ? 14 : 13, this.reject.message);
+      return;
+    }
+    if (spans.length > 0) this.ingest(spans, body.length);
+    // An empty ExportTraceServiceResponse (partial_success unset), framed.
+    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': '' }));
+    stream.end(Buffer.from([0, 0, 0, 0, 0]));
   }
 
   // ------------------------------------------------------------------------------ OTLP/HTTP port
@@ -400,20 +497,24 @@ class Standin {
       return;
     }
 
-    if (this.dropIngest) {
-      this.received.droppedSpans += spans.length;
-    } else {
-      const now = this.now();
-      const batch = ++this.batchSeq;
-      for (const s of spans) this.store({ ...s, batch, ingestedAtMs: now, visibleAtMs: now + this.ingestDelayMs });
-      this.received.ingestedSpans += spans.length;
-      this.spansReceivedTotal += spans.length;
-      this.bytesReceivedTotal += body.length;
-    }
+    this.ingest(spans, body.length);
     // [otlp] Full success: 200 with an ExportTraceServiceResponse whose partial_success is unset,
     // which the JSON encoding writes as {}.
     if (format === 'json') send(res, 200, 'application/json', '{}');
     else send(res, 200, 'application/x-protobuf', Buffer.alloc(0));
+  }
+
+  private ingest(spans: ParsedSpan[], bytes: number): void {
+    if (this.dropIngest) {
+      this.received.droppedSpans += spans.length;
+      return;
+    }
+    const now = this.now();
+    const batch = ++this.batchSeq;
+    for (const s of spans) this.store({ ...s, batch, ingestedAtMs: now, visibleAtMs: now + this.ingestDelayMs });
+    this.received.ingestedSpans += spans.length;
+    this.spansReceivedTotal += spans.length;
+    this.bytesReceivedTotal += bytes;
   }
 
   private store(span: StoredSpan): void {
@@ -468,6 +569,13 @@ class Standin {
     // [api] "Returns status code 200 and body `echo`"; Go's http.Error adds the newline.
     if (path === '/api/echo') return goError(res, 200, 'echo');
     if (path === '/api/search') return this.handleSearch(url.searchParams, res);
+    // [api] Search tag values: {"tagValues": [...]} of what the recent data holds.
+    if (path === '/api/search/tag/service.name/values') {
+      const names = new Set<string>();
+      for (const spans of this.traces.values()) for (const sp of spans) if (sp.visibleAtMs <= this.now()) names.add(stringAttr(sp.resource, 'service.name'));
+      names.delete('');
+      return send(res, 200, 'application/json', JSON.stringify({ tagValues: [...names].sort(), metrics: {} }));
+    }
     const byId = /^\/api\/(v2\/)?traces\/([^/]+)$/.exec(path);
     if (byId) return this.handleTraceById(decodeURIComponent(byId[2]!), url.searchParams, byId[1] !== undefined, res);
     if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', this.metricsText());
@@ -479,6 +587,10 @@ class Standin {
   /** [app] readyHandler: module health first, then the ingester's own check. */
   private handleReady(res: ServerResponse): void {
     this.received.readyRequests++;
+    if (this.stopping) {
+      goError(res, 503, 'Application is stopping');
+      return;
+    }
     const byState = new Map<string, number>();
     for (const { state } of this.modules.values()) byState.set(state, (byState.get(state) ?? 0) + 1);
     if ([...this.modules.values()].some((m) => m.state !== 'Running')) {
@@ -579,8 +691,11 @@ class Standin {
       return;
     }
     if (!found) {
-      // [#3192] "Status: 404 Not Found Body: trace not found".
-      goError(res, 404, 'trace not found');
+      // [#3192] "Status: 404 Not Found Body: trace not found" before 2.4; since 2.4 the body is
+      // empty (as issue 9 states it).
+      const [major = 0, minor = 0] = this.version.split('.').map(Number);
+      if (major > 2 || (major === 2 && minor >= 4)) send(res, 404, 'text/plain; charset=utf-8', '');
+      else goError(res, 404, 'trace not found');
       return;
     }
     // [#3802] v1 keeps tempopb.Trace's "batches" key; [push] span ids are base64 (jsonpb bytes).
@@ -593,7 +708,7 @@ class Standin {
     this.received.searchRequests++;
     let req: SearchRequest;
     try {
-      req = parseSearchRequest(params);
+      req = parseSearchRequest(params, this.version);
     } catch (err) {
       goError(res, 400, (err as Error).message);
       return;
@@ -615,10 +730,13 @@ class Standin {
       const matched = view.spans.filter((s) => (req.traceql ? req.traceql.every((c) => matchCondition(c, s, view)) : matchTags(req.tags, s, view)));
       if (matched.length > 0) hits.push({ view, matched });
     }
-    // The frontend keeps the most recent traces [comb] search.go keepMostRecent.
-    hits.sort((a, b) => (a.view.startNs === b.view.startNs ? 0 : a.view.startNs > b.view.startNs ? -1 : 1));
+    // [search] Without most_recent, Tempo stops at the first `limit` traces it finds (in no
+    // promised order; here the order they were stored in, oldest first), and only those are sorted
+    // by start time. [hints] With most_recent=true it keeps the newest `limit`.
+    const newestFirst = (a: { view: TraceView }, b: { view: TraceView }) => (a.view.startNs === b.view.startNs ? 0 : a.view.startNs > b.view.startNs ? -1 : 1);
+    const kept = req.mostRecent ? hits.sort(newestFirst).slice(0, req.limit) : hits.slice(0, req.limit).sort(newestFirst);
 
-    const traces = hits.slice(0, req.limit).map(({ view, matched }) => {
+    const traces = kept.map(({ view, matched }) => {
       const durationMs = Number((view.endNs - view.startNs) / NS_PER_MS);
       const rootService = view.root ? stringAttr(view.root.resource, 'service.name') : '';
       // jsonpb leaves out zero values, so an empty root name or a 0ms duration is absent, not "" or 0 [comb].
@@ -672,6 +790,8 @@ class Standin {
 interface SearchRequest {
   tags: Map<string, string>;
   traceql: Condition[] | undefined;
+  /** `with (most_recent=true)` after the filter (TraceQL query hints, Tempo 2.8+). */
+  mostRecent: boolean;
   start: number;
   end: number;
   limit: number;
@@ -681,7 +801,7 @@ interface SearchRequest {
 }
 
 /** [http] ParseSearchRequest, with its error messages (Tempo answers them as 400 text). */
-function parseSearchRequest(p: URLSearchParams): SearchRequest {
+function parseSearchRequest(p: URLSearchParams, version: string): SearchRequest {
   const get = (k: string): string | undefined => {
     const v = p.get(k);
     return v === null || v === '' ? undefined : v;
@@ -692,9 +812,17 @@ function parseSearchRequest(p: URLSearchParams): SearchRequest {
     if (!/^[+-]?\d+$/.test(s) || Math.abs(Number(s)) > 2 ** 31 - 1) throw new BadRequest(`invalid ${k}: strconv.ParseInt: parsing "${s}": invalid syntax`);
     return Number(s);
   };
-  const req: SearchRequest = { tags: new Map(), traceql: undefined, start: int32('start'), end: int32('end'), limit: 20, spss: 3, minDurationMs: 0, maxDurationMs: 0 };
+  const req: SearchRequest = { tags: new Map(), traceql: undefined, mostRecent: false, start: int32('start'), end: int32('end'), limit: 20, spss: 3, minDurationMs: 0, maxDurationMs: 0 };
 
-  const q = get('q');
+  let q = get('q');
+  const hint = q === undefined ? null : /\s+with\s*\(\s*most_recent\s*=\s*(true|false)\s*\)\s*$/.exec(q);
+  if (q !== undefined && hint) {
+    // [hints] Query hints, and most_recent with them, arrived in Tempo 2.8; older parsers stop at `with`.
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    if (major < 2 || (major === 2 && minor < 8)) throw new BadRequest(`invalid TraceQL query: parse error at line 1, col ${hint.index + 2}: syntax error: unexpected IDENTIFIER`);
+    req.mostRecent = hint[1] === 'true';
+    q = q.slice(0, hint.index);
+  }
   if (q !== undefined) req.traceql = parseTraceQL(q);
   const tags = get('tags');
   if (tags !== undefined) {
@@ -1295,6 +1423,20 @@ function parseOtlpProto(body: Buffer): ParsedSpan[] {
 }
 
 // ------------------------------------------------------------------------------- HTTP helpers
+
+/** [grpc] Trailers-only: the status in the response headers, no message. */
+function grpcStatus(stream: ServerHttp2Stream, code: number, message: string): void {
+  if (stream.headersSent) {
+    stream.close();
+    return;
+  }
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': grpcMessage(message) }, { endStream: true });
+}
+
+/** [grpc] grpc-message is percent-encoded: '%' and bytes outside printable ASCII only. */
+function grpcMessage(message: string): string {
+  return [...Buffer.from(message, 'utf8')].map((b) => (b < 0x20 || b > 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b))).join('');
+}
 
 function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) });

@@ -1,0 +1,189 @@
+// OTLP/gRPC as the probes use it: one TraceService/Export call, the protobuf encoding of a canary
+// span, and the outcomes of a failed call with their next steps. Shared by otlp_grpc and otlp_canary.
+import { GrpcTransportError, grpcCodeName, grpcUnary } from '../net/grpc.js';
+import { snippet } from '../util/text.js';
+import type { Attempt, ProbeContext } from './types.js';
+import { failed, failure, success } from './common.js';
+
+export const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+
+export interface GrpcTarget {
+  host: string;
+  port: number;
+  /** host:port as written, for messages. */
+  address: string;
+  /** X-Scope-OrgID for a multi-tenant Tempo. */
+  tenant?: string;
+}
+
+export interface ExportAnswer {
+  /** Spans the receiver refused in an OK answer (OTLP partial success), with its message. */
+  rejected?: string;
+}
+
+const receiverHint =
+  'Tempo\'s OTLP/gRPC receiver must be enabled with distributor.receivers.otlp.protocols.grpc endpoint "0.0.0.0:4317" ' +
+  '(recent releases listen on localhost only by default), and compose must publish port 4317.';
+
+const transportHints: Record<GrpcTransportError['reason'], string> = {
+  connect: `Nothing listens on the OTLP/gRPC port: check that Tempo runs (docker compose ps) and that the host and port are right. ${receiverHint} A Tempo 3 started with a Tempo 2 config (an ingester: or compactor: block) stops at once: look for "failed to parse configFile" in docker logs mystocks-tempo.`,
+  dns: 'The host name does not resolve: in compose the host is the service name, and the watchdog must be on the same network.',
+  timeout: 'The port accepted the connection but no gRPC answer came in time: a stuck or overloaded receiver, or a listener that is not HTTP/2. Check docker logs mystocks-tempo, or raise the probe\'s timeout.',
+  protocol: `Something listens on the port but it is not an OTLP/gRPC receiver: another process holds the port, or the address points at an HTTP port (Tempo's 3200 or 4318 instead of 4317). ${receiverHint}`,
+};
+
+function statusHint(code: number): string {
+  switch (grpcCodeName(code)) {
+    case 'UNIMPLEMENTED':
+      return `A gRPC server answers on the port but has no OTLP trace service: the port belongs to another gRPC server, or Tempo's OTLP receiver is not enabled there. ${receiverHint}`;
+    case 'UNAVAILABLE':
+      return 'The receiver could not pass the spans on: the distributor has no healthy ingester (Tempo 2) or live-store (Tempo 3) yet; docker logs mystocks-tempo | grep -i "distributor\\|ingester\\|live-store" says which.';
+    case 'RESOURCE_EXHAUSTED':
+      return 'Tempo\'s ingestion rate limit refused the spans (overrides: ingestion rate_limit_bytes and burst_size_bytes), or the message is larger than the receiver accepts.';
+    case 'UNAUTHENTICATED':
+    case 'PERMISSION_DENIED':
+      return 'The receiver refuses the caller: a multi-tenant Tempo needs X-Scope-OrgID (set this probe\'s tenant), or a proxy in front asks for credentials.';
+    default:
+      return 'The OTLP receiver answered with a gRPC error: docker logs mystocks-tempo | grep -i "distributor\\|receiver" says why.';
+  }
+}
+
+/** One Export call; any gRPC error, transport failure or partial rejection is a failed attempt. */
+export async function otlpGrpcExport(ctx: ProbeContext, target: GrpcTarget, message: Buffer): Promise<Attempt<ExportAnswer>> {
+  let answer;
+  try {
+    answer = await grpcUnary({
+      host: target.host,
+      port: target.port,
+      path: EXPORT_PATH,
+      message,
+      metadata: target.tenant ? { 'x-scope-orgid': target.tenant } : undefined,
+      signal: ctx.signal,
+    });
+  } catch (err) {
+    if (err instanceof GrpcTransportError) return failure(failed(err.reason, err.message, transportHints[err.reason]));
+    throw err;
+  }
+  if (answer.code !== 0) {
+    const name = grpcCodeName(answer.code);
+    return failure(
+      failed('grpc_status', `${target.address} answered the OTLP Export call with gRPC status ${name}${answer.message ? `: ${snippet(answer.message)}` : ''}`, statusHint(answer.code), {
+        details: { grpcStatus: name, grpcCode: answer.code },
+      }),
+    );
+  }
+  const partial = answer.body ? readPartialSuccess(answer.body) : undefined;
+  return success(partial && partial.rejectedSpans > 0n ? { rejected: `${partial.rejectedSpans} span(s) rejected${partial.errorMessage ? `: ${partial.errorMessage}` : ''}` } : {});
+}
+
+// ------------------------------------------------------------------------------- protobuf wire
+
+function varint(value: number | bigint): Buffer {
+  let v = BigInt.asUintN(64, BigInt(value));
+  const out: number[] = [];
+  while (v >= 0x80n) {
+    out.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return Buffer.from(out);
+}
+
+const len = (field: number, payload: Buffer | string): Buffer => {
+  const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+  return Buffer.concat([varint((field << 3) | 2), varint(bytes.length), bytes]);
+};
+const fixed64 = (field: number, value: bigint): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(value);
+  return Buffer.concat([varint((field << 3) | 1), b]);
+};
+const enumField = (field: number, value: number): Buffer => Buffer.concat([varint(field << 3), varint(value)]);
+const keyValue = (key: string, value: string): Buffer => Buffer.concat([len(1, key), len(2, len(1, value))]);
+
+export interface CanarySpan {
+  /** 32 hex */
+  traceId: string;
+  /** 16 hex */
+  spanId: string;
+  service: string;
+  probe: string;
+  startMs: number;
+}
+
+/**
+ * An ExportTraceServiceRequest holding one span, in protobuf (opentelemetry-proto
+ * collector/trace/v1 and trace/v1): resource_spans=1 { resource=1 { attributes=1 }, scope_spans=2
+ * { scope=1 { name=1 }, spans=2 { trace_id=1, span_id=2, name=5, kind=6, start=7, end=8, attributes=9 } } }.
+ */
+export function encodeCanaryRequest(s: CanarySpan): Buffer {
+  const startNs = BigInt(Math.floor(s.startMs)) * 1_000_000n;
+  const span = Buffer.concat([
+    len(1, Buffer.from(s.traceId, 'hex')),
+    len(2, Buffer.from(s.spanId, 'hex')),
+    len(5, 'watchdog canary'),
+    enumField(6, 1), // SPAN_KIND_INTERNAL
+    fixed64(7, startNs),
+    fixed64(8, startNs + 1_000_000n),
+    len(9, keyValue('watchdog.probe', s.probe)),
+  ]);
+  const resource = len(1, keyValue('service.name', s.service));
+  const scopeSpans = Buffer.concat([len(1, len(1, 'stack-watchdog')), len(2, span)]);
+  return len(1, Buffer.concat([len(1, resource), len(2, scopeSpans)]));
+}
+
+/** ExportTraceServiceResponse.partial_success (field 1): rejected_spans=1 (int64), error_message=2. */
+function readPartialSuccess(body: Buffer): { rejectedSpans: bigint; errorMessage: string } | undefined {
+  const fields = readFields(body);
+  const ps = fields?.find((f) => f.no === 1 && f.bytes);
+  if (!ps?.bytes) return undefined;
+  const inner = readFields(ps.bytes) ?? [];
+  return {
+    rejectedSpans: inner.find((f) => f.no === 1)?.value ?? 0n,
+    errorMessage: inner.find((f) => f.no === 2)?.bytes?.toString('utf8') ?? '',
+  };
+}
+
+interface WireField {
+  no: number;
+  value?: bigint;
+  bytes?: Buffer;
+}
+
+/** The top-level fields of a message; undefined when it is not valid protobuf. */
+function readFields(buf: Buffer): WireField[] | undefined {
+  const out: WireField[] = [];
+  let i = 0;
+  const readVarint = (): bigint | undefined => {
+    let v = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (i >= buf.length) return undefined;
+      const b = buf[i++]!;
+      v |= BigInt(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    return undefined;
+  };
+  while (i < buf.length) {
+    const key = readVarint();
+    if (key === undefined) return undefined;
+    const no = Number(key >> 3n);
+    const wire = Number(key & 7n);
+    if (wire === 0) {
+      const value = readVarint();
+      if (value === undefined) return undefined;
+      out.push({ no, value });
+    } else if (wire === 2) {
+      const n = readVarint();
+      if (n === undefined || i + Number(n) > buf.length) return undefined;
+      out.push({ no, bytes: buf.subarray(i, i + Number(n)) });
+      i += Number(n);
+    } else if (wire === 1 || wire === 5) {
+      i += wire === 1 ? 8 : 4;
+      if (i > buf.length) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  return out;
+}
