@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { ProbeSpec } from '../probers/types.js';
 import type { WatchdogConfig } from '../config/load.js';
 import { runProbe, type RunDeps } from './runner.js';
-import { newState, record, type ProbeResult, type ProbeState } from './result.js';
+import { newState, previousOutcome, record, type ProbeResult, type ProbeState } from './result.js';
 import { Semaphore } from './semaphore.js';
 
 export interface EngineOptions extends Omit<RunDeps, 'stopSignal'> {
@@ -215,7 +215,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     state.running = true;
     const work = (async () => {
       const blocked = this.blockedBy(state.spec);
-      const raw = blocked ?? (await this.semaphore.use(() => runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal })));
+      const raw = blocked ?? (await this.semaphore.use(() => runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, previousOutcome(state))));
       state.running = false;
       // A reload may have replaced this probe while it ran: then its result belongs to nobody.
       const live = this.slots.get(state.spec.name);

@@ -100,6 +100,16 @@ export function record(state: ProbeState, raw: ProbeResult, limits: { history: n
   return false;
 }
 
+/**
+ * The newest result the probe's own run produced, as the outcome handed to its next run (ctx.previous):
+ * a block by a dependency, or pending, says nothing about the probe's target and is skipped.
+ */
+export function previousOutcome(state: ProbeState): ProbeOutcome | undefined {
+  const r = state.history.find((h) => h.status !== 'pending' && h.reason !== 'dependency_failed');
+  if (!r || r.status === 'pending') return undefined;
+  return { status: r.status, reason: r.reason, message: r.message, hint: r.hint, value: r.value, details: r.details, samples: r.samples };
+}
+
 function stillFailing(state: ProbeState, raw: ProbeResult): ProbeResult {
   return {
     ...state.current,

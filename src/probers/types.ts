@@ -75,6 +75,13 @@ export interface ProbeContext {
   docker: DockerClient;
   logger: Logger;
   now: () => number;
+  /**
+   * This probe's previous outcome of its own run (not a dependency's block), kept by the engine; undefined
+   * on a first run or a one-off. A kind that must remember across runs (a restart count, an OOM kill
+   * seen) writes it into its outcome's details and reads it back here: state lives in the engine, not
+   * in the kind's module.
+   */
+  previous?: ProbeOutcome;
 }
 
 export interface SpecError {
