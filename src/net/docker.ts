@@ -40,9 +40,11 @@ export interface ContainerInspect {
     Error?: string;
     StartedAt?: string;
     FinishedAt?: string;
+    /** Present when the image or the run defines a HEALTHCHECK. */
+    Health?: { Status: string; FailingStreak?: number; Log?: { Start?: string; End?: string; ExitCode?: number; Output?: string }[] | null };
   };
   HostConfig: { Memory?: number; RestartPolicy?: { Name?: string; MaximumRetryCount?: number } };
-  Config: { Env?: string[] | null; Image?: string };
+  Config: { Env?: string[] | null; Image?: string; Labels?: Record<string, string> | null };
 }
 
 export interface ContainerStats {

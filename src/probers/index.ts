@@ -11,6 +11,7 @@ import { prometheusTargetsProber } from './prometheusTargets.js';
 import { alertmanagerStatusProber } from './alertmanagerStatus.js';
 import { containerMemoryProber } from './containerMemory.js';
 import { containerEnvProber } from './containerEnv.js';
+import { containerStateProber } from './containerState.js';
 
 export const probers: Readonly<Record<string, Prober>> = {
   http: httpProber,
@@ -24,6 +25,7 @@ export const probers: Readonly<Record<string, Prober>> = {
   alertmanager_status: alertmanagerStatusProber,
   container_memory: containerMemoryProber,
   container_env: containerEnvProber,
+  container_state: containerStateProber,
 };
 
 export function proberFor(kind: string): Prober | undefined {
