@@ -14,7 +14,7 @@ import { statusReport } from '../../src/report/view.js';
 import { startPrometheus, remoteWrite, waitForQuery, exporterScrapeConfig, type PrometheusHandle } from '../support/prometheus.js';
 import { startAlertmanager } from '../support/alertmanager.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
-import { dockerAvailable, runContainer, removeContainer, stopContainer, startContainer, uniqueName } from '../support/docker.js';
+import { dockerAvailable, inspectContainer, runContainer, removeContainer, stopContainer, startContainer, uniqueName } from '../support/docker.js';
 
 const profile = readFileSync('probes/mystocks.yaml', 'utf8');
 
@@ -57,7 +57,17 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   });
   const alertmanager = await startAlertmanager();
   const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
-  const names = { prom: uniqueName('prometheus'), tempo: uniqueName('tempo'), app: uniqueName('app'), appNoSampler: uniqueName('app-nosampler'), noLimit: uniqueName('nolimit'), small: uniqueName('small') };
+  const names = {
+    prom: uniqueName('prometheus'),
+    tempo: uniqueName('tempo'),
+    app: uniqueName('app'),
+    appNoSampler: uniqueName('app-nosampler'),
+    noLimit: uniqueName('nolimit'),
+    small: uniqueName('small'),
+    appOom: uniqueName('app-oom'),
+    appUnhealthy: uniqueName('app-unhealthy'),
+  };
+  const sampler = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
   await Promise.all([
     runContainer({ name: names.prom, memory: '2g' }),
     runContainer({ name: names.tempo, memory: '1g' }),
@@ -65,6 +75,10 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     runContainer({ name: names.appNoSampler, env: { DB_PASSWORD: secret } }),
     runContainer({ name: names.noLimit }),
     runContainer({ name: names.small, memory: '512m' }),
+    // The kernel OOM-kills its main process: it allocates past 16 MiB with no swap.
+    runContainer({ name: names.appOom, memory: '16m', extraArgs: ['--memory-swap', '16m'], env: sampler, cmd: ['sh', '-c', 'x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600'] }),
+    // Its own HEALTHCHECK fails and prints the secret of its environment.
+    runContainer({ name: names.appUnhealthy, env: { ...sampler, DB_PASSWORD: secret }, extraArgs: ['--health-cmd', 'echo "db login failed for $DB_PASSWORD"; false', '--health-interval', '1s', '--health-retries', '1'] }),
   ]);
   t.after(async () => {
     await Promise.all(Object.values(names).map((n) => removeContainer(n)));
@@ -114,14 +128,15 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   await waitForQuery(prometheus.url, 'up{job="tempo-metrics"}', (r) => r.length === 1 && r[0]!.value?.[1] === '1', 30_000);
   const healthy = await runAll();
   assert.deepEqual(summary(healthy.states), {}, JSON.stringify(healthy.states.map((s) => [s.spec.name, s.current.reason, s.current.message]), null, 1));
-  assert.equal(healthy.states.length, 12);
+  // Deliberately 15 since container_state: container-prometheus, container-tempo, container-backend joined the twelve.
+  assert.equal(healthy.states.length, 15);
   const value = (name: string) => healthy.states.find((s) => s.spec.name === name)!.current.value;
   assert.ok(value('span-rate')! > 0);
   assert.ok(value('otlp-canary')! >= 0, 'the canary measured an ingestion latency');
   assert.equal(value('rule-groups'), 3);
   // The app's secret never leaves the process, though the same container is inspected.
   assert.doesNotMatch(JSON.stringify(statusReport(healthy.states, Date.now())), new RegExp(secret));
-  t.diagnostic(`healthy round: ${healthy.ms} ms, 12/12 ok`);
+  t.diagnostic(`healthy round: ${healthy.ms} ms, 15/15 ok`);
 
   // The same, as an operator runs it right after a deploy: the CLI prints every probe green, exit 0.
   const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
@@ -130,8 +145,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     ),
   );
   assert.equal(cli.code, 0, cli.stdout);
-  const rows = cli.stdout.split('\n').slice(1, 13);
-  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+ok\s/.test(r)).length, 12, cli.stdout);
+  const rows = cli.stdout.split('\n').slice(1, 16);
+  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+ok\s/.test(r)).length, 15, cli.stdout);
   assert.match(cli.stdout, /overall: ok/);
 
   const faults: Fault[] = [
@@ -242,13 +257,33 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       name: 'Tempo container stopped',
       apply: () => stopContainer(names.tempo),
       restore: () => startContainer(names.tempo),
-      expect: { 'tempo-memory': 'failing:not_running' },
+      // One failure: the container's state; its memory probe is not run.
+      expect: { 'container-tempo': 'failing:not_running', 'tempo-memory': 'blocked:dependency_failed' },
+    },
+    {
+      name: 'app container OOM-killed by the kernel',
+      apply: () => waitFor(async () => (await inspectContainer(names.appOom)).State.OOMKilled === true, 'the OOM kill'),
+      env: { APP_CONTAINER: names.appOom },
+      expect: { 'container-backend': 'failing:oom_killed', 'sampler-env': 'blocked:dependency_failed' },
+    },
+    {
+      name: 'app container unhealthy by its own HEALTHCHECK (which prints a secret)',
+      apply: () => waitFor(async () => (await inspectContainer(names.appUnhealthy)).State.Health?.Status === 'unhealthy', 'unhealthy'),
+      env: { APP_CONTAINER: names.appUnhealthy },
+      expect: { 'container-backend': 'failing:unhealthy', 'sampler-env': 'blocked:dependency_failed' },
     },
     {
       name: 'Docker socket unreachable',
       apply: () => {},
       env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
-      expect: { 'prometheus-memory': 'blocked:docker_unavailable', 'tempo-memory': 'blocked:docker_unavailable', 'sampler-env': 'blocked:docker_unavailable' },
+      expect: {
+        'container-prometheus': 'blocked:docker_unavailable',
+        'container-tempo': 'blocked:docker_unavailable',
+        'container-backend': 'blocked:docker_unavailable',
+        'prometheus-memory': 'blocked:dependency_failed',
+        'tempo-memory': 'blocked:dependency_failed',
+        'sampler-env': 'blocked:dependency_failed',
+      },
     },
     {
       name: 'Prometheus down',
@@ -287,6 +322,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       await fault.apply();
       const { states, ms } = await runAll(fault.env);
       assert.deepEqual(summary(states), fault.expect);
+      // No secret of a container's environment reaches a view, whatever failed.
+      assert.doesNotMatch(JSON.stringify(statusReport(states, Date.now())), new RegExp(secret));
       for (const s of states.filter((x) => x.current.status !== 'ok')) {
         assert.ok(s.current.message.length > 0 && s.current.hint && s.current.hint.length > 20, `${s.spec.name} explains itself`);
       }
@@ -304,6 +341,15 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   t.diagnostic(`fault matrix:\n${report.join('\n')}`);
   console.log(`\nfault matrix detection (one runOnce round after the fault):\n${report.map((l) => `  ${l}`).join('\n')}`);
 });
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`never reached: ${what}`);
+}
 
 async function waitForRuleError(promUrl: string): Promise<void> {
   const until = Date.now() + 20_000;
