@@ -62,11 +62,29 @@ export const Alerting = Type.Object(
   { additionalProperties: false },
 );
 
+/** Probes for the containers found by label, one container_state probe each (see src/engine/discovery.ts). */
+export const Discover = Type.Object(
+  {
+    /** How often the container list is read. Default 30s. */
+    interval: Type.Optional(Duration),
+    /** Labels a container must all carry. Default: com.docker.compose.project: ${COMPOSE_PROJECT:-mystocks}. */
+    labels: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String(), { errorMessage: 'expected a mapping of label: "value"' })),
+    /** A container with this label=value is left out. Default stack-watchdog.ignore=true. */
+    ignoreLabel: Type.Optional(Type.String({ pattern: '^[^=\\s]+=[^\\s]*$', errorMessage: 'expected label=value, e.g. "stack-watchdog.ignore=true"' })),
+    /** Compose services or container names to leave out. */
+    ignore: Type.Optional(Type.Array(Type.String(), { uniqueItems: true })),
+    /** The discovered probes' fields: the common ones and container_state's (not name, kind or container). */
+    probe: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { errorMessage: 'expected a mapping of probe fields' })),
+  },
+  { additionalProperties: false },
+);
+
 export const FileShape = Type.Object(
   {
     defaults: Type.Optional(Defaults),
     probes: Type.Array(Type.Any()),
     alerting: Type.Optional(Alerting),
+    discover: Type.Optional(Discover),
   },
   { additionalProperties: false },
 );

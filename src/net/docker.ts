@@ -51,9 +51,20 @@ export interface ContainerStats {
   memory_stats: { usage?: number; limit?: number; stats?: Record<string, number> };
 }
 
+/** One entry of `docker ps -a` (GET /containers/json?all=1). */
+export interface ContainerSummary {
+  Id: string;
+  /** With Docker's leading "/". */
+  Names: string[];
+  Labels?: Record<string, string> | null;
+  State?: string;
+}
+
 export interface DockerClient {
   /** Where the engine is reached, for messages. */
   readonly endpoint: string;
+  /** Every container, running or not, carrying all of `labels` ("key=value" or "key"): `docker ps -a --filter label=...`. */
+  list(labels: string[], signal: AbortSignal): Promise<ContainerSummary[]>;
   inspect(container: string, signal: AbortSignal): Promise<ContainerInspect>;
   stats(container: string, signal: AbortSignal): Promise<ContainerStats>;
 }
@@ -78,6 +89,17 @@ export function createDockerClient(opts: { dockerHost?: string }): DockerClient 
         return expectShape<ContainerInspect>(answer, (a) => isObject(a.State) && isObject(a.HostConfig) && isObject(a.Config), endpoint);
       } catch (err) {
         throw classify(err, container, endpoint, signal);
+      }
+    },
+    async list(labels, signal) {
+      try {
+        const answer: unknown = await client().listContainers({ all: true, filters: JSON.stringify({ label: labels }), abortSignal: signal } as Docker.ContainerListOptions);
+        if (!Array.isArray(answer) || !answer.every((c) => isObject(c) && typeof c.Id === 'string' && Array.isArray(c.Names))) {
+          throw new DockerUnavailableError(`something answered at ${endpoint}, but not as the Docker Engine API does`, 'not_docker');
+        }
+        return answer as ContainerSummary[];
+      } catch (err) {
+        throw classify(err, '(list)', endpoint, signal);
       }
     },
     async stats(container, signal) {

@@ -63,6 +63,8 @@ export interface CommonSpec {
   hints?: Record<string, string>;
   /** Where the probe was defined, for messages. */
   file: string;
+  /** Made by discovery (src/engine/discovery.ts) for a container found by label, not written in a file. */
+  discovered?: boolean;
 }
 
 /** Everything a run may use. Injected, so tests hand in real clients pointed at local servers. */
