@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
+import { Discovery } from '../../src/engine/discovery.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { statusReport } from '../../src/report/view.js';
@@ -66,7 +67,13 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     small: uniqueName('small'),
     appOom: uniqueName('app-oom'),
     appUnhealthy: uniqueName('app-unhealthy'),
+    grafana: uniqueName('grafana'),
+    loki: uniqueName('loki'),
   };
+  // The profile discovers the compose project's other containers: a project of this run's own, so
+  // containers of other tests on the shared dockerd are not ours.
+  const project = `faultmatrix${process.pid}`;
+  const composeLabels = (service: string) => ({ 'com.docker.compose.project': project, 'com.docker.compose.service': service, 'com.docker.compose.container-number': '1' });
   const sampler = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
   await Promise.all([
     runContainer({ name: names.prom, memory: '2g' }),
@@ -79,6 +86,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     runContainer({ name: names.appOom, memory: '16m', extraArgs: ['--memory-swap', '16m'], env: sampler, cmd: ['sh', '-c', 'x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600'] }),
     // Its own HEALTHCHECK fails and prints the secret of its environment.
     runContainer({ name: names.appUnhealthy, env: { ...sampler, DB_PASSWORD: secret }, extraArgs: ['--health-cmd', 'echo "db login failed for $DB_PASSWORD"; false', '--health-interval', '1s', '--health-retries', '1'] }),
+    // A service no probe names: discovered as container-grafana.
+    runContainer({ name: names.grafana, memory: '256m', labels: composeLabels('grafana') }),
   ]);
   t.after(async () => {
     await Promise.all(Object.values(names).map((n) => removeContainer(n)));
@@ -95,6 +104,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     TEMPO_CONTAINER: names.tempo,
     APP_CONTAINER: names.app,
     WATCHDOG_ALERT_MODE: 'off',
+    COMPOSE_PROJECT: project,
   };
   const http = createHttpClient({ userAgent: 'fault-matrix' });
   t.after(() => http.close());
@@ -113,8 +123,13 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
 
   const runAll = async (env: Record<string, string> = {}) => {
     const config = parseConfig([{ file: 'probes/mystocks.yaml', text: profile }], { ...baseEnv, ...env });
-    const engine = new Engine({ http, docker: createDockerClient({ dockerHost: env.DOCKER_HOST }), logger: pino({ level: 'silent' }), now: Date.now, concurrency: 12 });
+    const docker = createDockerClient({ dockerHost: env.DOCKER_HOST });
+    const engine = new Engine({ http, docker, logger: pino({ level: 'silent' }), now: Date.now, concurrency: 12 });
     engine.load(config);
+    // As the daemon and `watchdog check` do: one listing of the project's containers.
+    const discovery = new Discovery({ engine, docker, logger: pino({ level: 'silent' }), now: Date.now });
+    discovery.configure(config);
+    await discovery.refresh();
     await feedSpanMetrics();
     const started = performance.now();
     const states = await engine.runOnce();
@@ -128,15 +143,17 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   await waitForQuery(prometheus.url, 'up{job="tempo-metrics"}', (r) => r.length === 1 && r[0]!.value?.[1] === '1', 30_000);
   const healthy = await runAll();
   assert.deepEqual(summary(healthy.states), {}, JSON.stringify(healthy.states.map((s) => [s.spec.name, s.current.reason, s.current.message]), null, 1));
-  // Deliberately 15 since container_state: container-prometheus, container-tempo, container-backend joined the twelve.
-  assert.equal(healthy.states.length, 15);
+  // Deliberately 16 since container_state: container-prometheus, container-tempo, container-backend joined the
+  // twelve, and discovery adds container-grafana (the project's one container no probe names).
+  assert.equal(healthy.states.length, 16);
+  assert.equal(healthy.states.find((s) => s.spec.name === 'container-grafana')?.spec.discovered, true);
   const value = (name: string) => healthy.states.find((s) => s.spec.name === name)!.current.value;
   assert.ok(value('span-rate')! > 0);
   assert.ok(value('otlp-canary')! >= 0, 'the canary measured an ingestion latency');
   assert.equal(value('rule-groups'), 3);
   // The app's secret never leaves the process, though the same container is inspected.
   assert.doesNotMatch(JSON.stringify(statusReport(healthy.states, Date.now())), new RegExp(secret));
-  t.diagnostic(`healthy round: ${healthy.ms} ms, 15/15 ok`);
+  t.diagnostic(`healthy round: ${healthy.ms} ms, 16/16 ok`);
 
   // The same, as an operator runs it right after a deploy: the CLI prints every probe green, exit 0.
   const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
@@ -145,8 +162,9 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     ),
   );
   assert.equal(cli.code, 0, cli.stdout);
-  const rows = cli.stdout.split('\n').slice(1, 16);
-  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+ok\s/.test(r)).length, 15, cli.stdout);
+  const rows = cli.stdout.split('\n').slice(1, 17);
+  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+ok\s/.test(r)).length, 16, cli.stdout);
+  assert.match(cli.stdout, /^container-grafana\s+container_state\s+OK/m);
   assert.match(cli.stdout, /overall: ok/);
 
   const faults: Fault[] = [
@@ -271,6 +289,12 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       apply: () => waitFor(async () => (await inspectContainer(names.appUnhealthy)).State.Health?.Status === 'unhealthy', 'unhealthy'),
       env: { APP_CONTAINER: names.appUnhealthy },
       expect: { 'container-backend': 'failing:unhealthy', 'sampler-env': 'blocked:dependency_failed' },
+    },
+    {
+      name: 'a service of the project without a memory limit (discovered)',
+      apply: () => runContainer({ name: names.loki, labels: composeLabels('loki') }).then(() => undefined),
+      restore: () => removeContainer(names.loki),
+      expect: { 'container-loki': 'failing:no_limit' },
     },
     {
       name: 'Docker socket unreachable',
