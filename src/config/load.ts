@@ -11,6 +11,9 @@ import { parseDocument } from 'yaml';
 import { parseDuration } from '../core/fields.js';
 import { proberFor, probers } from '../probers/index.js';
 import type { CommonSpec, Prober, ProbeSpec } from '../probers/types.js';
+import { Decoder } from '../probers/define.js';
+import { decodeDockerEndpoint } from '../probers/docker.js';
+import type { DockerClient } from '../net/docker.js';
 import { checkAlerting, decodeAlerting, type AlertingConfig } from './alerting.js';
 import { expandTree, type Env } from './interpolate.js';
 import { commonFields, describeError, FileShape, fieldPath } from './schema.js';
@@ -38,6 +41,10 @@ export interface DiscoverConfig {
   common: Omit<CommonSpec, 'name'>;
   /** container_state's own fields for every discovered probe, without `container`; checked at load. */
   fields: Record<string, unknown>;
+  /** The block's own Engine (to list containers on), when it is not DOCKER_HOST's; its probes inspect there too. */
+  docker?: DockerClient;
+  /** The short name of that Engine's host, put into the probe names. */
+  host?: string;
 }
 
 /** The kind discovery keeps one probe of per container. */
@@ -184,8 +191,9 @@ const TEMPLATE_NAME = 'discovered-template';
  */
 function decodeDiscover(file: string, block: Static<typeof FileShape>['discover'] & object, fileDefaults: Defaults, env: Env, problems: string[]): DiscoverConfig | undefined {
   const found: string[] = [];
-  const template = { ...(block.probe ?? {}), name: TEMPLATE_NAME, kind: DISCOVERED_KIND, container: 'placeholder' };
+  const template = { ...(block.probe ?? {}), ...(block.docker ? { docker: block.docker } : {}), name: TEMPLATE_NAME, kind: DISCOVERED_KIND, container: 'placeholder' };
   for (const key of ['name', 'kind', 'container']) if (block.probe && key in block.probe) found.push(`${file}: discover.probe.${key}: set by discovery for each container; leave it out`);
+  if (block.probe && 'docker' in block.probe) found.push(`${file}: discover.probe.docker: give the Engine as discover.docker, which the listing uses too`);
   const spec = decodeProbe(file, -1, template, fileDefaults, found, () => false);
   problems.push(...found.map((p) => p.replace(`probe "${TEMPLATE_NAME}": `, 'discover.probe.')));
   const intervalMs = block.interval === undefined ? parsed30s : parseDuration(block.interval);
@@ -194,7 +202,10 @@ function decodeDiscover(file: string, block: Static<typeof FileShape>['discover'
   if (!spec || found.length || !intervalMs.ok) return undefined;
   const { name: _name, settings: _settings, run: _run, ...common } = spec;
   const prober = proberFor(DISCOVERED_KIND)!;
-  const fields = Object.fromEntries(Object.entries(block.probe ?? {}).filter(([key]) => Object.hasOwn(prober.fields.properties, key)));
+  const fields = Object.fromEntries(Object.entries(template).filter(([key]) => key !== 'container' && Object.hasOwn(prober.fields.properties, key)));
+  const d = new Decoder();
+  const docker = decodeDockerEndpoint(d, 'docker', block.docker);
+  if (d.problems.length) return void problems.push(...d.problems.map((p) => `${file}: discover.${p.field}: ${p.message}`));
   const labels = block.labels ?? { 'com.docker.compose.project': env.COMPOSE_PROJECT || 'mystocks' };
   const [key = '', value = ''] = (block.ignoreLabel ?? 'stack-watchdog.ignore=true').split(/=(.*)/s);
   return {
@@ -205,6 +216,8 @@ function decodeDiscover(file: string, block: Static<typeof FileShape>['discover'
     ignore: block.ignore ?? [],
     common,
     fields,
+    ...(docker ? { docker } : {}),
+    ...(block.host ? { host: block.host } : {}),
   };
 }
 

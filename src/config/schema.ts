@@ -4,6 +4,7 @@ import type { ValueError } from '@sinclair/typebox/value';
 import { Duration, HttpUrl, Threshold } from '../core/fields.js';
 import { Severity } from '../core/status.js';
 import { closest } from '../util/text.js';
+import { DockerEndpoint } from '../probers/docker.js';
 
 /** Fields every probe may have, whatever its kind. */
 export const commonFields = {
@@ -73,6 +74,10 @@ export const Discover = Type.Object(
     ignoreLabel: Type.Optional(Type.String({ pattern: '^[^=\\s]+=[^\\s]*$', errorMessage: 'expected label=value, e.g. "stack-watchdog.ignore=true"' })),
     /** Compose services or container names to leave out. */
     ignore: Type.Optional(Type.Array(Type.String(), { uniqueItems: true })),
+    /** The Docker Engine to list and inspect, when it is not DOCKER_HOST's. */
+    docker: Type.Optional(DockerEndpoint),
+    /** A short name for that Engine's host: probes are then named container-<host>-<service>. */
+    host: Type.Optional(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?$', errorMessage: 'expected a short host name: lowercase letters, digits and "-"' })),
     /** The discovered probes' fields: the common ones and container_state's (not name, kind or container). */
     probe: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { errorMessage: 'expected a mapping of probe fields' })),
   },

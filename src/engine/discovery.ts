@@ -66,7 +66,7 @@ export class Discovery {
       this.opts.engine.setDiscovered([]);
       return;
     }
-    this.status ??= { status: 'pending', message: 'no listing yet', endpoint: this.opts.docker.endpoint, lastSuccess: null, lastAttempt: null, containers: 0, probes: [] };
+    this.status ??= { status: 'pending', message: 'no listing yet', endpoint: (this.config.docker ?? this.opts.docker).endpoint, lastSuccess: null, lastAttempt: null, containers: 0, probes: [] };
     this.opts.engine.discovery = this.status;
     // A new interval takes effect now; the set itself is re-derived at the next refresh.
     if (this.timer && before !== this.config.intervalMs) {
@@ -103,7 +103,8 @@ export class Discovery {
   private async list(): Promise<void> {
     const config = this.config;
     if (!config) return;
-    const { docker, engine, logger, now } = this.opts;
+    const { engine, logger, now } = this.opts;
+    const docker = config.docker ?? this.opts.docker;
     const at = now();
     const previous = this.status!;
     let containers: ContainerSummary[];
@@ -168,7 +169,7 @@ export function discoveredSpecs(config: DiscoverConfig, written: ProbeSpec[], co
     if (config.ignore.includes(container) || (service !== undefined && config.ignore.includes(service))) continue;
     const matches = (ref: string) => ref === container || ref === c.Id || (ref.length >= 12 && c.Id.startsWith(ref));
     if (stateWatched.some(matches)) continue;
-    const name = probeName(service ?? container, Number(labels[NUMBER_LABEL]));
+    const name = probeName(`${config.host ? `${config.host}-` : ''}${service ?? container}`, Number(labels[NUMBER_LABEL]));
     if (writtenNames.has(name) || taken.has(name)) {
       warn('discovered container left out: its probe name is taken', { container, probe: name });
       continue;

@@ -69,8 +69,15 @@ export interface DockerClient {
   stats(container: string, signal: AbortSignal): Promise<ContainerStats>;
 }
 
-export function createDockerClient(opts: { dockerHost?: string }): DockerClient {
-  const target = modemFromHost(opts.dockerHost);
+/** PEM texts for a tcp:// Engine behind TLS (dockerd --tlsverify): the CA, and this client's certificate and key. */
+export interface DockerTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls }): DockerClient {
+  const target = modemFromHost(opts.dockerHost, opts.tls);
   const { endpoint } = target;
   // dockerode is created on first use so that a daemon without Docker probes never touches the socket.
   let docker: Docker | undefined;
@@ -127,7 +134,7 @@ function freshConnections(options: Docker.DockerOptions): HttpAgent {
 
 type Target = { modemOptions: Docker.DockerOptions; endpoint: string } | { unsupported: string; endpoint: string };
 
-function modemFromHost(dockerHost: string | undefined): Target {
+function modemFromHost(dockerHost: string | undefined, tls?: DockerTls): Target {
   if (!dockerHost) return { modemOptions: { socketPath: '/var/run/docker.sock' }, endpoint: 'unix:///var/run/docker.sock' };
   if (dockerHost.startsWith('unix://')) {
     const socketPath = dockerHost.slice('unix://'.length);
@@ -141,7 +148,9 @@ function modemFromHost(dockerHost: string | undefined): Target {
       return { unsupported: `DOCKER_HOST "${dockerHost}" is not a valid address`, endpoint: dockerHost };
     }
     return {
-      modemOptions: { host: u.hostname, port: Number(u.port || 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' },
+      modemOptions: tls
+        ? { host: u.hostname, port: Number(u.port || 2376), protocol: 'https', ca: tls.ca, cert: tls.cert, key: tls.key }
+        : { host: u.hostname, port: Number(u.port || 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' },
       endpoint: dockerHost,
     };
   }

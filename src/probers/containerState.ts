@@ -9,7 +9,7 @@ import { formatBytes, formatDuration } from '../util/format.js';
 import { snippet } from '../util/text.js';
 import { defineProber } from './define.js';
 import { asRecord, failed, passed } from './common.js';
-import { ContainerName, inspectContainer } from './docker.js';
+import { ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectContainer, onEngine } from './docker.js';
 
 /** The health-check output shown, after masking: enough for "connection refused" and a path. */
 const HEALTH_OUTPUT_CHARS = 200;
@@ -28,6 +28,8 @@ interface Track {
 export const containerStateProber = defineProber({
   fields: Type.Object({
     container: ContainerName,
+    /** This probe's Docker Engine, when it is not DOCKER_HOST's. */
+    docker: Type.Optional(DockerEndpoint),
     /** A container without a memory limit fails with no_limit. Default false. */
     requireLimit: Type.Optional(Type.Boolean()),
     /** A restart (or an OOM kill) within this long is reported. Default 5m. */
@@ -37,8 +39,10 @@ export const containerStateProber = defineProber({
     container: f.container,
     requireLimit: f.requireLimit ?? false,
     windowMs: f.window === undefined ? 5 * 60_000 : d.duration('window', f.window),
+    docker: decodeDockerEndpoint(d, 'docker', f.docker),
   }),
-  async run(spec, ctx) {
+  async run(spec, runCtx) {
+    const ctx = onEngine(runCtx, spec.docker);
     const name = spec.container;
     const inspected = await inspectContainer(ctx, name);
     if (!inspected.ok) return inspected.outcome;

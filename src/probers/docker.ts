@@ -1,8 +1,10 @@
 // What the container kinds share: the container field, and turning the Docker client's errors into
 // outcomes. Docker being unreachable is `blocked`, not `failing`: it says nothing about the container,
 // and every container probe would otherwise raise its own alarm for one outage.
-import { Type } from '@sinclair/typebox';
-import { ContainerNotFoundError, DockerUnavailableError, type ContainerInspect } from '../net/docker.js';
+import { readFileSync } from 'node:fs';
+import { Type, type Static } from '@sinclair/typebox';
+import { ContainerNotFoundError, createDockerClient, DockerUnavailableError, type ContainerInspect, type DockerClient } from '../net/docker.js';
+import type { Decoder } from './define.js';
 import { failed, failure, success } from './common.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 
@@ -14,6 +16,39 @@ export const ContainerName = Type.String({
   pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$',
   errorMessage: 'expected a container name or id such as "mystocks-prometheus" (letters, digits, "_", "." and "-")',
 });
+
+/**
+ * The Docker Engine of one probe (or discover block), when it is not the watchdog's own (DOCKER_HOST):
+ * `unix:///path.sock`, `tcp://host:2375`, or `{host: tcp://host:2376, ca, cert, key}` with PEM files
+ * for an Engine that requires TLS.
+ */
+export const DockerEndpoint = Type.Union(
+  [
+    Type.String({ pattern: '^(unix|tcp)://\\S+$' }),
+    Type.Object({ host: Type.String({ pattern: '^tcp://\\S+$' }), ca: Type.String(), cert: Type.String(), key: Type.String() }, { additionalProperties: false }),
+  ],
+  { errorMessage: 'expected unix:///path/to/docker.sock, tcp://host:port, or {host: tcp://host:2376, ca, cert, key} (PEM files)' },
+);
+
+/** A client for the endpoint, made once at load (TLS files read then: a missing one is a config problem); undefined for the default. */
+export function decodeDockerEndpoint(d: Decoder, field: string, value: Static<typeof DockerEndpoint> | undefined): DockerClient | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return createDockerClient({ dockerHost: value });
+  const read = (key: 'ca' | 'cert' | 'key') => {
+    try {
+      return readFileSync(value[key], 'utf8');
+    } catch (err) {
+      d.problem(`${field}.${key}`, `cannot read ${value[key]}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return '';
+    }
+  };
+  return createDockerClient({ dockerHost: value.host, tls: { ca: read('ca'), cert: read('cert'), key: read('key') } });
+}
+
+/** The run's context with the probe's own Engine, if it names one. */
+export function onEngine(ctx: ProbeContext, docker: DockerClient | undefined): ProbeContext {
+  return docker ? { ...ctx, docker } : ctx;
+}
 
 const mountSocket = 'mount the Engine\'s socket into the watchdog read-only (volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"]) or set DOCKER_HOST to where it listens';
 const joinGroup = 'add the socket\'s group id to the watchdog\'s service (group_add: ["<stat -c %g /var/run/docker.sock on the host>"])';
