@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { readSettings, SettingsError, type Settings } from './config/settings.js';
 import { createClients, startDaemon } from './daemon.js';
 import { Engine } from './engine/engine.js';
+import { Discovery } from './engine/discovery.js';
 import { createLogger } from './log.js';
 import { statusReport, statusTable } from './report/view.js';
 
@@ -85,20 +86,26 @@ async function validate(settings: Settings): Promise<number> {
 async function check(settings: Settings, only: string[], format: 'text' | 'json'): Promise<number> {
   const env = settings.env;
   const config = await loadConfig(settings.configPath, settings.env);
-  const unknown = only.filter((n) => !config.probes.some((p) => p.name === n));
-  if (unknown.length) {
-    process.stderr.write(`watchdog: no probe named ${unknown.map((n) => `"${n}"`).join(', ')} in ${config.files.join(', ')}\n`);
-    return 2;
-  }
   // Logs go to stderr so that `--format json | jq` reads clean JSON; the table already says what failed.
   const logger = createLogger(env.WATCHDOG_LOG_LEVEL ? settings.logLevel : 'error', 2);
   const clients = createClients(settings, {});
   const engine = new Engine({ ...clients, logger, now: Date.now, concurrency: settings.concurrency });
   engine.load(config);
+  // One listing: a Docker that cannot be reached leaves none (a one-shot check has no last set), and says so.
+  const discovery = new Discovery({ engine, docker: clients.docker, logger, now: Date.now });
+  discovery.configure(config);
+  await discovery.refresh();
+  const known = engine.states().map((s) => s.spec.name);
+  const unknown = only.filter((n) => !known.includes(n));
+  if (unknown.length) {
+    await clients.http.close();
+    process.stderr.write(`watchdog: no probe named ${unknown.map((n) => `"${n}"`).join(', ')} in ${config.files.join(', ')}\n`);
+    return 2;
+  }
   try {
     const states = await engine.runOnce(only.length ? only : undefined);
     const now = Date.now();
-    process.stdout.write(format === 'json' ? `${JSON.stringify(statusReport(states, now), null, 2)}\n` : statusTable(states, now));
+    process.stdout.write(format === 'json' ? `${JSON.stringify(statusReport(states, now, engine.discovery), null, 2)}\n` : statusTable(states, now, engine.discovery));
     return states.every((s) => s.current.status === 'ok') ? 0 : 1;
   } finally {
     await clients.http.close();

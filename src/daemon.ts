@@ -9,6 +9,7 @@ import { startAlerting } from './alerting/index.js';
 import { ConfigError, loadConfig, type WatchdogConfig } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
+import { Discovery } from './engine/discovery.js';
 import { createMetrics, type ReloadStatus } from './metrics/registry.js';
 import { createDockerClient, type DockerClient } from './net/docker.js';
 import { createHttpClient, type HttpClient } from './net/http.js';
@@ -51,12 +52,17 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
 
   const engine = new Engine({ http, docker, logger, now, concurrency: settings.concurrency });
   engine.load(config);
+  // Discovered probes are there before the first round (a Docker that cannot be listed costs at most the discover timeout).
+  const discovery = new Discovery({ engine, docker, logger, now });
+  discovery.configure(config);
+  await discovery.refresh();
   const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics });
   const app = await buildApp({ engine, registry, logger, version: settings.version, reloadStatus: () => reloadStatus, adminToken: settings.adminToken, now });
   await app.listen({ host: settings.host, port: settings.port });
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
   engine.start();
+  discovery.start();
   // Host name only as an annotation: labels must match across replicas so Alertmanager merges them.
   const alerting = startAlerting({ engine, config: () => config, http, logger, now, instance: hostname(), externalUrl: settings.externalUrl, registry });
   logger.info({ url, probes: config.probes.length, files: config.files, version: settings.version }, 'stack-watchdog started');
@@ -68,6 +74,9 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       try {
         const next = await loadConfig(settings.configPath, settings.env);
         engine.load(next);
+        discovery.configure(next);
+        discovery.start();
+        void discovery.refresh();
         config = next;
         reloadStatus = { ok: true, at: now() };
         logger.info({ probes: next.probes.length, files: next.files }, 'config reloaded');
@@ -96,6 +105,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     reload,
     async stop() {
       watcher?.close();
+      discovery.stop();
       await alerting.stop();
       await engine.stop(3000);
       await app.close();

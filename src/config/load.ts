@@ -11,6 +11,8 @@ import { parseDocument } from 'yaml';
 import { parseDuration } from '../core/fields.js';
 import { proberFor, probers } from '../probers/index.js';
 import type { CommonSpec, Prober, ProbeSpec } from '../probers/types.js';
+import { clientForEndpoint } from '../net/docker.js';
+import type { DockerClient } from '../net/docker.js';
 import { checkAlerting, decodeAlerting, type AlertingConfig } from './alerting.js';
 import { expandTree, type Env } from './interpolate.js';
 import { commonFields, describeError, FileShape, fieldPath } from './schema.js';
@@ -22,7 +24,30 @@ export interface WatchdogConfig {
   files: string[];
   probes: ProbeSpec[];
   alerting?: AlertingConfig;
+  discover?: DiscoverConfig;
 }
+
+/** The `discover:` block, decoded: what src/engine/discovery.ts needs to bind one probe per container. */
+export interface DiscoverConfig {
+  file: string;
+  intervalMs: number;
+  /** "key=value" filters, all required. */
+  labels: string[];
+  ignoreLabel: { key: string; value: string };
+  /** Services or container names left out. */
+  ignore: string[];
+  /** The discovered probes' common fields (each gets its own name), checked at load like a written probe's. */
+  common: Omit<CommonSpec, 'name'>;
+  /** container_state's own fields for every discovered probe, without `container`; checked at load. */
+  fields: Record<string, unknown>;
+  /** The block's own Engine (to list containers on), when it is not DOCKER_HOST's; its probes inspect there too. */
+  docker?: DockerClient;
+  /** The short name of that Engine's host, put into the probe names. */
+  host?: string;
+}
+
+/** The kind discovery keeps one probe of per container. */
+export const DISCOVERED_KIND = 'container_state';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -90,6 +115,8 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env)
   const problems: string[] = [];
   const placed: Placed[] = [];
   let alerting: { file: string; value: Static<typeof FileShape>['alerting'] } | undefined;
+  let discover: DiscoverConfig | undefined;
+  let discoverFile: string | undefined;
 
   for (const { file, text } of sources) {
     const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -118,6 +145,13 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env)
       else alerting = { file, value: raw.alerting };
     }
     const fileDefaults = raw.defaults ?? {};
+    if (raw.discover) {
+      if (discoverFile) problems.push(`${file}: discover: already set in ${discoverFile}; give it in one file only`);
+      else {
+        discoverFile = file;
+        discover = decodeDiscover(file, raw.discover, fileDefaults, env, problems);
+      }
+    }
     const badDefaults = (['interval', 'timeout'] as const).flatMap((key) => {
       const text = fileDefaults[key];
       const ms = text === undefined ? undefined : parseDuration(text);
@@ -135,11 +169,58 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env)
   crossChecks(placed, problems);
   const names = placed.map((p) => p.spec.name);
   if (alerting) for (const problem of checkAlerting(alerting.value, names)) problems.push(`${alerting.file}: ${problem}`);
+  for (const d of discover?.common.dependsOn ?? []) if (!names.includes(d)) problems.push(`${discover!.file}: discover.probe.dependsOn: no probe is named "${d}"`);
   if (problems.length) throw new ConfigError(problems);
-  return { files: sources.map((s) => s.file), probes: placed.map((p) => p.spec), alerting: alerting?.value ? decodeAlerting(alerting.value, names) : undefined };
+  return {
+    files: sources.map((s) => s.file),
+    probes: placed.map((p) => p.spec),
+    alerting: alerting?.value ? decodeAlerting(alerting.value, names) : undefined,
+    ...(discover ? { discover } : {}),
+  };
 }
 
 type Defaults = NonNullable<Static<typeof FileShape>['defaults']>;
+
+const TEMPLATE_NAME = 'discovered-template';
+
+/**
+ * The discover block: its probe fields are checked exactly as a written container_state probe's (a
+ * template probe with a placeholder container goes through decodeProbe), so a discovered probe can
+ * never be refused later.
+ */
+function decodeDiscover(file: string, block: Static<typeof FileShape>['discover'] & object, fileDefaults: Defaults, env: Env, problems: string[]): DiscoverConfig | undefined {
+  const found: string[] = [];
+  const template = { ...(block.probe ?? {}), ...(block.docker ? { docker: block.docker } : {}), name: TEMPLATE_NAME, kind: DISCOVERED_KIND, container: 'placeholder' };
+  for (const key of ['name', 'kind', 'container']) if (block.probe && key in block.probe) found.push(`${file}: discover.probe.${key}: set by discovery for each container; leave it out`);
+  if (block.probe && 'docker' in block.probe) found.push(`${file}: discover.probe.docker: give the Engine as discover.docker, which the listing uses too`);
+  const spec = decodeProbe(file, -1, template, fileDefaults, found, () => false);
+  problems.push(...found.map((p) => p.replace(`probe "${TEMPLATE_NAME}": `, 'discover.probe.')));
+  const intervalMs = block.interval === undefined ? parsed30s : parseDuration(block.interval);
+  if (!intervalMs.ok) problems.push(`${file}: discover.interval: ${intervalMs.problem}`);
+  else if (intervalMs.value < 1000) problems.push(`${file}: discover.interval: ${block.interval} is shorter than the 1s minimum`);
+  if (!spec || found.length || !intervalMs.ok) return undefined;
+  const { name: _name, settings: _settings, run: _run, ...common } = spec;
+  const prober = proberFor(DISCOVERED_KIND)!;
+  const fields = Object.fromEntries(Object.entries(template).filter(([key]) => key !== 'container' && Object.hasOwn(prober.fields.properties, key)));
+  const endpoint = block.docker === undefined ? undefined : clientForEndpoint(block.docker);
+  if (endpoint?.problems.length) return void problems.push(...endpoint.problems.map((p) => `${file}: discover.docker.${p.key}: ${p.message}`));
+  const docker = endpoint?.client;
+  const labels = block.labels ?? { 'com.docker.compose.project': env.COMPOSE_PROJECT || 'mystocks' };
+  const [key = '', value = ''] = (block.ignoreLabel ?? 'stack-watchdog.ignore=true').split(/=(.*)/s);
+  return {
+    file,
+    intervalMs: intervalMs.value,
+    labels: Object.entries(labels).map(([k, v]) => `${k}=${v}`),
+    ignoreLabel: { key, value },
+    ignore: block.ignore ?? [],
+    common,
+    fields,
+    ...(docker ? { docker } : {}),
+    ...(block.host ? { host: block.host } : {}),
+  };
+}
+
+const parsed30s = parseDuration('30s');
 
 function decodeProbe(file: string, index: number, p: unknown, fileDefaults: Defaults, problems: string[], unresolved: (field: string) => boolean): ProbeSpec | undefined {
   if (!p || typeof p !== 'object' || Array.isArray(p)) {

@@ -1,7 +1,7 @@
 // The shape of a probe file. Kind-specific fields come from each prober; these are the engine's own.
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { ValueError } from '@sinclair/typebox/value';
-import { Duration, HttpUrl, Threshold } from '../core/fields.js';
+import { DockerEndpoint, Duration, HttpUrl, Threshold } from '../core/fields.js';
 import { Severity } from '../core/status.js';
 import { closest } from '../util/text.js';
 
@@ -64,11 +64,33 @@ export const Alerting = Type.Object(
   { additionalProperties: false },
 );
 
+/** Probes for the containers found by label, one container_state probe each (see src/engine/discovery.ts). */
+export const Discover = Type.Object(
+  {
+    /** How often the container list is read. Default 30s. */
+    interval: Type.Optional(Duration),
+    /** Labels a container must all carry. Default: com.docker.compose.project: ${COMPOSE_PROJECT:-mystocks}. */
+    labels: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String(), { errorMessage: 'expected a mapping of label: "value"' })),
+    /** A container with this label=value is left out. Default stack-watchdog.ignore=true. */
+    ignoreLabel: Type.Optional(Type.String({ pattern: '^[^=\\s]+=[^\\s]*$', errorMessage: 'expected label=value, e.g. "stack-watchdog.ignore=true"' })),
+    /** Compose services or container names to leave out. */
+    ignore: Type.Optional(Type.Array(Type.String(), { uniqueItems: true })),
+    /** The Docker Engine to list and inspect, when it is not DOCKER_HOST's. */
+    docker: Type.Optional(DockerEndpoint),
+    /** A short name for that Engine's host: probes are then named container-<host>-<service>. */
+    host: Type.Optional(Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?$', errorMessage: 'expected a short host name: lowercase letters, digits and "-"' })),
+    /** The discovered probes' fields: the common ones and container_state's (not name, kind or container). */
+    probe: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { errorMessage: 'expected a mapping of probe fields' })),
+  },
+  { additionalProperties: false },
+);
+
 export const FileShape = Type.Object(
   {
     defaults: Type.Optional(Defaults),
     probes: Type.Array(Type.Any()),
     alerting: Type.Optional(Alerting),
+    discover: Type.Optional(Discover),
   },
   { additionalProperties: false },
 );

@@ -22,3 +22,16 @@ export function parseDuration(text: string): Parsed<number> {
   for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * (unitMs[m[2] ?? ''] ?? 0);
   return total > 0 ? parsed(total) : unparsed(`${durationHelp}, got "${text}" (a duration must be longer than zero)`);
 }
+
+/**
+ * The Docker Engine of one probe (or discover block), when it is not the watchdog's own (DOCKER_HOST):
+ * `unix:///path.sock`, `tcp://host:2375`, or `{host: tcp://host:2376, ca, cert, key}` with PEM files
+ * for an Engine that requires TLS.
+ */
+export const DockerEndpoint = Type.Union(
+  [
+    Type.String({ pattern: '^(unix|tcp)://\\S+$' }),
+    Type.Object({ host: Type.String({ pattern: '^tcp://\\S+$' }), ca: Type.String(), cert: Type.String(), key: Type.String() }, { additionalProperties: false }),
+  ],
+  { errorMessage: 'expected unix:///path/to/docker.sock, tcp://host:port, or {host: tcp://host:2376, ca, cert, key} (PEM files)' },
+);

@@ -6,8 +6,9 @@ import type { Logger } from 'pino';
 import type { ProbeSpec } from '../probers/types.js';
 import type { WatchdogConfig } from '../config/load.js';
 import { runProbe, type RunDeps } from './runner.js';
-import { newState, record, type ProbeResult, type ProbeState } from './result.js';
+import { newState, previousOutcome, record, type ProbeResult, type ProbeState } from './result.js';
 import { Semaphore } from './semaphore.js';
+import type { DiscoveryStatus } from './result.js';
 
 export interface EngineOptions extends Omit<RunDeps, 'stopSignal'> {
   logger: Logger;
@@ -36,6 +37,11 @@ interface Slot {
 
 export class Engine extends EventEmitter<EngineEvents> {
   private slots = new Map<string, Slot>();
+  /** The probes of the config files, and those discovery made: installed together. */
+  private written: ProbeSpec[] = [];
+  private discovered: ProbeSpec[] = [];
+  /** What discovery last reported (set by src/engine/discovery.ts); undefined without a discover block. */
+  discovery?: DiscoveryStatus;
   /** The one-second scheduler tick (not the alerting heartbeat, which hangs on `round`). */
   private ticker?: ScheduledTask;
   private readonly stopController = new AbortController();
@@ -54,9 +60,25 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Installs a config. Probes that keep their name and kind keep their history and counters. */
   load(config: WatchdogConfig): void {
+    this.written = config.probes;
+    this.install();
+  }
+
+  /**
+   * Replaces the discovered probes, without a reload: a probe that keeps its name and kind keeps its
+   * state, a new one is scheduled, one no longer given is removed (and leaves /metrics). A written
+   * probe of the same name wins.
+   */
+  setDiscovered(specs: ProbeSpec[]): void {
+    this.discovered = specs;
+    this.install();
+  }
+
+  private install(): void {
     const now = this.opts.now();
     const next = new Map<string, Slot>();
-    for (const spec of config.probes) {
+    const written = new Set(this.written.map((s) => s.name));
+    for (const spec of [...this.written, ...this.discovered.filter((s) => !written.has(s.name))]) {
       const old = this.slots.get(spec.name);
       const sameSchedule = old?.state.spec.intervalMs === spec.intervalMs && old?.state.spec.schedule === spec.schedule;
       // Same object, new spec: a run in flight across the reload still lands in the right place.
@@ -221,7 +243,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     state.running = true;
     const work = (async () => {
       const blocked = this.blockedBy(state.spec);
-      const raw = blocked ?? (await this.semaphore.use(() => runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal })));
+      const raw = blocked ?? (await this.semaphore.use(() => runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, previousOutcome(state))));
       state.running = false;
       // A reload may have replaced this probe while it ran: then its result belongs to nobody.
       const live = this.slots.get(state.spec.name);

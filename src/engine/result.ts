@@ -100,6 +100,16 @@ export function record(state: ProbeState, raw: ProbeResult, limits: { history: n
   return false;
 }
 
+/**
+ * The newest result the probe's own run produced, as the outcome handed to its next run (ctx.previous):
+ * a block by a dependency, or pending, says nothing about the probe's target and is skipped.
+ */
+export function previousOutcome(state: ProbeState): ProbeOutcome | undefined {
+  const r = state.history.find((h) => h.status !== 'pending' && h.reason !== 'dependency_failed');
+  if (!r || r.status === 'pending') return undefined;
+  return { status: r.status, reason: r.reason, message: r.message, hint: r.hint, value: r.value, details: r.details, samples: r.samples };
+}
+
 function stillFailing(state: ProbeState, raw: ProbeResult): ProbeResult {
   return {
     ...state.current,
@@ -114,4 +124,19 @@ function notYetFailing(state: ProbeState, raw: ProbeResult): ProbeResult {
     at: raw.at,
     details: { ...state.current.details, flapping: `${state.consecutiveFailures} of ${state.spec.failureThreshold} failures before failing: ${raw.reason}: ${raw.message}` },
   };
+}
+
+/** What container discovery last reported (src/engine/discovery.ts), for /status and /metrics. */
+export interface DiscoveryStatus {
+  /** ok: the last listing worked; stale: it failed and the last set seen is kept; pending: never listed yet. */
+  status: 'ok' | 'stale' | 'pending';
+  message: string;
+  endpoint: string;
+  /** ms since the epoch, or null. */
+  lastSuccess: number | null;
+  lastAttempt: number | null;
+  /** Containers the labels matched at the last successful listing (before the ignore rules). */
+  containers: number;
+  /** Names of the discovered probes in the engine. */
+  probes: string[];
 }

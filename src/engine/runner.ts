@@ -17,7 +17,8 @@ export interface RunDeps {
   stopSignal?: AbortSignal;
 }
 
-export async function runProbe(spec: ProbeSpec, deps: RunDeps): Promise<ProbeResult> {
+/** `previous` is handed to the prober as `ctx.previous`: what it concluded last time, for kinds that compare runs. */
+export async function runProbe(spec: ProbeSpec, deps: RunDeps, previous?: ProbeOutcome): Promise<ProbeResult> {
   const started = deps.now();
   const bound = deadline(deps.stopSignal, spec.timeoutMs);
   const signal = bound.signal;
@@ -30,7 +31,7 @@ export async function runProbe(spec: ProbeSpec, deps: RunDeps): Promise<ProbeRes
     const hardStop = new Promise<'deadline'>((resolve) => {
       timer = setTimeout(() => resolve('deadline'), spec.timeoutMs + 50);
     });
-    const res = await Promise.race([spec.run({ signal, deadline: started + spec.timeoutMs, http: deps.http, docker: deps.docker, logger, now: deps.now }), hardStop]);
+    const res = await Promise.race([spec.run({ signal, deadline: started + spec.timeoutMs, http: deps.http, docker: deps.docker, logger, now: deps.now, previous }), hardStop]);
     // A failure after the signal fired is the signal's doing, whatever the prober called it. A stop
     // also overrides the prober's own "timeout", whose message and hint would blame the target.
     const cut = res !== 'deadline' && signal.aborted && res.status === 'failing' && (res.reason !== 'timeout' || deps.stopSignal?.aborted === true);

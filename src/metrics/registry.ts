@@ -54,6 +54,10 @@ export function createMetrics(opts: MetricsOptions): Registry {
   gauge('watchdog_config_last_reload_successful', 'Whether the last attempt to load the probe config succeeded.', [], (g) => g.set(opts.reloadStatus().ok ? 1 : 0));
   gauge('watchdog_config_last_reload_timestamp_seconds', 'When the config was last loaded or a load was attempted (Unix time).', [], (g) => g.set(opts.reloadStatus().at / 1000));
   gauge('watchdog_scheduler_last_tick_timestamp_seconds', 'When the scheduler last ticked (Unix time): a stuck event loop shows here.', [], (g) => g.set(engine.lastTick / 1000));
+  // Discovery's own health: no series at all without a discover block.
+  gauge('watchdog_discovery_up', 'Whether discovery\'s last listing of containers reached Docker (0: the last set found is kept).', [], (g) => engine.discovery && g.set(engine.discovery.status === 'ok' ? 1 : 0));
+  gauge('watchdog_discovery_last_success_timestamp_seconds', 'When discovery last listed the containers (Unix time).', [], (g) => engine.discovery?.lastSuccess && g.set(engine.discovery.lastSuccess / 1000));
+  gauge('watchdog_discovery_probes', 'Probes discovery keeps (one per container found).', [], (g) => engine.discovery && g.set(engine.discovery.probes.length));
   const build = new Gauge({ name: 'watchdog_build_info', help: 'The running stack-watchdog build.', labelNames: ['version', 'nodejs'], registers: [registry] });
   build.set({ version: opts.version, nodejs: process.versions.node }, 1);
 

@@ -1,5 +1,6 @@
 // Read-only Docker Engine access (inspect, stats). The watchdog never execs into a container:
 // inspect answers what the guide's `docker exec ... env` asked, without a shell.
+import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import Docker from 'dockerode';
@@ -40,24 +41,44 @@ export interface ContainerInspect {
     Error?: string;
     StartedAt?: string;
     FinishedAt?: string;
+    /** Present when the image or the run defines a HEALTHCHECK. */
+    Health?: { Status: string; FailingStreak?: number; Log?: { Start?: string; End?: string; ExitCode?: number; Output?: string }[] | null };
   };
   HostConfig: { Memory?: number; RestartPolicy?: { Name?: string; MaximumRetryCount?: number } };
-  Config: { Env?: string[] | null; Image?: string };
+  Config: { Env?: string[] | null; Image?: string; Labels?: Record<string, string> | null };
 }
 
 export interface ContainerStats {
   memory_stats: { usage?: number; limit?: number; stats?: Record<string, number> };
 }
 
+/** One entry of `docker ps -a` (GET /containers/json?all=1). */
+export interface ContainerSummary {
+  Id: string;
+  /** With Docker's leading "/". */
+  Names: string[];
+  Labels?: Record<string, string> | null;
+  State?: string;
+}
+
 export interface DockerClient {
   /** Where the engine is reached, for messages. */
   readonly endpoint: string;
+  /** Every container, running or not, carrying all of `labels` ("key=value" or "key"): `docker ps -a --filter label=...`. */
+  list(labels: string[], signal: AbortSignal): Promise<ContainerSummary[]>;
   inspect(container: string, signal: AbortSignal): Promise<ContainerInspect>;
   stats(container: string, signal: AbortSignal): Promise<ContainerStats>;
 }
 
-export function createDockerClient(opts: { dockerHost?: string }): DockerClient {
-  const target = modemFromHost(opts.dockerHost);
+/** PEM texts for a tcp:// Engine behind TLS (dockerd --tlsverify): the CA, and this client's certificate and key. */
+export interface DockerTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls }): DockerClient {
+  const target = modemFromHost(opts.dockerHost, opts.tls);
   const { endpoint } = target;
   // dockerode is created on first use so that a daemon without Docker probes never touches the socket.
   let docker: Docker | undefined;
@@ -76,6 +97,17 @@ export function createDockerClient(opts: { dockerHost?: string }): DockerClient 
         return expectShape<ContainerInspect>(answer, (a) => isObject(a.State) && isObject(a.HostConfig) && isObject(a.Config), endpoint);
       } catch (err) {
         throw classify(err, container, endpoint, signal);
+      }
+    },
+    async list(labels, signal) {
+      try {
+        const answer: unknown = await client().listContainers({ all: true, filters: JSON.stringify({ label: labels }), abortSignal: signal } as Docker.ContainerListOptions);
+        if (!Array.isArray(answer) || !answer.every((c) => isObject(c) && typeof c.Id === 'string' && Array.isArray(c.Names))) {
+          throw new DockerUnavailableError(`something answered at ${endpoint}, but not as the Docker Engine API does`, 'not_docker');
+        }
+        return answer as ContainerSummary[];
+      } catch (err) {
+        throw classify(err, '(list)', endpoint, signal);
       }
     },
     async stats(container, signal) {
@@ -103,7 +135,7 @@ function freshConnections(options: Docker.DockerOptions): HttpAgent {
 
 type Target = { modemOptions: Docker.DockerOptions; endpoint: string } | { unsupported: string; endpoint: string };
 
-function modemFromHost(dockerHost: string | undefined): Target {
+function modemFromHost(dockerHost: string | undefined, tls?: DockerTls): Target {
   if (!dockerHost) return { modemOptions: { socketPath: '/var/run/docker.sock' }, endpoint: 'unix:///var/run/docker.sock' };
   if (dockerHost.startsWith('unix://')) {
     const socketPath = dockerHost.slice('unix://'.length);
@@ -117,7 +149,9 @@ function modemFromHost(dockerHost: string | undefined): Target {
       return { unsupported: `DOCKER_HOST "${dockerHost}" is not a valid address`, endpoint: dockerHost };
     }
     return {
-      modemOptions: { host: u.hostname, port: Number(u.port || 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' },
+      modemOptions: tls
+        ? { host: u.hostname, port: Number(u.port || 2376), protocol: 'https', ca: tls.ca, cert: tls.cert, key: tls.key }
+        : { host: u.hostname, port: Number(u.port || 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' },
       endpoint: dockerHost,
     };
   }
@@ -173,4 +207,22 @@ function classify(err: unknown, container: string, endpoint: string, signal: Abo
     return new DockerUnavailableError(`${endpoint} answered HTTP ${e.statusCode}${said ? `: ${said}` : ''}`, undefined, e.statusCode);
   }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * A client for a configured endpoint: a `unix://` or `tcp://` address, or a TLS one whose PEM files
+ * are read now, at load (a missing file is a config problem, not a failure at every run).
+ */
+export function clientForEndpoint(value: string | { host: string; ca: string; cert: string; key: string }): { client: DockerClient; problems: { key: 'ca' | 'cert' | 'key'; message: string }[] } {
+  if (typeof value === 'string') return { client: createDockerClient({ dockerHost: value }), problems: [] };
+  const problems: { key: 'ca' | 'cert' | 'key'; message: string }[] = [];
+  const read = (key: 'ca' | 'cert' | 'key') => {
+    try {
+      return readFileSync(value[key], 'utf8');
+    } catch (err) {
+      problems.push({ key, message: `cannot read ${value[key]}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      return '';
+    }
+  };
+  return { client: createDockerClient({ dockerHost: value.host, tls: { ca: read('ca'), cert: read('cert'), key: read('key') } }), problems };
 }

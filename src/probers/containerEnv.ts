@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineProber } from './define.js';
 import { failed, passed } from './common.js';
-import { ContainerName, inspectContainer } from './docker.js';
+import { ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectContainer, onEngine } from './docker.js';
 
 /** Expected keys whose values stay out of messages and /status, even though the operator named them. */
 const SECRET_LOOKING = /PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH/i;
@@ -14,6 +14,8 @@ const HIDDEN = '(hidden)';
 export const containerEnvProber = defineProber({
   fields: Type.Object({
     container: ContainerName,
+    /** This probe's Docker Engine, when it is not DOCKER_HOST's. */
+    docker: Type.Optional(DockerEndpoint),
     /** KEY: value pairs the environment must hold. */
     expect: Type.Record(
       Type.String(),
@@ -24,9 +26,10 @@ export const containerEnvProber = defineProber({
   }),
   decode(f, d) {
     for (const bad of Object.keys(f.expect).filter((k) => !/^[^=\s]+$/.test(k))) d.problem('expect', `${JSON.stringify(bad)} is not a variable name (no "=" or spaces)`);
-    return { container: f.container, expect: f.expect };
+    return { container: f.container, expect: f.expect, docker: decodeDockerEndpoint(d, 'docker', f.docker) };
   },
-  async run(spec, ctx) {
+  async run(spec, runCtx) {
+    const ctx = onEngine(runCtx, spec.docker);
     const name = spec.container;
     const inspected = await inspectContainer(ctx, name);
     if (!inspected.ok) return inspected.outcome;

@@ -7,7 +7,7 @@ import { formatBytes, percent } from '../util/format.js';
 import { defineProber } from './define.js';
 import type { ProbeOutcome, Sample } from './types.js';
 import { failed, passed } from './common.js';
-import { askDocker, ContainerName, inspectContainer } from './docker.js';
+import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectContainer, onEngine } from './docker.js';
 
 const USAGE_GAUGE = 'watchdog_container_memory_usage_bytes';
 const LIMIT_GAUGE = 'watchdog_container_memory_limit_bytes';
@@ -29,6 +29,8 @@ export const containerMemoryProber = defineProber({
   },
   fields: Type.Object({
     container: ContainerName,
+    /** This probe's Docker Engine, when it is not DOCKER_HOST's. */
+    docker: Type.Optional(DockerEndpoint),
     /** The limit the container must have, in docker's units: "2G", "512M", "1024m" (binary: 1G = 1024M). */
     expectLimit: Type.Optional(Type.String()),
     /** Usage above this share of the limit fails. Default 0.9. */
@@ -39,8 +41,10 @@ export const containerMemoryProber = defineProber({
     /** The limit as written, for messages, and in bytes. */
     expectLimit: f.expectLimit === undefined ? undefined : { text: f.expectLimit, bytes: d.take('expectLimit', parseMemorySize(f.expectLimit), Number.NaN) },
     maxUsageRatio: f.maxUsageRatio ?? 0.9,
+    docker: decodeDockerEndpoint(d, 'docker', f.docker),
   }),
-  async run(spec, ctx) {
+  async run(spec, runCtx) {
+    const ctx = onEngine(runCtx, spec.docker);
     const name = spec.container;
     const inspected = await inspectContainer(ctx, name);
     if (!inspected.ok) return inspected.outcome;

@@ -1,10 +1,13 @@
 // What the container kinds share: the container field, and turning the Docker client's errors into
 // outcomes. Docker being unreachable is `blocked`, not `failing`: it says nothing about the container,
 // and every container probe would otherwise raise its own alarm for one outage.
-import { Type } from '@sinclair/typebox';
-import { ContainerNotFoundError, DockerUnavailableError, type ContainerInspect } from '../net/docker.js';
+import { Type, type Static } from '@sinclair/typebox';
+import type { DockerEndpoint } from '../core/fields.js';
+import { clientForEndpoint, ContainerNotFoundError, DockerUnavailableError, type ContainerInspect, type DockerClient } from '../net/docker.js';
 import { failed, failure, success } from './common.js';
-import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
+import type { Attempt, Decoder, ProbeContext, ProbeOutcome } from './types.js';
+
+export { DockerEndpoint } from '../core/fields.js';
 
 /**
  * Docker's own rule for names (plus hex ids). It also keeps the name from steering the request:
@@ -14,6 +17,19 @@ export const ContainerName = Type.String({
   pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$',
   errorMessage: 'expected a container name or id such as "mystocks-prometheus" (letters, digits, "_", "." and "-")',
 });
+
+/** A client for a probe's own Engine, made once at load; a TLS file that cannot be read is the field's problem. */
+export function decodeDockerEndpoint(d: Decoder, field: string, value: Static<typeof DockerEndpoint> | undefined): DockerClient | undefined {
+  if (value === undefined) return undefined;
+  const endpoint = clientForEndpoint(value);
+  for (const p of endpoint.problems) d.problem(`${field}.${p.key}`, p.message);
+  return endpoint.client;
+}
+
+/** The run's context with the probe's own Engine, if it names one. */
+export function onEngine(ctx: ProbeContext, docker: DockerClient | undefined): ProbeContext {
+  return docker ? { ...ctx, docker } : ctx;
+}
 
 const mountSocket = 'mount the Engine\'s socket into the watchdog read-only (volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"]) or set DOCKER_HOST to where it listens';
 const joinGroup = 'add the socket\'s group id to the watchdog\'s service (group_add: ["<stat -c %g /var/run/docker.sock on the host>"])';

@@ -14,6 +14,7 @@ import { containerEnvProber } from './containerEnv.js';
 import { alertPathProber } from './alertPath.js';
 import { deadRulesProber } from './deadRules.js';
 import { otlpGrpcProber } from './otlpGrpc.js';
+import { containerStateProber } from './containerState.js';
 
 export const probers: Readonly<Record<string, Prober>> = {
   http: httpProber,
@@ -30,6 +31,7 @@ export const probers: Readonly<Record<string, Prober>> = {
   alert_path: alertPathProber,
   dead_rules: deadRulesProber,
   otlp_grpc: otlpGrpcProber,
+  container_state: containerStateProber,
 };
 
 export function proberFor(kind: string): Prober | undefined {

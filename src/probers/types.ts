@@ -64,6 +64,8 @@ export interface CommonSpec {
   hints?: Record<string, string>;
   /** Where the probe was defined, for messages. */
   file: string;
+  /** Made by discovery (src/engine/discovery.ts) for a container found by label, not written in a file. */
+  discovered?: boolean;
 }
 
 /** Everything a run may use. Injected, so tests hand in real clients pointed at local servers. */
@@ -76,6 +78,13 @@ export interface ProbeContext {
   docker: DockerClient;
   logger: Logger;
   now: () => number;
+  /**
+   * This probe's previous outcome of its own run (not a dependency's block), kept by the engine; undefined
+   * on a first run or a one-off. A kind that must remember across runs (a restart count, an OOM kill
+   * seen) writes it into its outcome's details and reads it back here: state lives in the engine, not
+   * in the kind's module.
+   */
+  previous?: ProbeOutcome;
 }
 
 export interface SpecError {

@@ -17,6 +17,7 @@ export const ProbeView = Type.Object(
     lastRun: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     durationMs: Type.Union([Type.Number(), Type.Null()]),
     details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    discovered: Type.Optional(Type.Boolean({ description: 'true for a probe that discovery made for a container found by label; absent for written ones.' })),
   },
   { $id: 'ProbeView' },
 );
@@ -52,5 +53,21 @@ export const StatusReport = Type.Object({
   }),
   generatedAt: Type.String({ format: 'date-time' }),
   probes: Type.Array(ProbeView),
+  discovery: Type.Optional(
+    Type.Object(
+      {
+        status: Type.Union([Type.Literal('ok'), Type.Literal('stale'), Type.Literal('pending')], {
+          description: 'stale: Docker could not be listed at the last attempt, and the probes found before are kept.',
+        }),
+        message: Type.String(),
+        endpoint: Type.String(),
+        lastSuccess: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+        lastAttempt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+        containers: Type.Number(),
+        probes: Type.Array(Type.String()),
+      },
+      { description: 'Present when a probe file has a discover block.' },
+    ),
+  ),
 });
 export type StatusReport = Static<typeof StatusReport>;

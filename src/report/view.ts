@@ -2,6 +2,7 @@
 // both `GET /status?format=text` and `watchdog check` print.
 import type { ProbeStatus } from '../core/status.js';
 import type { ProbeResult, ProbeState } from '../engine/result.js';
+import type { DiscoveryStatus } from '../engine/result.js';
 import { formatValue, iso } from '../util/format.js';
 import type { ProbeDetail, ProbeView, StatusReport } from './schemas.js';
 
@@ -21,6 +22,7 @@ export function probeView(s: ProbeState): ProbeView {
     durationMs: s.last ? s.last.durationMs : null,
   };
   if (c.details && Object.keys(c.details).length) view.details = c.details;
+  if (s.spec.discovered) view.discovered = true;
   return view;
 }
 
@@ -30,8 +32,13 @@ export function overall(states: ProbeState[]): StatusReport['status'] {
   return failing.length ? 'degraded' : 'ok';
 }
 
-export function statusReport(states: ProbeState[], now: number): StatusReport {
-  return { status: overall(states), generatedAt: iso(now), probes: states.map(probeView) };
+export function statusReport(states: ProbeState[], now: number, discovery?: DiscoveryStatus): StatusReport {
+  const report: StatusReport = { status: overall(states), generatedAt: iso(now), probes: states.map(probeView) };
+  if (discovery) {
+    const when = (ms: number | null) => (ms === null ? null : iso(ms));
+    report.discovery = { ...discovery, lastSuccess: when(discovery.lastSuccess), lastAttempt: when(discovery.lastAttempt), probes: [...discovery.probes] };
+  }
+  return report;
 }
 
 function historyEntry(r: ProbeResult) {
@@ -55,7 +62,7 @@ export function probeDetail(s: ProbeState): ProbeDetail {
 const mark: Record<ProbeStatus, string> = { ok: 'OK', failing: 'FAIL', blocked: 'BLOCKED', pending: 'PENDING' };
 
 /** An aligned table for a terminal; hints for non-ok probes follow the table, one per line. */
-export function statusTable(states: ProbeState[], now: number): string {
+export function statusTable(states: ProbeState[], now: number, discovery?: DiscoveryStatus): string {
   const rows = states.map((s) => [
     s.spec.name,
     s.spec.kind,
@@ -74,6 +81,7 @@ export function statusTable(states: ProbeState[], now: number): string {
     out.push('');
     for (const s of hints) out.push(`${s.spec.name}: ${oneLine(s.current.hint!)}`);
   }
+  if (discovery) out.push('', `discovery: ${discovery.status}: ${oneLine(discovery.message)}`);
   out.push('', `overall: ${overall(states)}`);
   return out.join('\n') + '\n';
 }

@@ -53,8 +53,9 @@ test('a missing path and an empty folder are refused with the path named', async
 
 test('the shipped probes/ validate with no environment at all', async () => {
   const config = await loadConfig('probes', {});
-  // 16: alert-path and dead-rules (issue 8), app-requests and sampling-ratio (issue 9) joined the 12.
-  assert.equal(config.probes.length, 16);
+  // 19: alert-path and dead-rules (issue 8), app-requests and sampling-ratio (issue 9), container-prometheus,
+  // container-tempo and container-backend (issue 10) joined the 12.
+  assert.equal(config.probes.length, 19);
   assert.deepEqual(config.alerting?.alertmanager?.guardProbes, ['prometheus-ready', 'alert-path']);
   assert.equal(config.alerting?.alertmanager?.url, 'http://alertmanager:9093');
 });

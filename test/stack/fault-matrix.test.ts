@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
+import { Discovery } from '../../src/engine/discovery.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { statusReport } from '../../src/report/view.js';
@@ -16,7 +17,7 @@ import { startPrometheus, remoteWrite, waitForQuery, exporterScrapeConfig, type 
 import { startAlertmanager } from '../support/alertmanager.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
 import { jsonServer } from '../support/misbehaving.js';
-import { dockerAvailable, runContainer, removeContainer, stopContainer, startContainer, uniqueName } from '../support/docker.js';
+import { dockerAvailable, inspectContainer, runContainer, removeContainer, stopContainer, startContainer, uniqueName } from '../support/docker.js';
 
 const profile = readFileSync('probes/mystocks.yaml', 'utf8');
 const shippedRules = readFileSync('deploy/prometheus/watchdog-rules.yml', 'utf8');
@@ -84,7 +85,23 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     await heartbeatArrives();
   };
   const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
-  const names = { prom: uniqueName('prometheus'), tempo: uniqueName('tempo'), app: uniqueName('app'), appNoSampler: uniqueName('app-nosampler'), noLimit: uniqueName('nolimit'), small: uniqueName('small') };
+  const names = {
+    prom: uniqueName('prometheus'),
+    tempo: uniqueName('tempo'),
+    app: uniqueName('app'),
+    appNoSampler: uniqueName('app-nosampler'),
+    noLimit: uniqueName('nolimit'),
+    small: uniqueName('small'),
+    appOom: uniqueName('app-oom'),
+    appUnhealthy: uniqueName('app-unhealthy'),
+    grafana: uniqueName('grafana'),
+    loki: uniqueName('loki'),
+  };
+  // The profile discovers the compose project's other containers: a project of this run's own, so
+  // containers of other tests on the shared dockerd are not ours.
+  const project = `faultmatrix${process.pid}`;
+  const composeLabels = (service: string) => ({ 'com.docker.compose.project': project, 'com.docker.compose.service': service, 'com.docker.compose.container-number': '1' });
+  const sampler = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
   await Promise.all([
     runContainer({ name: names.prom, memory: '2g' }),
     runContainer({ name: names.tempo, memory: '1g' }),
@@ -92,6 +109,12 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     runContainer({ name: names.appNoSampler, env: { DB_PASSWORD: secret } }),
     runContainer({ name: names.noLimit }),
     runContainer({ name: names.small, memory: '512m' }),
+    // The kernel OOM-kills its main process: it allocates past 16 MiB with no swap.
+    runContainer({ name: names.appOom, memory: '16m', extraArgs: ['--memory-swap', '16m'], env: sampler, cmd: ['sh', '-c', 'x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600'] }),
+    // Its own HEALTHCHECK fails and prints the secret of its environment.
+    runContainer({ name: names.appUnhealthy, env: { ...sampler, DB_PASSWORD: secret }, extraArgs: ['--health-cmd', 'echo "db login failed for $DB_PASSWORD"; false', '--health-interval', '1s', '--health-retries', '1'] }),
+    // A service no probe names: discovered as container-grafana.
+    runContainer({ name: names.grafana, memory: '256m', labels: composeLabels('grafana') }),
   ]);
   t.after(async () => {
     await Promise.all(Object.values(names).map((n) => removeContainer(n)));
@@ -108,6 +131,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     TEMPO_CONTAINER: names.tempo,
     APP_CONTAINER: names.app,
     WATCHDOG_ALERT_MODE: 'off',
+    COMPOSE_PROJECT: project,
   };
   const http = createHttpClient({ userAgent: 'fault-matrix' });
   t.after(() => http.close());
@@ -143,8 +167,13 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
 
   const runAll = async (env: Record<string, string> = {}) => {
     const config = parseConfig([{ file: 'probes/mystocks.yaml', text: profile }], { ...baseEnv, ...env });
-    const engine = new Engine({ http, docker: createDockerClient({ dockerHost: env.DOCKER_HOST }), logger: pino({ level: 'silent' }), now: Date.now, concurrency: 12 });
+    const docker = createDockerClient({ dockerHost: env.DOCKER_HOST });
+    const engine = new Engine({ http, docker, logger: pino({ level: 'silent' }), now: Date.now, concurrency: 12 });
     engine.load(config);
+    // As the daemon and `watchdog check` do: one listing of the project's containers.
+    const discovery = new Discovery({ engine, docker, logger: pino({ level: 'silent' }), now: Date.now });
+    discovery.configure(config);
+    await discovery.refresh();
     await feedSpanMetrics();
     const started = performance.now();
     const states = await engine.runOnce();
@@ -160,8 +189,11 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   await waitForQuery(prometheus.url, 'up{job="tempo-metrics"}', (r) => r.length === 1 && r[0]!.value?.[1] === '1', 30_000);
   const healthy = await runAll();
   assert.deepEqual(summary(healthy.states), {}, JSON.stringify(healthy.states.map((s) => [s.spec.name, s.current.reason, s.current.message]), null, 1));
-  // 16 since issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio.
-  assert.equal(healthy.states.length, 16);
+  // Deliberately 20: issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio; issue 10 added
+  // container-prometheus, container-tempo and container-backend, and discovery adds container-grafana (the
+  // project's one container no probe names).
+  assert.equal(healthy.states.length, 20);
+  assert.equal(healthy.states.find((s) => s.spec.name === 'container-grafana')?.spec.discovered, true);
   const value = (name: string) => healthy.states.find((s) => s.spec.name === name)!.current.value;
   assert.ok(value('span-rate')! > 0);
   assert.ok(Math.abs(value('sampling-ratio')! - 0.1) < 1e-9, `sampling ratio ${value('sampling-ratio')}`);
@@ -169,7 +201,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   assert.equal(value('rule-groups'), 3);
   // The app's secret never leaves the process, though the same container is inspected.
   assert.doesNotMatch(JSON.stringify(statusReport(healthy.states, Date.now())), new RegExp(secret));
-  t.diagnostic(`healthy round: ${healthy.ms} ms, 14/14 ok`);
+  t.diagnostic(`healthy round: ${healthy.ms} ms, 20/20 ok`);
 
   // The same, as an operator runs it right after a deploy: the CLI prints every probe green, exit 0.
   const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
@@ -178,8 +210,9 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     ),
   );
   assert.equal(cli.code, 0, cli.stdout);
-  const rows = cli.stdout.split('\n').slice(1, 15);
-  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+ok\s/.test(r)).length, 14, cli.stdout);
+  const rows = cli.stdout.split('\n').slice(1, 21);
+  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+ok\s/.test(r)).length, 20, cli.stdout);
+  assert.match(cli.stdout, /^container-grafana\s+container_state\s+OK/m);
   assert.match(cli.stdout, /overall: ok/);
 
   const faults: Fault[] = [
@@ -360,13 +393,39 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       name: 'Tempo container stopped',
       apply: () => stopContainer(names.tempo),
       restore: () => startContainer(names.tempo),
-      expect: { 'tempo-memory': 'failing:not_running' },
+      // One failure: the container's state; its memory probe is not run.
+      expect: { 'container-tempo': 'failing:not_running', 'tempo-memory': 'blocked:dependency_failed' },
+    },
+    {
+      name: 'app container OOM-killed by the kernel',
+      apply: () => waitFor(async () => (await inspectContainer(names.appOom)).State.OOMKilled === true, 'the OOM kill'),
+      env: { APP_CONTAINER: names.appOom },
+      expect: { 'container-backend': 'failing:oom_killed', 'sampler-env': 'blocked:dependency_failed' },
+    },
+    {
+      name: 'app container unhealthy by its own HEALTHCHECK (which prints a secret)',
+      apply: () => waitFor(async () => (await inspectContainer(names.appUnhealthy)).State.Health?.Status === 'unhealthy', 'unhealthy'),
+      env: { APP_CONTAINER: names.appUnhealthy },
+      expect: { 'container-backend': 'failing:unhealthy', 'sampler-env': 'blocked:dependency_failed' },
+    },
+    {
+      name: 'a service of the project without a memory limit (discovered)',
+      apply: () => runContainer({ name: names.loki, labels: composeLabels('loki') }).then(() => undefined),
+      restore: () => removeContainer(names.loki),
+      expect: { 'container-loki': 'failing:no_limit' },
     },
     {
       name: 'Docker socket unreachable',
       apply: () => {},
       env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
-      expect: { 'prometheus-memory': 'blocked:docker_unavailable', 'tempo-memory': 'blocked:docker_unavailable', 'sampler-env': 'blocked:docker_unavailable' },
+      expect: {
+        'container-prometheus': 'blocked:docker_unavailable',
+        'container-tempo': 'blocked:docker_unavailable',
+        'container-backend': 'blocked:docker_unavailable',
+        'prometheus-memory': 'blocked:dependency_failed',
+        'tempo-memory': 'blocked:dependency_failed',
+        'sampler-env': 'blocked:dependency_failed',
+      },
     },
     {
       name: 'Prometheus down',
@@ -416,6 +475,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       await fault.apply();
       const { states, ms } = await runAll(fault.env);
       assert.deepEqual(summary(states), fault.expect);
+      // No secret of a container's environment reaches a view, whatever failed.
+      assert.doesNotMatch(JSON.stringify(statusReport(states, Date.now())), new RegExp(secret));
       for (const s of states.filter((x) => x.current.status !== 'ok')) {
         assert.ok(s.current.message.length > 0 && s.current.hint && s.current.hint.length > 20, `${s.spec.name} explains itself`);
       }
@@ -433,6 +494,15 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   t.diagnostic(`fault matrix:\n${report.join('\n')}`);
   console.log(`\nfault matrix detection (one runOnce round after the fault):\n${report.map((l) => `  ${l}`).join('\n')}`);
 });
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`never reached: ${what}`);
+}
 
 async function waitForRuleError(promUrl: string): Promise<void> {
   const until = Date.now() + 20_000;

@@ -60,6 +60,8 @@ export interface RunContainerOptions {
   network?: 'none' | 'host';
   /** Extra labels (the test labels are always added). */
   labels?: Record<string, string>;
+  /** More `docker run` options, before the image (e.g. ['--memory-swap', '16m'] or a --health-cmd). */
+  extraArgs?: string[];
 }
 
 // Names this process created and has not removed: removed at exit.
@@ -85,6 +87,7 @@ export async function runContainer(opts: RunContainerOptions): Promise<{ id: str
   if (opts.shmSize) args.push('--shm-size', opts.shmSize);
   if (opts.restart) args.push('--restart', opts.restart);
   for (const [k, v] of Object.entries(opts.env ?? {})) args.push('-e', `${k}=${v}`);
+  args.push(...(opts.extraArgs ?? []));
   args.push(TEST_IMAGE, ...(opts.cmd ?? ['sleep', '600']));
 
   installExitHook();

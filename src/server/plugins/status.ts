@@ -25,9 +25,9 @@ async function status(app: FastifyInstance) {
     async (req, reply) => {
       const { engine, now } = app.watchdog;
       const states = engine.states();
-      const report = statusReport(states, now());
+      const report = statusReport(states, now(), engine.discovery);
       reply.code(report.status === 'failing' ? 503 : 200);
-      if (wantsText(req)) return reply.type('text/plain; charset=utf-8').serializer((s: unknown) => s as string).send(statusTable(states, now()));
+      if (wantsText(req)) return reply.type('text/plain; charset=utf-8').serializer((s: unknown) => s as string).send(statusTable(states, now(), engine.discovery));
       return report;
     },
   );

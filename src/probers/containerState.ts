@@ -1,0 +1,184 @@
+// kind: container_state — what `docker compose ps` and `docker inspect` would tell an operator about one
+// container: it runs, stays up, was not killed for memory, passes its own HEALTHCHECK and (optionally)
+// has a memory limit. One `docker inspect` per run. What must be remembered across runs (the restart
+// counts seen within the window, when an OOM kill was last seen) travels in the outcome's details and
+// comes back as ctx.previous: the engine keeps it with the probe, this module keeps nothing.
+import { Type } from '@sinclair/typebox';
+import { Duration } from '../core/fields.js';
+import { formatBytes, formatDuration } from '../util/format.js';
+import { snippet } from '../util/text.js';
+import { defineProber } from './define.js';
+import { asRecord, failed, passed } from './common.js';
+import { ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectContainer, onEngine } from './docker.js';
+
+/** The health-check output shown, after masking: enough for "connection refused" and a path. */
+const HEALTH_OUTPUT_CHARS = 200;
+/** Environment values shorter than this are not masked in health output ("1", "true" would blot out everything). */
+const MIN_MASKED_VALUE = 4;
+const MASK = '***';
+
+/** What one run hands the next, inside details.track. */
+interface Track {
+  /** [when (ms), RestartCount] seen within the window, oldest first. */
+  restarts: [number, number][];
+  /** When an OOM kill was last seen (State.OOMKilled), ms. */
+  oomSeenAt?: number;
+}
+
+export const containerStateProber = defineProber({
+  fields: Type.Object({
+    container: ContainerName,
+    /** This probe's Docker Engine, when it is not DOCKER_HOST's. */
+    docker: Type.Optional(DockerEndpoint),
+    /** A container without a memory limit fails with no_limit. Default false. */
+    requireLimit: Type.Optional(Type.Boolean()),
+    /** A restart (or an OOM kill) within this long is reported. Default 5m. */
+    window: Type.Optional(Duration),
+  }),
+  decode: (f, d) => ({
+    container: f.container,
+    requireLimit: f.requireLimit ?? false,
+    windowMs: f.window === undefined ? 5 * 60_000 : d.duration('window', f.window),
+    docker: decodeDockerEndpoint(d, 'docker', f.docker),
+  }),
+  async run(spec, runCtx) {
+    const ctx = onEngine(runCtx, spec.docker);
+    const name = spec.container;
+    const inspected = await inspectContainer(ctx, name);
+    if (!inspected.ok) return inspected.outcome;
+    const info = inspected.value;
+    const now = ctx.now();
+    const s = info.State;
+    const restarts = info.RestartCount ?? 0;
+    const window = spec.windowMs;
+
+    // What earlier runs saw, within the window, plus this run.
+    const before = readTrack(ctx.previous?.details?.track, now - window);
+    const track: Track = { restarts: [...before.restarts, [now, restarts]] };
+    const startedAt = s.StartedAt ? Date.parse(s.StartedAt) : NaN;
+    const upMs = now - startedAt;
+    const up = s.Status === 'running' && !s.Restarting && !s.Paused;
+    const startedRecently = upMs >= 0 && upMs < window;
+    // Docker 20.10 keeps OOMKilled true across a restart; newer Engines clear it on start. Either way an
+    // OOM kill counts while the container is down from it, or came back from it within the window.
+    if (s.OOMKilled && (!up || startedRecently)) track.oomSeenAt = now;
+    else if (before.oomSeenAt !== undefined && now - before.oomSeenAt < window) track.oomSeenAt = before.oomSeenAt;
+
+    const details: Record<string, unknown> = {
+      container: name,
+      status: s.Status,
+      exitCode: s.ExitCode,
+      oomKilled: s.OOMKilled,
+      restartCount: restarts,
+      restartPolicy: info.HostConfig.RestartPolicy?.Name || 'no',
+      ...(s.Error ? { error: s.Error } : {}),
+      ...(s.StartedAt ? { startedAt: s.StartedAt } : {}),
+      ...(s.Health ? { health: s.Health.Status } : {}),
+      memoryLimitBytes: info.HostConfig.Memory ?? 0,
+      track,
+    };
+    const extra = { value: restarts, details };
+    const inspectState = `docker inspect -f '{{json .State}}' ${name}`;
+
+    if (track.oomSeenAt !== undefined) {
+      const limit = info.HostConfig.Memory ? ` at its ${formatBytes(info.HostConfig.Memory)} limit` : '';
+      const when = s.OOMKilled ? '' : ` ${formatDuration(Math.round((now - track.oomSeenAt) / 1000) * 1000)} ago`;
+      const since = up ? `; it was restarted since and runs again (restarted ${times(restarts)})` : ` (exit code ${s.ExitCode}, now ${s.Status})`;
+      return failed(
+        'oom_killed',
+        `"${name}" was killed by the kernel's OOM killer${limit}${when}${since}`,
+        `It ran out of memory${limit}: raise deploy.resources.limits.memory (or mem_limit) for its service and recreate it (docker compose up -d <service>), or find what grows (docker stats ${name}). ${inspectState} shows the last exit.`,
+        extra,
+      );
+    }
+
+    const grewFrom = before.restarts.find(([, c]) => c < restarts);
+    // A first run has no earlier count: a container that runs again shortly after a restart is looping.
+    const firstLooking = before.restarts.length === 0 && restarts > 0 && startedRecently && s.Status === 'running';
+    if (s.Restarting || s.Status === 'restarting' || grewFrom || firstLooking) {
+      const grew = grewFrom ? `, ${restarts - grewFrom[1]} time(s) in the last ${formatDuration(now - grewFrom[0])}` : '';
+      return failed(
+        'restarting',
+        `"${name}" keeps restarting: ${s.Status}, restarted ${times(restarts)} by its restart policy "${details.restartPolicy}"${grew} (last exit code ${s.ExitCode}${s.Error ? `, error: ${s.Error}` : ''})`,
+        `It crashes and its restart policy starts it again: read why with docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`,
+        extra,
+      );
+    }
+
+    if (!up) {
+      const facts = [s.Status === 'created' || s.Status === 'paused' ? '' : `exit code ${s.ExitCode}`, s.Error ? `error: ${s.Error}` : ''].filter(Boolean);
+      const what = s.Status === 'exited' ? 'has exited' : s.Status === 'created' ? 'was created but never started' : `is ${s.Status}`;
+      const hint =
+        s.Status === 'paused' || s.Paused
+          ? `Someone paused it: docker unpause ${name}.`
+          : s.Status === 'created'
+            ? `Start it (docker compose up -d <service>), then read docker logs ${name} if it does not stay up.`
+            : `Read why it stopped: docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`;
+      return failed('not_running', `"${name}" ${what}${facts.length ? ` (${facts.join(', ')})` : ''}`, hint, extra);
+    }
+
+    if (s.Health?.Status === 'unhealthy') {
+      const last = s.Health.Log?.at(-1);
+      const output = last?.Output ? snippet(maskEnv(last.Output, info.Config.Env ?? []), HEALTH_OUTPUT_CHARS) : '(no output)';
+      details.healthFailingStreak = s.Health.FailingStreak ?? 0;
+      details.healthOutput = output;
+      return failed(
+        'unhealthy',
+        `"${name}" runs but its HEALTHCHECK fails (${s.Health.FailingStreak ?? '?'} time(s) in a row; last exit code ${last?.ExitCode ?? '?'}): ${output}`,
+        `Its own health check says it does not work: docker inspect -f '{{json .State.Health}}' ${name} shows the recent checks; read docker logs --tail 50 ${name}.`,
+        extra,
+      );
+    }
+
+    if (spec.requireLimit && !info.HostConfig.Memory) {
+      return failed(
+        'no_limit',
+        `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory`,
+        'Set deploy.resources.limits.memory (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>): a restart keeps the old limit.',
+        extra,
+      );
+    }
+    const health = s.Health ? `, health ${s.Health.Status}` : '';
+    return passed(`"${name}" is running (up ${formatDuration(Math.max(0, Math.round(upMs / 1000) * 1000))}${health}, restarted ${times(restarts)})`, extra);
+  },
+});
+
+function times(n: number): string {
+  return `${n} time${n === 1 ? '' : 's'}`;
+}
+
+/** The previous run's track, pruned to what is newer than `since`; an unreadable one counts as none. */
+function readTrack(raw: unknown, since: number): Track {
+  const t = asRecord(raw);
+  const restarts: [number, number][] = [];
+  if (Array.isArray(t?.restarts)) {
+    for (const e of t.restarts) {
+      if (Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'number' && e[0] >= since) restarts.push([e[0], e[1]]);
+    }
+  }
+  // A run every few seconds over a long window: keep the oldest and the newest few, which is all the test needs.
+  const kept = restarts.length > 32 ? [restarts[0]!, ...restarts.slice(-31)] : restarts;
+  return { restarts: kept, ...(typeof t?.oomSeenAt === 'number' ? { oomSeenAt: t.oomSeenAt } : {}) };
+}
+
+/**
+ * The health-check output with every value of the container's environment (long enough to mean
+ * something) replaced by ***, also a value cut off at the end of Docker's own 4 KiB truncation.
+ */
+export function maskEnv(output: string, env: string[]): string {
+  const values = env
+    .map((e) => e.slice(e.indexOf('=') + 1))
+    .filter((v, i) => env[i]!.includes('=') && v.length >= MIN_MASKED_VALUE)
+    .sort((a, b) => b.length - a.length);
+  let out = output;
+  for (const v of values) out = out.split(v).join(MASK);
+  for (const v of values) {
+    for (let k = v.length - 1; k >= MIN_MASKED_VALUE; k--) {
+      if (out.endsWith(v.slice(0, k))) {
+        out = out.slice(0, out.length - k) + MASK;
+        break;
+      }
+    }
+  }
+  return out;
+}
