@@ -344,6 +344,8 @@ function matchersOf(route: Record<string, unknown>): Matcher[] {
   return out;
 }
 
+const matchOps: readonly Matcher['op'][] = ['=~', '!~', '!=', '='];
+
 /** `a="b"`, `{a=~"x.*", c!=d}`: Alertmanager's matcher syntax (values quoted or bare). */
 function parseMatchers(text: string): Matcher[] {
   const inner = text.trim().replace(/^\{/, '').replace(/\}$/, '');
@@ -353,7 +355,8 @@ function parseMatchers(text: string): Matcher[] {
     while (inner[i] === ',' || inner[i] === ' ') i++;
     if (i >= inner.length) break;
     const m = /^([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*/.exec(inner.slice(i));
-    if (!m) break;
+    const op = matchOps.find((o) => o === m?.[2]);
+    if (!m || !op) break;
     i += m[0].length;
     let value = '';
     if (inner[i] === '"') {
@@ -369,7 +372,7 @@ function parseMatchers(text: string): Matcher[] {
       while (i < inner.length && inner[i] !== ',') value += inner[i++];
       value = value.trim();
     }
-    out.push({ name: m[1]!, op: m[2] as Matcher['op'], value });
+    out.push({ name: m[1]!, op, value });
   }
   return out;
 }

@@ -193,6 +193,18 @@ test('Prometheus switched to another Alertmanager: the heartbeat ages there, not
   assert.match(r.message, /^the heartbeat alert WatchdogAlertPathHeartbeat was last updated at Alertmanager \d+(\.\d+)?s ago, longer than maxHeartbeatAge 6s: Prometheus stopped delivering to it$/);
 });
 
+test('Alertmanager restarted: connect while it is down, ok again once the heartbeat is re-sent', async (t) => {
+  const { prom, am } = await stack(t);
+  const probe = daemon(t, { prometheus: prom.url, alertmanager: am.url });
+  assert.equal((await probe.until((x) => x.status === 'ok')).status, 'ok');
+  await am.stop();
+  const down = await probe.until((x) => x.status !== 'ok');
+  assert.equal(down.reason, 'connect', down.message);
+  await am.start();
+  const back = await probe.until((x) => x.status === 'ok');
+  assert.equal(back.status, 'ok', back.message);
+});
+
 test('bad configs are refused', () => {
   assert.throws(
     () => engineFor(JSON.stringify({ probes: [{ name, kind: 'alert_path', prometheus: 'http://127.0.0.1:1', alertmanager: 'http://127.0.0.1:2', maxHeartbeatAge: 'soon' }] })),
