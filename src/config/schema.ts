@@ -4,6 +4,7 @@ import type { ValueError } from '@sinclair/typebox/value';
 import { Duration, HttpUrl, Threshold } from '../core/fields.js';
 import { Severity } from '../core/status.js';
 import { closest } from '../util/text.js';
+import { redactText } from '../util/url.js';
 
 /** Fields every probe may have, whatever its kind. */
 export const commonFields = {
@@ -107,6 +108,7 @@ function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  const text = JSON.stringify(v);
+  // A refused URL is echoed without its credentials: this text reaches logs and terminals.
+  const text = redactText(JSON.stringify(v));
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
