@@ -77,14 +77,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 async function validate(settings: Settings): Promise<number> {
-  const config = await loadConfig(settings.configPath, settings.env);
+  const config = await loadConfig(settings.configPath, settings.env, settings.configLimits);
   process.stdout.write(`ok: ${config.probes.length} probe(s) in ${config.files.join(', ')}\n`);
   return 0;
 }
 
 async function check(settings: Settings, only: string[], format: 'text' | 'json'): Promise<number> {
   const env = settings.env;
-  const config = await loadConfig(settings.configPath, settings.env);
+  const config = await loadConfig(settings.configPath, settings.env, settings.configLimits);
   const unknown = only.filter((n) => !config.probes.some((p) => p.name === n));
   if (unknown.length) {
     process.stderr.write(`watchdog: no probe named ${unknown.map((n) => `"${n}"`).join(', ')} in ${config.files.join(', ')}\n`);

@@ -45,7 +45,7 @@ export function createClients(settings: Settings, deps: Pick<DaemonDeps, 'http' 
 export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise<Daemon> {
   const { logger } = deps;
   const now = deps.now ?? Date.now;
-  let config = await loadConfig(settings.configPath, settings.env);
+  let config = await loadConfig(settings.configPath, settings.env, settings.configLimits);
   let reloadStatus: ReloadStatus = { ok: true, at: now() };
   const { http, docker } = createClients(settings, deps);
 
@@ -66,7 +66,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     // Two triggers at once (SIGHUP and a file event) make one reload, not two racing ones.
     reloading ??= (async () => {
       try {
-        const next = await loadConfig(settings.configPath, settings.env);
+        const next = await loadConfig(settings.configPath, settings.env, settings.configLimits);
         engine.load(next);
         config = next;
         reloadStatus = { ok: true, at: now() };

@@ -1,6 +1,7 @@
 // The one place that reads process.env. Everything else receives a Settings value.
 import { createRequire } from 'node:module';
 import type { Env } from './interpolate.js';
+import { defaultConfigLimits, type ConfigLimits } from './limits.js';
 
 export interface Settings {
   configPath: string;
@@ -12,6 +13,8 @@ export interface Settings {
   concurrency: number;
   /** How people reach this watchdog (e.g. http://watchdog.example:9469): direct alerts link to /status/<probe> there. */
   externalUrl?: string;
+  /** Caps on what a config load reads and parses (WATCHDOG_CONFIG_MAX_BYTES, WATCHDOG_CONFIG_MAX_NODES). */
+  configLimits: ConfigLimits;
   /** The environment handed to ${VAR} expansion in probe files. */
   env: Env;
   version: string;
@@ -29,6 +32,10 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new SettingsError(`WATCHDOG_CONCURRENCY: "${env.WATCHDOG_CONCURRENCY}" is not a positive whole number`);
   const logLevel = env.WATCHDOG_LOG_LEVEL ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new SettingsError(`WATCHDOG_LOG_LEVEL: "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
+  const configLimits = {
+    maxBytes: positive(env, 'WATCHDOG_CONFIG_MAX_BYTES', defaultConfigLimits.maxBytes),
+    maxNodes: positive(env, 'WATCHDOG_CONFIG_MAX_NODES', defaultConfigLimits.maxNodes),
+  };
   return {
     configPath: env.WATCHDOG_CONFIG || 'probes',
     host: env.WATCHDOG_HOST || '0.0.0.0',
@@ -38,8 +45,17 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
     dockerHost: env.DOCKER_HOST || undefined,
     concurrency,
     externalUrl: env.WATCHDOG_EXTERNAL_URL || undefined,
+    configLimits,
     env,
     version,
     ...overrides,
   };
+}
+
+function positive(env: Env, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new SettingsError(`${name}: "${text}" is not a positive whole number`);
+  return n;
 }
