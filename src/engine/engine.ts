@@ -40,6 +40,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private ticker?: ScheduledTask;
   private readonly stopController = new AbortController();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The run going for a probe, so any number of run-now callers wait on it without a listener each. */
+  private readonly runs = new WeakMap<ProbeState, Promise<ProbeResult>>();
   private readonly semaphore: Semaphore;
   private readonly limits: { history: number; failures: number };
   private started = false;
@@ -112,23 +114,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     return [...this.slots.values()].every((s) => s.state.last !== undefined);
   }
 
-  /** Runs a probe now, outside its schedule (the admin API). Waits for a run already going. */
+  /**
+   * Runs a probe now, outside its schedule (the admin API), and returns the run's result. A run
+   * already going is shared: any number of callers wait on its promise, none on an event listener.
+   * Undefined when there is no such probe, or a reload removed or replaced it while it ran (the
+   * result then belongs to nobody).
+   */
   async runNow(name: string): Promise<ProbeResult | undefined> {
     const slot = this.slots.get(name);
     if (!slot) return undefined;
-    if (slot.state.running) {
-      await new Promise<void>((resolve) => {
-        const on = (s: ProbeState) => {
-          if (s.spec.name === name) {
-            this.off('result', on);
-            resolve();
-          }
-        };
-        this.on('result', on);
-      });
-      return slot.state.last;
-    }
-    return this.execute(slot);
+    const raw = await (this.runs.get(slot.state) ?? this.execute(slot));
+    return this.slots.get(name)?.state === slot.state ? raw : undefined;
   }
 
   /**
@@ -222,11 +218,13 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (live?.state === state) this.apply(live, raw, opts);
       return raw;
     })();
+    this.runs.set(state, work);
     this.inFlight.add(work);
     try {
       return await work;
     } finally {
       this.inFlight.delete(work);
+      if (this.runs.get(state) === work) this.runs.delete(state);
       state.running = false;
     }
   }
