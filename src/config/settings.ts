@@ -1,5 +1,6 @@
 // The one place that reads process.env. Everything else receives a Settings value.
 import { createRequire } from 'node:module';
+import { parseDuration } from '../core/fields.js';
 import type { Env } from './interpolate.js';
 import { defaultConfigLimits, type ConfigLimits } from './limits.js';
 
@@ -15,6 +16,8 @@ export interface Settings {
   externalUrl?: string;
   /** Caps on what a config load reads and parses (WATCHDOG_CONFIG_MAX_BYTES, WATCHDOG_CONFIG_MAX_NODES). */
   configLimits: ConfigLimits;
+  /** How long the API waits for a whole request (headers and body) before it closes the connection. */
+  apiRequestTimeoutMs: number;
   /** The environment handed to ${VAR} expansion in probe files. */
   env: Env;
   version: string;
@@ -32,6 +35,8 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new SettingsError(`WATCHDOG_CONCURRENCY: "${env.WATCHDOG_CONCURRENCY}" is not a positive whole number`);
   const logLevel = env.WATCHDOG_LOG_LEVEL ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new SettingsError(`WATCHDOG_LOG_LEVEL: "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
+  const apiTimeout = parseDuration(env.WATCHDOG_API_REQUEST_TIMEOUT || '10s');
+  if (!apiTimeout.ok) throw new SettingsError(`WATCHDOG_API_REQUEST_TIMEOUT: ${apiTimeout.problem}`);
   const configLimits = {
     maxBytes: positive(env, 'WATCHDOG_CONFIG_MAX_BYTES', defaultConfigLimits.maxBytes),
     maxNodes: positive(env, 'WATCHDOG_CONFIG_MAX_NODES', defaultConfigLimits.maxNodes),
@@ -46,6 +51,7 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
     concurrency,
     externalUrl: env.WATCHDOG_EXTERNAL_URL || undefined,
     configLimits,
+    apiRequestTimeoutMs: apiTimeout.value,
     env,
     version,
     ...overrides,
