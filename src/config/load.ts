@@ -2,6 +2,7 @@
 // decoding (unknown keys refused), then cross-field and cross-probe checks. Every problem is one line
 // that names the file, the probe and the field; all problems are reported at once. Each kind decodes
 // its own fields here, once: what the engine receives is ready to run.
+import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
@@ -24,6 +25,8 @@ export interface WatchdogConfig {
   files: string[];
   probes: ProbeSpec[];
   alerting?: AlertingConfig;
+  /** sha256 of the files' names and contents as loaded (loadConfig only): what /metrics reports and the poll compares. */
+  hash?: string;
 }
 
 export class ConfigError extends Error {
@@ -90,7 +93,33 @@ export async function loadConfig(path: string, env: Env, limits: ConfigLimits = 
       return { file: displayName(f), text };
     }),
   );
-  return parseConfig(sources, env, limits);
+  return { ...parseConfig(sources, env, limits), hash: hashSources(sources) };
+}
+
+function hashSources(sources: { file: string; text: string }[]): string {
+  const h = createHash('sha256');
+  for (const { file, text } of sources) h.update(`${file}\0${text}\0`);
+  return h.digest('hex');
+}
+
+/**
+ * The hash loadConfig would give the config at `path` now, without parsing it; or a description of
+ * why it cannot be read. For noticing changes no file event reports (a ConfigMap's symlink swap, a
+ * folder deleted and recreated). Files over the size cap are hashed by name and size only.
+ */
+export async function currentConfigHash(path: string, limits: ConfigLimits = defaultConfigLimits): Promise<string> {
+  try {
+    const files = await configFiles(path);
+    const sources = await Promise.all(
+      files.map(async (f) => {
+        const { size } = await stat(f);
+        return { file: displayName(f), text: size > limits.maxBytes ? `(${size} bytes)` : await readFile(f, 'utf8') };
+      }),
+    );
+    return hashSources(sources);
+  } catch (err) {
+    return `unreadable: ${err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message}`;
+  }
 }
 
 function displayName(f: string): string {

@@ -16,6 +16,8 @@ export interface Settings {
   externalUrl?: string;
   /** Caps on what a config load reads and parses (WATCHDOG_CONFIG_MAX_BYTES, WATCHDOG_CONFIG_MAX_NODES). */
   configLimits: ConfigLimits;
+  /** How often the config's content hash is compared with the loaded one (changes no file event reports). */
+  configPollMs: number;
   /** How long the API waits for a whole request (headers and body) before it closes the connection. */
   apiRequestTimeoutMs: number;
   /** The environment handed to ${VAR} expansion in probe files. */
@@ -37,6 +39,8 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new SettingsError(`WATCHDOG_LOG_LEVEL: "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
   const apiTimeout = parseDuration(env.WATCHDOG_API_REQUEST_TIMEOUT || '10s');
   if (!apiTimeout.ok) throw new SettingsError(`WATCHDOG_API_REQUEST_TIMEOUT: ${apiTimeout.problem}`);
+  const poll = parseDuration(env.WATCHDOG_CONFIG_POLL || '5s');
+  if (!poll.ok) throw new SettingsError(`WATCHDOG_CONFIG_POLL: ${poll.problem}`);
   const configLimits = {
     maxBytes: positive(env, 'WATCHDOG_CONFIG_MAX_BYTES', defaultConfigLimits.maxBytes),
     maxNodes: positive(env, 'WATCHDOG_CONFIG_MAX_NODES', defaultConfigLimits.maxNodes),
@@ -52,6 +56,7 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
     externalUrl: env.WATCHDOG_EXTERNAL_URL || undefined,
     configLimits,
     apiRequestTimeoutMs: apiTimeout.value,
+    configPollMs: poll.value,
     env,
     version,
     ...overrides,
