@@ -43,6 +43,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** The run going for a probe, so any number of run-now callers wait on it without a listener each. */
   private readonly runs = new WeakMap<ProbeState, Promise<ProbeResult>>();
   private readonly semaphore: Semaphore;
+  /**
+   * Probes whose last run was slow (timed out, or took over half its timeout) queue here, on
+   * slots of their own: hanging targets then delay each other, never the probes that answer.
+   */
+  private readonly slowLane: Semaphore;
   private readonly limits: { history: number; failures: number };
   private started = false;
   /** When the scheduler last ticked (ms): /healthz reads it. */
@@ -51,6 +56,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   constructor(private readonly opts: EngineOptions) {
     super();
     this.semaphore = new Semaphore(opts.concurrency ?? 8);
+    this.slowLane = new Semaphore(opts.concurrency ?? 8);
     this.limits = { history: opts.historySize ?? 20, failures: opts.failureHistorySize ?? 50 };
   }
 
@@ -178,7 +184,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       const firstRun = slot.state.last === undefined && !slot.state.running;
       if ((slot.state.spec.schedule && !firstRun) || now < slot.nextDue) continue;
       // A run started or skipped uses up this turn; one waiting for a dependency stays due.
-      if (this.startScheduledRun(slot) !== 'waiting') {
+      if (this.startScheduledRun(slot, slot.nextDue) !== 'waiting') {
         slot.nextDue += slot.state.spec.intervalMs;
         if (slot.nextDue <= now) slot.nextDue = now + slot.state.spec.intervalMs;
       }
@@ -189,7 +195,7 @@ export class Engine extends EventEmitter<EngineEvents> {
    * A probe's scheduled run is due: starts it (`started`), unless one is still going (`skipped`,
    * and counted) or a dependency has no result yet (`waiting`).
    */
-  private startScheduledRun(slot: Slot): 'started' | 'skipped' | 'waiting' {
+  private startScheduledRun(slot: Slot, dueAt = this.opts.now()): 'started' | 'skipped' | 'waiting' {
     const state = slot.state;
     if (state.running) {
       state.skipped++;
@@ -200,18 +206,25 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (state.spec.dependsOn.some((d) => this.slots.get(d)?.state.last === undefined)) return 'waiting';
     // runProbe turns whatever a prober does into a result, so a throw here is a bug of ours: log it,
     // and let the scheduler go on (execute has already cleared `running`).
-    this.execute(slot).catch((err: unknown) => {
+    this.execute(slot, { dueAt }).catch((err: unknown) => {
       this.opts.logger.error({ err, probe: state.spec.name }, 'scheduled run threw instead of returning a result: this is a bug in stack-watchdog, please report it');
     });
     return 'started';
   }
 
-  private async execute(slot: Slot, opts: { undamped?: boolean } = {}): Promise<ProbeResult> {
+  private async execute(slot: Slot, opts: { undamped?: boolean; dueAt?: number } = {}): Promise<ProbeResult> {
     const state = slot.state;
     state.running = true;
+    const lane = this.wasSlow(state) ? this.slowLane : this.semaphore;
     const work = (async () => {
       const blocked = this.blockedBy(state.spec);
-      const raw = blocked ?? (await this.semaphore.use(() => runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal })));
+      const raw =
+        blocked ??
+        (await lane.use(() => {
+          // Measured when the slot is granted: the wait in the queue is the lateness people feel.
+          if (opts.dueAt !== undefined) state.lagMs = Math.max(0, this.opts.now() - opts.dueAt);
+          return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal });
+        }, state.last ? 0 : 1));
       state.running = false;
       // A reload may have replaced this probe while it ran: then its result belongs to nobody.
       const live = this.slots.get(state.spec.name);
@@ -227,6 +240,11 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (this.runs.get(state) === work) this.runs.delete(state);
       state.running = false;
     }
+  }
+
+  private wasSlow(state: ProbeState): boolean {
+    const last = state.last;
+    return last !== undefined && (last.reason === 'timeout' || last.durationMs > state.spec.timeoutMs / 2);
   }
 
   private apply(slot: Slot, raw: ProbeResult, opts: { undamped?: boolean }): void {
