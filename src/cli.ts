@@ -78,14 +78,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 async function validate(settings: Settings): Promise<number> {
-  const config = await loadConfig(settings.configPath, settings.env);
+  const config = await loadConfig(settings.configPath, settings.env, settings.configLimits);
   process.stdout.write(`ok: ${config.probes.length} probe(s) in ${config.files.join(', ')}\n`);
   return 0;
 }
 
 async function check(settings: Settings, only: string[], format: 'text' | 'json'): Promise<number> {
   const env = settings.env;
-  const config = await loadConfig(settings.configPath, settings.env);
+  const config = await loadConfig(settings.configPath, settings.env, settings.configLimits);
   // Logs go to stderr so that `--format json | jq` reads clean JSON; the table already says what failed.
   const logger = createLogger(env.WATCHDOG_LOG_LEVEL ? settings.logLevel : 'error', 2);
   const clients = createClients(settings, {});

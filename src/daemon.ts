@@ -6,7 +6,7 @@ import { basename, dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { startAlerting } from './alerting/index.js';
-import { ConfigError, loadConfig, type WatchdogConfig } from './config/load.js';
+import { ConfigError, currentConfigHash, loadConfig, type WatchdogConfig } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
 import { Discovery } from './engine/discovery.js';
@@ -46,8 +46,10 @@ export function createClients(settings: Settings, deps: Pick<DaemonDeps, 'http' 
 export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise<Daemon> {
   const { logger } = deps;
   const now = deps.now ?? Date.now;
-  let config = await loadConfig(settings.configPath, settings.env);
-  let reloadStatus: ReloadStatus = { ok: true, at: now() };
+  let config = await loadConfig(settings.configPath, settings.env, settings.configLimits);
+  let reloadStatus: ReloadStatus = { ok: true, at: now(), hash: config.hash, loadedAt: now() };
+  /** The config content the last load attempt saw: the poll reloads when the files differ from it. */
+  let seenHash = config.hash ?? '';
   const { http, docker } = createClients(settings, deps);
 
   const engine = new Engine({ http, docker, logger, now, concurrency: settings.concurrency });
@@ -57,7 +59,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   discovery.configure(config);
   await discovery.refresh();
   const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics });
-  const app = await buildApp({ engine, registry, logger, version: settings.version, reloadStatus: () => reloadStatus, adminToken: settings.adminToken, now });
+  const app = await buildApp({ engine, registry, logger, version: settings.version, reloadStatus: () => reloadStatus, adminToken: settings.adminToken, requestTimeoutMs: settings.apiRequestTimeoutMs, now });
   await app.listen({ host: settings.host, port: settings.port });
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);
@@ -71,21 +73,23 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const reload = async (): Promise<boolean> => {
     // Two triggers at once (SIGHUP and a file event) make one reload, not two racing ones.
     reloading ??= (async () => {
+      seenHash = await currentConfigHash(settings.configPath, settings.configLimits);
       try {
-        const next = await loadConfig(settings.configPath, settings.env);
+        const next = await loadConfig(settings.configPath, settings.env, settings.configLimits);
         engine.load(next);
         discovery.configure(next);
         discovery.start();
         void discovery.refresh();
         config = next;
-        reloadStatus = { ok: true, at: now() };
+        seenHash = next.hash ?? seenHash;
+        reloadStatus = { ok: true, at: now(), hash: next.hash, loadedAt: now() };
         logger.info({ probes: next.probes.length, files: next.files }, 'config reloaded');
         // A probe the reload removed may have a direct alert open: resolve it now, not at the next renewal.
         void alerting.flush();
         return true;
       } catch (err) {
         const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
-        reloadStatus = { ok: false, at: now(), error: problems.join('\n') };
+        reloadStatus = { ...reloadStatus, ok: false, at: now(), error: problems.join('\n') };
         logger.error({ problems }, 'config reload refused; the previous config keeps running');
         return false;
       } finally {
@@ -95,7 +99,16 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     return reloading;
   };
 
-  const watcher = await watchConfig(settings.configPath, reload, logger);
+  // File events are quick but miss what they cannot see: a ConfigMap's ..data symlink swap, a
+  // folder deleted and recreated (the watch dies with it). Every event and every poll compares
+  // the files' content hash with the last one seen; only a change reloads.
+  const reloadIfChanged = async (): Promise<void> => {
+    if (reloading) return;
+    if ((await currentConfigHash(settings.configPath, settings.configLimits)) !== seenHash) await reload();
+  };
+  const watcher = await watchConfig(settings.configPath, () => reloadIfChanged(), logger);
+  const poll = setInterval(() => void reloadIfChanged().catch((err: unknown) => logger.warn({ err }, 'config poll failed')), settings.configPollMs);
+  poll.unref();
 
   return {
     app,
@@ -104,6 +117,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     config: () => config,
     reload,
     async stop() {
+      clearInterval(poll);
       watcher?.close();
       discovery.stop();
       await alerting.stop();
@@ -116,7 +130,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
 }
 
 /** Reloads when a config file changes. Watches the folder: editors and ConfigMaps replace files rather than write them. */
-async function watchConfig(path: string, reload: () => Promise<boolean>, logger: Logger): Promise<FSWatcher | undefined> {
+async function watchConfig(path: string, reload: () => Promise<unknown>, logger: Logger): Promise<FSWatcher | undefined> {
   const isDir = (await stat(path)).isDirectory();
   const dir = isDir ? path : dirname(path);
   const only = isDir ? undefined : basename(path);
@@ -124,7 +138,8 @@ async function watchConfig(path: string, reload: () => Promise<boolean>, logger:
   try {
     const watcher = watch(dir, (_event, file) => {
       if (only && file && file !== only) return;
-      if (file && !only && !/\.ya?ml$/.test(String(file))) return;
+      // A folder's ..data (ConfigMap) or any *.yaml; the hash check after the burst decides.
+      if (file && !only && !/\.ya?ml$/.test(String(file)) && !String(file).startsWith('..data')) return;
       // Saves come as bursts of events; wait for the burst to end.
       clearTimeout(timer);
       timer = setTimeout(() => void reload(), 300);

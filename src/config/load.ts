@@ -2,12 +2,13 @@
 // decoding (unknown keys refused), then cross-field and cross-probe checks. Every problem is one line
 // that names the file, the probe and the field; all problems are reported at once. Each kind decodes
 // its own fields here, once: what the engine receives is ready to run.
+import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { validate as validateCron } from 'node-cron';
-import { parseDocument } from 'yaml';
+import { parseDocument, visit } from 'yaml';
 import { parseDuration } from '../core/fields.js';
 import { proberFor, probers } from '../probers/index.js';
 import type { CommonSpec, Prober, ProbeSpec } from '../probers/types.js';
@@ -16,6 +17,8 @@ import type { DockerClient } from '../net/docker.js';
 import { checkAlerting, decodeAlerting, type AlertingConfig } from './alerting.js';
 import { expandTree, type Env } from './interpolate.js';
 import { commonFields, describeError, FileShape, fieldPath } from './schema.js';
+import { defaultConfigLimits, maxAliasCount, type ConfigLimits } from './limits.js';
+import { formatBytes } from '../util/format.js';
 
 export type { AlertingConfig } from './alerting.js';
 
@@ -25,6 +28,8 @@ export interface WatchdogConfig {
   probes: ProbeSpec[];
   alerting?: AlertingConfig;
   discover?: DiscoverConfig;
+  /** sha256 of the files' names and contents as loaded (loadConfig only): what /metrics reports and the poll compares. */
+  hash?: string;
 }
 
 /** The `discover:` block, decoded: what src/engine/discovery.ts needs to bind one probe per container. */
@@ -85,18 +90,61 @@ export async function configFiles(path: string): Promise<string[]> {
   return names.map((n) => join(path, n));
 }
 
-export async function loadConfig(path: string, env: Env): Promise<WatchdogConfig> {
+export async function loadConfig(path: string, env: Env, limits: ConfigLimits = defaultConfigLimits): Promise<WatchdogConfig> {
   const files = await configFiles(path);
+  // Sizes first, from the file system: a file over the cap is refused before a byte is read or parsed.
+  let total = 0;
+  for (const f of files) {
+    let size: number;
+    try {
+      size = (await stat(f)).size;
+    } catch (err) {
+      throw new ConfigError([`${displayName(f)}: cannot read: ${(err as Error).message}`]);
+    }
+    total += size;
+    if (size > limits.maxBytes) throw new ConfigError([`${displayName(f)}: the file is ${formatBytes(size)}, over the ${formatBytes(limits.maxBytes)} limit (WATCHDOG_CONFIG_MAX_BYTES); refused before parsing`]);
+    if (total > limits.maxBytes) throw new ConfigError([`${displayName(path)}: the files hold ${formatBytes(total)} or more, over the ${formatBytes(limits.maxBytes)} limit (WATCHDOG_CONFIG_MAX_BYTES); refused before parsing`]);
+  }
   const sources = await Promise.all(
     files.map(async (f) => {
+      let text: string;
       try {
-        return { file: displayName(f), text: await readFile(f, 'utf8') };
+        text = await readFile(f, 'utf8');
       } catch (err) {
         throw new ConfigError([`${displayName(f)}: cannot read: ${(err as Error).message}`]);
       }
+      // The file may have grown between stat and read.
+      if (Buffer.byteLength(text) > limits.maxBytes) throw new ConfigError([`${displayName(f)}: the file is over the ${formatBytes(limits.maxBytes)} limit (WATCHDOG_CONFIG_MAX_BYTES)`]);
+      return { file: displayName(f), text };
     }),
   );
-  return parseConfig(sources, env);
+  return { ...parseConfig(sources, env, limits), hash: hashSources(sources) };
+}
+
+function hashSources(sources: { file: string; text: string }[]): string {
+  const h = createHash('sha256');
+  for (const { file, text } of sources) h.update(`${file}\0${text}\0`);
+  return h.digest('hex');
+}
+
+/**
+ * The hash loadConfig would give the config at `path` now, without parsing it; or a description of
+ * why it cannot be read. For noticing changes no file event reports (a ConfigMap's symlink swap, a
+ * folder deleted and recreated). Files over the size cap are hashed by name and size only.
+ */
+export async function currentConfigHash(path: string, limits: ConfigLimits = defaultConfigLimits): Promise<string> {
+  try {
+    const files = await configFiles(path);
+    const sources = await Promise.all(
+      files.map(async (f) => {
+        const { size } = await stat(f);
+        return { file: displayName(f), text: size > limits.maxBytes ? `(${size} bytes)` : await readFile(f, 'utf8') };
+      }),
+    );
+    return hashSources(sources);
+  } catch (err) {
+    return `unreadable: ${err instanceof ConfigError ? err.problems.join('; ') : (err as Error).message}`;
+  }
 }
 
 function displayName(f: string): string {
@@ -111,7 +159,7 @@ interface Placed {
 }
 
 /** Pure core of loadConfig, for tests and for files that do not live on disk. */
-export function parseConfig(sources: { file: string; text: string }[], env: Env): WatchdogConfig {
+export function parseConfig(sources: { file: string; text: string }[], env: Env, limits: ConfigLimits = defaultConfigLimits): WatchdogConfig {
   const problems: string[] = [];
   const placed: Placed[] = [];
   let alerting: { file: string; value: Static<typeof FileShape>['alerting'] } | undefined;
@@ -125,7 +173,24 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env)
       for (const e of doc.errors) problems.push(`${file}: line ${e.linePos?.[0].line ?? '?'}: ${e.message.split(' at line ')[0]?.split('\n')[0] ?? e.message}`);
       continue;
     }
-    const parsed: unknown = doc.toJS();
+    let nodes = 0;
+    visit(doc, {
+      Node() {
+        return ++nodes > limits.maxNodes ? visit.BREAK : undefined;
+      },
+    });
+    if (nodes > limits.maxNodes) {
+      problems.push(`${file}: more than ${limits.maxNodes} YAML nodes (WATCHDOG_CONFIG_MAX_NODES): split the file or raise the limit`);
+      continue;
+    }
+    let parsed: unknown;
+    try {
+      parsed = doc.toJS({ maxAliasCount });
+    } catch (err) {
+      // yaml refuses an alias bomb (and other resource attacks) by throwing: one line, like any other problem.
+      problems.push(`${file}: ${(err as Error).message.split('\n')[0]} (at most ${maxAliasCount} aliases are expanded)`);
+      continue;
+    }
     // A field whose ${VAR} is unset is reported once, for the variable, not again for the text left in its place.
     const unresolved = new Set<string>();
     const raw = expandTree(parsed, env, [], (path, err) => {

@@ -1,15 +1,16 @@
 // The shape of a probe file. Kind-specific fields come from each prober; these are the engine's own.
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { ValueError } from '@sinclair/typebox/value';
-import { DockerEndpoint, Duration, HttpUrl, Threshold } from '../core/fields.js';
+import { DockerEndpoint, Duration, HttpUrl, textLimits, Threshold } from '../core/fields.js';
 import { Severity } from '../core/status.js';
 import { closest } from '../util/text.js';
+import { redactText } from '../util/url.js';
 
 /** Fields every probe may have, whatever its kind. */
 export const commonFields = {
   name: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$', errorMessage: 'use lowercase letters, digits and "-" (at most 64, not starting or ending with "-")' }),
   kind: Type.String(),
-  description: Type.Optional(Type.String()),
+  description: Type.Optional(Type.String({ maxLength: textLimits.description })),
   severity: Type.Optional(Severity),
   interval: Type.Optional(Duration),
   /** A node-cron expression instead of an interval, e.g. "*\/15 * * * * *". */
@@ -19,7 +20,7 @@ export const commonFields = {
   failureThreshold: Type.Optional(Threshold),
   successThreshold: Type.Optional(Threshold),
   /** Extra next steps per reason, appended to the kind's own hint (the operator knows their stack). */
-  hints: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z_]+$' }), Type.String())),
+  hints: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z_]+$' }), Type.String({ maxLength: textLimits.hint }))),
 };
 
 export const Defaults = Type.Object(
@@ -113,6 +114,10 @@ export function describeError(e: ValueError): string {
     return allowed.length ? `unknown field (allowed: ${allowed.join(', ')})` : 'unknown field';
   }
   if (e.message === 'Expected required property') return 'required field is missing';
+  // Said without the value: quoting 20 MB of it back is what the cap is there to prevent.
+  if (typeof e.schema.maxLength === 'number' && typeof e.value === 'string' && e.value.length > e.schema.maxLength) {
+    return `is ${e.value.length} characters long, over the ${e.schema.maxLength} limit`;
+  }
   if (custom) return `${custom}, got ${got}`;
   const literals = literalChoices(e.schema);
   if (literals) return `must be one of ${literals.map((l) => JSON.stringify(l)).join(', ')}, got ${got}`;
@@ -131,6 +136,7 @@ function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  const text = JSON.stringify(v);
+  // A refused URL is echoed without its credentials: this text reaches logs and terminals.
+  const text = redactText(JSON.stringify(v));
   return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }

@@ -1,6 +1,8 @@
 // The one place that reads process.env. Everything else receives a Settings value.
 import { createRequire } from 'node:module';
+import { parseDuration } from '../core/fields.js';
 import type { Env } from './interpolate.js';
+import { defaultConfigLimits, type ConfigLimits } from './limits.js';
 
 export interface Settings {
   configPath: string;
@@ -12,6 +14,12 @@ export interface Settings {
   concurrency: number;
   /** How people reach this watchdog (e.g. http://watchdog.example:9469): direct alerts link to /status/<probe> there. */
   externalUrl?: string;
+  /** Caps on what a config load reads and parses (WATCHDOG_CONFIG_MAX_BYTES, WATCHDOG_CONFIG_MAX_NODES). */
+  configLimits: ConfigLimits;
+  /** How often the config's content hash is compared with the loaded one (changes no file event reports). */
+  configPollMs: number;
+  /** How long the API waits for a whole request (headers and body) before it closes the connection. */
+  apiRequestTimeoutMs: number;
   /** The environment handed to ${VAR} expansion in probe files. */
   env: Env;
   version: string;
@@ -29,6 +37,14 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new SettingsError(`WATCHDOG_CONCURRENCY: "${env.WATCHDOG_CONCURRENCY}" is not a positive whole number`);
   const logLevel = env.WATCHDOG_LOG_LEVEL ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new SettingsError(`WATCHDOG_LOG_LEVEL: "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
+  const apiTimeout = parseDuration(env.WATCHDOG_API_REQUEST_TIMEOUT || '10s');
+  if (!apiTimeout.ok) throw new SettingsError(`WATCHDOG_API_REQUEST_TIMEOUT: ${apiTimeout.problem}`);
+  const poll = parseDuration(env.WATCHDOG_CONFIG_POLL || '5s');
+  if (!poll.ok) throw new SettingsError(`WATCHDOG_CONFIG_POLL: ${poll.problem}`);
+  const configLimits = {
+    maxBytes: positive(env, 'WATCHDOG_CONFIG_MAX_BYTES', defaultConfigLimits.maxBytes),
+    maxNodes: positive(env, 'WATCHDOG_CONFIG_MAX_NODES', defaultConfigLimits.maxNodes),
+  };
   return {
     configPath: env.WATCHDOG_CONFIG || 'probes',
     host: env.WATCHDOG_HOST || '0.0.0.0',
@@ -38,8 +54,19 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
     dockerHost: env.DOCKER_HOST || undefined,
     concurrency,
     externalUrl: env.WATCHDOG_EXTERNAL_URL || undefined,
+    configLimits,
+    apiRequestTimeoutMs: apiTimeout.value,
+    configPollMs: poll.value,
     env,
     version,
     ...overrides,
   };
+}
+
+function positive(env: Env, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new SettingsError(`${name}: "${text}" is not a positive whole number`);
+  return n;
 }

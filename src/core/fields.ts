@@ -11,7 +11,10 @@ export const Duration = Type.String({ errorMessage: durationHelp });
 /** An http(s) base URL, with the same message for every field and kind that takes one. */
 export const HttpUrl = Type.String({ pattern: '^https?://[^\\s/?#]+', errorMessage: 'expected an http:// or https:// URL' });
 
-/** failureThreshold, successThreshold. */
+/** Caps on free text a probe carries into /status, alerts and requests, checked once at load. */
+export const textLimits = { description: 4096, hint: 4096, header: 8192, body: 1024 * 1024 } as const;
+
+/** failureThreshold,  successThreshold. */
 export const Threshold = Type.Integer({ minimum: 1, maximum: 100 });
 
 const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };

@@ -46,7 +46,14 @@ export class Engine extends EventEmitter<EngineEvents> {
   private ticker?: ScheduledTask;
   private readonly stopController = new AbortController();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** The run going for a probe, so any number of run-now callers wait on it without a listener each. */
+  private readonly runs = new WeakMap<ProbeState, Promise<ProbeResult>>();
   private readonly semaphore: Semaphore;
+  /**
+   * Probes whose last run was slow (timed out, or took over half its timeout) queue here, on
+   * slots of their own: hanging targets then delay each other, never the probes that answer.
+   */
+  private readonly slowLane: Semaphore;
   private readonly limits: { history: number; failures: number };
   private started = false;
   /** When the scheduler last ticked (ms): /healthz reads it. */
@@ -55,6 +62,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   constructor(private readonly opts: EngineOptions) {
     super();
     this.semaphore = new Semaphore(opts.concurrency ?? 8);
+    this.slowLane = new Semaphore(opts.concurrency ?? 8);
     this.limits = { history: opts.historySize ?? 20, failures: opts.failureHistorySize ?? 50 };
   }
 
@@ -140,23 +148,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     return [...this.slots.values()].every((s) => s.state.last !== undefined);
   }
 
-  /** Runs a probe now, outside its schedule (the admin API). Waits for a run already going. */
+  /**
+   * Runs a probe now, outside its schedule (the admin API), and returns the run's result. A run
+   * already going is shared: any number of callers wait on its promise, none on an event listener.
+   * Undefined when there is no such probe, or a reload removed or replaced it while it ran (the
+   * result then belongs to nobody).
+   */
   async runNow(name: string): Promise<ProbeResult | undefined> {
     const slot = this.slots.get(name);
     if (!slot) return undefined;
-    if (slot.state.running) {
-      await new Promise<void>((resolve) => {
-        const on = (s: ProbeState) => {
-          if (s.spec.name === name) {
-            this.off('result', on);
-            resolve();
-          }
-        };
-        this.on('result', on);
-      });
-      return slot.state.last;
-    }
-    return this.execute(slot);
+    const raw = await (this.runs.get(slot.state) ?? this.execute(slot));
+    return this.slots.get(name)?.state === slot.state ? raw : undefined;
   }
 
   /**
@@ -210,7 +212,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       const firstRun = slot.state.last === undefined && !slot.state.running;
       if ((slot.state.spec.schedule && !firstRun) || now < slot.nextDue) continue;
       // A run started or skipped uses up this turn; one waiting for a dependency stays due.
-      if (this.startScheduledRun(slot) !== 'waiting') {
+      if (this.startScheduledRun(slot, slot.nextDue) !== 'waiting') {
         slot.nextDue += slot.state.spec.intervalMs;
         if (slot.nextDue <= now) slot.nextDue = now + slot.state.spec.intervalMs;
       }
@@ -221,7 +223,7 @@ export class Engine extends EventEmitter<EngineEvents> {
    * A probe's scheduled run is due: starts it (`started`), unless one is still going (`skipped`,
    * and counted) or a dependency has no result yet (`waiting`).
    */
-  private startScheduledRun(slot: Slot): 'started' | 'skipped' | 'waiting' {
+  private startScheduledRun(slot: Slot, dueAt = this.opts.now()): 'started' | 'skipped' | 'waiting' {
     const state = slot.state;
     if (state.running) {
       state.skipped++;
@@ -232,31 +234,45 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (state.spec.dependsOn.some((d) => this.slots.get(d)?.state.last === undefined)) return 'waiting';
     // runProbe turns whatever a prober does into a result, so a throw here is a bug of ours: log it,
     // and let the scheduler go on (execute has already cleared `running`).
-    this.execute(slot).catch((err: unknown) => {
+    this.execute(slot, { dueAt }).catch((err: unknown) => {
       this.opts.logger.error({ err, probe: state.spec.name }, 'scheduled run threw instead of returning a result: this is a bug in stack-watchdog, please report it');
     });
     return 'started';
   }
 
-  private async execute(slot: Slot, opts: { undamped?: boolean } = {}): Promise<ProbeResult> {
+  private async execute(slot: Slot, opts: { undamped?: boolean; dueAt?: number } = {}): Promise<ProbeResult> {
     const state = slot.state;
     state.running = true;
+    const lane = this.wasSlow(state) ? this.slowLane : this.semaphore;
     const work = (async () => {
       const blocked = this.blockedBy(state.spec);
-      const raw = blocked ?? (await this.semaphore.use(() => runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, previousOutcome(state))));
+      const raw =
+        blocked ??
+        (await lane.use(() => {
+          // Measured when the slot is granted: the wait in the queue is the lateness people feel.
+          if (opts.dueAt !== undefined) state.lagMs = Math.max(0, this.opts.now() - opts.dueAt);
+          return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, previousOutcome(state));
+        }, state.last ? 0 : 1));
       state.running = false;
       // A reload may have replaced this probe while it ran: then its result belongs to nobody.
       const live = this.slots.get(state.spec.name);
       if (live?.state === state) this.apply(live, raw, opts);
       return raw;
     })();
+    this.runs.set(state, work);
     this.inFlight.add(work);
     try {
       return await work;
     } finally {
       this.inFlight.delete(work);
+      if (this.runs.get(state) === work) this.runs.delete(state);
       state.running = false;
     }
+  }
+
+  private wasSlow(state: ProbeState): boolean {
+    const last = state.last;
+    return last !== undefined && (last.reason === 'timeout' || last.durationMs > state.spec.timeoutMs / 2);
   }
 
   private apply(slot: Slot, raw: ProbeResult, opts: { undamped?: boolean }): void {

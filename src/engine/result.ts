@@ -36,6 +36,8 @@ export interface ProbeState {
   failuresByReason: Map<string, number>;
   /** Ticks that found the previous run still going. */
   skipped: number;
+  /** How late the newest scheduled run started, in ms after it was due (waiting for a slot included). */
+  lagMs?: number;
   running: boolean;
 }
 

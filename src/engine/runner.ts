@@ -5,6 +5,7 @@ import type { HttpClient } from '../net/http.js';
 import type { DockerClient } from '../net/docker.js';
 import { deadline } from '../util/deadline.js';
 import { formatDuration } from '../util/format.js';
+import { redactText } from '../util/url.js';
 import type { ProbeOutcome, ProbeSpec } from '../probers/types.js';
 import type { ProbeResult } from './result.js';
 
@@ -49,17 +50,32 @@ export async function runProbe(spec: ProbeSpec, deps: RunDeps, previous?: ProbeO
     bound.done();
   }
   const extra = outcome.status === 'failing' ? spec.hints?.[outcome.reason] : undefined;
+  const hint = extra ? [outcome.hint, extra].filter(Boolean).join(' ') : outcome.hint;
+  // Every result passes here on its way to /status, logs, alerts and `check`: a URL a kind quoted
+  // with its credentials is masked once, whatever kind built the message.
   return {
     status: outcome.status,
     reason: outcome.reason,
-    message: outcome.message,
-    hint: extra ? [outcome.hint, extra].filter(Boolean).join(' ') : outcome.hint,
+    message: redactText(outcome.message),
+    hint: hint === undefined ? undefined : redactText(hint),
     value: outcome.value ?? null,
     durationMs: deps.now() - started,
     at: deps.now(),
-    details: outcome.details,
+    details: outcome.details && redactDetails(outcome.details),
     samples: outcome.samples,
   };
+}
+
+/** String values in details (nested too) with URLs masked; the object is copied only if one changed. */
+function redactDetails(details: Record<string, unknown>, depth = 0): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(details)) {
+    let next = value;
+    if (typeof value === 'string') next = redactText(value);
+    else if (value && typeof value === 'object' && !Array.isArray(value) && depth < 4) next = redactDetails(value as Record<string, unknown>, depth + 1);
+    if (next !== value) (out ??= { ...details })[key] = next;
+  }
+  return out ?? details;
 }
 
 function timedOut(spec: ProbeSpec, stopSignal: AbortSignal | undefined): ProbeOutcome {

@@ -12,6 +12,9 @@ export interface ReloadStatus {
   /** ms since the epoch */
   at: number;
   error?: string;
+  /** The running config's content hash and when it was loaded (ms since the epoch). */
+  hash?: string;
+  loadedAt?: number;
 }
 
 export interface MetricsOptions {
@@ -53,6 +56,14 @@ export function createMetrics(opts: MetricsOptions): Registry {
 
   gauge('watchdog_config_last_reload_successful', 'Whether the last attempt to load the probe config succeeded.', [], (g) => g.set(opts.reloadStatus().ok ? 1 : 0));
   gauge('watchdog_config_last_reload_timestamp_seconds', 'When the config was last loaded or a load was attempted (Unix time).', [], (g) => g.set(opts.reloadStatus().at / 1000));
+  gauge('watchdog_config_info', 'The running config: its content hash (first 12 hex digits of sha256 over file names and contents).', ['hash'], (g) => {
+    const { hash } = opts.reloadStatus();
+    if (hash) g.set({ hash: hash.slice(0, 12) }, 1);
+  });
+  gauge('watchdog_config_loaded_timestamp_seconds', 'When the running config was loaded (Unix time); a refused reload does not change it.', [], (g) => {
+    const { loadedAt } = opts.reloadStatus();
+    if (loadedAt !== undefined) g.set(loadedAt / 1000);
+  });
   gauge('watchdog_scheduler_last_tick_timestamp_seconds', 'When the scheduler last ticked (Unix time): a stuck event loop shows here.', [], (g) => g.set(engine.lastTick / 1000));
   // Discovery's own health: no series at all without a discover block.
   gauge('watchdog_discovery_up', 'Whether discovery\'s last listing of containers reached Docker (0: the last set found is kept).', [], (g) => engine.discovery && g.set(engine.discovery.status === 'ok' ? 1 : 0));

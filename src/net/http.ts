@@ -2,6 +2,7 @@
 // errors classified into the short reasons that end up in metric labels.
 import { Agent, request, type Dispatcher } from 'undici';
 import { formatBytes } from '../util/format.js';
+import { redactUrl } from '../util/url.js';
 
 export type TransportReason = 'timeout' | 'connect' | 'reset' | 'dns' | 'body_too_large' | 'protocol';
 
@@ -45,13 +46,17 @@ export function createHttpClient(opts: { userAgent: string; dispatcher?: Dispatc
   const dispatcher =
     opts.dispatcher ?? new Agent({ connections: 16, headersTimeout: 120_000, bodyTimeout: 120_000, connectTimeout: 30_000 });
   return {
-    async request(url, req) {
+    async request(target, req) {
       const maxBytes = req.maxBytes ?? DEFAULT_MAX_BYTES;
+      // Messages quote the URL as configured, minus its credentials; the request sends them.
+      const url = redactUrl(target);
+      const { href, authorization } = splitCredentials(target);
+      const ownAuth = Object.keys(req.headers ?? {}).some((h) => h.toLowerCase() === 'authorization');
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(url, {
+        res = await request(href, {
           method: req.method ?? 'GET',
-          headers: { 'user-agent': opts.userAgent, ...req.headers },
+          headers: { 'user-agent': opts.userAgent, ...(authorization && !ownAuth ? { authorization } : {}), ...req.headers },
           body: req.body,
           signal: req.signal,
           dispatcher,
@@ -84,6 +89,26 @@ export function createHttpClient(opts: { userAgent: string; dispatcher?: Dispatc
     },
     close: () => dispatcher.close(),
   };
+}
+
+/**
+ * `http://user:pass@host/x` → the URL without userinfo and the Basic authorization it stands for
+ * (undici sends no credentials from the URL by itself). A header given by the probe wins.
+ */
+function splitCredentials(target: string): { href: string; authorization?: string } {
+  if (!target.includes('@')) return { href: target };
+  let u: URL;
+  try {
+    u = new URL(target);
+  } catch {
+    return { href: target };
+  }
+  if (!u.username && !u.password) return { href: target };
+  const user = decodeURIComponent(u.username);
+  const pass = decodeURIComponent(u.password);
+  u.username = '';
+  u.password = '';
+  return { href: u.href, authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
 }
 
 /**

@@ -1,6 +1,6 @@
 // kind: http — a request, an expected status, optional JSON assertions.
 import { Type } from '@sinclair/typebox';
-import { HttpUrl } from '../core/fields.js';
+import { HttpUrl, textLimits } from '../core/fields.js';
 import { parsed, unparsed, type Parsed } from '../core/result.js';
 import { snippet } from '../util/text.js';
 import { defineProber } from './define.js';
@@ -28,8 +28,8 @@ export const httpProber = defineProber({
   fields: Type.Object({
     url: HttpUrl,
     method: Type.Optional(Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'OPTIONS'].map((m) => Type.Literal(m)))),
-    headers: Type.Optional(Type.Record(Type.String(), Type.String())),
-    body: Type.Optional(Type.String()),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: textLimits.header }))),
+    body: Type.Optional(Type.String({ maxLength: textLimits.body })),
     /** Accepted status codes; default any 2xx. */
     expectStatus: Type.Optional(Type.Array(Type.Integer({ minimum: 100, maximum: 599 }), { minItems: 1 })),
     assertions: Type.Optional(Type.Array(Assertion)),

@@ -23,7 +23,24 @@ export function probeView(s: ProbeState): ProbeView {
   };
   if (c.details && Object.keys(c.details).length) view.details = c.details;
   if (s.spec.discovered) view.discovered = true;
+  const late = lateness(s);
+  if (late) view.details = { ...view.details, ...late };
   return view;
+}
+
+/**
+ * A probe that cannot keep its schedule says so here, not only in a counter: its last scheduled run
+ * started over an interval late, or ticks found its previous run still going.
+ */
+function lateness(s: ProbeState): Record<string, unknown> | undefined {
+  if (s.spec.schedule || s.lagMs === undefined || s.lagMs < s.spec.intervalMs) return undefined;
+  const lag = Math.round(s.lagMs / 100) / 10;
+  return {
+    late: true,
+    scheduleLagSeconds: lag,
+    skippedRuns: s.skipped,
+    schedule: `late: the last run started ${lag}s after it was due (every ${s.spec.intervalMs / 1000}s); other slow probes hold the run slots (WATCHDOG_CONCURRENCY) or its runs take longer than its interval`,
+  };
 }
 
 export function overall(states: ProbeState[]): StatusReport['status'] {

@@ -1,4 +1,5 @@
 // buildApp composes the API from plugins; each plugin owns its routes and declares what it needs.
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -18,6 +19,8 @@ export interface AppOptions {
   logger: Logger;
   version: string;
   reloadStatus: () => ReloadStatus;
+  /** A request (headers and body) not received within this is cut off (default 10 s). */
+  requestTimeoutMs?: number;
   /** Enables POST /probes/:probe/run; without it that route answers 403. */
   adminToken?: string;
   now?: () => number;
@@ -34,11 +37,32 @@ declare module 'fastify' {
   }
 }
 
+/** No route takes a body larger than this; a bigger one is refused with 413 before it is buffered. */
+const BODY_LIMIT = 16 * 1024;
+
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // pino's Logger and fastify's logger type differ only in generics; the instance is the same. Held
   // as the base type so the app is a plain FastifyInstance.
   const loggerInstance: FastifyBaseLogger = opts.logger.child({ component: 'http' });
+  const requestTimeout = opts.requestTimeoutMs ?? 10_000;
   const app = Fastify({
+    // Slow clients (a body trickling in, headers never finished) must not hold sockets: Node checks
+    // these timeouts every connectionsCheckingInterval, by default only every 30 s.
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout,
+          headersTimeout: Math.min(requestTimeout, 10_000),
+          keepAliveTimeout: 5_000,
+          connectionsCheckingInterval: Math.max(100, Math.min(1_000, requestTimeout / 2)),
+        },
+        handler,
+      ),
+    // An idle socket with nothing in flight (or a client that went quiet) is closed after this.
+    connectionTimeout: Math.max(requestTimeout * 2, 30_000),
+    bodyLimit: BODY_LIMIT,
+    // Stopping does not wait for slow clients to finish.
+    forceCloseConnections: true,
     loggerInstance,
     // A scrape every 15 s would drown the log; errors are still logged below.
     logController: new LogController({ disableRequestLogging: true }),

@@ -30,9 +30,12 @@ async function admin(app: FastifyInstance) {
         return reply.code(401).header('www-authenticate', 'Bearer').send(errorReply(401, 'missing or wrong bearer token'));
       }
       if (!engine.state(req.params.probe)) return reply.code(404).send(errorReply(404, `no probe named "${req.params.probe}"`));
-      await engine.runNow(req.params.probe);
+      const ran = await engine.runNow(req.params.probe);
+      const state = engine.state(req.params.probe);
+      // A reload removed or replaced the probe while it ran: its result is nobody's to report.
+      if (!ran || !state) return reply.code(404).send(errorReply(404, `probe "${req.params.probe}" was removed or replaced by a config reload while it ran`));
       req.log.info({ probe: req.params.probe }, 'probe run on demand');
-      return probeDetail(engine.state(req.params.probe)!);
+      return probeDetail(state);
     },
   );
 }
