@@ -11,6 +11,7 @@ import statusPlugin from './plugins/status.js';
 import healthPlugin from './plugins/health.js';
 import adminPlugin from './plugins/admin.js';
 import openapiPlugin from './plugins/openapi.js';
+import pagePlugin from './plugins/page.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -74,5 +75,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statusPlugin);
   await app.register(healthPlugin);
   await app.register(adminPlugin);
+  await app.register(pagePlugin);
   return app;
 }
