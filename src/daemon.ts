@@ -52,7 +52,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const engine = new Engine({ http, docker, logger, now, concurrency: settings.concurrency });
   engine.load(config);
   const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics });
-  const app = await buildApp({ engine, registry, logger, version: settings.version, reloadStatus: () => reloadStatus, adminToken: settings.adminToken, now });
+  const app = await buildApp({ engine, registry, logger, version: settings.version, reloadStatus: () => reloadStatus, adminToken: settings.adminToken, now, reload: () => reload() });
   await app.listen({ host: settings.host, port: settings.port });
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);

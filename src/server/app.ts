@@ -12,6 +12,7 @@ import healthPlugin from './plugins/health.js';
 import adminPlugin from './plugins/admin.js';
 import openapiPlugin from './plugins/openapi.js';
 import pagePlugin from './plugins/page.js';
+import conventionsPlugin from './plugins/conventions.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -22,6 +23,8 @@ export interface AppOptions {
   /** Enables POST /probes/:probe/run; without it that route answers 403. */
   adminToken?: string;
   now?: () => number;
+  /** Loads the config again (POST /-/reload, as SIGHUP); false when the new config is refused. */
+  reload?: () => Promise<boolean>;
 }
 
 declare module 'fastify' {
@@ -31,7 +34,7 @@ declare module 'fastify' {
     produces?: string[];
   }
   interface FastifyInstance {
-    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string };
+    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string; reload?: () => Promise<boolean> };
   }
 }
 
@@ -52,6 +55,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reloadStatus: opts.reloadStatus,
     now: opts.now ?? Date.now,
     adminToken: opts.adminToken,
+    reload: opts.reload,
   });
   app.addSchema(ProbeView);
   app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });
@@ -76,5 +80,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(healthPlugin);
   await app.register(adminPlugin);
   await app.register(pagePlugin);
+  await app.register(conventionsPlugin);
   return app;
 }

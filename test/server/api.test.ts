@@ -198,7 +198,7 @@ test('GET /openapi.json documents every route with its schemas', async (t) => {
   const { d } = await stack(t);
   const doc = (await (await fetch(`${d.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { schemas: Record<string, unknown> } };
   assert.equal(doc.openapi, '3.0.3');
-  assert.deepEqual(Object.keys(doc.paths).sort(), ['/', '/healthz', '/metrics', '/probes/{probe}/run', '/readyz', '/status', '/status/{probe}'].sort());
+  assert.deepEqual(Object.keys(doc.paths).sort(), ['/', '/-/healthy', '/-/ready', '/-/reload', '/healthz', '/metrics', '/probes/{probe}/run', '/readyz', '/status', '/status/{probe}'].sort());
   assert.ok(doc.paths['/status']!.get!.responses['503']);
   assert.ok(doc.components.schemas.ProbeView);
   assert.doesNotMatch(JSON.stringify(doc), /"\$ref":"[A-Za-z]+#"/, 'fastify refs are rewritten to OpenAPI refs');
