@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts the real programs the test suite talks to (Prometheus,
-# Alertmanager, dockerd, a busybox image). Idempotent: every step checks first,
+# Alertmanager, dockerd, a busybox image, and chromium for the status page's browser test). Idempotent: every step checks first,
 # so running it on an already-prepared machine only prints "ok" lines.
 # Network rule: everything stays on loopback; dockerd runs with --bridge=none.
 set -euo pipefail
@@ -8,7 +8,7 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TMP_DIR="$REPO_ROOT/.test-tmp"
 IMAGE="watchdog-test/busybox:1"
-PACKAGES=(prometheus prometheus-alertmanager docker.io busybox-static docker-compose)
+PACKAGES=(prometheus prometheus-alertmanager docker.io busybox-static docker-compose chromium)
 
 log() { echo "[ensure-services] $*"; }
 
@@ -16,7 +16,7 @@ mkdir -p "$TMP_DIR"
 
 # --- 1. packages --------------------------------------------------------------
 missing=()
-for cmd in prometheus promtool prometheus-alertmanager amtool dockerd docker-compose; do
+for cmd in prometheus promtool prometheus-alertmanager amtool dockerd docker-compose chromium; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
 # Only the static busybox works inside an empty imported rootfs (no libc there).
@@ -61,7 +61,7 @@ if ((${#missing[@]} > 0)); then
   done
   log "packages installed (system services stopped / not started)"
 else
-  log "packages: ok (prometheus, alertmanager, dockerd, docker-compose, static busybox present)"
+  log "packages: ok (prometheus, alertmanager, dockerd, docker-compose, chromium, static busybox present)"
 fi
 
 # Tests pick random free ports, but report a system daemon on the default ones

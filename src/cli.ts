@@ -2,6 +2,7 @@
 // watchdog run | check | validate. Exit codes: 0 all good, 1 a probe failed (check), 2 bad config or usage.
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseDuration } from './core/fields.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { readSettings, SettingsError, type Settings } from './config/settings.js';
 import { createClients, startDaemon } from './daemon.js';
@@ -18,9 +19,15 @@ const usage = `usage: watchdog [run|check|validate] [options]
 
 options:
   -c, --config PATH     probe file or folder of *.yaml (default: $WATCHDOG_CONFIG or ./probes)
+      --config.file PATH  the same, spelled as Prometheus does
+      --web.listen-address HOST:PORT
+                        run: where the API listens (default: $WATCHDOG_HOST:$WATCHDOG_PORT, 0.0.0.0:9469)
   -p, --probe NAME      check: only this probe (and what it depends on); repeatable
   -f, --format FORMAT   check: text (default) or json
+  -w, --wait DURATION   check: re-run failing probes until all pass or DURATION (e.g. 2m) is up
   -h, --help
+
+The table is coloured on a terminal unless NO_COLOR is set.
 `;
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -31,6 +38,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       allowPositionals: true,
       options: {
         config: { type: 'string', short: 'c' },
+        'config.file': { type: 'string' },
+        'web.listen-address': { type: 'string' },
+        wait: { type: 'string', short: 'w' },
         probe: { type: 'string', short: 'p', multiple: true },
         format: { type: 'string', short: 'f', default: 'text' },
         help: { type: 'boolean', short: 'h' },
@@ -54,9 +64,29 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stderr.write(`watchdog: --format must be text or json, not "${values.format}"\n`);
     return 2;
   }
+  let waitMs = 0;
+  if (values.wait !== undefined) {
+    const wait = parseDuration(values.wait);
+    if (!wait.ok) {
+      process.stderr.write(`watchdog: --wait: ${wait.problem}\n`);
+      return 2;
+    }
+    waitMs = wait.value;
+  }
+  const overrides: Partial<Settings> = {};
+  const configPath = values.config ?? values['config.file'];
+  if (configPath) overrides.configPath = configPath;
+  if (values['web.listen-address'] !== undefined) {
+    const address = listenAddress(values['web.listen-address']);
+    if (!address) {
+      process.stderr.write(`watchdog: --web.listen-address: "${values['web.listen-address']}" is not HOST:PORT, :PORT or [IPv6]:PORT\n`);
+      return 2;
+    }
+    Object.assign(overrides, address);
+  }
   let settings: Settings;
   try {
-    settings = readSettings(env, values.config ? { configPath: values.config } : {});
+    settings = readSettings(env, overrides);
   } catch (err) {
     if (err instanceof SettingsError) {
       process.stderr.write(`watchdog: ${err.message}\n`);
@@ -66,7 +96,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   try {
     if (command === 'validate') return await validate(settings);
-    if (command === 'check') return await check(settings, values.probe ?? [], values.format);
+    if (command === 'check') return await check(settings, values.probe ?? [], values.format, waitMs, Boolean(process.stdout.isTTY) && !env.NO_COLOR);
     return await run(settings);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -83,7 +113,15 @@ async function validate(settings: Settings): Promise<number> {
   return 0;
 }
 
-async function check(settings: Settings, only: string[], format: 'text' | 'json'): Promise<number> {
+/** "127.0.0.1:9469", ":9469" (every interface) or "[::1]:9469", as Prometheus' --web.listen-address. */
+export function listenAddress(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) return undefined;
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+async function check(settings: Settings, only: string[], format: 'text' | 'json', waitMs: number, colour: boolean): Promise<number> {
   const env = settings.env;
   const config = await loadConfig(settings.configPath, settings.env, settings.configLimits);
   // Logs go to stderr so that `--format json | jq` reads clean JSON; the table already says what failed.
@@ -103,14 +141,26 @@ async function check(settings: Settings, only: string[], format: 'text' | 'json'
     return 2;
   }
   try {
-    const states = await engine.runOnce(only.length ? only : undefined);
+    let states = await engine.runOnce(only.length ? only : undefined);
+    // A deploy pipeline right after `docker compose up`: give what still fails until the deadline.
+    const deadline = Date.now() + waitMs;
+    while (waitMs > 0 && states.some((s) => s.current.status !== 'ok') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(WAIT_RETRY_MS, Math.max(0, deadline - Date.now()))));
+      const again = states.filter((s) => s.current.status !== 'ok').map((s) => s.spec.name);
+      await engine.runOnce(again);
+      const byName = new Set(states.map((s) => s.spec.name));
+      states = engine.states().filter((s) => byName.has(s.spec.name));
+    }
     const now = Date.now();
-    process.stdout.write(format === 'json' ? `${JSON.stringify(statusReport(states, now, engine.discovery), null, 2)}\n` : statusTable(states, now, engine.discovery));
+    process.stdout.write(format === 'json' ? `${JSON.stringify(statusReport(states, now, engine.discovery), null, 2)}\n` : statusTable(states, now, { colour, discovery: engine.discovery }));
     return states.every((s) => s.current.status === 'ok') ? 0 : 1;
   } finally {
     await clients.http.close();
   }
 }
+
+/** Pause between the re-runs of `check --wait`: often enough for a pipeline, gentle on a starting stack. */
+const WAIT_RETRY_MS = 2000;
 
 async function run(settings: Settings): Promise<number> {
   const logger = createLogger(settings.logLevel);

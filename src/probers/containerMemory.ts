@@ -23,6 +23,7 @@ const RESTART_LOOP_WINDOW_MS = 30_000;
 const raiseLimit = 'raise deploy.resources.limits.memory (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>)';
 
 export const containerMemoryProber = defineProber({
+  unit: 'ratio',
   gauges: {
     [USAGE_GAUGE]: { help: 'Container memory in use, computed as docker stats does (usage minus inactive file cache).', labelNames: ['container'] },
     [LIMIT_GAUGE]: { help: 'Container memory limit from HostConfig.Memory (0 when none is set).', labelNames: ['container'] },

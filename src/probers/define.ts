@@ -68,6 +68,7 @@ export function defineProber<F extends TObject, S extends object, G extends stri
       if (problems.length) return { ok: false, problems };
       const spec: ProbeSpec = {
         ...common,
+        ...(def.unit ? { unit: def.unit } : {}),
         settings: decoded,
         run: async (ctx: ProbeContext): Promise<ProbeOutcome> => checkSamples(common, gauges, await def.run(typed, ctx)),
       };

@@ -31,6 +31,7 @@ const notFoundHint =
   'and tempo_discarded_spans_total on Tempo\'s /metrics. If spans only need longer, raise this probe\'s timeout.';
 
 export const otlpCanaryProber = defineProber({
+  unit: 'seconds',
   fields: Type.Object({
     /** Tempo's HTTP API, where the span is looked up, e.g. http://tempo:3200. */
     tempo: HttpUrl,

@@ -5,6 +5,7 @@ import { defineProber } from './define.js';
 import { failed, passed } from './common.js';
 
 export const tcpProber = defineProber({
+  unit: 'seconds',
   fields: Type.Object({
     /** host:port, or [v6]:port */
     address: Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' }),

@@ -12,6 +12,9 @@ import type { Expectation } from './expect.js';
 
 export type { OutcomeStatus } from '../core/status.js';
 
+/** The unit of a probe's measured value: a 0..1 ratio, seconds or bytes. */
+export type ValueUnit = 'ratio' | 'seconds' | 'bytes';
+
 /** A gauge a kind publishes besides the framework's own metrics (as blackbox_exporter's probers register theirs). */
 export interface GaugeDecl {
   help: string;
@@ -115,6 +118,8 @@ export interface KindDefinition<F extends TObject, S extends object, G extends s
   defaults?: { interval?: string; timeout?: string };
   /** The gauges this kind publishes through `ProbeOutcome.samples`, by full metric name. */
   gauges?: Readonly<Record<G, GaugeDecl>>;
+  /** What `ProbeOutcome.value` measures, so views print it with its unit; none for counts and codes. */
+  unit?: ValueUnit;
   /**
    * Turns the schema-checked fields into the values `run()` uses (durations in ms, parsed
    * expectations and paths, defaults applied). Every problem goes to `d`; run() never re-parses.
@@ -130,6 +135,8 @@ export interface KindDefinition<F extends TObject, S extends object, G extends s
  * The engine runs it without knowing its kind; only the kind's own file knows the field types.
  */
 export interface ProbeSpec extends CommonSpec {
+  /** The kind's unit for `value`, when it has one. */
+  readonly unit?: ValueUnit;
   /** The kind's fields as decoded at load, for views and tests; run() has them typed. */
   readonly settings: Readonly<object>;
   run(ctx: ProbeContext): Promise<ProbeOutcome>;

@@ -3,8 +3,9 @@
 import type { ProbeStatus } from '../core/status.js';
 import type { ProbeResult, ProbeState } from '../engine/result.js';
 import type { DiscoveryStatus } from '../engine/result.js';
-import { formatValue, iso } from '../util/format.js';
+import { formatSeconds, iso } from '../util/format.js';
 import type { ProbeDetail, ProbeView, StatusReport } from './schemas.js';
+import { valueText } from './value.js';
 
 export function probeView(s: ProbeState): ProbeView {
   const c = s.current;
@@ -78,27 +79,45 @@ export function probeDetail(s: ProbeState): ProbeDetail {
 
 const mark: Record<ProbeStatus, string> = { ok: 'OK', failing: 'FAIL', blocked: 'BLOCKED', pending: 'PENDING' };
 
+/** ANSI colours of the STATUS cell; only ever sent to a terminal that asked for them (see TableOptions). */
+const colour: Record<ProbeStatus, string> = { ok: '\x1b[32m', failing: '\x1b[1;31m', blocked: '\x1b[33m', pending: '\x1b[2m' };
+
+export interface TableOptions {
+  /** Colour the status words: only on a TTY, and never when NO_COLOR is set (https://no-color.org). */
+  colour?: boolean;
+  /** What container discovery last reported, shown under the table. */
+  discovery?: DiscoveryStatus;
+}
+
 /** An aligned table for a terminal; hints for non-ok probes follow the table, one per line. */
-export function statusTable(states: ProbeState[], now: number, discovery?: DiscoveryStatus): string {
+export function statusTable(states: ProbeState[], now: number, opts: TableOptions = {}): string {
   const rows = states.map((s) => [
     s.spec.name,
     s.spec.kind,
     mark[s.current.status],
+    formatSeconds(Math.max(0, now - s.since)),
     s.current.reason,
-    s.current.value === null ? '-' : formatValue(s.current.value),
-    s.last ? `${Math.max(0, Math.round((now - s.last.at) / 1000))}s ago` : 'never',
+    valueText(s.current.value, s.spec.unit),
+    s.last ? `${formatSeconds(Math.max(0, now - s.last.at))} ago` : 'never',
     oneLine(s.current.message),
   ]);
-  const header = ['PROBE', 'KIND', 'STATUS', 'REASON', 'VALUE', 'LAST RUN', 'MESSAGE'];
+  const header = ['PROBE', 'KIND', 'STATUS', 'SINCE', 'REASON', 'VALUE', 'LAST RUN', 'MESSAGE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  const out = [line(header), ...rows.map(line)];
+  const line = (cells: string[], status?: ProbeStatus) =>
+    cells
+      .map((c, i) => {
+        const cell = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
+        // Coloured after padding, so the escape codes do not count towards the column width.
+        return i === 2 && status && opts.colour ? `${colour[status]}${cell}\x1b[0m` : cell;
+      })
+      .join('  ');
+  const out = [line(header), ...rows.map((r, i) => line(r, states[i]!.current.status))];
   const hints = states.filter((s) => s.current.status !== 'ok' && s.current.hint);
   if (hints.length) {
     out.push('');
     for (const s of hints) out.push(`${s.spec.name}: ${oneLine(s.current.hint!)}`);
   }
-  if (discovery) out.push('', `discovery: ${discovery.status}: ${oneLine(discovery.message)}`);
+  if (opts.discovery) out.push('', `discovery: ${opts.discovery.status}: ${oneLine(opts.discovery.message)}`);
   out.push('', `overall: ${overall(states)}`);
   return out.join('\n') + '\n';
 }

@@ -12,6 +12,8 @@ import statusPlugin from './plugins/status.js';
 import healthPlugin from './plugins/health.js';
 import adminPlugin from './plugins/admin.js';
 import openapiPlugin from './plugins/openapi.js';
+import pagePlugin from './plugins/page.js';
+import conventionsPlugin from './plugins/conventions.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -24,6 +26,8 @@ export interface AppOptions {
   /** Enables POST /probes/:probe/run; without it that route answers 403. */
   adminToken?: string;
   now?: () => number;
+  /** Loads the config again (POST /-/reload, as SIGHUP); false when the new config is refused. */
+  reload?: () => Promise<boolean>;
 }
 
 declare module 'fastify' {
@@ -33,7 +37,7 @@ declare module 'fastify' {
     produces?: string[];
   }
   interface FastifyInstance {
-    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string };
+    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string; reload?: () => Promise<boolean> };
   }
 }
 
@@ -75,6 +79,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reloadStatus: opts.reloadStatus,
     now: opts.now ?? Date.now,
     adminToken: opts.adminToken,
+    reload: opts.reload,
   });
   app.addSchema(ProbeView);
   app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });
@@ -98,5 +103,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(statusPlugin);
   await app.register(healthPlugin);
   await app.register(adminPlugin);
+  await app.register(pagePlugin);
+  await app.register(conventionsPlugin);
   return app;
 }

@@ -40,8 +40,8 @@ test('check with one passing and one failing probe prints both and exits 1', asy
   const { code, stdout, stderr } = await watchdog(['check', '--config', file]);
   assert.equal(code, 1, stderr);
   assert.match(stdout, /^PROBE\s+KIND\s+STATUS/);
-  assert.match(stdout, /^web-up\s+http\s+OK\s+ok\s/m);
-  assert.match(stdout, /^otlp-grpc-port\s+tcp\s+FAIL\s+connect\s/m);
+  assert.match(stdout, /^web-up\s+http\s+OK\s+\S+\s+ok\s/m);
+  assert.match(stdout, /^otlp-grpc-port\s+tcp\s+FAIL\s+\S+\s+connect\s/m);
   assert.match(stdout, /^otlp-grpc-port: Nothing listens on port \d+/m);
   assert.match(stdout, /overall: failing/);
   assert.equal(stderr, '', 'no log noise by default');

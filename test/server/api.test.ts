@@ -71,7 +71,7 @@ test('GET /status as text: an aligned table with hints, for a person at a termin
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /^text\/plain/);
     const lines = (await res.text()).split('\n');
-    assert.match(lines[0]!, /^PROBE\s+KIND\s+STATUS\s+REASON\s+VALUE\s+LAST RUN\s+MESSAGE$/);
+    assert.match(lines[0]!, /^PROBE\s+KIND\s+STATUS\s+SINCE\s+REASON\s+VALUE\s+LAST RUN\s+MESSAGE$/);
     const col = lines[0]!.indexOf('STATUS');
     const row = lines.find((l) => l.startsWith('api-down'))!;
     assert.equal(row.slice(col, col + 4), 'FAIL', 'columns are aligned');
@@ -198,7 +198,7 @@ test('GET /openapi.json documents every route with its schemas', async (t) => {
   const { d } = await stack(t);
   const doc = (await (await fetch(`${d.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { schemas: Record<string, unknown> } };
   assert.equal(doc.openapi, '3.0.3');
-  assert.deepEqual(Object.keys(doc.paths).sort(), ['/healthz', '/metrics', '/probes/{probe}/run', '/readyz', '/status', '/status/{probe}'].sort());
+  assert.deepEqual(Object.keys(doc.paths).sort(), ['/', '/-/healthy', '/-/ready', '/-/reload', '/healthz', '/metrics', '/probes/{probe}/run', '/readyz', '/status', '/status/{probe}'].sort());
   assert.ok(doc.paths['/status']!.get!.responses['503']);
   assert.ok(doc.components.schemas.ProbeView);
   assert.doesNotMatch(JSON.stringify(doc), /"\$ref":"[A-Za-z]+#"/, 'fastify refs are rewritten to OpenAPI refs');

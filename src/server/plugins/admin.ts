@@ -6,7 +6,7 @@ import { ProbeDetail } from '../../report/schemas.js';
 import { errorReply, ProbeParams } from '../schemas.js';
 import { probeDetail } from '../../report/view.js';
 
-function tokenMatches(header: string | undefined, token: string): boolean {
+export function tokenMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
   const want = Buffer.from(token);
   // Constant time, so the token cannot be guessed byte by byte from response times.

@@ -4,6 +4,8 @@ import type { Static } from '@sinclair/typebox';
 import { ProbeDetail, StatusReport } from '../../report/schemas.js';
 import { errorReply, FormatQuery, ProbeParams } from '../schemas.js';
 import { probeDetail, statusReport, statusTable } from '../../report/view.js';
+import { probePage } from '../../report/page.js';
+import { sendHtml, wantsHtml } from '../html.js';
 
 /** Text for people at a terminal, JSON for everything else (jq, scripts). */
 function wantsText(req: FastifyRequest<{ Querystring: Static<typeof FormatQuery> }>): boolean {
@@ -27,7 +29,7 @@ async function status(app: FastifyInstance) {
       const states = engine.states();
       const report = statusReport(states, now(), engine.discovery);
       reply.code(report.status === 'failing' ? 503 : 200);
-      if (wantsText(req)) return reply.type('text/plain; charset=utf-8').serializer((s: unknown) => s as string).send(statusTable(states, now(), engine.discovery));
+      if (wantsText(req)) return reply.type('text/plain; charset=utf-8').serializer((s: unknown) => s as string).send(statusTable(states, now(), { discovery: engine.discovery }));
       return report;
     },
   );
@@ -36,7 +38,7 @@ async function status(app: FastifyInstance) {
     '/status/:probe',
     {
       schema: {
-        summary: 'One probe with its recent history and failures',
+        summary: 'One probe with its recent history and failures (a page for a browser: Accept: text/html)',
         params: ProbeParams,
         response: { 200: ProbeDetail, 404: { $ref: 'ErrorReply#' } },
       },
@@ -44,6 +46,7 @@ async function status(app: FastifyInstance) {
     async (req, reply) => {
       const state = app.watchdog.engine.state(req.params.probe);
       if (!state) return reply.code(404).send(errorReply(404, `no probe named "${req.params.probe}"`));
+      if (wantsHtml(req)) return sendHtml(reply, probePage(state, app.watchdog.now()));
       return probeDetail(state);
     },
   );

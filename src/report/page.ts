@@ -1,0 +1,193 @@
+// The status page for people: one self-contained HTML document (no external assets, no build step),
+// readable with JavaScript off. Everything a target sent (messages, hints, details) is escaped.
+import { createHash } from 'node:crypto';
+import type { ProbeStatus } from '../core/status.js';
+import type { ProbeResult, ProbeState } from '../engine/result.js';
+import { formatDuration, formatSeconds, iso } from '../util/format.js';
+import { valueText } from './value.js';
+import { overall } from './view.js';
+
+/** Seconds between refreshes: the meta refresh without JavaScript, the in-place refresh with it. */
+const REFRESH_SECONDS = 15;
+/** Runs drawn in a probe's sparkline on the overview. */
+const SPARK_RUNS = 30;
+
+const word: Record<ProbeStatus, string> = { failing: 'FAILING', blocked: 'BLOCKED', pending: 'PENDING', ok: 'OK' };
+const rank: Record<ProbeStatus, number> = { failing: 0, blocked: 1, pending: 2, ok: 3 };
+
+// Status colours are text on a badge: each pair is above WCAG AA (4.5:1) in light and dark mode,
+// and the status is always spelled out, so colour never carries it alone.
+const style = `
+:root{color-scheme:light dark;--bg:#fff;--fg:#1a1a1a;--muted:#555;--card:#f4f5f7;--line:#d0d4da;
+--ok:#1b6e20;--failing:#b00020;--blocked:#8a4b00;--pending:#4a5568;--on:#fff}
+@media (prefers-color-scheme:dark){:root{--bg:#121417;--fg:#e8eaed;--muted:#b0b6bf;--card:#1e2227;--line:#3a4049;
+--ok:#81c784;--failing:#ff8a80;--blocked:#ffb74d;--pending:#b0bec5;--on:#111}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+header,main,footer{max-width:60rem;margin:0 auto;padding:.75rem 1rem}
+h1{font-size:1.4rem;margin:.2rem 0}
+h2{font-size:1.1rem;margin:0;overflow-wrap:anywhere}
+a{color:inherit}
+.summary{margin:.2rem 0;color:var(--muted)}
+ol.probes{list-style:none;margin:0;padding:0}
+.probe{background:var(--card);border:1px solid var(--line);border-left:.4rem solid var(--line);border-radius:.4rem;padding:.6rem .8rem;margin:.6rem 0}
+.probe.failing{border-left-color:var(--failing)}.probe.blocked{border-left-color:var(--blocked)}
+.probe.pending{border-left-color:var(--pending)}.probe.ok{border-left-color:var(--ok)}
+.head{display:flex;flex-wrap:wrap;gap:.4rem .6rem;align-items:baseline}
+.badge{display:inline-block;font-weight:700;font-size:.85rem;letter-spacing:.03em;padding:.05rem .45rem;border-radius:.25rem;color:var(--on)}
+.badge.ok{background:var(--ok)}.badge.failing{background:var(--failing)}.badge.blocked{background:var(--blocked)}.badge.pending{background:var(--pending)}
+.meta,.kind{color:var(--muted);font-size:.9rem}
+p{margin:.3rem 0;overflow-wrap:anywhere}
+.hint{border-left:3px solid var(--line);padding-left:.5rem}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:.3rem 0;font-size:.9rem}
+dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
+svg.spark{display:block;width:100%;max-width:24rem;height:2.5rem;margin-top:.3rem}
+.r-ok{fill:var(--ok)}.r-failing{fill:var(--failing)}.r-blocked{fill:var(--blocked)}.r-pending{fill:var(--pending)}
+table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{text-align:left;padding:.25rem .4rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+.table{overflow-x:auto}
+@media (prefers-reduced-motion:no-preference){.probe{transition:border-color .3s}}
+`;
+
+// Swaps <main> for a fresh copy every REFRESH_SECONDS, so the page updates without a reload or a jump.
+const script = `(()=>{const m=document.querySelector('main');const s=document.getElementById('updated');
+setInterval(async()=>{try{const r=await fetch(location.href,{headers:{accept:'text/html'}});
+const d=new DOMParser().parseFromString(await r.text(),'text/html');const n=d.querySelector('main');
+if(n&&m){m.innerHTML=n.innerHTML;document.title=d.title}}catch{if(s)s.textContent='refresh failed; retrying'}},${REFRESH_SECONDS * 1000})})();`;
+
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+
+/** Only this page's own inline style and script run; nothing is loaded from anywhere. */
+export const pageCsp = [
+  "default-src 'none'",
+  `style-src ${sha256(style)}`,
+  `script-src ${sha256(script)}`,
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<noscript><meta http-equiv="refresh" content="${REFRESH_SECONDS}"></noscript>
+<style>${style}</style>
+</head>
+<body>
+${body}
+<footer class="meta">Refreshes every ${REFRESH_SECONDS}s<noscript> (by reloading: JavaScript is off)</noscript>. <a href="/status">JSON</a> · <a href="/status?format=text">text</a> · <a href="/metrics">metrics</a></footer>
+<script>${script}</script>
+</body>
+</html>
+`;
+}
+
+/** Failing first, then blocked, then pending, then ok; critical before warning, then by name. */
+export function pageOrder(states: ProbeState[]): ProbeState[] {
+  return [...states].sort(
+    (a, b) => rank[a.current.status] - rank[b.current.status] || (a.spec.severity === b.spec.severity ? 0 : a.spec.severity === 'critical' ? -1 : 1) || a.spec.name.localeCompare(b.spec.name),
+  );
+}
+
+function badge(status: ProbeStatus): string {
+  return `<span class="badge ${status}">${word[status]}</span>`;
+}
+
+function sinceText(s: ProbeState, now: number): string {
+  return `since <time datetime="${iso(s.since)}" title="${iso(s.since)}">${formatSeconds(Math.max(0, now - s.since))} ago</time> <span class="abs">(${iso(s.since)})</span>`;
+}
+
+/** Recent runs, oldest left: bar height is the run's duration, colour and tooltip its status. */
+export function sparkline(history: ProbeResult[], runs = SPARK_RUNS): string {
+  const recent = history.slice(0, runs).reverse();
+  if (!recent.length) return '';
+  const max = Math.max(1, ...recent.map((r) => r.durationMs));
+  const w = 8;
+  const h = 40;
+  const counts = new Map<string, number>();
+  for (const r of recent) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  const label = `last ${recent.length} runs: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}; slowest ${formatDuration(max)}`;
+  const bars = recent
+    .map((r, i) => {
+      const bh = Math.max(3, Math.round((r.durationMs / max) * (h - 2)));
+      return `<rect class="r-${r.status}" x="${i * w}" y="${h - bh}" width="${w - 2}" height="${bh}"><title>${escapeHtml(`${iso(r.at)} ${word[r.status]} ${formatDuration(r.durationMs)}: ${r.message}`)}</title></rect>`;
+    })
+    .join('');
+  return `<svg class="spark" role="img" aria-label="${escapeHtml(label)}" viewBox="0 0 ${runs * w} ${h}" preserveAspectRatio="xMinYMax meet">${bars}</svg>`;
+}
+
+function probeCard(s: ProbeState, now: number): string {
+  const c = s.current;
+  const name = escapeHtml(s.spec.name);
+  const dependency = c.status === 'blocked' && typeof c.details?.dependency === 'string' ? c.details.dependency : undefined;
+  const facts: string[] = [`<dt>value</dt><dd>${escapeHtml(valueText(c.value, s.spec.unit))}</dd>`];
+  if (s.last) facts.push(`<dt>last run</dt><dd>${formatSeconds(Math.max(0, now - s.last.at))} ago, took ${formatDuration(s.last.durationMs)}</dd>`);
+  if (dependency) facts.push(`<dt>blocked by</dt><dd><a href="/status/${encodeURIComponent(dependency)}">${escapeHtml(dependency)}</a></dd>`);
+  return `<li class="probe ${c.status}" id="probe-${name}" data-probe="${name}" data-status="${c.status}">
+<div class="head">${badge(c.status)}<h2><a href="/status/${encodeURIComponent(s.spec.name)}">${name}</a></h2><span class="kind">${escapeHtml(s.spec.kind)} · ${s.spec.severity}</span></div>
+<p class="meta">${sinceText(s, now)}</p>
+<p class="message">${escapeHtml(c.message)}</p>
+${c.status !== 'ok' && c.hint ? `<p class="hint"><strong>What to do:</strong> ${escapeHtml(c.hint)}</p>` : ''}
+<dl>${facts.join('')}</dl>
+${sparkline(s.history)}
+</li>`;
+}
+
+export function statusPage(states: ProbeState[], now: number): string {
+  const status = overall(states);
+  const counts = (st: ProbeStatus) => states.filter((s) => s.current.status === st).length;
+  const summary = (['failing', 'blocked', 'pending', 'ok'] as const)
+    .map((st) => [st, counts(st)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([st, n]) => `${n} ${st}`)
+    .join(', ');
+  const title = `${status === 'ok' ? 'OK' : status.toUpperCase()}: stack-watchdog`;
+  return layout(
+    title,
+    `<header><h1>stack-watchdog: <span class="overall" data-status="${status}">${status}</span></h1>
+<p class="summary">${states.length} probe(s): ${summary || 'none configured'}. <span id="updated">As of <time datetime="${iso(now)}">${iso(now)}</time>.</span></p></header>
+<main>
+<ol class="probes">
+${pageOrder(states)
+  .map((s) => probeCard(s, now))
+  .join('\n')}
+</ol>
+</main>`,
+  );
+}
+
+function historyRow(r: ProbeResult): string {
+  return `<tr><td><time datetime="${iso(r.at)}">${iso(r.at)}</time></td><td>${badge(r.status)}</td><td>${escapeHtml(r.reason)}</td><td>${formatDuration(r.durationMs)}</td><td>${escapeHtml(r.message)}</td></tr>`;
+}
+
+function historyTable(caption: string, rows: ProbeResult[]): string {
+  if (!rows.length) return `<p>${escapeHtml(caption)}: none.</p>`;
+  return `<div class="table"><table><caption>${escapeHtml(caption)}</caption><thead><tr><th scope="col">at</th><th scope="col">status</th><th scope="col">reason</th><th scope="col">took</th><th scope="col">message</th></tr></thead><tbody>${rows.map(historyRow).join('')}</tbody></table></div>`;
+}
+
+/** One probe with its history: what `/status/:probe` answers a browser. */
+export function probePage(s: ProbeState, now: number): string {
+  const name = escapeHtml(s.spec.name);
+  return layout(
+    `${word[s.current.status]}: ${s.spec.name}`,
+    `<header><p><a href="/">← all probes</a></p><h1>${name}</h1>
+<p class="summary">${escapeHtml(s.spec.kind)} · ${s.spec.severity}${s.spec.description ? ` · ${escapeHtml(s.spec.description)}` : ''}</p></header>
+<main>
+<ol class="probes">
+${probeCard(s, now)}
+</ol>
+${historyTable('Recent runs, newest first', s.history)}
+${historyTable('Recent failures, kept longer', s.failures)}
+</main>`,
+  );
+}

@@ -1,0 +1,88 @@
+// `watchdog check --wait`, colour rules and the Prometheus-style flags, as a real process.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listenAddress } from '../../src/cli.js';
+import { closedPort, jsonServer } from '../support/misbehaving.js';
+import { freePort } from '../support/ports.js';
+import { startProcess, waitForHttpOk } from '../support/process.js';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'watchdog.js');
+
+function watchdog(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 90_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+function configFile(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'watchdog-wait-'));
+  const file = join(dir, 'probes.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+test('check --wait re-runs a failing probe until it passes, then exits 0', async (t) => {
+  // A service that is still starting: 503 for its first three answers.
+  let calls = 0;
+  const starting = await jsonServer(() => (++calls <= 3 ? { status: 503, body: { starting: true } } : { status: 200, body: {} }));
+  t.after(() => starting.close());
+  const file = configFile(`probes: [{ name: starting, kind: http, url: "${starting.url}/" }]`);
+  const { code, stdout, stderr } = await watchdog(['check', '--config.file', file, '--wait', '20s']);
+  assert.equal(code, 0, stdout + stderr);
+  assert.ok(calls >= 4, `the probe ran ${calls} times`);
+  assert.match(stdout, /^starting\s+http\s+OK\s/m);
+});
+
+test('check --wait gives up when the time is up and exits 1; piped output has no colour', async (t) => {
+  const down = await closedPort();
+  const file = configFile(`probes: [{ name: down, kind: tcp, address: "127.0.0.1:${down.port}" }]`);
+  const { code, stdout, ms } = await watchdog(['check', '-c', file, '--wait', '3s']);
+  assert.equal(code, 1);
+  // The floor is the point; the ceiling is loose because starting node with tsx takes seconds on a busy machine.
+  assert.ok(ms >= 3000 && ms < 60_000, `took ${ms} ms`);
+  assert.match(stdout, /^PROBE\s+KIND\s+STATUS\s+SINCE\s+REASON/);
+  assert.match(stdout, /^down: Nothing listens on port/m);
+  assert.ok(!stdout.includes('\u001b['), 'no escape codes when stdout is not a terminal');
+  t.diagnostic(`--wait 3s took ${ms} ms`);
+});
+
+test('check --wait refuses a malformed duration with exit 2', async () => {
+  const { code, stderr } = await watchdog(['check', '--wait', 'soon']);
+  assert.equal(code, 2);
+  assert.match(stderr, /--wait: expected a duration such as "500ms", "30s", "5m" or "1h", got "soon"/);
+});
+
+test('--web.listen-address: HOST:PORT, :PORT and [IPv6]:PORT, as Prometheus reads them', () => {
+  assert.deepEqual(listenAddress('127.0.0.1:9469'), { host: '127.0.0.1', port: 9469 });
+  assert.deepEqual(listenAddress(':9469'), { host: '0.0.0.0', port: 9469 });
+  assert.deepEqual(listenAddress('[::1]:9469'), { host: '::1', port: 9469 });
+  assert.equal(listenAddress('9469'), undefined);
+  assert.equal(listenAddress('host:99999'), undefined);
+});
+
+test('run --web.listen-address and --config.file start the daemon there', async (t) => {
+  const up = await jsonServer(() => ({ status: 200, body: {} }));
+  t.after(() => up.close());
+  const file = configFile(`probes: [{ name: up, kind: http, url: "${up.url}/" }]`);
+  const port = await freePort();
+  const proc = await startProcess({
+    name: 'watchdog-flags',
+    command: process.execPath,
+    args: [bin, 'run', '--config.file', file, '--web.listen-address', `127.0.0.1:${port}`],
+    env: { PATH: process.env.PATH, WATCHDOG_LOG_LEVEL: 'warn' },
+  });
+  t.after(() => proc.stop());
+  await waitForHttpOk(`http://127.0.0.1:${port}/-/ready`, { timeoutMs: 60_000, abortIf: () => (proc.isRunning() ? undefined : 'exited'), describe: () => proc.logTail() });
+  const status = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { probes: { name: string }[] };
+  assert.deepEqual(
+    status.probes.map((p) => p.name),
+    ['up'],
+  );
+});

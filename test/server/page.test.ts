@@ -1,0 +1,171 @@
+// The status page in a real browser: Debian's chromium driven by playwright-core, against a running
+// watchdog whose probes pass, fail and are blocked by real targets on 127.0.0.1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { readSettings } from '../../src/config/settings.js';
+import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { closedPort, jsonServer, statusServer } from '../support/misbehaving.js';
+import { captureLogger, eventually } from '../support/engine.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+/** Screenshots are test artifacts (gitignored): look at them after a run. */
+const OUTPUT = join(import.meta.dirname, '..', '..', 'test-output', 'page');
+const XSS = "<img src=x onerror='window.__xss=1'>";
+
+const hasChromium = existsSync(CHROMIUM);
+// In CI a missing browser is a broken machine setup, not a reason to skip: scripts/ensure-services.sh installs it.
+const skip = !hasChromium && process.env.CI !== 'true' ? `${CHROMIUM} is missing: run scripts/ensure-services.sh (apt-get install -y chromium)` : false;
+
+async function watchdog(t: { after: (fn: () => unknown) => void }): Promise<Daemon> {
+  const up = await jsonServer(() => ({ status: 200, body: { status: 'success', data: { n: 3 } } }));
+  const broken = await statusServer(500, XSS);
+  const down = await closedPort();
+  const dir = mkdtempSync(join(tmpdir(), 'watchdog-page-'));
+  writeFileSync(
+    join(dir, 'probes.yaml'),
+    `
+probes:
+  - { name: api-up, kind: http, url: "${up.url}/x" }
+  - { name: port-up, kind: tcp, address: "127.0.0.1:${up.port}" }
+  - { name: api-broken, kind: http, url: "${broken.url}/", description: "answers ${XSS}" }
+  - { name: db-down, kind: tcp, address: "127.0.0.1:${down.port}", severity: warning, timeout: 1s }
+  - { name: after-db, kind: tcp, address: "127.0.0.1:${up.port}", dependsOn: [db-down] }
+`,
+  );
+  const settings = readSettings({ WATCHDOG_CONFIG: join(dir, 'probes.yaml'), WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1' });
+  const d = await startDaemon(settings, { logger: captureLogger('warn').logger, processMetrics: false });
+  t.after(async () => {
+    await d.stop();
+    await up.close();
+    await broken.close();
+  });
+  await eventually(() => d.engine.ready, 'first results', 10_000);
+  return d;
+}
+
+async function browser(t: { after: (fn: () => unknown) => void }): Promise<Browser> {
+  assert.ok(hasChromium, `${CHROMIUM} is missing but CI=true: scripts/ensure-services.sh must install the chromium package`);
+  const b = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  t.after(() => b.close());
+  mkdirSync(OUTPUT, { recursive: true });
+  return b;
+}
+
+/** WCAG 2 relative luminance of a CSS rgb()/rgba() colour. */
+function luminance(css: string): number {
+  const [r, g, b] = (css.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
+    const c = Number(v) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+}
+
+function contrast(a: string, b: string): number {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi! + 0.05) / (lo! + 0.05);
+}
+
+async function badgeContrasts(page: Page): Promise<{ status: string; ratio: number }[]> {
+  const colours = await page.$$eval('.badge', (els) =>
+    els.map((el) => {
+      const s = getComputedStyle(el);
+      return { status: el.textContent ?? '', color: s.color, background: s.backgroundColor };
+    }),
+  );
+  return colours.map((c) => ({ status: c.status, ratio: contrast(c.color, c.background) }));
+}
+
+test('status page in chromium: failing first, then blocked, then ok; landmarks, contrast, phone width, no script injection', { skip }, async (t) => {
+  const d = await watchdog(t);
+  const b = await browser(t);
+  const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
+  const started = performance.now();
+  const res = await page.goto(`${d.url}/`);
+  const loadMs = performance.now() - started;
+  assert.equal(res?.status(), 200);
+  const headers = res.headers();
+  assert.match(headers['content-type']!, /^text\/html/);
+  assert.match(headers['content-security-policy']!, /default-src 'none'/);
+  const html = await res.text();
+  t.diagnostic(`page: ${html.length} bytes, loaded and rendered in ${Math.round(loadMs)} ms`);
+
+  // Landmarks and the headline.
+  assert.equal(await page.locator('header').count(), 1);
+  assert.equal(await page.locator('main').count(), 1);
+  assert.match((await page.locator('h1').textContent()) ?? '', /stack-watchdog: failing/);
+
+  // Order: failing (critical before warning), blocked, then the rest.
+  const order = await page.$$eval('li.probe', (els) => els.map((el) => `${el.getAttribute('data-probe')}:${el.getAttribute('data-status')}`));
+  assert.deepEqual(order, ['api-broken:failing', 'db-down:failing', 'after-db:blocked', 'api-up:ok', 'port-up:ok']);
+
+  // Per probe: the status as a word, since when (relative and absolute), message, hint, value with unit, a sparkline.
+  const broken = page.locator('#probe-api-broken');
+  assert.equal(await broken.locator('.badge').textContent(), 'FAILING');
+  assert.match((await broken.locator('.meta').textContent()) ?? '', /since \d+(ms|s) ago \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/);
+  assert.match((await broken.locator('.message').textContent()) ?? '', /500/);
+  assert.match((await page.locator('#probe-db-down .hint').textContent()) ?? '', /What to do:/);
+  assert.match((await page.locator('#probe-after-db').textContent()) ?? '', /blocked by\s*db-down/);
+  assert.equal(await page.locator('#probe-after-db a[href="/status/db-down"]').count(), 1);
+  assert.match((await page.locator('#probe-port-up dd').first().textContent()) ?? '', /^\d+(\.\d+)?(ms|s)$/, 'a tcp probe measures seconds');
+  assert.equal(await page.locator('#probe-api-up svg.spark rect').count(), 1);
+  assert.match((await page.locator('#probe-api-up svg.spark').getAttribute('aria-label')) ?? '', /last 1 runs: 1 ok/);
+
+  // Whatever a target answers is text, never markup.
+  assert.equal(await page.locator('main img').count(), 0);
+  assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+
+  // Status colours: text on badge at WCAG AA, in light and in dark mode.
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    const ratios = await badgeContrasts(page);
+    assert.equal(ratios.length, 5);
+    for (const r of ratios) assert.ok(r.ratio >= 4.5, `${scheme} ${r.status}: contrast ${r.ratio.toFixed(2)} < 4.5`);
+    t.diagnostic(`${scheme}: badge contrast ${[...new Set(ratios.map((r) => `${r.status} ${r.ratio.toFixed(1)}`))].join(', ')}`);
+    await page.screenshot({ path: join(OUTPUT, `status-${scheme}.png`), fullPage: true });
+  }
+
+  // A phone: nothing scrolls sideways.
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.emulateMedia({ colorScheme: 'light' });
+  const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  assert.ok(widths.scroll <= widths.client, `horizontal scroll at 390px: ${widths.scroll} > ${widths.client}`);
+  await page.screenshot({ path: join(OUTPUT, 'status-phone.png'), fullPage: true });
+});
+
+test('status page without JavaScript: the same content, and a meta refresh', { skip }, async (t) => {
+  const d = await watchdog(t);
+  const b = await browser(t);
+  const context = await b.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 800 } });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(`${d.url}/`);
+  assert.equal(await page.locator('li.probe').count(), 5);
+  assert.equal(await page.locator('li.probe').first().getAttribute('data-probe'), 'api-broken');
+  assert.equal(await page.locator('noscript meta[http-equiv="refresh"]').count(), 1);
+  await page.screenshot({ path: join(OUTPUT, 'status-nojs-phone.png'), fullPage: true });
+});
+
+test('/status/:probe is a history page for a browser and JSON for curl', { skip }, async (t) => {
+  const d = await watchdog(t);
+  const b = await browser(t);
+  const page = await b.newPage({ viewport: { width: 390, height: 800 } });
+  const res = await page.goto(`${d.url}/status/api-broken`);
+  assert.equal(res?.status(), 200);
+  assert.match(res.headers()['content-type']!, /^text\/html/);
+  assert.equal(await page.locator('h1').textContent(), 'api-broken');
+  assert.ok((await page.locator('main table tbody tr').count()) >= 1);
+  // The description came from config and holds markup: shown as text.
+  assert.match((await page.locator('header .summary').textContent()) ?? '', /answers <img src=x/);
+  assert.equal(await page.locator('img').count(), 0);
+  const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  assert.ok(widths.scroll <= widths.client, `horizontal scroll at 390px: ${widths.scroll} > ${widths.client}`);
+  await page.screenshot({ path: join(OUTPUT, 'probe-phone.png'), fullPage: true });
+
+  const json = await fetch(`${d.url}/status/api-broken`, { headers: { accept: '*/*' } });
+  assert.match(json.headers.get('content-type')!, /application\/json/);
+  assert.equal(((await json.json()) as { name: string }).name, 'api-broken');
+});
