@@ -123,6 +123,7 @@ test('the watchdog rules land in Prometheus\'s rule folder, next to the stack\'s
     `${fixtureDir}/config/prometheus.yml:/etc/prometheus/prometheus.yml:ro`,
     `${fixtureDir}/config/rules:/etc/prometheus/rules:rw`,
     `${root}/deploy/prometheus/watchdog-rules.yml:/etc/prometheus/rules/watchdog-rules.yml:ro`,
+    `${root}/deploy/prometheus/watchdog-recording-rules.yml:/etc/prometheus/rules/watchdog-recording-rules.yml:ro`,
     'prometheus-data:/prometheus:rw',
   ].sort());
 });
@@ -170,7 +171,14 @@ test('the merged rule mounts work on a real dockerd, and the read-only caveat in
   assert.equal(r.code, 0, r.stderr);
   // Sorted only to compare: Docker itself mounts the folder before the file inside it, in any order.
   const ruleMounts = r.merged().services.prometheus!.volumes!.filter((v) => v.includes(':/etc/prometheus/rules')).sort();
-  assert.deepEqual(ruleMounts, [`${stack}/config/rules:/etc/prometheus/rules:rw`, `${root}/deploy/prometheus/watchdog-rules.yml:/etc/prometheus/rules/watchdog-rules.yml:ro`].sort());
+  assert.deepEqual(
+    ruleMounts,
+    [
+      `${stack}/config/rules:/etc/prometheus/rules:rw`,
+      `${root}/deploy/prometheus/watchdog-rules.yml:/etc/prometheus/rules/watchdog-rules.yml:ro`,
+      `${root}/deploy/prometheus/watchdog-recording-rules.yml:/etc/prometheus/rules/watchdog-recording-rules.yml:ro`,
+    ].sort(),
+  );
 
   const listRules = (mounts: string[]) =>
     docker([
@@ -179,7 +187,7 @@ test('the merged rule mounts work on a real dockerd, and the read-only caveat in
       TEST_IMAGE, 'sh', '-c', 'ls /etc/prometheus/rules && cat /etc/prometheus/rules/watchdog-rules.yml',
     ]);
   const rules = readFileSync(join(root, 'deploy/prometheus/watchdog-rules.yml'), 'utf8');
-  assert.equal((await listRules(ruleMounts)).stdout, `tracing-business-alerts.yml\nwatchdog-rules.yml\n${rules}`);
+  assert.equal((await listRules(ruleMounts)).stdout, `tracing-business-alerts.yml\nwatchdog-recording-rules.yml\nwatchdog-rules.yml\n${rules}`);
 
   // With the stack's folder read-only, Docker cannot create the mount point: the override's comment
   // says to create it once on the host. The run above already left it there, so start afresh.
