@@ -1,6 +1,6 @@
 // The scheduler: when each probe runs, how many run at once, what a dependency failure means,
 // and what is kept. It knows no probe kind: runner.ts dispatches through the registry.
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { ProbeSpec } from '../probers/types.js';
@@ -61,6 +61,9 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   constructor(private readonly opts: EngineOptions) {
     super();
+    // Every run in flight listens on the stop signal (its deadline follows it): one listener per
+    // concurrent run is expected, not the leak Node's default cap of 10 warns about.
+    setMaxListeners(0, this.stopController.signal);
     this.semaphore = new Semaphore(opts.concurrency ?? 8);
     this.slowLane = new Semaphore(opts.concurrency ?? 8);
     this.limits = { history: opts.historySize ?? 20, failures: opts.failureHistorySize ?? 50 };
