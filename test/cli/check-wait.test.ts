@@ -6,6 +6,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listenAddress } from '../../src/cli.js';
+import { statusTable } from '../../src/report/view.js';
+import { engineFor } from '../support/engine.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
 import { freePort } from '../support/ports.js';
 import { startProcess, waitForHttpOk } from '../support/process.js';
@@ -85,4 +87,16 @@ test('run --web.listen-address and --config.file start the daemon there', async 
     status.probes.map((p) => p.name),
     ['up'],
   );
+});
+
+test('the table colours the status words only when asked to, and keeps its columns aligned', async (t) => {
+  const down = await closedPort();
+  const built = engineFor(`probes: [{ name: down, kind: tcp, address: "127.0.0.1:${down.port}" }]`);
+  t.after(() => built.close());
+  const states = await built.engine.runOnce();
+  const plain = statusTable(states, Date.now());
+  const coloured = statusTable(states, Date.now(), { colour: true });
+  assert.ok(!plain.includes('\u001b['));
+  assert.ok(coloured.includes('\u001b[1;31mFAIL  \u001b[0m'), JSON.stringify(coloured));
+  assert.equal(coloured.replaceAll('\u001b[1;31m', '').replaceAll('\u001b[0m', ''), plain);
 });
