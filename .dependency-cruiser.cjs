@@ -83,7 +83,8 @@ module.exports = {
     {
       name: 'prober-kind-imports-other-kind',
       comment:
-        'A probe kind imports only the shared prober files (types.ts, define.ts, common.ts, expect.ts, docker.ts, *Api.ts), ' + 'not another kind or the registry: move what two kinds share into one of those.',
+        'A probe kind imports only the shared prober files (types.ts, define.ts, common.ts, expect.ts, docker.ts, *Api.ts), ' +
+        'not another kind or the registry: move what two kinds share into one of those.',
       severity: 'error',
       from: proberKind,
       to: { path: '^src/probers/', pathNot: proberShared },

@@ -154,7 +154,15 @@ async function startDaemon(dir: string, name: string, targetUrl: string, interva
   writeFileSync(config, probeFile(targetUrl, PROBES, interval, timeout));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env = { ...process.env, NODE_ENV: 'production', WATCHDOG_CONFIG: config, WATCHDOG_HOST: '127.0.0.1', WATCHDOG_PORT: String(port), WATCHDOG_LOG_LEVEL: 'warn', WATCHDOG_CONCURRENCY: String(CONCURRENCY) };
+  const env = {
+    ...process.env,
+    NODE_ENV: 'production',
+    WATCHDOG_CONFIG: config,
+    WATCHDOG_HOST: '127.0.0.1',
+    WATCHDOG_PORT: String(port),
+    WATCHDOG_LOG_LEVEL: 'warn',
+    WATCHDOG_CONCURRENCY: String(CONCURRENCY),
+  };
   const heapFile = join(dir, `${name}.heap.jsonl`);
   const args = ['--expose-gc', '--import', pathToFileURL(compiled('heap-on-signal.js')).href, compiled('../src/cli.js'), 'run'];
   // /readyz answers 200 once every probe has a first result: from then on /metrics holds all of them.
@@ -381,16 +389,44 @@ function table(r: Results): string {
   const t = r.throughput;
   const part1 = grid(
     ['', 'wall/round', 'wall/probe', 'CPU/round', 'CPU/probe', 'RSS idle', 'RSS after', 'RSS peak', 'not ok'],
-    sides.map((s) => [names[s], ms(t[s].wallMsPerRound), ms(t[s].wallMsPerProbe), ms(t[s].cpuMsPerRound), ms(t[s].cpuMsPerProbe), mib(t[s].idleRssKiB), mib(t[s].rssKiB), mib(t[s].peakKiB), String(t[s].notOk)]),
+    sides.map((s) => [
+      names[s],
+      ms(t[s].wallMsPerRound),
+      ms(t[s].wallMsPerProbe),
+      ms(t[s].cpuMsPerRound),
+      ms(t[s].cpuMsPerProbe),
+      mib(t[s].idleRssKiB),
+      mib(t[s].rssKiB),
+      mib(t[s].peakKiB),
+      String(t[s].notOk),
+    ]),
   );
   const part2 = grid(
     ['', 'req/s', 'p50', 'p99', 'bytes', 'series', 'errors'],
-    sides.map((s) => [`${names[s]} /metrics`, r.scrape[s].requestsPerSec.toFixed(0), ms(r.scrape[s].p50Ms), ms(r.scrape[s].p99Ms), String(r.scrape[s].bytes), String(r.scrape[s].series), String(r.scrape[s].errors)]),
+    sides.map((s) => [
+      `${names[s]} /metrics`,
+      r.scrape[s].requestsPerSec.toFixed(0),
+      ms(r.scrape[s].p50Ms),
+      ms(r.scrape[s].p99Ms),
+      String(r.scrape[s].bytes),
+      String(r.scrape[s].series),
+      String(r.scrape[s].errors),
+    ]),
   );
   const so = r.soak;
   const part3 = grid(
     ['', 'RSS at ready', `RSS at ${so.warmupSeconds} s`, `at ${so.warmupSeconds + so.seconds} s`, 'change', 'max', 'CPU s', 'probe runs', 'failed'],
-    sides.map((s) => [names[s], mib(so[s].rssReadyKiB), mib(so[s].rssStartKiB), mib(so[s].rssEndKiB), mib(so[s].rssEndKiB - so[s].rssStartKiB), mib(so[s].rssMaxKiB), so[s].cpuSeconds.toFixed(1), String(so[s].probeRuns), String(so[s].failedRuns)]),
+    sides.map((s) => [
+      names[s],
+      mib(so[s].rssReadyKiB),
+      mib(so[s].rssStartKiB),
+      mib(so[s].rssEndKiB),
+      mib(so[s].rssEndKiB - so[s].rssStartKiB),
+      mib(so[s].rssMaxKiB),
+      so[s].cpuSeconds.toFixed(1),
+      String(so[s].probeRuns),
+      String(so[s].failedRuns),
+    ]),
   );
   const w = so.watchdog;
   const heap = `watchdog live heap after a full GC: ${mib(w.heapStartBytes / 1024)} at ${so.warmupSeconds} s, ${mib(w.heapEndBytes / 1024)} at ${so.warmupSeconds + so.seconds} s; runs skipped (previous still going): ${w.skippedRuns}`;

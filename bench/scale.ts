@@ -74,7 +74,14 @@ async function main(): Promise<void> {
   const dir = makeTempDir('bench-scale');
   const targetPort = await freePort();
   const targetUrl = `http://127.0.0.1:${targetPort}`;
-  const target = await startProcess({ name: 'target', command: process.execPath, args: [join(here, 'target.js')], env: { ...process.env, BENCH_TARGET_PORT: String(targetPort) }, logFile: join(dir, 'target.log'), readyUrl: `${targetUrl}/` });
+  const target = await startProcess({
+    name: 'target',
+    command: process.execPath,
+    args: [join(here, 'target.js')],
+    env: { ...process.env, BENCH_TARGET_PORT: String(targetPort) },
+    logFile: join(dir, 'target.log'),
+    readyUrl: `${targetUrl}/`,
+  });
   const config = join(dir, 'probes.yaml');
   writeFileSync(config, probeFile(targetUrl, PROBES, '1s', '900ms'));
   const port = await freePort();
@@ -94,7 +101,16 @@ async function main(): Promise<void> {
     const skippedPerSec = ((await counter(url, 'watchdog_probe_skipped_runs_total')) - skipped0) / seconds;
     const mem = memory(daemon.pid!);
     load.push(loadavg()[0]);
-    const results = { date: new Date().toISOString(), machine: { cpus: cpus().length, load1m: load, node: process.version }, probes: PROBES, routes: [metrics, status], runsPerSec, skippedPerSec, rssKiB: mem.rssKiB, peakKiB: mem.peakKiB };
+    const results = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, load1m: load, node: process.version },
+      probes: PROBES,
+      routes: [metrics, status],
+      runsPerSec,
+      skippedPerSec,
+      rssKiB: mem.rssKiB,
+      peakKiB: mem.peakKiB,
+    };
     writeFileSync(join(here, '../../results/scale-latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     const f = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
     const lines = [

@@ -59,7 +59,17 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   discovery.configure(config);
   await discovery.refresh();
   const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics });
-  const app = await buildApp({ engine, registry, logger, version: settings.version, reloadStatus: () => reloadStatus, adminToken: settings.adminToken, requestTimeoutMs: settings.apiRequestTimeoutMs, now, reload: () => reload() });
+  const app = await buildApp({
+    engine,
+    registry,
+    logger,
+    version: settings.version,
+    reloadStatus: () => reloadStatus,
+    adminToken: settings.adminToken,
+    requestTimeoutMs: settings.apiRequestTimeoutMs,
+    now,
+    reload: () => reload(),
+  });
   await app.listen({ host: settings.host, port: settings.port });
   const addr = app.server.address();
   const url = typeof addr === 'object' && addr ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : String(addr);

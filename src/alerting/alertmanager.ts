@@ -271,7 +271,10 @@ export class AlertmanagerSender {
     const now = this.opts.now();
     const states = this.opts.states();
     const byName = new Map(states.map((s) => [s.spec.name, s]));
-    const isEngaged = engaged(settings, settings.guards.map((g) => byName.get(g)));
+    const isEngaged = engaged(
+      settings,
+      settings.guards.map((g) => byName.get(g)),
+    );
     this.logEngagement(settings, isEngaged);
     const firing = firingAlerts(states, settings, this.opts.context ?? {});
     const endsAt = now + settings.resolveTimeoutMs;

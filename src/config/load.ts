@@ -102,8 +102,10 @@ export async function loadConfig(path: string, env: Env, limits: ConfigLimits = 
       throw new ConfigError([`${displayName(f)}: cannot read: ${(err as Error).message}`]);
     }
     total += size;
-    if (size > limits.maxBytes) throw new ConfigError([`${displayName(f)}: the file is ${formatBytes(size)}, over the ${formatBytes(limits.maxBytes)} limit (WATCHDOG_CONFIG_MAX_BYTES); refused before parsing`]);
-    if (total > limits.maxBytes) throw new ConfigError([`${displayName(path)}: the files hold ${formatBytes(total)} or more, over the ${formatBytes(limits.maxBytes)} limit (WATCHDOG_CONFIG_MAX_BYTES); refused before parsing`]);
+    if (size > limits.maxBytes)
+      throw new ConfigError([`${displayName(f)}: the file is ${formatBytes(size)}, over the ${formatBytes(limits.maxBytes)} limit (WATCHDOG_CONFIG_MAX_BYTES); refused before parsing`]);
+    if (total > limits.maxBytes)
+      throw new ConfigError([`${displayName(path)}: the files hold ${formatBytes(total)} or more, over the ${formatBytes(limits.maxBytes)} limit (WATCHDOG_CONFIG_MAX_BYTES); refused before parsing`]);
   }
   const sources = await Promise.all(
     files.map(async (f) => {

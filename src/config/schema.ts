@@ -98,7 +98,12 @@ export const FileShape = Type.Object(
 
 /** `/assertions/0/path` → `assertions[0].path` */
 export function fieldPath(pointer: string | (string | number)[]): string {
-  const parts = Array.isArray(pointer) ? pointer : pointer.split('/').filter(Boolean).map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
+  const parts = Array.isArray(pointer)
+    ? pointer
+    : pointer
+        .split('/')
+        .filter(Boolean)
+        .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
   return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
 }
 

@@ -142,7 +142,11 @@ export class Discovery {
 export function discoveredSpecs(config: DiscoverConfig, written: ProbeSpec[], containers: ContainerSummary[], warn: (msg: string, extra: object) => void = () => {}): Made[] {
   const prober = proberFor(DISCOVERED_KIND);
   if (!prober) return [];
-  const watchedBy = (kind: string) => written.filter((p) => p.kind === kind).map((p) => containerOf(p)).filter((c): c is string => c !== undefined);
+  const watchedBy = (kind: string) =>
+    written
+      .filter((p) => p.kind === kind)
+      .map((p) => containerOf(p))
+      .filter((c): c is string => c !== undefined);
   const stateWatched = watchedBy(DISCOVERED_KIND);
   const memoryWatched = watchedBy('container_memory');
   const writtenNames = new Set(written.map((p) => p.name));
@@ -179,7 +183,11 @@ export function discoveredSpecs(config: DiscoverConfig, written: ProbeSpec[], co
 /** container-<base>[-n]: lowercase letters, digits and "-", at most 64 characters, as every probe name. */
 export function probeName(base: string, number: number): string {
   const suffix = Number.isInteger(number) && number > 1 ? `-${number}` : '';
-  const clean = `container-${base}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/-$/, '');
+  const clean = `container-${base}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/-$/, '');
   return `${clean.slice(0, 64 - suffix.length).replace(/-$/, '')}${suffix}`;
 }
 

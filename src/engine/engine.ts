@@ -251,11 +251,14 @@ export class Engine extends EventEmitter<EngineEvents> {
       const blocked = this.blockedBy(state.spec);
       const raw =
         blocked ??
-        (await lane.use(() => {
-          // Measured when the slot is granted: the wait in the queue is the lateness people feel.
-          if (opts.dueAt !== undefined) state.lagMs = Math.max(0, this.opts.now() - opts.dueAt);
-          return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, previousOutcome(state));
-        }, state.last ? 0 : 1));
+        (await lane.use(
+          () => {
+            // Measured when the slot is granted: the wait in the queue is the lateness people feel.
+            if (opts.dueAt !== undefined) state.lagMs = Math.max(0, this.opts.now() - opts.dueAt);
+            return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, previousOutcome(state));
+          },
+          state.last ? 0 : 1,
+        ));
       state.running = false;
       // A reload may have replaced this probe while it ran: then its result belongs to nobody.
       const live = this.slots.get(state.spec.name);

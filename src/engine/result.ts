@@ -3,7 +3,6 @@
 import type { ProbeStatus } from '../core/status.js';
 import type { ProbeOutcome, ProbeSpec } from '../probers/types.js';
 
-
 export interface ProbeResult {
   status: ProbeStatus;
   reason: string;

@@ -43,7 +43,12 @@ export async function runProbe(spec: ProbeSpec, deps: RunDeps, previous?: ProbeO
     } else {
       // A prober throws only on a bug; say so plainly rather than inventing a target failure.
       logger.error({ err }, 'probe raised an error');
-      outcome = { status: 'failing', reason: 'error', message: `internal error: ${(err as Error).message}`, hint: 'This is a bug in stack-watchdog: the log line "probe raised an error" has the stack trace; please report it.' };
+      outcome = {
+        status: 'failing',
+        reason: 'error',
+        message: `internal error: ${(err as Error).message}`,
+        hint: 'This is a bug in stack-watchdog: the log line "probe raised an error" has the stack trace; please report it.',
+      };
     }
   } finally {
     clearTimeout(timer);
@@ -84,6 +89,6 @@ function timedOut(spec: ProbeSpec, stopSignal: AbortSignal | undefined): ProbeOu
     status: 'failing',
     reason: 'timeout',
     message: `no result within the ${formatDuration(spec.timeoutMs)} timeout`,
-    hint: 'The target accepted the request but did not answer in time: check that it is not overloaded or stuck (docker logs <container>), or raise the probe\'s timeout.',
+    hint: "The target accepted the request but did not answer in time: check that it is not overloaded or stuck (docker logs <container>), or raise the probe's timeout.",
   };
 }

@@ -19,16 +19,20 @@ interface Family {
 }
 
 const families: Family[] = [
-  gauge('watchdog_probe_success', "Whether the probe's current status is ok (1) or not (0: failing, blocked or pending).", (s, l) => line('watchdog_probe_success', l, s.current.status === 'ok' ? 1 : 0)),
+  gauge('watchdog_probe_success', "Whether the probe's current status is ok (1) or not (0: failing, blocked or pending).", (s, l) =>
+    line('watchdog_probe_success', l, s.current.status === 'ok' ? 1 : 0),
+  ),
   gauge('watchdog_probe_status', "The probe's current status: 1 on the series of the status it is in.", (s, l) =>
     probeStatuses.map((status) => line('watchdog_probe_status', `${l},status="${status}"`, s.current.status === status ? 1 : 0)).join(''),
   ),
-  gauge('watchdog_probe_reason', "The reason behind the probe's current status (a short fixed word): 1 on that series.", (s, l) => line('watchdog_probe_reason', `${l},reason="${escape(s.current.reason)}"`, 1)),
+  gauge('watchdog_probe_reason', "The reason behind the probe's current status (a short fixed word): 1 on that series.", (s, l) =>
+    line('watchdog_probe_reason', `${l},reason="${escape(s.current.reason)}"`, 1),
+  ),
   gauge('watchdog_probe_info', 'Static facts about each configured probe.', (s, l) => line('watchdog_probe_info', `${l},severity="${s.spec.severity}"`, 1)),
   gauge('watchdog_probe_interval_seconds', 'How often the probe is meant to run (for a cron schedule: the interval used for staleness, 0 if unknown).', (s, l) =>
     line('watchdog_probe_interval_seconds', l, s.spec.schedule ? 0 : s.spec.intervalMs / 1000),
   ),
-  gauge("watchdog_probe_duration_seconds", "How long the probe's last run took (describes the last run, which may differ from the current status while a threshold is counted).", (s, l) =>
+  gauge('watchdog_probe_duration_seconds', "How long the probe's last run took (describes the last run, which may differ from the current status while a threshold is counted).", (s, l) =>
     s.last ? line('watchdog_probe_duration_seconds', l, s.last.durationMs / 1000) : '',
   ),
   gauge('watchdog_probe_last_run_timestamp_seconds', 'When the probe last finished a run (Unix time; describes the last run, not the current status).', (s, l) =>
@@ -38,7 +42,9 @@ const families: Family[] = [
   gauge('watchdog_probe_value', "The number behind the probe's current status, as /status shows it (trace count, query value, usage ratio, ...).", (s, l) =>
     typeof s.current.value === 'number' && Number.isFinite(s.current.value) ? line('watchdog_probe_value', l, s.current.value) : '',
   ),
-  counter('watchdog_probe_runs_total', 'Probe runs by result (ok, failing, blocked).', (s, l) => [...s.runs].map(([result, n]) => line('watchdog_probe_runs_total', `${l},result="${escape(result)}"`, n)).join('')),
+  counter('watchdog_probe_runs_total', 'Probe runs by result (ok, failing, blocked).', (s, l) =>
+    [...s.runs].map(([result, n]) => line('watchdog_probe_runs_total', `${l},result="${escape(result)}"`, n)).join(''),
+  ),
   counter('watchdog_probe_failures_total', 'Failed probe runs by reason.', (s, l) =>
     [...s.failuresByReason].map(([reason, n]) => line('watchdog_probe_failures_total', `${l},reason="${escape(reason)}"`, n)).join(''),
   ),

@@ -66,8 +66,18 @@ export function createMetrics(opts: MetricsOptions): Registry {
   });
   gauge('watchdog_scheduler_last_tick_timestamp_seconds', 'When the scheduler last ticked (Unix time): a stuck event loop shows here.', [], (g) => g.set(engine.lastTick / 1000));
   // Discovery's own health: no series at all without a discover block.
-  gauge('watchdog_discovery_up', 'Whether discovery\'s last listing of containers reached Docker (0: the last set found is kept).', [], (g) => engine.discovery && g.set(engine.discovery.status === 'ok' ? 1 : 0));
-  gauge('watchdog_discovery_last_success_timestamp_seconds', 'When discovery last listed the containers (Unix time).', [], (g) => engine.discovery?.lastSuccess && g.set(engine.discovery.lastSuccess / 1000));
+  gauge(
+    'watchdog_discovery_up',
+    "Whether discovery's last listing of containers reached Docker (0: the last set found is kept).",
+    [],
+    (g) => engine.discovery && g.set(engine.discovery.status === 'ok' ? 1 : 0),
+  );
+  gauge(
+    'watchdog_discovery_last_success_timestamp_seconds',
+    'When discovery last listed the containers (Unix time).',
+    [],
+    (g) => engine.discovery?.lastSuccess && g.set(engine.discovery.lastSuccess / 1000),
+  );
   gauge('watchdog_discovery_probes', 'Probes discovery keeps (one per container found).', [], (g) => engine.discovery && g.set(engine.discovery.probes.length));
   const build = new Gauge({ name: 'watchdog_build_info', help: 'The running stack-watchdog build.', labelNames: ['version', 'nodejs'], registers: [registry] });
   build.set({ version: opts.version, nodejs: process.versions.node }, 1);

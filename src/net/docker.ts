@@ -13,7 +13,11 @@ import Docker from 'dockerode';
  * status when something answered with an error.
  */
 export class DockerUnavailableError extends Error {
-  constructor(message: string, readonly code?: string, readonly statusCode?: number) {
+  constructor(
+    message: string,
+    readonly code?: string,
+    readonly statusCode?: number,
+  ) {
     super(message);
     this.name = 'DockerUnavailableError';
   }
@@ -200,10 +204,7 @@ function classify(err: unknown, container: string, endpoint: string, signal: Abo
   if (describe) return new DockerUnavailableError(describe(endpoint), e.code);
   if (typeof e.statusCode === 'number') {
     // Any other status: the Engine's own 500, or a socket proxy's 403 for an endpoint it does not allow.
-    const said = (isObject(e.json) && typeof e.json.message === 'string' ? e.json.message : Buffer.isBuffer(e.json) ? e.json.toString('utf8') : '')
-      .replace(/\s+/g, ' ')
-      .trim()
-      .slice(0, 160);
+    const said = (isObject(e.json) && typeof e.json.message === 'string' ? e.json.message : Buffer.isBuffer(e.json) ? e.json.toString('utf8') : '').replace(/\s+/g, ' ').trim().slice(0, 160);
     return new DockerUnavailableError(`${endpoint} answered HTTP ${e.statusCode}${said ? `: ${said}` : ''}`, undefined, e.statusCode);
   }
   return err instanceof Error ? err : new Error(String(err));

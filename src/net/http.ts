@@ -43,8 +43,7 @@ export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 export function createHttpClient(opts: { userAgent: string; dispatcher?: Dispatcher }): HttpClient {
   // undici's own header/body timeouts default to 5 minutes; the probe's AbortSignal is the real
   // bound, so these only protect against a forgotten signal.
-  const dispatcher =
-    opts.dispatcher ?? new Agent({ connections: 16, headersTimeout: 120_000, bodyTimeout: 120_000, connectTimeout: 30_000 });
+  const dispatcher = opts.dispatcher ?? new Agent({ connections: 16, headersTimeout: 120_000, bodyTimeout: 120_000, connectTimeout: 30_000 });
   return {
     async request(target, req) {
       const maxBytes = req.maxBytes ?? DEFAULT_MAX_BYTES;

@@ -23,8 +23,7 @@ const defaults = { heartbeatAlert: 'WatchdogAlertPathHeartbeat', maxHeartbeatAge
 /** The watchdog's own page: the alert whose route must end at someone. */
 const defaultRouteLabels: Record<string, string> = { alertname: 'WatchdogProbeFailing', severity: 'critical' };
 
-const amDownHint =
-  'Alertmanager does not answer: check its container (docker ps -a, docker logs mystocks-alertmanager) and ALERTMANAGER_URL.';
+const amDownHint = 'Alertmanager does not answer: check its container (docker ps -a, docker logs mystocks-alertmanager) and ALERTMANAGER_URL.';
 
 const hints = {
   no_alertmanagers:
@@ -41,7 +40,7 @@ const hints = {
     'The heartbeat rule fires in Prometheus but its alert does not reach this Alertmanager (or stopped arriving): check that deploy/prometheus/watchdog-rules.yml is loaded (rule group stack_watchdog), ' +
     'that the `alerting.alertmanagers` target of prometheus.yml is this Alertmanager, and docker logs mystocks-prometheus | grep -i notifier.',
   no_receiver:
-    'The watchdog\'s critical alerts reach Alertmanager and are routed to receivers with no integration at all (every *_configs block missing or commented out), so nobody is told: ' +
+    "The watchdog's critical alerts reach Alertmanager and are routed to receivers with no integration at all (every *_configs block missing or commented out), so nobody is told: " +
     'give that receiver a real integration (webhook_configs, email_configs, slack_configs, ...) or add the route of deploy/alertmanager/route-example.yml above the catch-all, ' +
     'then `amtool check-config alertmanager.yml` and reload: curl -X POST http://alertmanager:9093/-/reload.',
 };
@@ -163,7 +162,10 @@ export const alertPathProber = defineProber({
     // 4. The watchdog's own critical alert is routed to someone.
     const route = await routeOf(ctx, spec.alertmanager, spec.routeLabels);
     if (!route.ok) return route.outcome;
-    const alert = `${spec.routeLabels.alertname ?? 'alert'}{${Object.entries(spec.routeLabels).filter(([k]) => k !== 'alertname').map(([k, v]) => `${k}="${v}"`).join(',')}}`;
+    const alert = `${spec.routeLabels.alertname ?? 'alert'}{${Object.entries(spec.routeLabels)
+      .filter(([k]) => k !== 'alertname')
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(',')}}`;
     details.route = route.value.map((m) => ({ path: m.path, receiver: m.receiver, integrations: m.integrations }));
     if (route.value.every((m) => m.integrations.length === 0)) {
       return failed(
@@ -240,7 +242,12 @@ function parseSampleLine(line: string): MetricSample | undefined {
     i = j + 1;
     if (line[i] === ',') i++;
   }
-  const value = Number(line.slice(i + 1).trim().split(/\s+/)[0]);
+  const value = Number(
+    line
+      .slice(i + 1)
+      .trim()
+      .split(/\s+/)[0],
+  );
   return Number.isNaN(value) ? undefined : { name, labels, value };
 }
 
@@ -251,7 +258,8 @@ async function heartbeatAt(ctx: ProbeContext, base: string, alertname: string): 
   const url = `${joinUrl(base, '/api/v2/alerts')}?${new URLSearchParams({ filter: `alertname="${alertname}"` }).toString()}`;
   const ans = await fetchJson(ctx, url, { hint: amDownHint });
   if (!ans.ok) return ans;
-  if (!Array.isArray(ans.value.json)) return failure(failed('invalid_response', `${url} answered without a list of alerts`, 'Check that the URL points at Alertmanager (port 9093) with no extra path.'));
+  if (!Array.isArray(ans.value.json))
+    return failure(failed('invalid_response', `${url} answered without a list of alerts`, 'Check that the URL points at Alertmanager (port 9093) with no extra path.'));
   const times = ans.value.json.flatMap((a) => {
     const t = asRecord(a)?.updatedAt;
     const ms = typeof t === 'string' ? Date.parse(t) : Number.NaN;
@@ -305,13 +313,13 @@ async function routeOf(ctx: ProbeContext, base: string, labels: Record<string, s
     if (typeof rec?.name !== 'string') continue;
     integrations.set(
       rec.name,
-      Object.entries(rec).filter(([k, v]) => k.endsWith('_configs') && Array.isArray(v) && v.length > 0).map(([k]) => k),
+      Object.entries(rec)
+        .filter(([k, v]) => k.endsWith('_configs') && Array.isArray(v) && v.length > 0)
+        .map(([k]) => k),
     );
   }
   const matches: RouteMatch[] = [];
-  walk(root, labels, 'route', typeof root.receiver === 'string' ? root.receiver : '', (path, receiver) =>
-    matches.push({ path, receiver, integrations: integrations.get(receiver) ?? [] }),
-  );
+  walk(root, labels, 'route', typeof root.receiver === 'string' ? root.receiver : '', (path, receiver) => matches.push({ path, receiver, integrations: integrations.get(receiver) ?? [] }));
   return success(matches);
 }
 

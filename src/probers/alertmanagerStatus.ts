@@ -22,13 +22,13 @@ interface Status {
 const defaultGrace = '2m';
 
 const hints = {
-  down:
-    'Alertmanager does not answer: check its container (docker ps -a, docker logs mystocks-alertmanager); an error in alertmanager.yml stops it at start (`amtool check-config alertmanager.yml`), and ALERTMANAGER_URL must name the compose service and port 9093.',
-  not_ready: 'Alertmanager runs but is not ready yet: it is still loading its configuration or data. Read docker logs mystocks-alertmanager; `amtool check-config alertmanager.yml` shows configuration errors.',
+  down: 'Alertmanager does not answer: check its container (docker ps -a, docker logs mystocks-alertmanager); an error in alertmanager.yml stops it at start (`amtool check-config alertmanager.yml`), and ALERTMANAGER_URL must name the compose service and port 9093.',
+  not_ready:
+    'Alertmanager runs but is not ready yet: it is still loading its configuration or data. Read docker logs mystocks-alertmanager; `amtool check-config alertmanager.yml` shows configuration errors.',
   cluster_settling:
     'The Alertmanager cluster has not settled, so its peers cannot gossip: check the --cluster.peer addresses and that port 9094 (TCP and UDP) is reachable between the Alertmanagers (docker logs mystocks-alertmanager shows the memberlist errors). ' +
     'A single Alertmanager should run with clustering off: --cluster.listen-address= (empty).',
-  invalid: 'Something other than Alertmanager\'s v2 API answered: check that the URL points at Alertmanager (port 9093) with no extra path.',
+  invalid: "Something other than Alertmanager's v2 API answered: check that the URL points at Alertmanager (port 9093) with no extra path.",
 };
 
 export const alertmanagerStatusProber = defineProber({

@@ -21,8 +21,8 @@ export function failure<T = never>(outcome: ProbeOutcome): Attempt<T> {
 }
 
 const transportHints: Record<TransportError['reason'], string> = {
-  timeout: 'The target accepted the request but did not answer within the timeout: check that it is not overloaded or stuck (docker logs <container>), or raise the probe\'s timeout.',
-  connect: 'Nothing accepts connections there: check that the container is running (docker compose ps) and that the URL\'s host and port match the service.',
+  timeout: "The target accepted the request but did not answer within the timeout: check that it is not overloaded or stuck (docker logs <container>), or raise the probe's timeout.",
+  connect: "Nothing accepts connections there: check that the container is running (docker compose ps) and that the URL's host and port match the service.",
   reset: 'The target closed the connection mid-request: it may be restarting or crashing (docker compose ps, docker logs <container>).',
   dns: 'The host name does not resolve: in compose the host is the service name, and the watchdog must be on the same network.',
   body_too_large: 'The answer is larger than the probe accepts: point the probe at a narrower endpoint or raise maxBodyBytes.',
@@ -53,23 +53,23 @@ export interface JsonAnswer {
  * GET (or other) a URL and parse JSON. Non-2xx is `http_status`; a body that is not JSON is
  * `invalid_response`.
  */
-export async function fetchJson(
-  ctx: ProbeContext,
-  url: string,
-  opts: Omit<HttpRequest, 'signal'> & { hint?: string; acceptStatus?: (s: number) => boolean } = {},
-): Promise<Attempt<JsonAnswer>> {
+export async function fetchJson(ctx: ProbeContext, url: string, opts: Omit<HttpRequest, 'signal'> & { hint?: string; acceptStatus?: (s: number) => boolean } = {}): Promise<Attempt<JsonAnswer>> {
   const res = await attempt(() => ctx.http.request(url, { ...opts, signal: ctx.signal }), opts.hint);
   if (!res.ok) return res;
   const { status, body } = res.value;
   const accept = opts.acceptStatus ?? ((s: number) => s >= 200 && s < 300);
   if (!accept(status)) {
-    return failure(failed('http_status', `${url} answered HTTP ${status}: ${snippet(body)}`, opts.hint ?? 'The endpoint answered with an error status: read the body above and the service\'s logs.'));
+    return failure(failed('http_status', `${url} answered HTTP ${status}: ${snippet(body)}`, opts.hint ?? "The endpoint answered with an error status: read the body above and the service's logs."));
   }
   try {
     return success({ status, json: JSON.parse(body) as unknown });
   } catch {
     return failure(
-      failed('invalid_response', `${url} answered HTTP ${status} with a body that is not JSON: ${snippet(body)}`, 'Something other than the expected API answered (a proxy, a login page, another service on that port?): check the URL.'),
+      failed(
+        'invalid_response',
+        `${url} answered HTTP ${status} with a body that is not JSON: ${snippet(body)}`,
+        'Something other than the expected API answered (a proxy, a login page, another service on that port?): check the URL.',
+      ),
     );
   }
 }

@@ -53,9 +53,7 @@ export const containerEnvProber = defineProber({
       const now = a === undefined ? 'unset' : SECRET_LOOKING.test(k) ? 'set to another value' : JSON.stringify(a);
       return `${k} is ${now}, expected ${SECRET_LOOKING.test(k) ? 'the configured value' : JSON.stringify(spec.expect[k])}`;
     };
-    const otel = mismatched.some((k) => k.startsWith('OTEL_'))
-      ? 'The OTEL_* sampler variables are read by the application\'s OpenTelemetry SDK, not by Tempo: they belong to the app service. '
-      : '';
+    const otel = mismatched.some((k) => k.startsWith('OTEL_')) ? "The OTEL_* sampler variables are read by the application's OpenTelemetry SDK, not by Tempo: they belong to the app service. " : '';
     return failed(
       'env_mismatch',
       `${mismatched.length} of ${Object.keys(spec.expect).length} variable(s) differ in "${name}": ${mismatched.map(describe).join('; ')}`,

@@ -59,7 +59,10 @@ export const containerMemoryProber = defineProber({
     const usage = memoryInUse(stats.memory_stats);
     if (usage === undefined) {
       // The Engine reports no memory for a stopped container: it stopped between the two calls.
-      return failed('not_running', `"${name}" stopped while its memory was being read`, `Read why it stops: docker logs --tail 50 ${name}; docker inspect -f '{{json .State}}' ${name}.`, { value: null, details: { container: name } });
+      return failed('not_running', `"${name}" stopped while its memory was being read`, `Read why it stops: docker logs --tail 50 ${name}; docker inspect -f '{{json .State}}' ${name}.`, {
+        value: null,
+        details: { container: name },
+      });
     }
     const limit = info.HostConfig.Memory ?? 0;
     const samples: Sample<Gauge>[] = [
@@ -118,7 +121,7 @@ function notRunning(name: string, info: ContainerInspect, now: number): ProbeOut
 
   const facts: string[] = [];
   if (!up && s.Status !== 'created' && s.Status !== 'paused') facts.push(`exit code ${s.ExitCode}`);
-  if (s.OOMKilled) facts.push('killed by the kernel\'s OOM killer');
+  if (s.OOMKilled) facts.push("killed by the kernel's OOM killer");
   if (restarts > 0) facts.push(`restarted ${restarts} time${restarts === 1 ? '' : 's'} by its restart policy "${info.HostConfig.RestartPolicy?.Name ?? 'no'}"`);
   if (s.Error) facts.push(`error: ${s.Error}`);
   const what = looping

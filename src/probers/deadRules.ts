@@ -21,7 +21,7 @@ interface DeadRule {
 }
 
 const hint =
-  'The rule selects a metric Prometheus does not have, so it can never fire: either the name is wrong (compare with the look-alikes; Tempo\'s metrics-generator writes ' +
+  "The rule selects a metric Prometheus does not have, so it can never fire: either the name is wrong (compare with the look-alikes; Tempo's metrics-generator writes " +
   'traces_spanmetrics_calls_total, traces_spanmetrics_latency_bucket and traces_service_graph_request_total, not traces_span_processed_total or traces_calls_total), ' +
   'or nothing writes it yet (check the exporter or remote-write sender and its scrape job). Fix the rule file, run `promtool check rules <file>`, then reload: ' +
   'curl -X POST http://prometheus:9090/-/reload.';
@@ -59,7 +59,8 @@ export const deadRulesProber = defineProber({
     const details = { rules: rules.length, groups: spec.groups.filter((g) => loaded.has(g)), deadRules: dead };
     if (dead.length) {
       const each = dead.map(
-        (d) => `rule "${d.rule}" in group "${d.group}" selects ${quoted(d.missing)}, which Prometheus does not have${d.similar.length ? ` (look-alikes: ${d.similar.join(', ')})` : ' (no look-alike exists)'}`,
+        (d) =>
+          `rule "${d.rule}" in group "${d.group}" selects ${quoted(d.missing)}, which Prometheus does not have${d.similar.length ? ` (look-alikes: ${d.similar.join(', ')})` : ' (no look-alike exists)'}`,
       );
       return failed('rule_dead', `${dead.length > 1 ? `${dead.length} rules can never fire` : 'a rule can never fire'}: ${capped(each, '; ')}`, hint, { value: dead.length, details });
     }

@@ -59,7 +59,7 @@ export function defineProber<F extends TObject, S extends object, G extends stri
     bind(fields, common) {
       compiled ??= TypeCompiler.Compile(def.fields);
       // The loader checked these fields with friendlier messages; this check is what gives them their type.
-      if (!compiled.Check(fields)) return { ok: false, problems: [{ field: '(fields)', message: 'do not match the kind\'s schema' }] };
+      if (!compiled.Check(fields)) return { ok: false, problems: [{ field: '(fields)', message: "do not match the kind's schema" }] };
       const d = new FieldDecoder();
       const decoded = def.decode(fields, d, common);
       if (d.problems.length) return { ok: false, problems: d.problems };

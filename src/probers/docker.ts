@@ -45,7 +45,8 @@ const unavailableHints: Record<string, string> = {
   unsupported_host: 'Set DOCKER_HOST to unix:///var/run/docker.sock (with the socket mounted read-only) or to tcp://host:2375 of a socket proxy; or leave it unset for the default socket.',
 };
 const defaultUnavailableHint = `The Docker Engine cannot be asked: ${startDockerd}; ${mountSocket}; ${joinGroup}.`;
-const refusedHint = 'The call was refused: if DOCKER_HOST points at a socket proxy, allow the read-only container endpoints (docker-socket-proxy: CONTAINERS=1); if dockerd itself answered an error, read its log (journalctl -u docker).';
+const refusedHint =
+  'The call was refused: if DOCKER_HOST points at a socket proxy, allow the read-only container endpoints (docker-socket-proxy: CONTAINERS=1); if dockerd itself answered an error, read its log (journalctl -u docker).';
 
 /** Blocked, with one message for the whole outage and the step that fixes its particular cause. */
 export function dockerUnavailable(err: DockerUnavailableError, container: string): ProbeOutcome {
@@ -70,20 +71,24 @@ export async function askDocker<T>(ctx: ProbeContext, container: string, call: (
   } catch (err) {
     if (err instanceof DockerUnavailableError) return failure(dockerUnavailable(err, container));
     if (err instanceof ContainerNotFoundError) {
-      return failure(failed(
-        'not_found',
-        `no container named "${container}" on ${ctx.docker.endpoint}`,
-        'List the names with docker ps -a --format \'{{.Names}}\': compose names containers <project>-<service>-1 unless the service sets container_name. Set the probe\'s container to the real name (it may not have been created yet: docker compose up -d).',
-        { value: null, details: { container } },
-      ));
+      return failure(
+        failed(
+          'not_found',
+          `no container named "${container}" on ${ctx.docker.endpoint}`,
+          "List the names with docker ps -a --format '{{.Names}}': compose names containers <project>-<service>-1 unless the service sets container_name. Set the probe's container to the real name (it may not have been created yet: docker compose up -d).",
+          { value: null, details: { container } },
+        ),
+      );
     }
     if (ctx.signal.aborted) {
-      return failure(failed(
-        'timeout',
-        `the Docker Engine at ${ctx.docker.endpoint} did not answer about "${container}" within the probe's timeout`,
-        'dockerd is overloaded or stuck: check that docker ps answers on the host and read the daemon\'s log (journalctl -u docker); raise the probe\'s timeout if it is only slow.',
-        { value: null, details: { container } },
-      ));
+      return failure(
+        failed(
+          'timeout',
+          `the Docker Engine at ${ctx.docker.endpoint} did not answer about "${container}" within the probe's timeout`,
+          "dockerd is overloaded or stuck: check that docker ps answers on the host and read the daemon's log (journalctl -u docker); raise the probe's timeout if it is only slow.",
+          { value: null, details: { container } },
+        ),
+      );
     }
     throw err;
   }

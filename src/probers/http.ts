@@ -66,7 +66,7 @@ export const httpProber = defineProber({
         `${spec.url} answered HTTP ${status} (expected ${spec.expectStatus?.join(', ') ?? '2xx'}): ${snippet(body)}`,
         status >= 500
           ? 'The service is up but failing: read its logs (docker logs <container>) for the error behind this status.'
-          : 'The URL or method may be wrong, or the endpoint needs credentials: compare with the service\'s API documentation.',
+          : "The URL or method may be wrong, or the endpoint needs credentials: compare with the service's API documentation.",
         { value: status, details: { httpStatus: status } },
       );
     }
@@ -76,7 +76,11 @@ export const httpProber = defineProber({
     try {
       doc = JSON.parse(body);
     } catch {
-      return failed('invalid_response', `${spec.url} answered HTTP ${status} with a body that is not JSON: ${snippet(body)}`, 'The assertions need a JSON body: check that the URL points at the JSON API and not at a page or a proxy.');
+      return failed(
+        'invalid_response',
+        `${spec.url} answered HTTP ${status} with a body that is not JSON: ${snippet(body)}`,
+        'The assertions need a JSON body: check that the URL points at the JSON API and not at a page or a proxy.',
+      );
     }
     for (const a of spec.assertions) {
       const found = lookup(doc, a.steps);
@@ -84,9 +88,14 @@ export const httpProber = defineProber({
         return failed('assertion', `${a.path} is not in the answer of ${spec.url}`, 'The response has another shape than expected: check the API version and the path.', { details: { path: a.path } });
       }
       if ('equals' in a && found.value !== a.equals) {
-        return failed('assertion', `${a.path} is ${JSON.stringify(found.value)}, expected ${JSON.stringify(a.equals)}`, 'The service answered but reports a state other than the expected one: read that field in the full response.', {
-          details: { path: a.path, actual: found.value },
-        });
+        return failed(
+          'assertion',
+          `${a.path} is ${JSON.stringify(found.value)}, expected ${JSON.stringify(a.equals)}`,
+          'The service answered but reports a state other than the expected one: read that field in the full response.',
+          {
+            details: { path: a.path, actual: found.value },
+          },
+        );
       }
       if ('expect' in a) {
         const n = typeof found.value === 'number' ? found.value : typeof found.value === 'string' ? Number(found.value) : NaN;

@@ -28,7 +28,8 @@ const receiverHint =
 const transportHints: Record<GrpcTransportError['reason'], string> = {
   connect: `Nothing listens on the OTLP/gRPC port: check that Tempo runs (docker compose ps) and that the host and port are right. ${receiverHint} A Tempo 3 started with a Tempo 2 config (an ingester: or compactor: block) stops at once: look for "failed to parse configFile" in docker logs mystocks-tempo.`,
   dns: 'The host name does not resolve: in compose the host is the service name, and the watchdog must be on the same network.',
-  timeout: 'The port accepted the connection but no gRPC answer came in time: a stuck or overloaded receiver, or a listener that is not HTTP/2. Check docker logs mystocks-tempo, or raise the probe\'s timeout.',
+  timeout:
+    "The port accepted the connection but no gRPC answer came in time: a stuck or overloaded receiver, or a listener that is not HTTP/2. Check docker logs mystocks-tempo, or raise the probe's timeout.",
   protocol: `Something listens on the port but it is not an OTLP/gRPC receiver: another process holds the port, or the address points at an HTTP port (Tempo's 3200 or 4318 instead of 4317). ${receiverHint}`,
 };
 
@@ -39,10 +40,10 @@ function statusHint(code: number): string {
     case 'UNAVAILABLE':
       return 'The receiver could not pass the spans on: the distributor has no healthy ingester (Tempo 2) or live-store (Tempo 3) yet; docker logs mystocks-tempo | grep -i "distributor\\|ingester\\|live-store" says which.';
     case 'RESOURCE_EXHAUSTED':
-      return 'Tempo\'s ingestion rate limit refused the spans (overrides: ingestion rate_limit_bytes and burst_size_bytes), or the message is larger than the receiver accepts.';
+      return "Tempo's ingestion rate limit refused the spans (overrides: ingestion rate_limit_bytes and burst_size_bytes), or the message is larger than the receiver accepts.";
     case 'UNAUTHENTICATED':
     case 'PERMISSION_DENIED':
-      return 'The receiver refuses the caller: a multi-tenant Tempo needs X-Scope-OrgID (set this probe\'s tenant), or a proxy in front asks for credentials.';
+      return "The receiver refuses the caller: a multi-tenant Tempo needs X-Scope-OrgID (set this probe's tenant), or a proxy in front asks for credentials.";
     default:
       return 'The OTLP receiver answered with a gRPC error: docker logs mystocks-tempo | grep -i "distributor\\|receiver" says why.';
   }

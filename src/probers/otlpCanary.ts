@@ -27,8 +27,8 @@ const grpcExportHint =
 
 const notFoundHint =
   'Tempo accepted the span but did not return it by id in time: ingestion is dropping or slow. Read the ingester\'s side (docker logs mystocks-tempo | grep -i "ingester\\|discard\\|error"), ' +
-  'check ingester.max_block_duration and ingester.trace_idle_period, that the querier reaches the ingesters (GET /ingester/ring on Tempo\'s HTTP port), ' +
-  'and tempo_discarded_spans_total on Tempo\'s /metrics. If spans only need longer, raise this probe\'s timeout.';
+  "check ingester.max_block_duration and ingester.trace_idle_period, that the querier reaches the ingesters (GET /ingester/ring on Tempo's HTTP port), " +
+  "and tempo_discarded_spans_total on Tempo's /metrics. If spans only need longer, raise this probe's timeout.";
 
 export const otlpCanaryProber = defineProber({
   unit: 'seconds',
@@ -82,10 +82,14 @@ export const otlpCanaryProber = defineProber({
       if (!exported.ok) {
         const o = exported.outcome;
         if (o.reason === 'timeout') return o;
-        return failed('export_failed', `cannot send the canary span to ${target.address} over OTLP/gRPC: ${o.message}`, o.hint ?? grpcExportHint, { details: { ...details, transport: o.reason, ...o.details } });
+        return failed('export_failed', `cannot send the canary span to ${target.address} over OTLP/gRPC: ${o.message}`, o.hint ?? grpcExportHint, {
+          details: { ...details, transport: o.reason, ...o.details },
+        });
       }
       if (exported.value.rejected) {
-        return failed('export_failed', `${target.address} rejected the canary span: ${exported.value.rejected}`, `Tempo took the request but refused the span (partial success): ${grpcExportHint}`, { details });
+        return failed('export_failed', `${target.address} rejected the canary span: ${exported.value.rejected}`, `Tempo took the request but refused the span (partial success): ${grpcExportHint}`, {
+          details,
+        });
       }
       return lookUp(spec, ctx, { traceId, sentAt, details });
     }
@@ -152,9 +156,14 @@ async function lookUp(
     if (got.status === 404) {
       lastError = undefined;
     } else {
-      lastError = failed('http_status', `${traceUrl} answered HTTP ${got.status}: ${snippet(got.body)}`, 'Tempo accepted the span but its query path fails: docker logs mystocks-tempo | grep -i "querier\\|frontend" says why.', {
-        details: { ...details, lookups, httpStatus: got.status },
-      });
+      lastError = failed(
+        'http_status',
+        `${traceUrl} answered HTTP ${got.status}: ${snippet(got.body)}`,
+        'Tempo accepted the span but its query path fails: docker logs mystocks-tempo | grep -i "querier\\|frontend" says why.',
+        {
+          details: { ...details, lookups, httpStatus: got.status },
+        },
+      );
       // Only a server-side error may pass; anything else means the lookup itself is wrong.
       if (got.status < 500) return lastError;
     }
@@ -200,8 +209,9 @@ function canaryRequest(o: { traceId: string; spanId: string; service: string; pr
 function statusHint(status: number): string {
   if (status === 404 || status === 405) return `HTTP ${status} means an HTTP server answered but not an OTLP receiver (Tempo's query port 3200 answers 404 for /v1/traces).`;
   if (status === 413) return 'The distributor refused the body size: check distributor.receivers.otlp.protocols.http max_request_body_size.';
-  if (status === 429) return 'Tempo\'s ingestion rate limit refused the span (overrides: ingestion rate_limit_bytes and burst_size_bytes): the app may be sending more than the limit.';
-  if (status >= 500) return 'The distributor could not pass the span to an ingester: docker logs mystocks-tempo | grep -i "distributor\\|ingester" (e.g. "at least 1 live replicas required" while the ingester starts).';
+  if (status === 429) return "Tempo's ingestion rate limit refused the span (overrides: ingestion rate_limit_bytes and burst_size_bytes): the app may be sending more than the limit.";
+  if (status >= 500)
+    return 'The distributor could not pass the span to an ingester: docker logs mystocks-tempo | grep -i "distributor\\|ingester" (e.g. "at least 1 live replicas required" while the ingester starts).';
   return 'The receiver did not accept the request as OTLP/JSON.';
 }
 

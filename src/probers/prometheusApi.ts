@@ -39,7 +39,11 @@ export async function metricNames(ctx: ProbeContext, base: string): Promise<Atte
 /** Up to `n` known names closest to the wanted ones (shared name parts first, then edit distance). */
 export function suggest(wanted: string[], known: string[], n: number): string[] {
   const scored = known.map((k) => ({ k, score: Math.max(...wanted.map((w) => similarity(w, k))) }));
-  return scored.filter((s) => s.score > 0.3).sort((a, b) => b.score - a.score || a.k.localeCompare(b.k)).slice(0, n).map((s) => s.k);
+  return scored
+    .filter((s) => s.score > 0.3)
+    .sort((a, b) => b.score - a.score || a.k.localeCompare(b.k))
+    .slice(0, n)
+    .map((s) => s.k);
 }
 
 function similarity(a: string, b: string): number {

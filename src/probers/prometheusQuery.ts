@@ -82,18 +82,21 @@ function readSamples(resultType: unknown, result: unknown): Series[] | undefined
 
 function formatLabels(m: Record<string, unknown>): string {
   const { __name__: name = '', ...rest } = m;
-  const inner = Object.entries(rest).map(([k, v]) => `${k}="${String(v)}"`).join(',');
+  const inner = Object.entries(rest)
+    .map(([k, v]) => `${k}="${String(v)}"`)
+    .join(',');
   return inner ? `${String(name)}{${inner}}` : String(name);
 }
 
 // Words in PromQL that look like metric names but are not.
-const promqlWords = new Set([
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan',
-]);
+const promqlWords = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
 
 /** Metric names referenced by a query: identifiers not followed by `(` and not inside {..} or "..". */
 export function metricNamesIn(query: string): string[] {
-  const stripped = query.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""').replace(/\{[^}]*\}/g, '{}').replace(/\[[^\]]*\]/g, '[]');
+  const stripped = query
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
+    .replace(/\{[^}]*\}/g, '{}')
+    .replace(/\[[^\]]*\]/g, '[]');
   const names = new Set<string>();
   for (const m of stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\()?/g)) {
     const word = m[1]!;

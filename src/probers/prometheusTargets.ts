@@ -57,10 +57,23 @@ export const prometheusTargetsProber = defineProber({
 
     if (!targets.length) {
       const jobs = [...new Set((active as Target[]).map((t) => t?.labels?.job ?? t?.scrapePool).filter((j): j is string => Boolean(j)))];
-      return failed('no_targets', `no active target for job "${spec.job}" (jobs with targets: ${jobs.length ? capped(jobs.map((j) => `"${j}"`), ', ', 20) : 'none'})`, hints.no_targets, {
-        value: 0,
-        details: { ...details, jobs },
-      });
+      return failed(
+        'no_targets',
+        `no active target for job "${spec.job}" (jobs with targets: ${
+          jobs.length
+            ? capped(
+                jobs.map((j) => `"${j}"`),
+                ', ',
+                20,
+              )
+            : 'none'
+        })`,
+        hints.no_targets,
+        {
+          value: 0,
+          details: { ...details, jobs },
+        },
+      );
     }
     if (down.length) {
       const each = down.map((t) => `${t.scrapeUrl ?? t.labels?.instance ?? '(no scrape URL)'}: ${t.lastError || 'no lastError given'}`);

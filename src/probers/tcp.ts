@@ -33,12 +33,20 @@ export const tcpProber = defineProber({
     const seconds = (ctx.now() - started) / 1000;
     if (!err) return passed(`${spec.address} accepted a connection in ${seconds.toFixed(3)}s`, { value: seconds });
     if (ctx.signal.aborted) {
-      return failed('timeout', `${spec.address} did not accept a connection in time`, 'Packets are dropped on the way (a firewall, a wrong network) or the host is down: check that the watchdog and the target share a compose network.');
+      return failed(
+        'timeout',
+        `${spec.address} did not accept a connection in time`,
+        'Packets are dropped on the way (a firewall, a wrong network) or the host is down: check that the watchdog and the target share a compose network.',
+      );
     }
     if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
       return failed('dns', `cannot resolve ${host} (${err.code})`, 'In compose the host is the service name, and the watchdog must be on the same network.');
     }
-    return failed('connect', `${spec.address} refused the connection (${err.code ?? err.message})`, `Nothing listens on port ${port}: check that the service is running and that it listens on that port on all interfaces (0.0.0.0), not only on its own localhost.`);
+    return failed(
+      'connect',
+      `${spec.address} refused the connection (${err.code ?? err.message})`,
+      `Nothing listens on port ${port}: check that the service is running and that it listens on that port on all interfaces (0.0.0.0), not only on its own localhost.`,
+    );
   },
 });
 

@@ -6,11 +6,13 @@ import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 import { joinUrl } from '../util/url.js';
 import { attempt, failure, fetchJson, success, type JsonAnswer } from './common.js';
 
-export const notTempoHint = 'Something other than Tempo\'s API answered (a proxy, Grafana, another service on that port?): point the URL at Tempo\'s HTTP port (3200) with no extra path.';
+export const notTempoHint = "Something other than Tempo's API answered (a proxy, Grafana, another service on that port?): point the URL at Tempo's HTTP port (3200) with no extra path.";
 
 const tempoHints: Record<string, string> = {
-  connect: 'Nothing accepts connections on Tempo\'s HTTP port: check the container (docker ps -a | grep mystocks-tempo, docker logs mystocks-tempo) and that the URL uses server.http_listen_port (3200 by default).',
-  timeout: 'Tempo accepted the request but did not answer in time: it may be overloaded or near its memory limit (docker stats mystocks-tempo), or a query is scanning too much of the backend; docker logs mystocks-tempo says which.',
+  connect:
+    "Nothing accepts connections on Tempo's HTTP port: check the container (docker ps -a | grep mystocks-tempo, docker logs mystocks-tempo) and that the URL uses server.http_listen_port (3200 by default).",
+  timeout:
+    'Tempo accepted the request but did not answer in time: it may be overloaded or near its memory limit (docker stats mystocks-tempo), or a query is scanning too much of the backend; docker logs mystocks-tempo says which.',
   reset: 'Tempo closed the connection mid-request: it may be restarting or OOM-killed at its memory limit (docker inspect mystocks-tempo --format "{{.State.OOMKilled}}", docker logs mystocks-tempo).',
   http_status: 'Tempo answered with an error: the body above says why, and docker logs mystocks-tempo has the rest.',
   invalid_response: notTempoHint,

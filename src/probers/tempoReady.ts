@@ -48,7 +48,8 @@ export const tempoReadyProber = defineProber({
           `${cause}: docker logs mystocks-tempo | grep -i "${first.name}". Usual causes: a storage path Tempo cannot write (storage.trace.local.path, /var/tempo or /tmp/tempo permissions), a bad key in tempo-config.yaml, or the memberlist ring not forming (GET ${ring} on Tempo's HTTP port); restart Tempo once fixed.` +
           (tempo3 ? ' This is Tempo 3: it has no ingester or compactor, and a Tempo 2 config (an ingester: or compactor: block) stops it at start with "failed to parse configFile" in its logs.' : '');
       } else if (stopping) {
-        hint = 'Tempo is shutting down (a docker stop, a restart, or a module failed and Tempo stops them all): docker compose ps and docker logs mystocks-tempo say which; if it restarts in a loop, the log line before "stopping" names the module.';
+        hint =
+          'Tempo is shutting down (a docker stop, a restart, or a module failed and Tempo stops them all): docker compose ps and docker logs mystocks-tempo say which; if it restarts in a loop, the log line before "stopping" names the module.';
       } else {
         hint = tempo3
           ? `Tempo 3 is starting (the live-store joins its ring: GET ${ring}) or a module is failing: if this lasts beyond a minute, docker logs mystocks-tempo names the module.`
@@ -98,7 +99,10 @@ export function parseServicesTable(text: string): ModuleRow[] {
   const rows: ModuleRow[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('|')) continue;
-    const [name = '', state = '', failure = ''] = line.split('|').slice(1, -1).map((c) => c.trim());
+    const [name = '', state = '', failure = ''] = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (!name || name === 'SERVICE NAME') continue;
     rows.push({ name, state, failure });
   }

@@ -219,7 +219,10 @@ async function serviceNames(ctx: ProbeContext, base: string, service: string, he
     if (stem.length > 2 && n.startsWith(stem)) return 1;
     return 2 + levenshtein(want, n) / Math.max(want.length, n.length);
   };
-  return names.map((name) => ({ name, s: score(name) })).sort((a, b) => a.s - b.s || a.name.localeCompare(b.name)).map((x) => x.name);
+  return names
+    .map((name) => ({ name, s: score(name) }))
+    .sort((a, b) => a.s - b.s || a.name.localeCompare(b.name))
+    .map((x) => x.name);
 }
 
 function absentHint(service: string): string {

@@ -15,10 +15,7 @@ export function errorReply(statusCode: number, message: string): ErrorReply {
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message };
 }
 
-export const FormatQuery = Type.Object(
-  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')])) },
-  { additionalProperties: false },
-);
+export const FormatQuery = Type.Object({ format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('text')])) }, { additionalProperties: false });
 
 export const ProbeParams = Type.Object({ probe: Type.String({ pattern: '^[a-z0-9-]{1,64}$' }) });
 

@@ -123,7 +123,16 @@ test('fallback: nothing is posted while the guard is ok; when it fails, one aler
   const guard = await switchable(t, true);
   const app = await switchable(t, false);
   const minor = await switchable(t, false);
-  const w = await startWatchdog(t, [{ name: GUARD, url: guard.url }, { name: 'app', url: app.url }, { name: 'minor', url: minor.url, severity: 'warning' }], { alertmanager: { url: am.url, resolveTimeout: '4s' } }, { instance: 'replica-a' });
+  const w = await startWatchdog(
+    t,
+    [
+      { name: GUARD, url: guard.url },
+      { name: 'app', url: app.url },
+      { name: 'minor', url: minor.url, severity: 'warning' },
+    ],
+    { alertmanager: { url: am.url, resolveTimeout: '4s' } },
+    { instance: 'replica-a' },
+  );
 
   assert.equal(await w.round(), true);
   assert.deepEqual(await amAlerts(am), []);
@@ -172,7 +181,14 @@ test('recovery: a probe that recovers is resolved at once; the others keep firin
   const am = await alertmanager(t);
   const guard = await switchable(t, false);
   const app = await switchable(t, false);
-  const w = await startWatchdog(t, [{ name: GUARD, url: guard.url }, { name: 'app', url: app.url }], { alertmanager: { url: am.url, resolveTimeout: '1m' } });
+  const w = await startWatchdog(
+    t,
+    [
+      { name: GUARD, url: guard.url },
+      { name: 'app', url: app.url },
+    ],
+    { alertmanager: { url: am.url, resolveTimeout: '1m' } },
+  );
   await w.round();
   assert.deepEqual(probesOf(await amAlerts(am)), ['app', GUARD]);
 
@@ -194,7 +210,15 @@ test('fallback hand-over: when the guard recovers its alert resolves; a probe st
   const guard = await switchable(t, false);
   const app = await switchable(t, false);
   const db = await switchable(t, false);
-  const w = await startWatchdog(t, [{ name: GUARD, url: guard.url }, { name: 'app', url: app.url }, { name: 'db', url: db.url }], { alertmanager: { url: am.url, resolveTimeout: '3s' } });
+  const w = await startWatchdog(
+    t,
+    [
+      { name: GUARD, url: guard.url },
+      { name: 'app', url: app.url },
+      { name: 'db', url: db.url },
+    ],
+    { alertmanager: { url: am.url, resolveTimeout: '3s' } },
+  );
   await w.round();
   assert.deepEqual(probesOf(await amAlerts(am)), ['app', 'db', GUARD]);
 
@@ -208,7 +232,10 @@ test('fallback hand-over: when the guard recovers its alert resolves; a probe st
   // Not renewed any more (the timer runs every 750 ms): endsAt stays where the last renewal put it.
   await sleep(1000);
   const still = await amAlerts(am);
-  assert.deepEqual(still.map((a) => a.endsAt), handed.map((a) => a.endsAt));
+  assert.deepEqual(
+    still.map((a) => a.endsAt),
+    handed.map((a) => a.endsAt),
+  );
 
   app.set(true);
   await w.round();
@@ -226,7 +253,14 @@ test('fallback hand-over: when the guard recovers its alert resolves; a probe st
 async function recoveryDuringOutage(t: TestContext, am: AlertmanagerHandle, url: string, goDown: () => Promise<void>) {
   const guard = await switchable(t, false);
   const app = await switchable(t, false);
-  const w = await startWatchdog(t, [{ name: GUARD, url: guard.url }, { name: 'app', url: app.url }], { alertmanager: { url, resolveTimeout: '1m' } });
+  const w = await startWatchdog(
+    t,
+    [
+      { name: GUARD, url: guard.url },
+      { name: 'app', url: app.url },
+    ],
+    { alertmanager: { url, resolveTimeout: '1m' } },
+  );
   await w.round();
   assert.deepEqual(probesOf(await amAlerts(am)), ['app', GUARD]);
   await goDown();
@@ -314,7 +348,10 @@ test('two watchdogs against one Alertmanager: one group, one alert per probe', a
   const am = await alertmanager(t);
   const guard = await switchable(t, false);
   const app = await switchable(t, false);
-  const probes = [{ name: GUARD, url: guard.url }, { name: 'app', url: app.url }];
+  const probes = [
+    { name: GUARD, url: guard.url },
+    { name: 'app', url: app.url },
+  ];
   const settings = { alertmanager: { url: am.url, resolveTimeout: '1m' } };
   const a = await startWatchdog(t, probes, settings, { instance: 'replica-a' });
   await a.round();
@@ -338,7 +375,11 @@ test('mode always posts while Prometheus is fine (the guard too, whatever its se
   const guard = await switchable(t, true);
   const app = await switchable(t, false);
   const minor = await switchable(t, false);
-  const probes: ProbeDef[] = [{ name: 'prom', url: guard.url, severity: 'warning' }, { name: 'app', url: app.url }, { name: 'minor', url: minor.url, severity: 'warning' }];
+  const probes: ProbeDef[] = [
+    { name: 'prom', url: guard.url, severity: 'warning' },
+    { name: 'app', url: app.url },
+    { name: 'minor', url: minor.url, severity: 'warning' },
+  ];
 
   const always = await startWatchdog(t, probes, { alertmanager: { url: am.url, mode: 'always', guardProbe: 'prom', resolveTimeout: '1m' } });
   await always.round();
@@ -368,7 +409,15 @@ test('backoff: retries double up to the cap, each carrying the whole current set
   const guard = await switchable(t, false);
   const app = await switchable(t, false);
   const registry = new Registry();
-  const w = await startWatchdog(t, [{ name: GUARD, url: guard.url }, { name: 'app', url: app.url }], { alertmanager: { url: busy.url, resolveTimeout: '1m' } }, { registry, tuning: { retry: { baseMs: 100, maxMs: 400 }, debounceMs: 60_000, random: () => 1 } });
+  const w = await startWatchdog(
+    t,
+    [
+      { name: GUARD, url: guard.url },
+      { name: 'app', url: app.url },
+    ],
+    { alertmanager: { url: busy.url, resolveTimeout: '1m' } },
+    { registry, tuning: { retry: { baseMs: 100, maxMs: 400 }, debounceMs: 60_000, random: () => 1 } },
+  );
   assert.equal(await w.round(), false);
   await sleep(1700);
   await w.alerting.stop();

@@ -53,10 +53,13 @@ test('check --format json is clean JSON for jq', async (t) => {
   assert.equal(code, 1);
   const report = JSON.parse(stdout) as { status: string; probes: { name: string; status: string; reason: string }[] };
   assert.equal(report.status, 'failing');
-  assert.deepEqual(report.probes.map((p) => [p.name, p.status, p.reason]), [
-    ['web-up', 'ok', 'ok'],
-    ['otlp-grpc-port', 'failing', 'connect'],
-  ]);
+  assert.deepEqual(
+    report.probes.map((p) => [p.name, p.status, p.reason]),
+    [
+      ['web-up', 'ok', 'ok'],
+      ['otlp-grpc-port', 'failing', 'connect'],
+    ],
+  );
 });
 
 test('check --probe runs only that probe and exits 0 when it passes', async (t) => {

@@ -5,13 +5,11 @@ import assert from 'node:assert/strict';
 import { loadConfig, ConfigError } from '../../src/config/load.js';
 
 const dir = 'test/fixtures/bad';
-const allowedHttp = 'name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, hints, url, method, headers, body, expectStatus, assertions, maxBodyBytes';
+const allowedHttp =
+  'name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, hints, url, method, headers, body, expectStatus, assertions, maxBodyBytes';
 
 const expected: Record<string, (string | RegExp)[]> = {
-  'unknown-key.yaml': [
-    'probe "prometheus-ready": url: required field is missing',
-    'probe "prometheus-ready": urll: unknown field; did you mean "url"?',
-  ],
+  'unknown-key.yaml': ['probe "prometheus-ready": url: required field is missing', 'probe "prometheus-ready": urll: unknown field; did you mean "url"?'],
   'wrong-type.yaml': ['probe "prometheus-ready": timeout: expected a duration such as "500ms", "30s", "5m" or "1h", got 5'],
   'duplicate-name.yaml': ['probe "otlp-grpc-port": name: duplicate name, first defined in probes[0] of this file'],
   'unknown-dependency.yaml': ['probe "span-rate": dependsOn: no probe is named "prometheus-redy"'],

@@ -10,7 +10,10 @@ const own = (p: ProbeSpec | undefined) => (p?.settings ?? {}) as Record<string, 
 test('a folder: every *.yaml and *.yml in name order, other files ignored, dependencies across files', async () => {
   const config = await loadConfig('test/fixtures/folder-ok', {});
   assert.deepEqual(config.files, ['test/fixtures/folder-ok/10-prometheus.yaml', 'test/fixtures/folder-ok/20-tempo.yaml']);
-  assert.deepEqual(config.probes.map((p) => p.name), ['prometheus-ready', 'span-rate', 'otlp-canary', 'otlp-grpc-port']);
+  assert.deepEqual(
+    config.probes.map((p) => p.name),
+    ['prometheus-ready', 'span-rate', 'otlp-canary', 'otlp-grpc-port'],
+  );
   assert.deepEqual(config.probes.find((p) => p.name === 'otlp-canary')!.dependsOn, ['prometheus-ready']);
 });
 
@@ -38,7 +41,10 @@ test('${VAR} and ${VAR:-default}: set, unset, empty, and typed when the whole va
 });
 
 test('a folder with the same probe name in two files, and alerting set twice, names both files', async () => {
-  const err = await loadConfig('test/fixtures/folder-dup', {}).then(() => undefined, (e: unknown) => e);
+  const err = await loadConfig('test/fixtures/folder-dup', {}).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof ConfigError);
   assert.deepEqual(err.problems, [
     'test/fixtures/folder-dup/b.yml: alerting: already set in test/fixtures/folder-dup/a.yaml; give it in one file only',

@@ -72,12 +72,17 @@ test('reload: SIGHUP and file changes apply a good config; a bad one is refused 
   await eventually(() => w.logs.some((l) => l.msg === 'config reload refused; the previous config keeps running'), 'the refusal');
   const refusal = w.logs.find((l) => l.msg === 'config reload refused; the previous config keeps running')!;
   assert.equal(refusal.level, 'error');
-  assert.deepEqual(refusal.problems, [`${file}: probe "broken": expect: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, hints, url, method, headers, body, expectStatus, assertions, maxBodyBytes)`]);
+  assert.deepEqual(refusal.problems, [
+    `${file}: probe "broken": expect: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, hints, url, method, headers, body, expectStatus, assertions, maxBodyBytes)`,
+  ]);
   text = await metrics(w.url);
   assert.match(text, /^watchdog_config_last_reload_successful 0$/m);
   assert.match(text, /probe="third"/);
   const status = (await (await fetch(`${w.url}/status`)).json()) as { probes: { name: string }[] };
-  assert.deepEqual(status.probes.map((p) => p.name), ['first', 'third']);
+  assert.deepEqual(
+    status.probes.map((p) => p.name),
+    ['first', 'third'],
+  );
 
   // Fixed, and applied by SIGHUP too.
   writeFileSync(file, `probes:\n${probe('first')}`);

@@ -64,17 +64,14 @@ test('the merge keeps the stack as it was and adds the watchdog to its network',
   assert.equal(r.code, 0, r.stderr);
   const { services, networks } = r.merged();
   assert.deepEqual(Object.keys(services).sort(), ['alertmanager', 'backend', 'grafana', 'prometheus', 'tempo', 'watchdog']);
-  assert.deepEqual(
-    Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.container_name])),
-    {
-      alertmanager: 'mystocks-alertmanager',
-      backend: 'mystocks-backend',
-      grafana: 'mystocks-grafana',
-      prometheus: 'mystocks-prometheus',
-      tempo: 'mystocks-tempo',
-      watchdog: 'mystocks-watchdog',
-    },
-  );
+  assert.deepEqual(Object.fromEntries(Object.entries(services).map(([name, s]) => [name, s.container_name])), {
+    alertmanager: 'mystocks-alertmanager',
+    backend: 'mystocks-backend',
+    grafana: 'mystocks-grafana',
+    prometheus: 'mystocks-prometheus',
+    tempo: 'mystocks-tempo',
+    watchdog: 'mystocks-watchdog',
+  });
   assert.equal(services.prometheus!.deploy?.resources?.limits?.memory, '2G');
   assert.equal(services.tempo!.deploy?.resources?.limits?.memory, '1G');
   assert.equal(networks['mystocks-monitoring']?.name, 'mystocks-monitoring');
@@ -116,16 +113,19 @@ test('the watchdog service: built here, socket and probes read-only, endpoints b
   assert.match(hc.test.join(' '), /\/healthz/);
 });
 
-test('the watchdog rules land in Prometheus\'s rule folder, next to the stack\'s own mounts', () => {
+test("the watchdog rules land in Prometheus's rule folder, next to the stack's own mounts", () => {
   const r = composeConfig({ projectDir: fixtureDir, env: { WATCHDOG_DIR: root } });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual([...(r.merged().services.prometheus!.volumes ?? [])].sort(), [
-    `${fixtureDir}/config/prometheus.yml:/etc/prometheus/prometheus.yml:ro`,
-    `${fixtureDir}/config/rules:/etc/prometheus/rules:rw`,
-    `${root}/deploy/prometheus/watchdog-rules.yml:/etc/prometheus/rules/watchdog-rules.yml:ro`,
-    `${root}/deploy/prometheus/watchdog-recording-rules.yml:/etc/prometheus/rules/watchdog-recording-rules.yml:ro`,
-    'prometheus-data:/prometheus:rw',
-  ].sort());
+  assert.deepEqual(
+    [...(r.merged().services.prometheus!.volumes ?? [])].sort(),
+    [
+      `${fixtureDir}/config/prometheus.yml:/etc/prometheus/prometheus.yml:ro`,
+      `${fixtureDir}/config/rules:/etc/prometheus/rules:rw`,
+      `${root}/deploy/prometheus/watchdog-rules.yml:/etc/prometheus/rules/watchdog-rules.yml:ro`,
+      `${root}/deploy/prometheus/watchdog-recording-rules.yml:/etc/prometheus/rules/watchdog-recording-rules.yml:ro`,
+      'prometheus-data:/prometheus:rw',
+    ].sort(),
+  );
 });
 
 test('DOCKER_GID, WATCHDOG_ADMIN_TOKEN and a relative WATCHDOG_DIR come from the environment', () => {
@@ -170,7 +170,10 @@ test('the merged rule mounts work on a real dockerd, and the read-only caveat in
   const r = composeConfig({ projectDir: stack, files: [join(stack, 'docker-compose.yml'), override], env: { WATCHDOG_DIR: root } });
   assert.equal(r.code, 0, r.stderr);
   // Sorted only to compare: Docker itself mounts the folder before the file inside it, in any order.
-  const ruleMounts = r.merged().services.prometheus!.volumes!.filter((v) => v.includes(':/etc/prometheus/rules')).sort();
+  const ruleMounts = r
+    .merged()
+    .services.prometheus!.volumes!.filter((v) => v.includes(':/etc/prometheus/rules'))
+    .sort();
   assert.deepEqual(
     ruleMounts,
     [
@@ -182,9 +185,19 @@ test('the merged rule mounts work on a real dockerd, and the read-only caveat in
 
   const listRules = (mounts: string[]) =>
     docker([
-      'run', '--rm', '--network', 'none', '--label', `${TEST_LABEL}=1`, '--label', `${TEST_PID_LABEL}=${process.pid}`,
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--label',
+      `${TEST_LABEL}=1`,
+      '--label',
+      `${TEST_PID_LABEL}=${process.pid}`,
       ...mounts.flatMap((m) => ['-v', m]),
-      TEST_IMAGE, 'sh', '-c', 'ls /etc/prometheus/rules && cat /etc/prometheus/rules/watchdog-rules.yml',
+      TEST_IMAGE,
+      'sh',
+      '-c',
+      'ls /etc/prometheus/rules && cat /etc/prometheus/rules/watchdog-rules.yml',
     ]);
   const rules = readFileSync(join(root, 'deploy/prometheus/watchdog-rules.yml'), 'utf8');
   assert.equal((await listRules(ruleMounts)).stdout, `tracing-business-alerts.yml\nwatchdog-recording-rules.yml\nwatchdog-rules.yml\n${rules}`);

@@ -92,7 +92,10 @@ const execForm = (args: string) => {
 
 describe('Dockerfile', () => {
   it('builds in a stage with dev dependencies and runs from a second one with production ones only', () => {
-    assert.deepEqual(dockerfile.stages.map((s) => s.name), ['build', 'runtime']);
+    assert.deepEqual(
+      dockerfile.stages.map((s) => s.name),
+      ['build', 'runtime'],
+    );
     const build = stage('build');
     const runtime = stage('runtime');
     assert.deepEqual(all(build, 'RUN'), ['npm ci --no-audit --no-fund', 'npm run build']);
@@ -130,14 +133,23 @@ describe('Dockerfile', () => {
   it('carries the OCI labels', () => {
     const labels = all(stage('runtime'), 'LABEL').join(' ');
     const keys = [...labels.matchAll(/(org\.opencontainers\.image\.[a-z.]+)=/g)].map((m) => m[1]);
-    assert.deepEqual(keys, ['title', 'description', 'licenses', 'version', 'revision', 'created', 'base.name'].map((k) => `org.opencontainers.image.${k}`));
+    assert.deepEqual(
+      keys,
+      ['title', 'description', 'licenses', 'version', 'revision', 'created', 'base.name'].map((k) => `org.opencontainers.image.${k}`),
+    );
     assert.match(labels, /org\.opencontainers\.image\.licenses="Apache-2\.0"/);
   });
 
   it('.dockerignore lets in exactly what the COPY lines take from the build context', () => {
-    const lines = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const lines = readFileSync(join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     assert.equal(lines[0], '*', 'everything is excluded first, so nothing new slips in unnoticed');
-    const allowed = lines.slice(1).map((l) => l.replace(/^!/, '')).sort();
+    const allowed = lines
+      .slice(1)
+      .map((l) => l.replace(/^!/, ''))
+      .sort();
     const copied = dockerfile.stages
       .flatMap((s) => all(s, 'COPY'))
       .filter((args) => !args.startsWith('--from='))
@@ -156,43 +168,46 @@ describe('the runtime stage, rebuilt as a folder and started as the image starts
   let startMs: number;
   let readyMs: number;
 
-  before(async () => {
-    // What the runtime stage copies and runs, in its order.
-    mkdirSync(app);
-    copyPackageFiles(app);
-    const npm = run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, timeoutMs: 170_000 });
-    assert.equal(npm.code, 0, `npm ci --omit=dev failed:\n${npm.out}`);
-    // The build stage's `npm run build` is tsc -p tsconfig.json; a type error stops the image build too.
-    const tsc = run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', join(app, 'dist')], { timeoutMs: 120_000 });
-    assert.equal(tsc.code, 0, `tsc failed (the image build would too):\n${tsc.out}`);
-    if (existsSync(join(root, 'probes'))) cpSync(join(root, 'probes'), join(app, 'probes'), { recursive: true });
+  before(
+    async () => {
+      // What the runtime stage copies and runs, in its order.
+      mkdirSync(app);
+      copyPackageFiles(app);
+      const npm = run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, timeoutMs: 170_000 });
+      assert.equal(npm.code, 0, `npm ci --omit=dev failed:\n${npm.out}`);
+      // The build stage's `npm run build` is tsc -p tsconfig.json; a type error stops the image build too.
+      const tsc = run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json'), '--outDir', join(app, 'dist')], { timeoutMs: 120_000 });
+      assert.equal(tsc.code, 0, `tsc failed (the image build would too):\n${tsc.out}`);
+      if (existsSync(join(root, 'probes'))) cpSync(join(root, 'probes'), join(app, 'probes'), { recursive: true });
 
-    const server = createServer((_req, res) => res.end('ok'));
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    const address = server.address();
-    assert.ok(address && typeof address === 'object');
-    target = { close: () => server.close(), url: `http://127.0.0.1:${address.port}/` };
+      const server = createServer((_req, res) => res.end('ok'));
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      const address = server.address();
+      assert.ok(address && typeof address === 'object');
+      target = { close: () => server.close(), url: `http://127.0.0.1:${address.port}/` };
 
-    const probeFile = join(app, '..', 'probe.yaml');
-    writeFileSync(probeFile, `probes:\n  - name: local-http\n    kind: http\n    url: ${target.url}\n    interval: 5s\n    timeout: 2s\n`);
-    port = await freePort();
-    const [command, ...args] = execForm(one(runtime, 'CMD'));
-    assert.equal(command, 'node');
-    const t0 = performance.now();
-    daemon = await startProcess({
-      name: 'image-layout',
-      command: process.execPath,
-      args,
-      cwd: app,
-      // The image's ENV, with the config, port and host a test needs; nothing else from this shell.
-      env: { ...envOf(runtime), PATH: process.env.PATH, HOME: app, WATCHDOG_CONFIG: probeFile, WATCHDOG_PORT: String(port), WATCHDOG_HOST: '127.0.0.1' },
-    });
-    const describeLog = () => daemon.logTail();
-    await waitForHttpOk(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 30_000, intervalMs: 10, abortIf: () => (daemon.isRunning() ? undefined : 'the daemon exited'), describe: describeLog });
-    startMs = performance.now() - t0;
-    await waitForHttpOk(`http://127.0.0.1:${port}/readyz`, { timeoutMs: 30_000, intervalMs: 10, describe: describeLog });
-    readyMs = performance.now() - t0;
-  }, { timeout: 400_000 });
+      const probeFile = join(app, '..', 'probe.yaml');
+      writeFileSync(probeFile, `probes:\n  - name: local-http\n    kind: http\n    url: ${target.url}\n    interval: 5s\n    timeout: 2s\n`);
+      port = await freePort();
+      const [command, ...args] = execForm(one(runtime, 'CMD'));
+      assert.equal(command, 'node');
+      const t0 = performance.now();
+      daemon = await startProcess({
+        name: 'image-layout',
+        command: process.execPath,
+        args,
+        cwd: app,
+        // The image's ENV, with the config, port and host a test needs; nothing else from this shell.
+        env: { ...envOf(runtime), PATH: process.env.PATH, HOME: app, WATCHDOG_CONFIG: probeFile, WATCHDOG_PORT: String(port), WATCHDOG_HOST: '127.0.0.1' },
+      });
+      const describeLog = () => daemon.logTail();
+      await waitForHttpOk(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 30_000, intervalMs: 10, abortIf: () => (daemon.isRunning() ? undefined : 'the daemon exited'), describe: describeLog });
+      startMs = performance.now() - t0;
+      await waitForHttpOk(`http://127.0.0.1:${port}/readyz`, { timeoutMs: 30_000, intervalMs: 10, describe: describeLog });
+      readyMs = performance.now() - t0;
+    },
+    { timeout: 400_000 },
+  );
 
   after(async () => {
     await daemon?.stop();
@@ -214,12 +229,19 @@ describe('the runtime stage, rebuilt as a folder and started as the image starts
 
   it('holds no devDependency, and every production package', () => {
     const present = (path: string) => existsSync(join(app, path));
-    const dev = Object.entries(lock.packages).filter(([path, p]) => path && p.dev).map(([path]) => path);
+    const dev = Object.entries(lock.packages)
+      .filter(([path, p]) => path && p.dev)
+      .map(([path]) => path);
     assert.ok(dev.some((p) => p === 'node_modules/typescript') && dev.some((p) => p === 'node_modules/tsx'), 'the lockfile marks typescript and tsx as dev');
     assert.deepEqual(dev.filter(present), []);
-    const needed = Object.entries(lock.packages).filter(([path, p]) => path && !p.dev && !p.optional && !p.devOptional).map(([path]) => path);
+    const needed = Object.entries(lock.packages)
+      .filter(([path, p]) => path && !p.dev && !p.optional && !p.devOptional)
+      .map(([path]) => path);
     assert.ok(needed.includes('node_modules/fastify'));
-    assert.deepEqual(needed.filter((p) => !present(p)), []);
+    assert.deepEqual(
+      needed.filter((p) => !present(p)),
+      [],
+    );
   });
 
   it('has the layout the image has: dist/cli.js, package.json beside it, the default probes', () => {
@@ -307,7 +329,10 @@ function removeImageTree(base: string): void {
     for (let p: string | undefined = id; p; p = parentOf.get(p), d++) if (p === baseId) return d;
     return -1;
   };
-  const tree = ids.map((id) => ({ id, d: depth(id) })).filter((x) => x.d > 0).sort((a, b) => b.d - a.d);
+  const tree = ids
+    .map((id) => ({ id, d: depth(id) }))
+    .filter((x) => x.d > 0)
+    .sort((a, b) => b.d - a.d);
   for (const { id } of tree) docker('image', 'rm', id);
   docker('image', 'rm', base);
 }
@@ -329,22 +354,25 @@ describe('docker build of the Dockerfile on a stand-in base, then docker run', {
   };
   const skipReason = () => (!wanted ? 'set WATCHDOG_TEST_DOCKER_BUILD=1 to build the image (2.5-4 min)' : 'dockerd or the test image is missing: run scripts/ensure-services.sh');
 
-  before(async () => {
-    available = wanted && (await dockerAvailable());
-    if (!available) return;
-    // Synchronous, so it also runs when the runner kills this file at its timeout: the vfs layers
-    // of one build take about a gigabyte.
-    forgetCleanUp = onExit(cleanUp);
-    buildStandinBase(work, base);
-    const t0 = performance.now();
-    // The legacy builder: BuildKit needs buildx, which Debian's docker.io 20.10 lacks. --force-rm: a
-    // failed step leaves no container behind.
-    built = run('docker', ['build', '--network', 'none', '--force-rm', '--build-arg', `BASE_IMAGE=${base}`, '-t', image, root], {
-      env: { ...process.env, DOCKER_BUILDKIT: '0' },
-      timeoutMs: 600_000,
-    });
-    buildSeconds = (performance.now() - t0) / 1000;
-  }, { timeout: 900_000 });
+  before(
+    async () => {
+      available = wanted && (await dockerAvailable());
+      if (!available) return;
+      // Synchronous, so it also runs when the runner kills this file at its timeout: the vfs layers
+      // of one build take about a gigabyte.
+      forgetCleanUp = onExit(cleanUp);
+      buildStandinBase(work, base);
+      const t0 = performance.now();
+      // The legacy builder: BuildKit needs buildx, which Debian's docker.io 20.10 lacks. --force-rm: a
+      // failed step leaves no container behind.
+      built = run('docker', ['build', '--network', 'none', '--force-rm', '--build-arg', `BASE_IMAGE=${base}`, '-t', image, root], {
+        env: { ...process.env, DOCKER_BUILDKIT: '0' },
+        timeoutMs: 600_000,
+      });
+      buildSeconds = (performance.now() - t0) / 1000;
+    },
+    { timeout: 900_000 },
+  );
 
   after(() => {
     if (!available) return;
@@ -356,8 +384,14 @@ describe('docker build of the Dockerfile on a stand-in base, then docker run', {
     if (!available) return t.skip(skipReason());
     assert.equal(built?.code, 0, built?.out);
     const config = JSON.parse(docker('image', 'inspect', '-f', '{{json .Config}}', image).stdout) as {
-      User: string; ExposedPorts: Record<string, object>; StopSignal: string; WorkingDir: string; Cmd: string[]; Env: string[];
-      Healthcheck: { Test: string[] }; Labels: Record<string, string>;
+      User: string;
+      ExposedPorts: Record<string, object>;
+      StopSignal: string;
+      WorkingDir: string;
+      Cmd: string[];
+      Env: string[];
+      Healthcheck: { Test: string[] };
+      Labels: Record<string, string>;
     };
     assert.equal(config.User, 'node');
     assert.deepEqual(Object.keys(config.ExposedPorts), ['9469/tcp']);
@@ -390,7 +424,13 @@ describe('docker build of the Dockerfile on a stand-in base, then docker run', {
     }
     assert.equal(health, 'healthy', docker('logs', '--tail', '30', container).out);
     const healthyMs = performance.now() - t0;
-    const inside = docker('exec', container, 'node', '-e', `fetch('http://127.0.0.1:9469/status').then(r=>r.json()).then(s=>console.log(JSON.stringify({uid:process.getuid(),pid1:require('fs').readFileSync('/proc/1/cmdline','utf8').split('\\0')[0],probes:s.probes.length})))`);
+    const inside = docker(
+      'exec',
+      container,
+      'node',
+      '-e',
+      `fetch('http://127.0.0.1:9469/status').then(r=>r.json()).then(s=>console.log(JSON.stringify({uid:process.getuid(),pid1:require('fs').readFileSync('/proc/1/cmdline','utf8').split('\\0')[0],probes:s.probes.length})))`,
+    );
     assert.equal(inside.code, 0, inside.out);
     const seen = JSON.parse(inside.stdout) as { uid: number; pid1: string; probes: number };
     assert.deepEqual({ uid: seen.uid, pid1: seen.pid1 }, { uid: 1000, pid1: 'node' });

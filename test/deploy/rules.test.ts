@@ -34,9 +34,15 @@ function brokenCopy(edit: (rules: string) => string): { rules: string; tests: st
 
 test('the rule group holds the five watchdog alerts and the alert-path heartbeat', () => {
   const doc = parse(readFileSync(rulesFile, 'utf8')) as { groups: { name: string; rules: { alert: string; expr: string; for?: string; labels?: Record<string, string> }[] }[] };
-  assert.deepEqual(doc.groups.map((g) => g.name), ['stack_watchdog']);
+  assert.deepEqual(
+    doc.groups.map((g) => g.name),
+    ['stack_watchdog'],
+  );
   const rules = doc.groups[0]!.rules;
-  assert.deepEqual(rules.map((r) => r.alert), ['WatchdogProbeFailing', 'WatchdogDown', 'WatchdogAbsent', 'WatchdogProbeStale', 'WatchdogConfigReloadFailed', 'WatchdogAlertPathHeartbeat']);
+  assert.deepEqual(
+    rules.map((r) => r.alert),
+    ['WatchdogProbeFailing', 'WatchdogDown', 'WatchdogAbsent', 'WatchdogProbeStale', 'WatchdogConfigReloadFailed', 'WatchdogAlertPathHeartbeat'],
+  );
   assert.equal(rules[5]!.expr, 'vector(1)');
   assert.equal(rules[5]!.for, undefined);
   // The probe alert takes severity from watchdog_probe_info; a fixed label would override it.
@@ -116,8 +122,7 @@ test('amtool accepts the route example', () => {
 });
 
 test('the route sends watchdog alerts by severity, and nothing else', () => {
-  const routes = (receiver: string, ...labels: string[]) =>
-    tool('amtool', ['config', 'routes', 'test', `--config.file=${routeExample}`, `--verify.receivers=${receiver}`, ...labels]);
+  const routes = (receiver: string, ...labels: string[]) => tool('amtool', ['config', 'routes', 'test', `--config.file=${routeExample}`, `--verify.receivers=${receiver}`, ...labels]);
   for (const [receiver, labels] of [
     ['oncall-pager', ['alertname=WatchdogProbeFailing', 'severity=critical', 'probe=prometheus-ready']],
     ['team-chat', ['alertname=WatchdogProbeFailing', 'severity=warning', 'probe=span-rate']],

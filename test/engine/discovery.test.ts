@@ -28,7 +28,11 @@ before(async () => {
 });
 
 /** Compose's labels, as `docker compose up` sets them. */
-const compose = (project: string, service: string, number = 1) => ({ 'com.docker.compose.project': project, 'com.docker.compose.service': service, 'com.docker.compose.container-number': String(number) });
+const compose = (project: string, service: string, number = 1) => ({
+  'com.docker.compose.project': project,
+  'com.docker.compose.service': service,
+  'com.docker.compose.container-number': String(number),
+});
 
 interface StatusBody {
   status: string;
@@ -89,14 +93,14 @@ probes:
   assert.deepEqual(body.probes.map((p) => p.name).sort(), ['cache-memory', 'container-api', 'container-api-2', 'container-cache', 'written-db']);
   assert.equal(probe(body, 'container-api')!.discovered, true);
   assert.equal(probe(body, 'container-api')!.kind, 'container_state');
-  assert.equal(probe(body, 'container-api')!.severity, 'warning', 'the block\'s probe fields apply');
+  assert.equal(probe(body, 'container-api')!.severity, 'warning', "the block's probe fields apply");
   assert.equal(probe(body, 'container-api')!.status, 'ok');
   assert.equal(probe(body, 'written-db')!.discovered, undefined);
-  assert.equal(probe(body, 'container-cache')!.status, 'ok', 'its limit is cache-memory\'s to judge');
+  assert.equal(probe(body, 'container-cache')!.status, 'ok', "its limit is cache-memory's to judge");
   assert.equal(probe(body, 'cache-memory')!.reason, 'no_limit');
   assert.equal(body.discovery!.status, 'ok');
   assert.deepEqual(body.discovery!.probes, ['container-api', 'container-api-2', 'container-cache']);
-  assert.equal(body.discovery!.containers, 6, 'the project\'s six containers were listed; the ignore label, the ignore list and the written probe left three out');
+  assert.equal(body.discovery!.containers, 6, "the project's six containers were listed; the ignore label, the ignore list and the written probe left three out");
 
   // A new service, while the daemon runs: within one discovery interval, no reload.
   await runContainer({ name: n.worker, labels: compose(project, 'worker') });
@@ -137,13 +141,20 @@ test('discovery: a Docker that cannot be listed keeps the last set, and says so 
   const discovery = new Discovery({ engine, docker, logger: pino({ level: 'silent' }), now: Date.now });
   discovery.configure(config);
   await discovery.refresh();
-  assert.deepEqual(engine.states().map((s) => s.spec.name), ['container-svc']);
+  assert.deepEqual(
+    engine.states().map((s) => s.spec.name),
+    ['container-svc'],
+  );
   const registry = createMetrics({ engine, version: 't', reloadStatus: () => ({ ok: true, at: 0 }), processMetrics: false });
   assert.match(await registry.metrics(), /watchdog_discovery_up 1/);
 
   broken = true;
   await discovery.refresh();
-  assert.deepEqual(engine.states().map((s) => s.spec.name), ['container-svc'], 'the last set is kept');
+  assert.deepEqual(
+    engine.states().map((s) => s.spec.name),
+    ['container-svc'],
+    'the last set is kept',
+  );
   const report = statusReport(engine.states(), Date.now(), engine.discovery);
   assert.equal(report.discovery!.status, 'stale');
   assert.match(report.discovery!.message, /cannot list containers at .*: nothing accepts connections .*; keeping the 1 discovered probe\(s\) found at /);
@@ -168,13 +179,19 @@ test('watchdog check lists discovered probes like written ones', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'watchdog-discovery-'));
   writeFileSync(join(dir, 'p.yaml'), 'discover: { probe: { requireLimit: true } }\nprobes: []\n');
   const out = await new Promise<{ code: number; stdout: string }>((resolve) =>
-    execFile(process.execPath, ['bin/watchdog.js', 'check', '--config', join(dir, 'p.yaml'), '--format', 'json'], { env: { PATH: process.env.PATH, COMPOSE_PROJECT: project, ...(DOCKER_HOST ? { DOCKER_HOST } : {}) }, timeout: 60_000 }, (err, stdout) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout }),
+    execFile(
+      process.execPath,
+      ['bin/watchdog.js', 'check', '--config', join(dir, 'p.yaml'), '--format', 'json'],
+      { env: { PATH: process.env.PATH, COMPOSE_PROJECT: project, ...(DOCKER_HOST ? { DOCKER_HOST } : {}) }, timeout: 60_000 },
+      (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout }),
     ),
   );
   assert.equal(out.code, 1, out.stdout);
   const body = JSON.parse(out.stdout) as StatusBody;
-  assert.deepEqual(body.probes.map((p) => [p.name, p.reason, p.discovered]), [['container-web', 'no_limit', true]]);
+  assert.deepEqual(
+    body.probes.map((p) => [p.name, p.reason, p.discovered]),
+    [['container-web', 'no_limit', true]],
+  );
   assert.equal(body.discovery!.status, 'ok');
 });
 
@@ -188,13 +205,19 @@ test('discover block: checked like a written probe, once across files; probe nam
       {},
     ),
   );
-  assert.deepEqual(problems.sort(), [
-    'a.yaml: discover.interval: 0.5s is shorter than the 1s minimum',
-    'a.yaml: discover.probe.container: set by discovery for each container; leave it out',
-    'a.yaml: discover.probe.severity: must be one of "critical", "warning", got "loud"',
-    'b.yaml: discover: already set in a.yaml; give it in one file only',
-  ].sort());
-  assert.deepEqual(problemsOf(() => parseConfig([{ file: 'a.yaml', text: 'discover: { probe: { dependsOn: [nope] } }\nprobes: []\n' }], {})), ['a.yaml: discover.probe.dependsOn: no probe is named "nope"']);
+  assert.deepEqual(
+    problems.sort(),
+    [
+      'a.yaml: discover.interval: 0.5s is shorter than the 1s minimum',
+      'a.yaml: discover.probe.container: set by discovery for each container; leave it out',
+      'a.yaml: discover.probe.severity: must be one of "critical", "warning", got "loud"',
+      'b.yaml: discover: already set in a.yaml; give it in one file only',
+    ].sort(),
+  );
+  assert.deepEqual(
+    problemsOf(() => parseConfig([{ file: 'a.yaml', text: 'discover: { probe: { dependsOn: [nope] } }\nprobes: []\n' }], {})),
+    ['a.yaml: discover.probe.dependsOn: no probe is named "nope"'],
+  );
   assert.equal(probeName('tempo', 1), 'container-tempo');
   assert.equal(probeName('Tempo_Ingester', 3), 'container-tempo-ingester-3');
   assert.equal(probeName('mystocks-backend-1', Number.NaN), 'container-mystocks-backend-1');

@@ -91,11 +91,14 @@ probes:
   assert.equal(s.failuresByReason.get('http_status'), 2);
   // One warn line going down, one info line coming back; steady runs are not logged at info.
   const changes = lines.filter((l) => l.probe === 'flappy');
-  assert.deepEqual(changes.map((l) => [l.level, l.msg, l.status]), [
-    [30, 'probe ok', 'ok'],
-    [40, 'probe failing', 'failing'],
-    [30, 'probe recovered', 'ok'],
-  ]);
+  assert.deepEqual(
+    changes.map((l) => [l.level, l.msg, l.status]),
+    [
+      [30, 'probe ok', 'ok'],
+      [40, 'probe failing', 'failing'],
+      [30, 'probe recovered', 'ok'],
+    ],
+  );
   const failingLine = changes[1]!;
   assert.equal(failingLine.reason, 'http_status');
   assert.match(String(failingLine.message), /answered HTTP 500/);
@@ -137,7 +140,7 @@ probes:
   assert.ok(Date.now() - engine.lastTick < 1500, 'the scheduler ticks every second');
 });
 
-test('a dependent waits for its dependency\'s first result instead of running blind', async (t) => {
+test("a dependent waits for its dependency's first result instead of running blind", async (t) => {
   const target = await switchable();
   t.after(() => target.server.close());
   const down = await closedPort();
@@ -164,12 +167,25 @@ probes:
   t.after(close);
   await engine.runOnce();
   const before = engine.state('kept')!;
-  engine.load(parseConfig([{ file: 't.yaml', text: `
+  engine.load(
+    parseConfig(
+      [
+        {
+          file: 't.yaml',
+          text: `
 probes:
   - { name: kept, kind: http, url: "${target.server.url}/k2", severity: warning }
   - { name: added, kind: tcp, address: "127.0.0.1:${target.server.port}" }
-` }], {}));
-  assert.deepEqual(engine.states().map((s) => s.spec.name), ['kept', 'added']);
+`,
+        },
+      ],
+      {},
+    ),
+  );
+  assert.deepEqual(
+    engine.states().map((s) => s.spec.name),
+    ['kept', 'added'],
+  );
   assert.equal(engine.state('kept'), before, 'same state object, so a run in flight lands in it');
   assert.equal(engine.state('kept')!.spec.severity, 'warning');
   assert.equal(engine.state('kept')!.runs.get('ok'), 1);
@@ -188,7 +204,7 @@ test('a probe that changes kind on reload starts afresh', async (t) => {
   assert.equal(engine.state('p')!.current.status, 'pending');
 });
 
-test('operator hints are appended to the kind\'s hint for that reason only', async (t) => {
+test("operator hints are appended to the kind's hint for that reason only", async (t) => {
   const down = await closedPort();
   const { engine, close } = engineFor(`
 probes:
@@ -260,7 +276,7 @@ probes:
   assert.ok(Date.now() - engine.lastTick < 1500, 'the scheduler still ticks');
 });
 
-test('runOnce reports a single run undamped without changing the probe\'s thresholds for later runs', async (t) => {
+test("runOnce reports a single run undamped without changing the probe's thresholds for later runs", async (t) => {
   const target = await switchable();
   t.after(() => target.server.close());
   const { engine, close } = engineFor(`

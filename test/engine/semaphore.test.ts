@@ -31,7 +31,11 @@ test('the semaphore never lets more than its limit in, whatever the microtask in
     }
     const results = await Promise.all(calls);
     assert.equal(entered, 600, 'every caller got in eventually');
-    assert.deepEqual(results, calls.map((_, i) => i), 'each caller gets its own function\'s value');
+    assert.deepEqual(
+      results,
+      calls.map((_, i) => i),
+      "each caller gets its own function's value",
+    );
     assert.equal(active, 0);
     assert.ok(maxActive <= limit, `limit ${limit}: ${maxActive} ran at once`);
     assert.equal(maxActive, limit, `limit ${limit}: the callers were enough to fill it`);
@@ -40,7 +44,10 @@ test('the semaphore never lets more than its limit in, whatever the microtask in
 
 test('a function that throws gives its slot back and its caller gets the error', async () => {
   const semaphore = new Semaphore(1);
-  await assert.rejects(semaphore.use(async () => Promise.reject(new Error('boom'))), /boom/);
+  await assert.rejects(
+    semaphore.use(async () => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   const after = await Promise.race([semaphore.use(async () => 'next one ran'), microtasks(50).then(() => 'stuck')]);
   assert.equal(after, 'next one ran');
 });

@@ -153,7 +153,10 @@ async function countingTarget(t: TestContext) {
       state = 'gone';
       sockets.delete(socket);
     };
-    socket.on('end', gone).on('close', gone).on('error', () => {});
+    socket
+      .on('end', gone)
+      .on('close', gone)
+      .on('error', () => {});
     socket.resume();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -193,7 +196,10 @@ test('no more probes run at once than concurrency allows', async (t) => {
   const { value: states, elapsedMs } = await timed(t, () => engine.runOnce());
   t.diagnostic(JSON.stringify(target.stats()));
 
-  assert.deepEqual(states.map((s) => s.current.reason), ['timeout', 'timeout', 'timeout', 'timeout', 'timeout']);
+  assert.deepEqual(
+    states.map((s) => s.current.reason),
+    ['timeout', 'timeout', 'timeout', 'timeout', 'timeout'],
+  );
   assert.equal(target.stats().requests, 5);
   assert.equal(target.stats().maxBusy, 2);
   // Three waves of 500 ms: two, two, one.

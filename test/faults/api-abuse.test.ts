@@ -13,10 +13,10 @@ import { captureLogger, eventually } from '../support/engine.js';
 async function daemon(t: { after: (fn: () => unknown) => void }, env: Record<string, string> = {}): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'watchdog-abuse-'));
   writeFileSync(join(dir, 'probes.yaml'), 'probes: [{ name: one, kind: tcp, address: "127.0.0.1:1", interval: 1h, timeout: 1s }]\n');
-  const d = await startDaemon(
-    readSettings({ WATCHDOG_CONFIG: join(dir, 'probes.yaml'), WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_ADMIN_TOKEN: 'adm', ...env }),
-    { logger: captureLogger('warn').logger, processMetrics: false },
-  );
+  const d = await startDaemon(readSettings({ WATCHDOG_CONFIG: join(dir, 'probes.yaml'), WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_ADMIN_TOKEN: 'adm', ...env }), {
+    logger: captureLogger('warn').logger,
+    processMetrics: false,
+  });
   t.after(() => d.stop());
   await eventually(() => d.engine.ready, 'first result');
   return d;

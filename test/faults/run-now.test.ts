@@ -66,6 +66,9 @@ test('twenty concurrent run-now calls of one probe share its run without MaxList
     assert.equal(((await res.json()) as { reason: string }).reason, 'timeout');
   }
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(warnings.filter((w) => w === 'MaxListenersExceededWarning'), []);
+  assert.deepEqual(
+    warnings.filter((w) => w === 'MaxListenersExceededWarning'),
+    [],
+  );
   assert.equal(d.engine.listenerCount('result'), listeners);
 });

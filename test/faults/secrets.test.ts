@@ -88,7 +88,7 @@ test('a password in a probe URL appears in no view, answer or log of the daemon,
   }
   assertClean('/metrics', await (await fetch(`${d.url}/metrics`)).text());
   assertClean('the log', lines.map((l) => JSON.stringify(l)).join('\n'));
-  assert.match(JSON.stringify((await (await fetch(`${d.url}/status/conn`)).json())), /http:\/\/\*\*\*@127\.0\.0\.1/);
+  assert.match(JSON.stringify(await (await fetch(`${d.url}/status/conn`)).json()), /http:\/\/\*\*\*@127\.0\.0\.1/);
 
   // A refused reload echoes the URL it refuses, masked.
   writeFileSync(file, `probes: [{ name: bad, kind: http, url: "ftp://admin:${secret}@host/x" }]\n`);

@@ -25,7 +25,7 @@ test('100 probes at 1 s, half pointing at hanging targets, concurrency 4: the he
   await eventually(() => healthy().every((s) => s.last?.status === 'ok'), 'every healthy probe has run', 30_000);
   // From now on, sampled every 250 ms for 5 s, no healthy probe's last run is older than 2 intervals.
   let worst = 0;
-  for (const until = Date.now() + 5000; Date.now() < until; ) {
+  for (const until = Date.now() + 5000; Date.now() < until;) {
     const now = Date.now();
     for (const s of healthy()) worst = Math.max(worst, now - s.last!.at);
     await new Promise((r) => setTimeout(r, 250));

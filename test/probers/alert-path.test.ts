@@ -63,10 +63,14 @@ function daemon(t: TestContext, fields: Record<string, unknown>) {
   const last = () => run.engine.state(name)?.last;
   return {
     async until(settled: (r: ProbeResult) => boolean): Promise<ProbeResult> {
-      await eventually(() => {
-        const r = last();
-        return r !== undefined && settled(r);
-      }, 'the probe to settle', 40_000).catch(() => {});
+      await eventually(
+        () => {
+          const r = last();
+          return r !== undefined && settled(r);
+        },
+        'the probe to settle',
+        40_000,
+      ).catch(() => {});
       return last() ?? assert.fail('the probe never ran');
     },
   };
@@ -79,14 +83,12 @@ async function todaysProbes(prom: PrometheusHandle, am: AlertmanagerHandle) {
   return [rules.reason, status.reason];
 }
 
-test('healthy: the heartbeat arrives, the watchdog\'s critical alert routes to a webhook, no errors: ok', async (t) => {
+test("healthy: the heartbeat arrives, the watchdog's critical alert routes to a webhook, no errors: ok", async (t) => {
   const { prom, am } = await stack(t);
   const r = await daemon(t, { prometheus: prom.url, alertmanager: am.url }).until((x) => x.status === 'ok');
   assert.equal(r.status, 'ok', r.message);
   assert.match(r.message, /^heartbeat delivered \d+(\.\d+)?s ago; WatchdogProbeFailing\{severity="critical"\} routes to "oncall-pager" \(webhook_configs\); no notification errors$/);
-  assert.deepEqual(r.details?.route, [
-    { path: 'route → routes[1] (alertname=~"Watchdog.*") → routes[0] (severity="critical")', receiver: 'oncall-pager', integrations: ['webhook_configs'] },
-  ]);
+  assert.deepEqual(r.details?.route, [{ path: 'route → routes[1] (alertname=~"Watchdog.*") → routes[0] (severity="critical")', receiver: 'oncall-pager', integrations: ['webhook_configs'] }]);
   assert.equal(r.value, 1);
 });
 
@@ -126,28 +128,45 @@ test('a receiver that answers 500: notifications_failing names the integration',
   assert.equal(r.reason, 'notifications_failing', r.message);
   assert.match(r.message, /^Alertmanager's notifications through integration "webhook" \(\d+ more failed since the last run\) fail$/);
   assert.match(r.hint!, /amtool check-config/);
-  assert.ok(hook.received.some((req) => req.path === '/pager'), 'Alertmanager did call the receiver');
+  assert.ok(
+    hook.received.some((req) => req.path === '/pager'),
+    'Alertmanager did call the receiver',
+  );
   assert.deepEqual(await todaysProbes(prom, am), ['ok', 'ok'], 'the existing probes see nothing wrong');
 });
 
 test('a route that ends at a receiver with no integration (the MyStocks alertmanager.yml): no_receiver names route and receiver', async (t) => {
   // As published: every receiver's integrations commented out.
   const mystocks = () => ({
-    route: { receiver: 'default', group_by: ['alertname'], group_wait: '1s', group_interval: '1s', routes: [{ match: { severity: 'critical' }, receiver: 'critical-alerts' }, { match_re: { severity: 'warn.*' }, receiver: 'warnings' }] },
+    route: {
+      receiver: 'default',
+      group_by: ['alertname'],
+      group_wait: '1s',
+      group_interval: '1s',
+      routes: [
+        { match: { severity: 'critical' }, receiver: 'critical-alerts' },
+        { match_re: { severity: 'warn.*' }, receiver: 'warnings' },
+      ],
+    },
     receivers: [{ name: 'default' }, { name: 'critical-alerts' }, { name: 'warnings' }],
   });
   const { prom, am } = await stack(t, { amConfig: mystocks });
   assert.deepEqual(await todaysProbes(prom, am), ['ok', 'ok'], 'the existing probes see nothing wrong');
   const r = await daemon(t, { prometheus: prom.url, alertmanager: am.url }).until((x) => x.reason === 'no_receiver');
   assert.equal(r.reason, 'no_receiver', r.message);
-  assert.equal(r.message, 'WatchdogProbeFailing{severity="critical"} takes route → routes[0] (severity="critical") to receiver "critical-alerts", and that receiver has no integration: nobody is told');
+  assert.equal(
+    r.message,
+    'WatchdogProbeFailing{severity="critical"} takes route → routes[0] (severity="critical") to receiver "critical-alerts", and that receiver has no integration: nobody is told',
+  );
   assert.match(r.hint!, /route-example\.yml/);
 });
 
 test('no_receiver follows continue: a second matching route with an integration is enough', async (t) => {
   const cont = (hookUrl: string) => ({
     route: {
-      receiver: 'default', group_wait: '1s', group_interval: '1s',
+      receiver: 'default',
+      group_wait: '1s',
+      group_interval: '1s',
       routes: [
         { matchers: ['alertname=~"Watchdog.*"', 'severity!="warning"'], receiver: 'nobody', continue: true },
         { matchers: ['{severity="critical"}'], receiver: 'pager' },
@@ -206,8 +225,7 @@ test('Alertmanager restarted: connect while it is down, ok again once the heartb
 });
 
 test('bad configs are refused', () => {
-  assert.throws(
-    () => engineFor(JSON.stringify({ probes: [{ name, kind: 'alert_path', prometheus: 'http://127.0.0.1:1', alertmanager: 'http://127.0.0.1:2', maxHeartbeatAge: 'soon' }] })),
-    { problems: ['test.yaml: probe "alert-path": maxHeartbeatAge: expected a duration such as "500ms", "30s", "5m" or "1h", got "soon"'] },
-  );
+  assert.throws(() => engineFor(JSON.stringify({ probes: [{ name, kind: 'alert_path', prometheus: 'http://127.0.0.1:1', alertmanager: 'http://127.0.0.1:2', maxHeartbeatAge: 'soon' }] })), {
+    problems: ['test.yaml: probe "alert-path": maxHeartbeatAge: expected a duration such as "500ms", "30s", "5m" or "1h", got "soon"'],
+  });
 });

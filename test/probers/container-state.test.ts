@@ -98,7 +98,11 @@ test('container_state not_running: exit 1 gives the exit code; paused and create
   const created = uniqueName('state-created');
   t.after(() => removeContainer(created));
   await docker(['create', '--name', created, '--network', 'none', '--label', 'watchdog-test=1', '--label', `watchdog-test.pid=${process.pid}`, 'watchdog-test/busybox:1', 'sleep', '600']);
-  const r = await makeEngine([{ name: 'exited', container: exited }, { name: 'paused', container: paused }, { name: 'created', container: created }]).run();
+  const r = await makeEngine([
+    { name: 'exited', container: exited },
+    { name: 'paused', container: paused },
+    { name: 'created', container: created },
+  ]).run();
   assert.equal(`${r.exited!.status}:${r.exited!.reason}`, 'failing:not_running');
   assert.match(r.exited!.message, /has exited \(exit code 1\)/);
   assert.match(r.exited!.hint!, /docker logs --tail 50/);
@@ -163,7 +167,14 @@ test('container_state unhealthy: the failing HEALTHCHECK output, cut short, no v
   const secret = `tok-${Math.random().toString(36).slice(2)}-${'x'.repeat(8)}`;
   const name = await container(t, 'state-unhealthy', {
     env: { API_TOKEN: secret, MODE: 'prod' },
-    extraArgs: ['--health-cmd', `echo "cannot reach db with token $API_TOKEN in mode $MODE"; ${'echo padding-padding-padding-padding; '.repeat(8)}false`, '--health-interval', '1s', '--health-retries', '1'],
+    extraArgs: [
+      '--health-cmd',
+      `echo "cannot reach db with token $API_TOKEN in mode $MODE"; ${'echo padding-padding-padding-padding; '.repeat(8)}false`,
+      '--health-interval',
+      '1s',
+      '--health-retries',
+      '1',
+    ],
   });
   await waitForState(name, (i) => i.State.Health?.Status === 'unhealthy', 'unhealthy');
   const e = makeEngine([{ name: 'health', container: name }]);
@@ -184,7 +195,10 @@ test('maskEnv: every long-enough env value, also one cut off at the end', () => 
 
 test('container_state no_limit only with requireLimit: true', async (t) => {
   const name = await container(t, 'state-nolimit');
-  const r = await makeEngine([{ name: 'required', container: name, requireLimit: true }, { name: 'optional', container: name }]).run();
+  const r = await makeEngine([
+    { name: 'required', container: name, requireLimit: true },
+    { name: 'optional', container: name },
+  ]).run();
   assert.equal(`${r.required!.status}:${r.required!.reason}`, 'failing:no_limit');
   assert.match(r.required!.message, /has no memory limit/);
   assert.equal(r.optional!.status, 'ok');

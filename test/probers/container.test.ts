@@ -102,14 +102,26 @@ before(async () => {
 
 test('bad container_memory and container_env fields are refused with exact messages', () => {
   const cases: [ProbeDef, string][] = [
-    [{ name: 'm', kind: 'container_memory', container: 'x', expectLimit: '2 GB!' }, 'containers.yaml: probe "m": expectLimit: "2 GB!" is not a memory size such as "2G", "512M" or "1024m" (docker\'s binary units: 1G = 1024M)'],
-    [{ name: 'm', kind: 'container_memory', container: 'x', expectLimit: '0m' }, 'containers.yaml: probe "m": expectLimit: "0m" is not a memory size such as "2G", "512M" or "1024m" (docker\'s binary units: 1G = 1024M)'],
+    [
+      { name: 'm', kind: 'container_memory', container: 'x', expectLimit: '2 GB!' },
+      'containers.yaml: probe "m": expectLimit: "2 GB!" is not a memory size such as "2G", "512M" or "1024m" (docker\'s binary units: 1G = 1024M)',
+    ],
+    [
+      { name: 'm', kind: 'container_memory', container: 'x', expectLimit: '0m' },
+      'containers.yaml: probe "m": expectLimit: "0m" is not a memory size such as "2G", "512M" or "1024m" (docker\'s binary units: 1G = 1024M)',
+    ],
     [{ name: 'm', kind: 'container_memory', container: 'x', maxUsageRatio: 0 }, 'containers.yaml: probe "m": maxUsageRatio: expected number to be greater than 0, got 0'],
     [{ name: 'm', kind: 'container_memory', container: 'x', maxUsageRatio: 1.5 }, 'containers.yaml: probe "m": maxUsageRatio: expected number to be less or equal to 1, got 1.5'],
-    [{ name: 'm', kind: 'container_memory', container: '../images/json' }, 'containers.yaml: probe "m": container: expected a container name or id such as "mystocks-prometheus" (letters, digits, "_", "." and "-"), got "../images/json"'],
+    [
+      { name: 'm', kind: 'container_memory', container: '../images/json' },
+      'containers.yaml: probe "m": container: expected a container name or id such as "mystocks-prometheus" (letters, digits, "_", "." and "-"), got "../images/json"',
+    ],
     [{ name: 'm', kind: 'container_memory' }, 'containers.yaml: probe "m": container: required field is missing'],
     [{ name: 'e', kind: 'container_env', container: 'x', expect: {} }, 'containers.yaml: probe "e": expect: expected a mapping of VARIABLE: "value" with at least one entry, got a mapping'],
-    [{ name: 'e', kind: 'container_env', container: 'x', expect: { OTEL_TRACES_SAMPLER_ARG: 0.1 } }, 'containers.yaml: probe "e": expect.OTEL_TRACES_SAMPLER_ARG: expected a string: quote the value (e.g. "0.1") so YAML keeps it as written, got 0.1'],
+    [
+      { name: 'e', kind: 'container_env', container: 'x', expect: { OTEL_TRACES_SAMPLER_ARG: 0.1 } },
+      'containers.yaml: probe "e": expect.OTEL_TRACES_SAMPLER_ARG: expected a string: quote the value (e.g. "0.1") so YAML keeps it as written, got 0.1',
+    ],
     [{ name: 'e', kind: 'container_env', container: 'x', expect: { 'A=B': '1' } }, 'containers.yaml: probe "e": expect: "A=B" is not a variable name (no "=" or spaces)'],
     [{ name: 'e', kind: 'container_env', container: 'x' }, 'containers.yaml: probe "e": expect: required field is missing'],
   ];
@@ -120,16 +132,31 @@ test('bad container_memory and container_env fields are refused with exact messa
     { name: 'a', kind: 'container_memory', container: 'x', expectLimit: '1.5g', maxUsageRatio: 1 },
     { name: 'b', kind: 'container_env', container: 'x', expect: SAMPLER },
   ]);
-  assert.deepEqual(good.probes.map((p) => p.name), ['a', 'b']);
+  assert.deepEqual(
+    good.probes.map((p) => p.name),
+    ['a', 'b'],
+  );
 });
 
 // ---------------------------------------------------------------- container_memory
 
-test('memory sizes read and print in docker\'s binary units', () => {
+test("memory sizes read and print in docker's binary units", () => {
   const sizes: [string, number | undefined][] = [
-    ['2G', 2 * 1024 * MiB], ['1g', 1024 * MiB], ['512M', 512 * MiB], ['1024m', 1024 * MiB], ['1.5g', 1536 * MiB],
-    ['2GB', 2 * 1024 * MiB], ['2GiB', 2 * 1024 * MiB], ['65536k', 64 * MiB], ['4096', 4096], ['2 G', 2 * 1024 * MiB],
-    ['0m', undefined], ['', undefined], ['2X', undefined], ['-1g', undefined], ['1e3m', undefined],
+    ['2G', 2 * 1024 * MiB],
+    ['1g', 1024 * MiB],
+    ['512M', 512 * MiB],
+    ['1024m', 1024 * MiB],
+    ['1.5g', 1536 * MiB],
+    ['2GB', 2 * 1024 * MiB],
+    ['2GiB', 2 * 1024 * MiB],
+    ['65536k', 64 * MiB],
+    ['4096', 4096],
+    ['2 G', 2 * 1024 * MiB],
+    ['0m', undefined],
+    ['', undefined],
+    ['2X', undefined],
+    ['-1g', undefined],
+    ['1e3m', undefined],
   ];
   for (const [text, bytes] of sizes) {
     const size = parseMemorySize(text);
@@ -179,12 +206,18 @@ test('container_memory: no limit → no_limit, and the host memory docker stats 
   assert.equal(r.status, 'failing');
   assert.equal(r.reason, 'no_limit');
   assert.equal(r.value, null);
-  assert.match(r.message, new RegExp(`^"${name}" has no memory limit \\(HostConfig.Memory is 0\\): it may take all of the host's memory and docker stats shows the host's [\\d.]+GiB as its "limit"; it uses `));
+  assert.match(
+    r.message,
+    new RegExp(`^"${name}" has no memory limit \\(HostConfig.Memory is 0\\): it may take all of the host's memory and docker stats shows the host's [\\d.]+GiB as its "limit"; it uses `),
+  );
   assert.equal(r.hint, 'Set deploy.resources.limits.memory to 2G (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>): a restart keeps the old limit.');
-  assert.deepEqual(r.samples?.map((s) => [s.metric, s.value > 0]), [
-    ['watchdog_container_memory_usage_bytes', true],
-    ['watchdog_container_memory_limit_bytes', false],
-  ]);
+  assert.deepEqual(
+    r.samples?.map((s) => [s.metric, s.value > 0]),
+    [
+      ['watchdog_container_memory_usage_bytes', true],
+      ['watchdog_container_memory_limit_bytes', false],
+    ],
+  );
 });
 
 test('container_memory: a limit other than expectLimit → limit_mismatch with both sizes readable', async (t) => {
@@ -194,7 +227,10 @@ test('container_memory: a limit other than expectLimit → limit_mismatch with b
   assert.equal(r.status, 'failing');
   assert.equal(r.reason, 'limit_mismatch');
   assert.match(r.message, new RegExp(`^"${name}" is limited to 48MiB, expected 1GiB \\(expectLimit "1g"\\); it uses `));
-  assert.match(r.hint!, /set deploy\.resources\.limits\.memory \(or mem_limit\) for its service to 1g and recreate it \(docker compose up -d <service>\)\. If 48MiB is intended, change expectLimit\.$/);
+  assert.match(
+    r.hint!,
+    /set deploy\.resources\.limits\.memory \(or mem_limit\) for its service to 1g and recreate it \(docker compose up -d <service>\)\. If 48MiB is intended, change expectLimit\.$/,
+  );
   assert.equal((r.details as { expectLimitBytes: number }).expectLimitBytes, 1024 * MiB);
   assert.equal(typeof r.value, 'number');
 });
@@ -433,7 +469,10 @@ function listen(server: Server, path: string): Promise<void> {
 test('Docker unreachable: no socket at DOCKER_HOST → blocked, docker_unavailable, hint mounts the socket', async (t) => {
   const path = join(tempDir(t), 'docker.sock');
   const r = await expectBlocked(`unix://${path}`, new RegExp(`\\(no Docker socket at unix://${path}\\)$`), 'ENOENT');
-  assert.equal(r.hint, 'Nothing is at that path: mount the Engine\'s socket into the watchdog read-only (volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"]) or set DOCKER_HOST to where it listens.');
+  assert.equal(
+    r.hint,
+    'Nothing is at that path: mount the Engine\'s socket into the watchdog read-only (volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"]) or set DOCKER_HOST to where it listens.',
+  );
 });
 
 test('Docker unreachable: a socket that closes every connection → blocked', async (t) => {
@@ -469,8 +508,7 @@ function traversableByOthers(path: string): boolean {
   }
 }
 
-const asNobody =
-  process.getuid?.() !== 0 ? 'needs root to run a child as nobody' : !traversableByOthers(join(REPO, 'node_modules')) ? 'the checkout is not readable by nobody' : false;
+const asNobody = process.getuid?.() !== 0 ? 'needs root to run a child as nobody' : !traversableByOthers(join(REPO, 'node_modules')) ? 'the checkout is not readable by nobody' : false;
 
 test('Docker unreachable: permission denied on the real socket (as an unprivileged user) → blocked, hint group_add', { skip: asNobody }, async () => {
   // Root may open any socket, so the denial is real only for another user: run the same engine path as nobody.
@@ -503,14 +541,20 @@ test('Docker unreachable: permission denied on the real socket (as an unprivileg
   assert.equal(r.status, 'blocked');
   assert.equal(r.reason, 'docker_unavailable');
   assert.equal(r.message, `cannot check container "anything": the Docker Engine is unreachable (permission denied on the Docker socket unix://${REAL_SOCKET})`);
-  assert.equal(r.hint, 'The socket is there but the watchdog\'s user may not open it: add the socket\'s group id to the watchdog\'s service (group_add: ["<stat -c %g /var/run/docker.sock on the host>"]).');
+  assert.equal(
+    r.hint,
+    "The socket is there but the watchdog's user may not open it: add the socket's group id to the watchdog's service (group_add: [\"<stat -c %g /var/run/docker.sock on the host>\"]).",
+  );
   assert.equal(r.details!.cause, 'EACCES');
 });
 
 test('Docker unreachable: a socket proxy that forbids the call (HTTP 403) → blocked, hint allows CONTAINERS', async (t) => {
   const proxy = await statusServer(403, '<html><body><h1>403 Forbidden</h1>Request forbidden by administrative rules.</body></html>');
   t.after(() => proxy.close());
-  const r = await expectBlocked(`tcp://${proxy.hostPort}`, new RegExp(`\\(tcp://${proxy.hostPort} answered HTTP 403: <html><body><h1>403 Forbidden</h1>Request forbidden by administrative rules\\.</body></html>\\)$`));
+  const r = await expectBlocked(
+    `tcp://${proxy.hostPort}`,
+    new RegExp(`\\(tcp://${proxy.hostPort} answered HTTP 403: <html><body><h1>403 Forbidden</h1>Request forbidden by administrative rules\\.</body></html>\\)$`),
+  );
   assert.equal(r.details!.httpStatus, 403);
   assert.match(r.hint!, /^The call was refused: if DOCKER_HOST points at a socket proxy, allow the read-only container endpoints \(docker-socket-proxy: CONTAINERS=1\)/);
 });
@@ -523,7 +567,11 @@ test('Docker unreachable: another service answers at DOCKER_HOST → blocked, no
 });
 
 test('Docker unreachable: a DOCKER_HOST scheme the watchdog cannot use → blocked with what to use instead', async () => {
-  const r = await expectBlocked('ssh://user@127.0.0.1', /\(DOCKER_HOST "ssh:\/\/user@127\.0\.0\.1" is not supported: use unix:\/\/\/path\/to\/docker\.sock or tcp:\/\/host:port\)$/, 'unsupported_host');
+  const r = await expectBlocked(
+    'ssh://user@127.0.0.1',
+    /\(DOCKER_HOST "ssh:\/\/user@127\.0\.0\.1" is not supported: use unix:\/\/\/path\/to\/docker\.sock or tcp:\/\/host:port\)$/,
+    'unsupported_host',
+  );
   assert.match(r.hint!, /^Set DOCKER_HOST to unix:\/\/\/var\/run\/docker\.sock/);
 });
 

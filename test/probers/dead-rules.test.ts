@@ -58,7 +58,7 @@ test('rules whose metrics exist, and absent() on a missing one: ok', async () =>
   assert.equal(r.value, 0);
 });
 
-test('a rule on a missing metric (the guide\'s tracing rules): rule_dead names rule, metric and look-alikes', async () => {
+test("a rule on a missing metric (the guide's tracing rules): rule_dead names rule, metric and look-alikes", async () => {
   // What the probes before this kind said about the same group: loaded and healthy.
   const before = await runProber('prometheus_rules', { prometheus: prom.url, groups: ['mystocks_tracing_alerts'] });
   assert.equal(before.status, 'ok');
@@ -67,9 +67,18 @@ test('a rule on a missing metric (the guide\'s tracing rules): rule_dead names r
   assert.equal(r.status, 'failing');
   assert.equal(r.reason, 'rule_dead');
   assert.equal(r.value, 2);
-  assert.match(r.message, /^2 rules can never fire: rule "SpanRateDrop" in group "mystocks_tracing_alerts" selects "traces_span_processed_total", which Prometheus does not have \(look-alikes: [^)]*traces_spanmetrics_calls_total[^)]*\); rule "SlowSpans" in group "mystocks_tracing_alerts" selects "traces_span_duration_seconds_bucket", which Prometheus does not have \(look-alikes: [^)]*traces_spanmetrics_latency_bucket/);
+  assert.match(
+    r.message,
+    /^2 rules can never fire: rule "SpanRateDrop" in group "mystocks_tracing_alerts" selects "traces_span_processed_total", which Prometheus does not have \(look-alikes: [^)]*traces_spanmetrics_calls_total[^)]*\); rule "SlowSpans" in group "mystocks_tracing_alerts" selects "traces_span_duration_seconds_bucket", which Prometheus does not have \(look-alikes: [^)]*traces_spanmetrics_latency_bucket/,
+  );
   const dead = r.details?.deadRules as { rule: string; missing: string[]; similar: string[] }[];
-  assert.deepEqual(dead.map((d) => [d.rule, d.missing]), [['SpanRateDrop', ['traces_span_processed_total']], ['SlowSpans', ['traces_span_duration_seconds_bucket']]]);
+  assert.deepEqual(
+    dead.map((d) => [d.rule, d.missing]),
+    [
+      ['SpanRateDrop', ['traces_span_processed_total']],
+      ['SlowSpans', ['traces_span_duration_seconds_bucket']],
+    ],
+  );
   assert.ok(dead.every((d) => d.similar.length <= 5));
   assert.match(r.hint!, /promtool check rules/);
 });

@@ -67,8 +67,10 @@ test('the registered kinds declare their gauges consistently, and a conflicting 
   assert.throws(() => kindGauges({ a: { gauges: { 'process_x-y': { help: 'X.', labelNames: [] } } } }), /names start with watchdog_/);
 });
 
-test('every problem of a probe is reported at once: the kind\'s decode and then its cross-field check', () => {
-  const file = (probe: Record<string, unknown>) => [{ file: 'all.yaml', text: JSON.stringify({ probes: [{ name: 'search', kind: 'tempo_search', tempo: 'http://tempo:3200', service: 'app', ...probe }] }) }];
+test("every problem of a probe is reported at once: the kind's decode and then its cross-field check", () => {
+  const file = (probe: Record<string, unknown>) => [
+    { file: 'all.yaml', text: JSON.stringify({ probes: [{ name: 'search', kind: 'tempo_search', tempo: 'http://tempo:3200', service: 'app', ...probe }] }) },
+  ];
   assert.deepEqual(
     problemsOf(() => parseConfig(file({ window: 'a while', maxAge: 'soon', tags: { 'service.name': 'x', 'bad key': 'y' } }), {})),
     [
@@ -78,13 +80,18 @@ test('every problem of a probe is reported at once: the kind\'s decode and then 
       'all.yaml: probe "search": maxAge: expected a duration such as "500ms", "30s", "5m" or "1h", got "soon"',
     ],
   );
-  assert.deepEqual(problemsOf(() => parseConfig(file({ window: '5m', maxAge: '10m', minTraces: 5, limit: 2 }), {})), [
-    'all.yaml: probe "search": maxAge: 10m is longer than the window (5m): a trace that old is never searched for; widen window or shorten maxAge',
-    'all.yaml: probe "search": limit: 2 is below minTraces (5): the search could never return enough traces',
-  ]);
+  assert.deepEqual(
+    problemsOf(() => parseConfig(file({ window: '5m', maxAge: '10m', minTraces: 5, limit: 2 }), {})),
+    [
+      'all.yaml: probe "search": maxAge: 10m is longer than the window (5m): a trace that old is never searched for; widen window or shorten maxAge',
+      'all.yaml: probe "search": limit: 2 is below minTraces (5): the search could never return enough traces',
+    ],
+  );
 });
 
-test('the engine\'s own fields report every problem too, not the first', () => {
-  const problems = problemsOf(() => parseConfig([{ file: 'c.yaml', text: JSON.stringify({ probes: [{ name: 'p', kind: 'tcp', address: '127.0.0.1:1', interval: '500ms', schedule: '* * * * *' }] }) }], {}));
+test("the engine's own fields report every problem too, not the first", () => {
+  const problems = problemsOf(() =>
+    parseConfig([{ file: 'c.yaml', text: JSON.stringify({ probes: [{ name: 'p', kind: 'tcp', address: '127.0.0.1:1', interval: '500ms', schedule: '* * * * *' }] }) }], {}),
+  );
   assert.deepEqual(problems, ['c.yaml: probe "p": interval: 500ms is shorter than the 1s minimum', 'c.yaml: probe "p": schedule: give either interval or schedule, not both']);
 });

@@ -30,7 +30,20 @@ before(async () => {
   socket = join(dir, 'd.sock');
   dockerd = spawn(
     'dockerd',
-    ['--host', `unix://${socket}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'pid'), '--bridge=none', '--iptables=false', '--ip-masq=false', '--storage-driver=vfs'],
+    [
+      '--host',
+      `unix://${socket}`,
+      '--data-root',
+      join(dir, 'data'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'pid'),
+      '--bridge=none',
+      '--iptables=false',
+      '--ip-masq=false',
+      '--storage-driver=vfs',
+    ],
     { stdio: 'ignore' },
   );
   const until = Date.now() + 60_000;
@@ -58,9 +71,27 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test('a probe with its own docker: endpoint inspects there; without it, DOCKER_HOST\'s Engine does not know the container', async () => {
+test("a probe with its own docker: endpoint inspects there; without it, DOCKER_HOST's Engine does not know the container", async () => {
   const name = uniqueName('on-d2');
-  await d2(['run', '-d', '--name', name, '--network', 'none', '--memory', '32m', '-e', 'ROLE=remote', '--label', 'com.docker.compose.project=remote', '--label', 'com.docker.compose.service=api', TEST_IMAGE, 'sleep', '600']);
+  await d2([
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    'none',
+    '--memory',
+    '32m',
+    '-e',
+    'ROLE=remote',
+    '--label',
+    'com.docker.compose.project=remote',
+    '--label',
+    'com.docker.compose.service=api',
+    TEST_IMAGE,
+    'sleep',
+    '600',
+  ]);
   const at = `unix://${socket}`;
   const config = parseConfig(
     [
@@ -110,18 +141,23 @@ test('docker endpoints are checked at load', () => {
           file: 'bad.yaml',
           text: stringify({
             discover: { probe: { docker: 'unix:///x' } },
-            probes: [{ name: 'tls', kind: 'container_state', container: 'x', docker: { host: 'tcp://127.0.0.1:2376', ca: '/nonexistent/ca.pem', cert: '/nonexistent/cert.pem', key: '/nonexistent/key.pem' } }],
+            probes: [
+              { name: 'tls', kind: 'container_state', container: 'x', docker: { host: 'tcp://127.0.0.1:2376', ca: '/nonexistent/ca.pem', cert: '/nonexistent/cert.pem', key: '/nonexistent/key.pem' } },
+            ],
           }),
         },
       ],
       {},
     ),
   );
-  assert.deepEqual(problems.sort(), [
-    'bad.yaml: discover.probe.docker: give the Engine as discover.docker, which the listing uses too',
-    'a.yaml: discover.docker: expected unix:///path/to/docker.sock, tcp://host:port, or {host: tcp://host:2376, ca, cert, key} (PEM files), got "ssh://me@host"',
-    'bad.yaml: probe "tls": docker.ca: cannot read /nonexistent/ca.pem: ENOENT',
-    'bad.yaml: probe "tls": docker.cert: cannot read /nonexistent/cert.pem: ENOENT',
-    'bad.yaml: probe "tls": docker.key: cannot read /nonexistent/key.pem: ENOENT',
-  ].sort());
+  assert.deepEqual(
+    problems.sort(),
+    [
+      'bad.yaml: discover.probe.docker: give the Engine as discover.docker, which the listing uses too',
+      'a.yaml: discover.docker: expected unix:///path/to/docker.sock, tcp://host:port, or {host: tcp://host:2376, ca, cert, key} (PEM files), got "ssh://me@host"',
+      'bad.yaml: probe "tls": docker.ca: cannot read /nonexistent/ca.pem: ENOENT',
+      'bad.yaml: probe "tls": docker.cert: cannot read /nonexistent/cert.pem: ENOENT',
+      'bad.yaml: probe "tls": docker.key: cannot read /nonexistent/key.pem: ENOENT',
+    ].sort(),
+  );
 });

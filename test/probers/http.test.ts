@@ -95,7 +95,10 @@ test('a 50 MB body without a content-length is cut at the cap, not buffered whol
 });
 
 test('maxBodyBytes from the config is the cap', async (t) => {
-  const target = await serve(t, jsonServer(() => ({ status: 200, body: { padding: 'x'.repeat(200) } })));
+  const target = await serve(
+    t,
+    jsonServer(() => ({ status: 200, body: { padding: 'x'.repeat(200) } })),
+  );
   const { result } = await probe(t, { url: target.url, maxBodyBytes: 100 });
   assert.equal(result.reason, 'body_too_large');
   assert.match(result.message, /announced a 214B body, over the 100B cap/);

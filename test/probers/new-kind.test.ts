@@ -55,7 +55,13 @@ function copyWithNewKind(): { dir: string; indexDiff: string[] } {
   // The registry line, as a contributor writes it: the import with the others, the entry in the map.
   const lastImport = before.map((l) => l.startsWith('import ')).lastIndexOf(true);
   const mapEnd = before.findIndex((l, i) => i > lastImport && l === '};');
-  const after = [...before.slice(0, lastImport + 1), "import { throwawayProber } from './throwaway.js';", ...before.slice(lastImport + 1, mapEnd), '  throwaway: throwawayProber,', ...before.slice(mapEnd)];
+  const after = [
+    ...before.slice(0, lastImport + 1),
+    "import { throwawayProber } from './throwaway.js';",
+    ...before.slice(lastImport + 1, mapEnd),
+    '  throwaway: throwawayProber,',
+    ...before.slice(mapEnd),
+  ];
   writeFileSync(indexPath, after.join('\n'));
   return { dir, indexDiff: after.filter((l) => !before.includes(l)) };
 }
@@ -78,7 +84,15 @@ test('a new kind is one file plus its registry line: validated, run, in /status 
   // Validated by the loader: the schema's and the kind's own decode and check problems, all at once.
   const problems = (() => {
     try {
-      load.parseConfig([{ file: 'new.yaml', text: 'probes:\n  - { name: bad, kind: throwaway, url: "ftp://x", atLeast: 1 }\n  - { name: worse, kind: throwaway, url: "http://x", settle: soon, atLeast: 1 }\n  - { name: slow, kind: throwaway, url: "http://x", settle: 9s, atLeast: 1 }\n' }], {});
+      load.parseConfig(
+        [
+          {
+            file: 'new.yaml',
+            text: 'probes:\n  - { name: bad, kind: throwaway, url: "ftp://x", atLeast: 1 }\n  - { name: worse, kind: throwaway, url: "http://x", settle: soon, atLeast: 1 }\n  - { name: slow, kind: throwaway, url: "http://x", settle: 9s, atLeast: 1 }\n',
+          },
+        ],
+        {},
+      );
     } catch (err) {
       return (err as InstanceType<typeof load.ConfigError>).problems;
     }
@@ -94,7 +108,10 @@ test('a new kind is one file plus its registry line: validated, run, in /status 
   t.after(() => target.close());
   const probesDir = join(dir, 'probes');
   mkdirSync(probesDir);
-  writeFileSync(join(probesDir, 'new.yaml'), `probes:\n  - { name: reading, kind: throwaway, url: "${target.url}/n", settle: 250ms, atLeast: 40 }\n  - { name: too-low, kind: throwaway, url: "${target.url}/n", atLeast: 100, severity: warning }\n`);
+  writeFileSync(
+    join(probesDir, 'new.yaml'),
+    `probes:\n  - { name: reading, kind: throwaway, url: "${target.url}/n", settle: 250ms, atLeast: 40 }\n  - { name: too-low, kind: throwaway, url: "${target.url}/n", atLeast: 100, severity: warning }\n`,
+  );
   const settings = settingsModule.readSettings({ WATCHDOG_CONFIG: probesDir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1' });
   const daemon = await daemonModule.startDaemon(settings, { logger: pino({ level: 'silent' }), processMetrics: false });
   t.after(() => daemon.stop());

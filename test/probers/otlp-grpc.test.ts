@@ -24,10 +24,13 @@ async function netListener(t: TestContext, onSocket: (s: Socket) => void): Promi
     onSocket(s);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
   return `127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
@@ -71,7 +74,13 @@ test('otlp_grpc: an HTTP/1 server that leaves the connection open is protocol to
   // left with its defaults, as a plain app on the wrong port would be.
   const server = createHttpServer((_req, res) => res.end('hello'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   const r = await probe(t, `127.0.0.1:${(server.address() as { port: number }).port}`);
   assert.equal(r.reason, 'protocol');
 });

@@ -89,7 +89,10 @@ test('a misspelt metric is absent, and the hint lists up to five existing names 
   assert.ok(listed.includes('traces_service_graph_request_total'), r.hint);
   // Eight similar names exist; the hint stays readable.
   assert.equal(listed.length, 5, r.hint);
-  assert.ok(listed.every((n) => tempoMetrics.includes(n)), r.hint);
+  assert.ok(
+    listed.every((n) => tempoMetrics.includes(n)),
+    r.hint,
+  );
   assert.deepEqual(r.details?.missingMetrics, ['traces_span_processed_total']);
   assert.deepEqual(r.details?.similarMetrics, listed);
 });
@@ -102,7 +105,7 @@ test('a metric that exists but whose labels match nothing is absent with its own
   assert.deepEqual(r.details?.missingMetrics, []);
 });
 
-test('a PromQL syntax error is query_error with Prometheus\'s own words', async (t) => {
+test("a PromQL syntax error is query_error with Prometheus's own words", async (t) => {
   const r = await query(t, { query: 'sum(rate(watchdog_test_spans_total[5m])', expect: '> 0' });
   assert.equal(r.reason, 'query_error');
   assert.match(r.message, /^Prometheus rejected \/api\/v1\/query: bad_data: .*parse error: unclosed left parenthesis/);
@@ -184,7 +187,10 @@ test('something answering invalid JSON on the Prometheus port is invalid_respons
 });
 
 test('JSON without the Prometheus envelope is invalid_response', async (t) => {
-  const other = await standIn(t, jsonServer(() => ({ status: 200, body: { version: '10.0.0', database: 'ok' } })));
+  const other = await standIn(
+    t,
+    jsonServer(() => ({ status: 200, body: { version: '10.0.0', database: 'ok' } })),
+  );
   const r = await query(t, { prometheus: other.url, query: 'up' });
   assert.equal(r.reason, 'invalid_response');
   assert.match(r.message, /answered without a Prometheus API envelope$/);

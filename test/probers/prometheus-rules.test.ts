@@ -100,10 +100,7 @@ test('an expected group that is not loaded: group_missing names it and lists the
   const r = await runOnce({ prometheus: prom.url, groups: [...bothGroups, 'mystocks_capacity_alerts'] });
   assert.equal(r.status, 'failing');
   assert.equal(r.reason, 'group_missing');
-  assert.equal(
-    r.message,
-    'rule group "mystocks_capacity_alerts" is not loaded (loaded: "mystocks_tracing_alerts", "mystocks_business_alerts", "mystocks_broken_alerts", "mystocks_pending_alerts")',
-  );
+  assert.equal(r.message, 'rule group "mystocks_capacity_alerts" is not loaded (loaded: "mystocks_tracing_alerts", "mystocks_business_alerts", "mystocks_broken_alerts", "mystocks_pending_alerts")');
   assert.match(r.hint!, /rule_files/);
   assert.match(r.hint!, /promtool check rules/);
   assert.match(r.hint!, /curl -X POST http:\/\/prometheus:9090\/-\/reload \(needs --web\.enable-lifecycle\)/);
@@ -234,6 +231,9 @@ test('bad configs are refused with exact messages', () => {
     'minRules.mystocks_other_alerts: "mystocks_other_alerts" is not one of the groups ("mystocks_tracing_alerts", "mystocks_business_alerts")',
   );
   refused({ prometheus: prom.url, groups: bothGroups, minRules: 0 }, 'minRules: expected a whole number of at least 1, or a mapping from group name to one, got 0');
-  refused({ prometheus: prom.url, groups: bothGroups, minRules: { mystocks_tracing_alerts: 0 } }, 'minRules: expected a whole number of at least 1, or a mapping from group name to one, got a mapping');
+  refused(
+    { prometheus: prom.url, groups: bothGroups, minRules: { mystocks_tracing_alerts: 0 } },
+    'minRules: expected a whole number of at least 1, or a mapping from group name to one, got a mapping',
+  );
   refused({ prometheus: 'prometheus:9090', groups: bothGroups }, 'prometheus: expected an http:// or https:// URL, got "prometheus:9090"');
 });

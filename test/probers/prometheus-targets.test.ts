@@ -89,7 +89,10 @@ test('the exporter stops: target_down with its scrape URL and lastError', async 
   const r = await runOnce({ prometheus: prom.url, job: 'mystocks-backend' });
   assert.equal(r.status, 'failing');
   assert.equal(r.reason, 'target_down');
-  assert.ok(r.message.startsWith(`1 of 1 target of job "mystocks-backend" down: ${backend.metricsUrl}: Get "${backend.metricsUrl}": dial tcp ${backend.hostPort}: connect: connection refused`), r.message);
+  assert.ok(
+    r.message.startsWith(`1 of 1 target of job "mystocks-backend" down: ${backend.metricsUrl}: Get "${backend.metricsUrl}": dial tcp ${backend.hostPort}: connect: connection refused`),
+    r.message,
+  );
   assert.match(r.hint!, /connection refused/);
   assert.equal(r.value, 0);
 });

@@ -71,9 +71,10 @@ test('tempo_search: fresh traces pass, with the count as value and the newest ag
   assert.equal(r.details?.newestRootName, 'GET /api/stocks');
   const age = r.details?.newestAgeSeconds as number;
   assert.ok(age >= 10 && age < 13, `newest age ${age}`);
-  assert.deepEqual(r.samples?.map((x) => ({ ...x, value: Math.floor(x.value) })), [
-    { metric: 'watchdog_tempo_newest_trace_age_seconds', labels: { probe: 'tempo-ingestion', service: 'mystocks-backend' }, value: Math.floor(age) },
-  ]);
+  assert.deepEqual(
+    r.samples?.map((x) => ({ ...x, value: Math.floor(x.value) })),
+    [{ metric: 'watchdog_tempo_newest_trace_age_seconds', labels: { probe: 'tempo-ingestion', service: 'mystocks-backend' }, value: Math.floor(age) }],
+  );
 });
 
 test('tempo_search: the newest trace older than maxAge is stale', async (t) => {
@@ -105,7 +106,7 @@ test('tempo_search: no traces at all is absent, with the exporter, sampler and d
   assert.equal(s.received.searchRequests, 1);
 });
 
-test('tempo_search: only other services\' traces is absent', async (t) => {
+test("tempo_search: only other services' traces is absent", async (t) => {
   const s = await standin(t);
   s.addTrace({ serviceName: 'payments-api', startedAgoMs: 5_000 });
   s.addTrace({ serviceName: 'stack-watchdog-canary', startedAgoMs: 5_000 });
@@ -156,7 +157,7 @@ test('tempo_search: a full page whose newest looks stale is checked against the 
   assert.equal(s.received.searchRequests, 2);
 });
 
-test('tempo_search: a second service whose name contains the app\'s does not count (exact match)', async (t) => {
+test("tempo_search: a second service whose name contains the app's does not count (exact match)", async (t) => {
   const s = await standin(t);
   s.addTrace({ serviceName: 'mystocks-backend-worker', startedAgoMs: 5_000 });
   // The tags search Tempo offers matches substrings: it finds the worker's trace for "mystocks-backend".
@@ -214,7 +215,7 @@ test('tempo_search: the tenant goes as X-Scope-OrgID on every request', async (t
   assert.deepEqual(seen, ['/api/status/buildinfo team-a', '/api/search team-a', '/api/search/tag/service.name/values team-a']);
 });
 
-test('tempo_search: a closed port is connect, with Tempo\'s own hint', async (t) => {
+test("tempo_search: a closed port is connect, with Tempo's own hint", async (t) => {
   const port = await target(t, closedPort());
   const r = await run(t, search(port.url));
   assert.equal(r.status, 'failing');
@@ -223,7 +224,7 @@ test('tempo_search: a closed port is connect, with Tempo\'s own hint', async (t)
   assert.match(r.hint!, /3200/);
 });
 
-test('tempo_search: something other than Tempo\'s API answering is invalid_response', async (t) => {
+test("tempo_search: something other than Tempo's API answering is invalid_response", async (t) => {
   const notTempo = await target(t, invalidJson());
   const r = await run(t, search(notTempo.url));
   assert.equal(r.reason, 'invalid_response');
@@ -280,7 +281,7 @@ test('tempo_ready: a module not Running is named, with its failure case', async 
   assert.match(r.hint!, /docker logs mystocks-tempo \| grep -i "ingester"/);
 });
 
-test('tempo_ready: Tempo 3 with a failed live-store names it first, with Tempo 3\'s ring and config hint', async (t) => {
+test("tempo_ready: Tempo 3 with a failed live-store names it first, with Tempo 3's ring and config hint", async (t) => {
   const s = await standin(t, { modules: TEMPO3_MODULES, version: '3.0.0' });
   // One module fails; Tempo stops the others (alphabetically first among them: backend-scheduler).
   s.setModuleState('live-store', 'Failed', 'failed to replay WAL: permission denied');
@@ -304,7 +305,7 @@ test('tempo_ready: "Application is stopping" reads as shutting down', async (t) 
   assert.match(r.hint!, /shutting down/);
 });
 
-test('tempo_ready: an ingester still waiting reports Tempo\'s own message and the startup hint', async (t) => {
+test("tempo_ready: an ingester still waiting reports Tempo's own message and the startup hint", async (t) => {
   const s = await standin(t);
   s.setReady(false);
   const r = await run(t, ready(s.url));
@@ -316,7 +317,10 @@ test('tempo_ready: an ingester still waiting reports Tempo\'s own message and th
 
 test('tempo_ready: /ready without a query-frontend behind /api/echo is http_status', async (t) => {
   // A distributor-only target in microservices mode: ready, but no query API.
-  const distributor = await target(t, jsonServer((req) => (req.path === '/ready' ? { status: 200, body: 'ready\n' } : { status: 404, body: '404 page not found\n' })));
+  const distributor = await target(
+    t,
+    jsonServer((req) => (req.path === '/ready' ? { status: 200, body: 'ready\n' } : { status: 404, body: '404 page not found\n' })),
+  );
   const r = await run(t, ready(distributor.url));
   assert.equal(r.reason, 'http_status');
   assert.match(r.message, /\/api\/echo answered HTTP 404: 404 page not found \(expected 200 "echo"\)$/);
@@ -324,7 +328,10 @@ test('tempo_ready: /ready without a query-frontend behind /api/echo is http_stat
 });
 
 test('tempo_ready: a status page that hangs still lets not_ready through', async (t) => {
-  const stuck = await target(t, jsonServer((req) => (req.path === '/ready' ? { status: 503, body: 'Some services are not Running:\nFailed: 1\n' } : new Promise(() => {}))));
+  const stuck = await target(
+    t,
+    jsonServer((req) => (req.path === '/ready' ? { status: 503, body: 'Some services are not Running:\nFailed: 1\n' } : new Promise(() => {}))),
+  );
   const r = await run(t, ready(stuck.url, { timeout: '3s' }));
   assert.equal(r.reason, 'not_ready', r.message);
   assert.equal(r.message, 'Tempo is not ready (HTTP 503): Some services are not Running: Failed: 1');
@@ -390,7 +397,7 @@ test('otlp_canary: each run sends a fresh trace id', async (t) => {
   assert.notEqual(a.details?.traceId, b.details?.traceId);
 });
 
-test('otlp_canary: spans accepted and dropped are not_found before the engine\'s timeout', async (t) => {
+test("otlp_canary: spans accepted and dropped are not_found before the engine's timeout", async (t) => {
   const s = await standin(t);
   s.setDropIngest(true);
   const r = await run(t, canary(s, { pollInterval: '250ms', timeout: '3s' }));
@@ -403,7 +410,7 @@ test('otlp_canary: spans accepted and dropped are not_found before the engine\'s
   assert.ok(s.received.traceByIdRequests >= 8, `${s.received.traceByIdRequests} lookups`);
 });
 
-test('otlp_canary: a refused export is export_failed with the receiver\'s message and the 4318 hint', async (t) => {
+test("otlp_canary: a refused export is export_failed with the receiver's message and the 4318 hint", async (t) => {
   const s = await standin(t);
   s.setRejectIngest(503, 'at least 1 live replicas required, could only find 0');
   const r = await run(t, canary(s));
@@ -534,11 +541,7 @@ test('the three kinds in one engine pass: all green on a healthy Tempo, blocked 
       {
         file: FILE,
         text: stringify({
-          probes: [
-            ready(s.url),
-            { ...search(s.url), dependsOn: ['tempo-ready'] },
-            { ...canary(s, { pollInterval: '100ms', timeout: '5s' }), dependsOn: ['tempo-ready'] },
-          ],
+          probes: [ready(s.url), { ...search(s.url), dependsOn: ['tempo-ready'] }, { ...canary(s, { pollInterval: '100ms', timeout: '5s' }), dependsOn: ['tempo-ready'] }],
         }),
       },
     ],
@@ -547,17 +550,23 @@ test('the three kinds in one engine pass: all green on a healthy Tempo, blocked 
   const engine = new Engine({ ...deps(t), concurrency: 4 });
   engine.load(config);
   const green = await engine.runOnce();
-  assert.deepEqual(green.map((p) => [p.spec.name, p.current.status, p.current.reason]), [
-    ['tempo-ready', 'ok', 'ok'],
-    ['tempo-ingestion', 'ok', 'ok'],
-    ['otlp-canary', 'ok', 'ok'],
-  ]);
+  assert.deepEqual(
+    green.map((p) => [p.spec.name, p.current.status, p.current.reason]),
+    [
+      ['tempo-ready', 'ok', 'ok'],
+      ['tempo-ingestion', 'ok', 'ok'],
+      ['otlp-canary', 'ok', 'ok'],
+    ],
+  );
 
   s.setModuleState('querier', 'Failed', 'context canceled');
   const red = await engine.runOnce();
-  assert.deepEqual(red.map((p) => [p.spec.name, p.current.status, p.current.reason]), [
-    ['tempo-ready', 'failing', 'not_ready'],
-    ['tempo-ingestion', 'blocked', 'dependency_failed'],
-    ['otlp-canary', 'blocked', 'dependency_failed'],
-  ]);
+  assert.deepEqual(
+    red.map((p) => [p.spec.name, p.current.status, p.current.reason]),
+    [
+      ['tempo-ready', 'failing', 'not_ready'],
+      ['tempo-ingestion', 'blocked', 'dependency_failed'],
+      ['otlp-canary', 'blocked', 'dependency_failed'],
+    ],
+  );
 });

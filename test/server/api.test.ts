@@ -196,7 +196,11 @@ test('POST /probes/:probe/run: 403 without a configured token, 401 with a wrong 
 
 test('GET /openapi.json documents every route with its schemas', async (t) => {
   const { d } = await stack(t);
-  const doc = (await (await fetch(`${d.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { schemas: Record<string, unknown> } };
+  const doc = (await (await fetch(`${d.url}/openapi.json`)).json()) as {
+    openapi: string;
+    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    components: { schemas: Record<string, unknown> };
+  };
   assert.equal(doc.openapi, '3.0.3');
   assert.deepEqual(Object.keys(doc.paths).sort(), ['/', '/-/healthy', '/-/ready', '/-/reload', '/healthz', '/metrics', '/probes/{probe}/run', '/readyz', '/status', '/status/{probe}'].sort());
   assert.ok(doc.paths['/status']!.get!.responses['503']);
@@ -211,7 +215,7 @@ test('unknown routes are a JSON 404', async (t) => {
   assert.match(((await res.json()) as { message: string }).message, /no route GET \/nope/);
 });
 
-test('GET /metrics: a probe\'s value and extra samples follow the status /status shows, not the last raw run', async (t) => {
+test("GET /metrics: a probe's value and extra samples follow the status /status shows, not the last raw run", async (t) => {
   // A stand-in for Tempo's search API whose answer the test switches: a fresh trace, then three stale ones.
   let traces = [{ traceID: 'fresh', startMs: Date.now() }];
   const tempo = await jsonServer((req) =>

@@ -40,14 +40,22 @@ groups:
       - alert: NoSpans
         expr: sum(rate(traces_spanmetrics_calls_total[5m])) == 0
         for: 10m
-${withBusiness ? `  - name: mystocks_business_alerts
+${
+  withBusiness
+    ? `  - name: mystocks_business_alerts
     rules:
       - alert: HighErrorRate
         expr: sum(rate(mystocks_http_requests_total{status=~"5.."}[5m])) > 1
         for: 5m
-${broken ? `      - alert: BrokenJoin
+${
+  broken
+    ? `      - alert: BrokenJoin
         expr: (vector(1) / on() (vector(1) or label_replace(vector(2), "x", "y", "", ""))) > 0
-` : ''}` : ''}`;
+`
+    : ''
+}`
+    : ''
+}`;
 
 type Expectation = Record<string, string>; // probe -> "failing:reason" | "blocked:reason"
 
@@ -110,9 +118,19 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     runContainer({ name: names.noLimit }),
     runContainer({ name: names.small, memory: '512m' }),
     // The kernel OOM-kills its main process: it allocates past 16 MiB with no swap.
-    runContainer({ name: names.appOom, memory: '16m', extraArgs: ['--memory-swap', '16m'], env: sampler, cmd: ['sh', '-c', 'x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600'] }),
+    runContainer({
+      name: names.appOom,
+      memory: '16m',
+      extraArgs: ['--memory-swap', '16m'],
+      env: sampler,
+      cmd: ['sh', '-c', 'x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600'],
+    }),
     // Its own HEALTHCHECK fails and prints the secret of its environment.
-    runContainer({ name: names.appUnhealthy, env: { ...sampler, DB_PASSWORD: secret }, extraArgs: ['--health-cmd', 'echo "db login failed for $DB_PASSWORD"; false', '--health-interval', '1s', '--health-retries', '1'] }),
+    runContainer({
+      name: names.appUnhealthy,
+      env: { ...sampler, DB_PASSWORD: secret },
+      extraArgs: ['--health-cmd', 'echo "db login failed for $DB_PASSWORD"; false', '--health-interval', '1s', '--health-retries', '1'],
+    }),
     // A service no probe names: discovered as container-grafana.
     runContainer({ name: names.grafana, memory: '256m', labels: composeLabels('grafana') }),
   ]);
@@ -146,7 +164,13 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   const feedSpanMetrics = async () => {
     if (!feeding) return;
     const now = Date.now();
-    const series = (labels: Record<string, string>, increase: number) => ({ labels: { ...labels, feed: String(feed) }, samples: [{ value: 0, timestampMs: now - 30_000 }, { value: increase, timestampMs: now - 1000 }] });
+    const series = (labels: Record<string, string>, increase: number) => ({
+      labels: { ...labels, feed: String(feed) },
+      samples: [
+        { value: 0, timestampMs: now - 30_000 },
+        { value: increase, timestampMs: now - 1000 },
+      ],
+    });
     feed++;
     await remoteWrite(prometheus.url, [
       series({ __name__: 'traces_spanmetrics_calls_total', service: 'mystocks-backend', span_kind: 'SPAN_KIND_SERVER' }, serverSpansPerRound),
@@ -188,7 +212,15 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   await heartbeatArrives();
   await waitForQuery(prometheus.url, 'up{job="tempo-metrics"}', (r) => r.length === 1 && r[0]!.value?.[1] === '1', 30_000);
   const healthy = await runAll();
-  assert.deepEqual(summary(healthy.states), {}, JSON.stringify(healthy.states.map((s) => [s.spec.name, s.current.reason, s.current.message]), null, 1));
+  assert.deepEqual(
+    summary(healthy.states),
+    {},
+    JSON.stringify(
+      healthy.states.map((s) => [s.spec.name, s.current.reason, s.current.message]),
+      null,
+      1,
+    ),
+  );
   // Deliberately 20: issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio; issue 10 added
   // container-prometheus, container-tempo and container-backend, and discovery adds container-grafana (the
   // project's one container no probe names).
@@ -336,7 +368,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       expect: { 'rule-groups': 'failing:rule_unhealthy' },
     },
     {
-      name: 'a rule file that breaks the reload (the guide\'s tracing-business-alerts.yml)',
+      name: "a rule file that breaks the reload (the guide's tracing-business-alerts.yml)",
       apply: async () => {
         prometheus.writeRuleFile('tracing-business-alerts.yml', unparsableRules);
         await assert.rejects(prometheus.reload());
@@ -485,7 +517,11 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       // Detected within one round, and a round is bounded by the slowest failing probe's timeout.
       const bound = Math.max(...states.filter((s) => s.current.status === 'failing').map((s) => s.spec.timeoutMs), 0) + 3000;
       assert.ok(ms <= bound, `round took ${ms} ms, over ${bound} ms`);
-      report.push(`${fault.name}: ${Object.entries(fault.expect).map(([p, r]) => `${p}=${r}`).join(', ')} (${ms} ms)`);
+      report.push(
+        `${fault.name}: ${Object.entries(fault.expect)
+          .map(([p, r]) => `${p}=${r}`)
+          .join(', ')} (${ms} ms)`,
+      );
       await fault.restore?.();
       if (fault.restore) {
         const after = await runAll();

@@ -4,27 +4,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { startAlertmanager } from './alertmanager.js';
-import {
-  dockerAvailable,
-  inspectContainer,
-  removeAllTestContainers,
-  removeContainer,
-  runContainer,
-  stopContainer,
-  uniqueName,
-} from './docker.js';
+import { dockerAvailable, inspectContainer, removeAllTestContainers, removeContainer, runContainer, stopContainer, uniqueName } from './docker.js';
 import { freePort } from './ports.js';
 import { startProcess } from './process.js';
-import {
-  encodeWriteRequest,
-  exporterScrapeConfig,
-  query,
-  remoteWrite,
-  snappyBlockEncode,
-  startExporter,
-  startPrometheus,
-  waitForQuery,
-} from './prometheus.js';
+import { encodeWriteRequest, exporterScrapeConfig, query, remoteWrite, snappyBlockEncode, startExporter, startPrometheus, waitForQuery } from './prometheus.js';
 
 test('freePort returns a bindable loopback port', async () => {
   const port = await freePort();
@@ -95,12 +78,7 @@ test('prometheus: remote-written counter gives rate > 0', async (t) => {
       ],
     },
   ]);
-  const result = await waitForQuery(
-    prom.url,
-    'rate(harness_requests_total{job="harness"}[1m]) > 0',
-    (r) => r.length === 1,
-    15_000,
-  );
+  const result = await waitForQuery(prom.url, 'rate(harness_requests_total{job="harness"}[1m]) > 0', (r) => r.length === 1, 15_000);
   assert.equal(result[0]?.metric.instance, 'a');
   assert.ok(Number(result[0]?.value?.[1]) > 0);
 });
@@ -108,13 +86,7 @@ test('prometheus: remote-written counter gives rate > 0', async (t) => {
 test('prometheus: rule files load (at start and via writeRuleFile + reload)', async (t) => {
   const prom = await startPrometheus({
     ruleFiles: {
-      'first.yml': [
-        'groups:',
-        '  - name: harness-first',
-        '    rules:',
-        '      - record: harness:one',
-        '        expr: vector(1)',
-      ].join('\n'),
+      'first.yml': ['groups:', '  - name: harness-first', '    rules:', '      - record: harness:one', '        expr: vector(1)'].join('\n'),
     },
   });
   t.after(() => prom.stop());
@@ -124,18 +96,12 @@ test('prometheus: rule files load (at start and via writeRuleFile + reload)', as
     const body = (await res.json()) as { data: { groups: { name: string; rules: { name: string }[] }[] } };
     return body.data.groups;
   };
-  assert.deepEqual((await ruleGroups()).map((g) => g.name), ['harness-first']);
-
-  prom.writeRuleFile(
-    'second.yml',
-    [
-      'groups:',
-      '  - name: harness-second',
-      '    rules:',
-      '      - alert: HarnessAlwaysFiring',
-      '        expr: vector(1)',
-    ].join('\n'),
+  assert.deepEqual(
+    (await ruleGroups()).map((g) => g.name),
+    ['harness-first'],
   );
+
+  prom.writeRuleFile('second.yml', ['groups:', '  - name: harness-second', '    rules:', '      - alert: HarnessAlwaysFiring', '        expr: vector(1)'].join('\n'));
   await prom.reload();
   const groups = await ruleGroups();
   assert.deepEqual(groups.map((g) => g.name).sort(), ['harness-first', 'harness-second']);
@@ -211,7 +177,7 @@ test('docker: container with --memory 32m and env shows up in docker inspect', a
   await removeContainer(name); // idempotent
 });
 
-test('docker: removeAllTestContainers removes only this process\'s containers', async (t) => {
+test("docker: removeAllTestContainers removes only this process's containers", async (t) => {
   const a = uniqueName('harness-a');
   const b = uniqueName('harness-b');
   t.after(async () => {

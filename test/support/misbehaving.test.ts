@@ -3,17 +3,7 @@ import { tcpConnect } from './ports.js';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import {
-  closedPort,
-  dripServer,
-  hangAfterAccept,
-  hugeBody,
-  invalidJson,
-  jsonServer,
-  resetServer,
-  statusServer,
-} from './misbehaving.js';
-
+import { closedPort, dripServer, hangAfterAccept, hugeBody, invalidJson, jsonServer, resetServer, statusServer } from './misbehaving.js';
 
 /** A node:http GET that reports how it ended: status, or the error code. */
 function rawGet(url: string, timeoutMs = 2000): Promise<{ status?: number; code?: string; body?: string }> {

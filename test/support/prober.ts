@@ -51,13 +51,17 @@ export async function runProber(kind: string, probe: Record<string, unknown>, de
   const spec = bindProber(kind, probe);
   const http = deps.http ?? createHttpClient({ userAgent: 'stack-watchdog-test' });
   try {
-    return await runProbe(spec, {
-      http,
-      docker: deps.docker ?? createDockerClient({ dockerHost: deps.dockerHost }),
-      logger: deps.logger ?? pino({ level: 'silent' }),
-      now: deps.now ?? Date.now,
-      stopSignal: deps.stopSignal,
-    }, deps.previous);
+    return await runProbe(
+      spec,
+      {
+        http,
+        docker: deps.docker ?? createDockerClient({ dockerHost: deps.dockerHost }),
+        logger: deps.logger ?? pino({ level: 'silent' }),
+        now: deps.now ?? Date.now,
+        stopSignal: deps.stopSignal,
+      },
+      deps.previous,
+    );
   } finally {
     if (!deps.http) await http.close();
   }

@@ -72,7 +72,11 @@ export function fileTail(path: string, maxLines = 40): string {
       const len = Math.min(size, 64 * 1024);
       const buf = Buffer.alloc(len);
       readSync(fd, buf, 0, len, size - len);
-      return buf.toString('utf8').split('\n').slice(-maxLines - 1).join('\n');
+      return buf
+        .toString('utf8')
+        .split('\n')
+        .slice(-maxLines - 1)
+        .join('\n');
     } finally {
       closeSync(fd);
     }

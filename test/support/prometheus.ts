@@ -77,22 +77,23 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const launch = () => startProcess({
-    name: 'prometheus',
-    command: 'prometheus',
-    args: [
-      `--config.file=${configFile}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      '--web.enable-lifecycle',
-      '--web.enable-remote-write-receiver',
-      '--log.level=info',
-      ...(opts.extraArgs ?? []),
-    ],
-    cwd: dir,
-    logFile: join(dir, 'prometheus.log'),
-    readyUrl: `${url}/-/ready`,
-  });
+  const launch = () =>
+    startProcess({
+      name: 'prometheus',
+      command: 'prometheus',
+      args: [
+        `--config.file=${configFile}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        '--web.enable-lifecycle',
+        '--web.enable-remote-write-receiver',
+        '--log.level=info',
+        ...(opts.extraArgs ?? []),
+      ],
+      cwd: dir,
+      logFile: join(dir, 'prometheus.log'),
+      readyUrl: `${url}/-/ready`,
+    });
   let proc = await launch();
 
   return {
@@ -143,12 +144,7 @@ export async function query(promUrl: string, promql: string): Promise<PromSample
  * Polls a query until `predicate(result)` holds, returning that result. Needed because
  * scrapes, rule evaluation and remote-written samples become visible asynchronously.
  */
-export async function waitForQuery(
-  promUrl: string,
-  promql: string,
-  predicate: (result: PromSample[]) => boolean,
-  timeoutMs = 30_000,
-): Promise<PromSample[]> {
+export async function waitForQuery(promUrl: string, promql: string, predicate: (result: PromSample[]) => boolean, timeoutMs = 30_000): Promise<PromSample[]> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = 'no attempt';
   while (Date.now() < deadline) {

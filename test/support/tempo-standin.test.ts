@@ -67,7 +67,6 @@ async function search(s: TempoStandin, params: Record<string, string | number>):
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
 
-
 // ------------------------------------------------------------------------------------- readiness
 
 test('/ready, /api/echo and /status/services answer like Tempo', async (t) => {
@@ -89,7 +88,10 @@ test('/ready, /api/echo and /status/services answer like Tempo', async (t) => {
   assert.match(lines[2]!, /^\| SERVICE NAME +\| STATUS +\| FAILURE CASE \|$/);
   assert.match(services, /^\| distributor +\| Running +\| +\|$/m);
   assert.match(services, /^\| ingester +\| Running +\| +\|$/m);
-  assert.ok(lines.every((l) => l === '' || l === lines[0] || l.length === lines[1]!.length), 'table rows are aligned');
+  assert.ok(
+    lines.every((l) => l === '' || l === lines[0] || l.length === lines[1]!.length),
+    'table rows are aligned',
+  );
   assert.equal(s.received.readyRequests, 1);
 });
 
@@ -329,9 +331,15 @@ test('stale seeded traces fall outside both the ingester window and a recent sta
   const stale = s.addTrace({ serviceName: 'shop', startedAgoMs: 2 * 3600_000, rootName: 'GET /old' });
 
   const recent = await search(s, { tags: 'service.name=shop' });
-  assert.deepEqual(recent.json.traces.map((x: any) => x.rootTraceName), ['GET /cart']);
+  assert.deepEqual(
+    recent.json.traces.map((x: any) => x.rootTraceName),
+    ['GET /cart'],
+  );
   const lastFiveMin = await search(s, { tags: 'service.name=shop', start: nowS() - 300, end: nowS() + 1 });
-  assert.deepEqual(lastFiveMin.json.traces.map((x: any) => x.traceID), [fresh.replace(/^0+/, '')]);
+  assert.deepEqual(
+    lastFiveMin.json.traces.map((x: any) => x.traceID),
+    [fresh.replace(/^0+/, '')],
+  );
   const threeHours = await search(s, { tags: 'service.name=shop', start: nowS() - 3 * 3600, end: nowS() + 1 });
   assert.equal(threeHours.json.traces.length, 2);
   // Trace by id searches everything, whatever the age.
@@ -360,12 +368,21 @@ test('search orders newest first, honours limit (default 20) and duration filter
   for (let i = 0; i < 25; i++) s.addTrace({ serviceName: 'many', startedAgoMs: (i + 1) * 1000, rootName: `op-${i}`, durationMs: i * 10 });
   const all = await search(s, { tags: 'service.name=many' });
   assert.equal(all.json.traces.length, 20);
-  assert.deepEqual(all.json.traces.slice(0, 3).map((x: any) => x.rootTraceName), ['op-0', 'op-1', 'op-2']);
+  assert.deepEqual(
+    all.json.traces.slice(0, 3).map((x: any) => x.rootTraceName),
+    ['op-0', 'op-1', 'op-2'],
+  );
   assert.equal(all.json.traces[0].durationMs, undefined, '0ms is left out, as jsonpb does');
   const two = await search(s, { tags: 'service.name=many', limit: 2 });
-  assert.deepEqual(two.json.traces.map((x: any) => x.rootTraceName), ['op-0', 'op-1']);
+  assert.deepEqual(
+    two.json.traces.map((x: any) => x.rootTraceName),
+    ['op-0', 'op-1'],
+  );
   const slow = await search(s, { tags: 'service.name=many', minDuration: '200ms', maxDuration: '0.22s' });
-  assert.deepEqual(slow.json.traces.map((x: any) => x.rootTraceName), ['op-20', 'op-21', 'op-22']);
+  assert.deepEqual(
+    slow.json.traces.map((x: any) => x.rootTraceName),
+    ['op-20', 'op-21', 'op-22'],
+  );
 });
 
 test('search parameter errors are 400 with Tempo messages', async (t) => {
@@ -488,7 +505,16 @@ test('the gRPC port is an OTLP/gRPC receiver: Export (protobuf) is ingested; sil
     pbMessage([
       pb(1, [
         pb(1, [pb(1, [pbStr(1, 'service.name'), pb(2, [pbStr(1, 'grpc-app')])])]),
-        pb(2, [pb(2, [lenField(1, Buffer.from(traceId, 'hex')), lenField(2, Buffer.from('cd'.repeat(8), 'hex')), pbStr(5, 'GET /x'), pbVarint(6, 2), pbFixed64(7, BigInt(Date.now()) * 1_000_000n), pbFixed64(8, BigInt(Date.now() + 5) * 1_000_000n)])]),
+        pb(2, [
+          pb(2, [
+            lenField(1, Buffer.from(traceId, 'hex')),
+            lenField(2, Buffer.from('cd'.repeat(8), 'hex')),
+            pbStr(5, 'GET /x'),
+            pbVarint(6, 2),
+            pbFixed64(7, BigInt(Date.now()) * 1_000_000n),
+            pbFixed64(8, BigInt(Date.now() + 5) * 1_000_000n),
+          ]),
+        ]),
       ]),
     ]),
   );

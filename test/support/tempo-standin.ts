@@ -530,8 +530,7 @@ class Standin {
   private seed(seed: SeedTrace): string {
     const now = this.now();
     const traceId = seed.traceId === undefined ? randomBytes(16).toString('hex') : parseTraceIdParam(seed.traceId);
-    const startNs =
-      seed.startTimeUnixNano !== undefined ? BigInt(seed.startTimeUnixNano) : BigInt(Math.round(now - (seed.startedAgoMs ?? 0))) * NS_PER_MS;
+    const startNs = seed.startTimeUnixNano !== undefined ? BigInt(seed.startTimeUnixNano) : BigInt(Math.round(now - (seed.startedAgoMs ?? 0))) * NS_PER_MS;
     const durationMs = seed.durationMs ?? 100;
     const endNs = startNs + BigInt(Math.round(durationMs * 1e6));
     const endMs = Number(endNs / NS_PER_MS);
@@ -936,7 +935,7 @@ function parseLogfmt(s: string): [string, string][] {
 
 /** Go's time.ParseDuration, reduced to whole milliseconds as Tempo stores min/maxDuration. */
 function parseGoDurationMs(s: string, field: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   if (s === '0') return 0;
   const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
   let total = 0;
@@ -1000,8 +999,7 @@ interface Condition {
 
 /** Only `{}` and `{ cond && cond … }` with comparisons; anything else is refused with a clear 400. */
 function parseTraceQL(q: string): Condition[] {
-  const unsupported = (why: string): BadRequest =>
-    new BadRequest(`invalid TraceQL query: tempo stand-in supports only { attr op value && ... } (${why}): ${q}`);
+  const unsupported = (why: string): BadRequest => new BadRequest(`invalid TraceQL query: tempo stand-in supports only { attr op value && ... } (${why}): ${q}`);
   const src = q.trim();
   if (!src.startsWith('{') || !src.endsWith('}')) throw unsupported('not a single spanset filter');
   const inner = src.slice(1, -1).trim();
@@ -1020,7 +1018,7 @@ function parseTraceQL(q: string): Condition[] {
     i = re.lastIndex;
   }
   const conds: Condition[] = [];
-  for (let t = 0; t < tokens.length; ) {
+  for (let t = 0; t < tokens.length;) {
     const [ident, op, raw] = [tokens[t], tokens[t + 1], tokens[t + 2]];
     if (ident === undefined || op === undefined || raw === undefined) throw unsupported('incomplete comparison');
     if (!['=', '!=', '>', '>=', '<', '<='].includes(op)) throw unsupported(`operator ${op}`);
@@ -1253,7 +1251,8 @@ function anyValue(v: unknown, what: string): AnyValue {
     if (typeof o.doubleValue !== 'number') throw new BadRequest(`${what}.doubleValue: expected a number`);
     return { doubleValue: o.doubleValue };
   }
-  if (o.arrayValue !== undefined) return { arrayValue: { values: arr(obj(o.arrayValue, `${what}.arrayValue`).values, `${what}.arrayValue.values`).map((x, i) => anyValue(x, `${what}.arrayValue.values[${i}]`)) } };
+  if (o.arrayValue !== undefined)
+    return { arrayValue: { values: arr(obj(o.arrayValue, `${what}.arrayValue`).values, `${what}.arrayValue.values`).map((x, i) => anyValue(x, `${what}.arrayValue.values[${i}]`)) } };
   if (o.kvlistValue !== undefined) return { kvlistValue: { values: keyValues(obj(o.kvlistValue, `${what}.kvlistValue`).values, `${what}.kvlistValue.values`) } };
   if (o.bytesValue !== undefined) return { bytesValue: str(o.bytesValue, `${what}.bytesValue`) };
   return {};
@@ -1292,7 +1291,11 @@ function normalizeRequest(doc: unknown): ParsedSpan[] {
           attributes: keyValues(sp.attributes, `${w}.attributes`),
           events: arr(sp.events, `${w}.events`).map((eRaw, e) => {
             const ev = obj(eRaw, `${w}.events[${e}]`);
-            return { timeUnixNano: nanos(ev.timeUnixNano, `${w}.events[${e}].timeUnixNano`), name: str(ev.name, `${w}.events[${e}].name`), attributes: keyValues(ev.attributes, `${w}.events[${e}].attributes`) };
+            return {
+              timeUnixNano: nanos(ev.timeUnixNano, `${w}.events[${e}].timeUnixNano`),
+              name: str(ev.name, `${w}.events[${e}].name`),
+              attributes: keyValues(ev.attributes, `${w}.events[${e}].attributes`),
+            };
           }),
           statusCode: enumValue(status.code, STATUS_CODES, `${w}.status.code`),
           statusMessage: str(status.message, `${w}.status.message`),
@@ -1355,11 +1358,11 @@ function pbString(m: Map<number, PbField[]>, n: number): string | undefined {
 }
 function pbVarint(m: Map<number, PbField[]>, n: number): bigint | undefined {
   const f = (m.get(n) ?? []).filter((x) => x.wt === 0).at(-1);
-  return f === undefined ? undefined : (f.v);
+  return f === undefined ? undefined : f.v;
 }
 function pbFixed64(m: Map<number, PbField[]>, n: number): string | undefined {
   const f = (m.get(n) ?? []).filter((x) => x.wt === 1).at(-1);
-  return f === undefined ? undefined : (f.v).readBigUInt64LE(0).toString();
+  return f === undefined ? undefined : f.v.readBigUInt64LE(0).toString();
 }
 function pbHex(m: Map<number, PbField[]>, n: number): string | undefined {
   const b = pbBytes(m, n).at(-1);

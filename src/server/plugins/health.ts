@@ -17,7 +17,10 @@ async function health(app: FastifyInstance) {
 
   app.get('/readyz', { schema: { summary: 'Config loaded and every probe has a first result', response: { 200: Health, 503: Health } } }, async (_req, reply) => {
     const { engine, reloadStatus } = app.watchdog;
-    const pending = engine.states().filter((s) => s.last === undefined).map((s) => s.spec.name);
+    const pending = engine
+      .states()
+      .filter((s) => s.last === undefined)
+      .map((s) => s.spec.name);
     if (pending.length) return reply.code(503).send({ status: 'unavailable', detail: `${pending.length} probe(s) have no result yet`, pending });
     const reload = reloadStatus();
     return { status: 'ok', detail: reload.ok ? 'config loaded; every probe has a result' : 'every probe has a result; the last config reload failed, the previous config runs' };

@@ -24,10 +24,7 @@ async function openapi(app: FastifyInstance, opts: { version: string }) {
         ...Object.entries(schema.querystring?.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: false, schema: s })),
       ];
       const responses = Object.fromEntries(
-        Object.entries(schema.response ?? { 200: {} }).map(([code, s]) => [
-          code,
-          { description: `HTTP ${code}`, content: { [schema.produces?.[0] ?? 'application/json']: { schema: fixRefs(s) } } },
-        ]),
+        Object.entries(schema.response ?? { 200: {} }).map(([code, s]) => [code, { description: `HTTP ${code}`, content: { [schema.produces?.[0] ?? 'application/json']: { schema: fixRefs(s) } } }]),
       );
       (paths[path] ??= {})[method.toLowerCase()] = { summary: schema.summary, parameters, responses };
     }
@@ -42,7 +39,9 @@ async function openapi(app: FastifyInstance, opts: { version: string }) {
 
 /** Fastify's `Name#` references → OpenAPI's `#/components/schemas/Name`. */
 function fixRefs(s: unknown): unknown {
-  return JSON.parse(JSON.stringify(s ?? {}), (key, v: unknown) => (key === '$ref' && typeof v === 'string' && v.endsWith('#') ? `#/components/schemas/${v.slice(0, -1)}` : key === '$id' ? undefined : v));
+  return JSON.parse(JSON.stringify(s ?? {}), (key, v: unknown) =>
+    key === '$ref' && typeof v === 'string' && v.endsWith('#') ? `#/components/schemas/${v.slice(0, -1)}` : key === '$id' ? undefined : v,
+  );
 }
 
 export default fp(openapi, { name: 'watchdog-openapi', fastify: '5.x' });

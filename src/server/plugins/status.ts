@@ -19,7 +19,7 @@ async function status(app: FastifyInstance) {
     '/status',
     {
       schema: {
-        summary: 'Every probe\'s current status; 503 while a critical probe fails, so `curl -f` works in scripts',
+        summary: "Every probe's current status; 503 while a critical probe fails, so `curl -f` works in scripts",
         querystring: FormatQuery,
         response: { 200: StatusReport, 503: StatusReport },
       },
@@ -29,7 +29,11 @@ async function status(app: FastifyInstance) {
       const states = engine.states();
       const report = statusReport(states, now(), engine.discovery);
       reply.code(report.status === 'failing' ? 503 : 200);
-      if (wantsText(req)) return reply.type('text/plain; charset=utf-8').serializer((s: unknown) => s as string).send(statusTable(states, now(), { discovery: engine.discovery }));
+      if (wantsText(req))
+        return reply
+          .type('text/plain; charset=utf-8')
+          .serializer((s: unknown) => s as string)
+          .send(statusTable(states, now(), { discovery: engine.discovery }));
       return report;
     },
   );
