@@ -78,15 +78,15 @@ export function grpcUnary(req: GrpcUnaryRequest): Promise<GrpcAnswer> {
   return new Promise<GrpcAnswer>((resolve, reject) => {
     let phase: Phase = 'connecting';
     let settled = false;
-    let session: ClientHttp2Session | undefined;
-    let socket: Socket | undefined;
+    // Filled in below; finish() may run before either exists (a deadline during the connect).
+    const conn: { session?: ClientHttp2Session; socket?: Socket } = {};
 
     const finish = (result: { ok: true; answer: GrpcAnswer } | { ok: false; error: GrpcTransportError }): void => {
       if (settled) return;
       settled = true;
       req.signal.removeEventListener('abort', onAbort);
-      session?.destroy();
-      socket?.destroy();
+      conn.session?.destroy();
+      conn.socket?.destroy();
       if (result.ok) resolve(result.answer);
       else reject(result.error);
     };
@@ -105,7 +105,8 @@ export function grpcUnary(req: GrpcUnaryRequest): Promise<GrpcAnswer> {
     }
     req.signal.addEventListener('abort', onAbort, { once: true });
 
-    socket = netConnect({ host: req.host, port: req.port });
+    const socket = netConnect({ host: req.host, port: req.port });
+    conn.socket = socket;
     socket.once('connect', () => {
       if (phase === 'connecting') phase = 'handshake';
     });
@@ -115,8 +116,8 @@ export function grpcUnary(req: GrpcUnaryRequest): Promise<GrpcAnswer> {
       else fail('connect', `${target} refused the connection (${err.code ?? err.message})`, err.code);
     });
 
-    const s = h2Connect(`http://${target}`, { createConnection: () => socket! });
-    session = s;
+    const s = h2Connect(`http://${target}`, { createConnection: () => socket });
+    conn.session = s;
     s.on('error', (err: NodeJS.ErrnoException) => {
       if (phase === 'connecting') return; // the socket's error listener has it
       notGrpc(`the HTTP/2 session failed (${err.code ?? 'error'}: ${err.message})`, err.code);
@@ -172,7 +173,7 @@ export function grpcUnary(req: GrpcUnaryRequest): Promise<GrpcAnswer> {
       if (received > maxBytes) notGrpc(`answered more than ${maxBytes} bytes for a unary call`);
       else chunks.push(chunk);
     });
-    stream.on('trailers', (t) => done(t));
+    stream.on('trailers', (t: IncomingHttpHeaders) => done(t));
     stream.on('end', () => {
       // Without trailers the stream ended with no status: not a gRPC server.
       setImmediate(() => notGrpc(headers ? 'ended the HTTP/2 stream without grpc-status' : 'ended the HTTP/2 stream without answering'));

@@ -99,7 +99,7 @@ export const containerStateProber = defineProber({
       const grew = grewFrom ? `, ${restarts - grewFrom[1]} time(s) in the last ${formatDuration(now - grewFrom[0])}` : '';
       return failed(
         'restarting',
-        `"${name}" keeps restarting: ${s.Status}, restarted ${times(restarts)} by its restart policy "${details.restartPolicy}"${grew} (last exit code ${s.ExitCode}${s.Error ? `, error: ${s.Error}` : ''})`,
+        `"${name}" keeps restarting: ${s.Status}, restarted ${times(restarts)} by its restart policy "${String(details.restartPolicy)}"${grew} (last exit code ${s.ExitCode}${s.Error ? `, error: ${s.Error}` : ''})`,
         `It crashes and its restart policy starts it again: read why with docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`,
         extra,
       );

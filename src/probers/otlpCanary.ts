@@ -69,7 +69,7 @@ export const otlpCanaryProber = defineProber({
     return [{ field: 'pollInterval', message: `${formatDuration(spec.pollMs)} is not shorter than the timeout (${formatDuration(spec.timeoutMs)}): the span would be looked up once at most` }];
   },
   async run(spec, ctx) {
-    const { pollMs, service } = spec;
+    const { service } = spec;
     const traceId = randomBytes(16).toString('hex');
     const spanId = randomBytes(8).toString('hex');
     const sentAt = ctx.now();

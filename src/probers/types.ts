@@ -139,7 +139,7 @@ export interface ProbeSpec extends CommonSpec {
   readonly unit?: ValueUnit;
   /** The kind's fields as decoded at load, for views and tests; run() has them typed. */
   readonly settings: Readonly<object>;
-  run(ctx: ProbeContext): Promise<ProbeOutcome>;
+  readonly run: (ctx: ProbeContext) => Promise<ProbeOutcome>;
 }
 
 /** A registered kind, as the loader and the metrics see it. */

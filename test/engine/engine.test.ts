@@ -252,7 +252,7 @@ test('a run that throws inside the runner is logged as a bug and the engine keep
   logger.child = ((bindings: Record<string, unknown>, options?: object) => {
     if (bindings.probe === 'broken') throw new Error('child logger exploded');
     return real.child(bindings, options);
-  }) as typeof real.child;
+  });
   const { engine, close } = engineFor(
     `
 probes:

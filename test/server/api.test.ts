@@ -43,11 +43,11 @@ test('GET /status: every probe with status, reason, message, hint, value, since,
   // Only a warning probe fails: degraded, and still 200 so that curl -f passes.
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type')!, /application\/json/);
-  const body = (await res.json()) as { status: string; generatedAt: string; probes: Record<string, unknown>[] };
+  const body = (await res.json()) as { status: string; generatedAt: string; probes: (Record<string, unknown> & { name: string })[] };
   assert.equal(body.status, 'degraded');
   assert.ok(!Number.isNaN(Date.parse(body.generatedAt)));
   const by = Object.fromEntries(body.probes.map((p) => [p.name, p]));
-  assert.deepEqual(Object.keys(by['api-up']!).sort(), ['durationMs', 'hint', 'kind', 'lastRun', 'message', 'name', 'reason', 'severity', 'since', 'status', 'value'].sort());
+  assert.deepEqual(Object.keys(by['api-up'] ?? {}).sort(), ['durationMs', 'hint', 'kind', 'lastRun', 'message', 'name', 'reason', 'severity', 'since', 'status', 'value'].sort());
   assert.equal(by['api-up']!.status, 'ok');
   assert.equal(by['api-up']!.hint, null);
   assert.equal(by['api-down']!.status, 'failing');
