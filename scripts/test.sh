@@ -52,8 +52,8 @@ set +e
 # The image test builds the real Dockerfile on the local dockerd (2.5-4 min on vfs); set
 # WATCHDOG_TEST_DOCKER_BUILD=0 to skip that part when iterating.
 export WATCHDOG_TEST_DOCKER_BUILD="${WATCHDOG_TEST_DOCKER_BUILD:-1}"
-# Node 20 applies --test-timeout to each whole file: 15 minutes bounds the slowest (the image build).
-node --import tsx --test --test-concurrency=2 --test-timeout=900000 --test-reporter=spec "${files[@]}"
+# Node 20 applies --test-timeout to each whole file: 25 minutes bounds the slowest (the image build).
+node --import tsx --test --test-concurrency=2 --test-timeout=1500000 --test-reporter=spec "${files[@]}"
 code=$?
 set -e
 exit "$code"

@@ -249,10 +249,10 @@ test('a run that throws inside the runner is logged as a bug and the engine keep
   // The runner asks the logger for a per-probe child before its own try/catch: throwing there for
   // one probe makes runProbe itself reject, as a bug in the runner would.
   const logger = Object.create(real) as typeof real;
-  logger.child = ((bindings: Record<string, unknown>, options?: object) => {
+  logger.child = (bindings: Record<string, unknown>, options?: object) => {
     if (bindings.probe === 'broken') throw new Error('child logger exploded');
     return real.child(bindings, options);
-  });
+  };
   const { engine, close } = engineFor(
     `
 probes:

@@ -14,7 +14,7 @@ import { createDockerClient, type DockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { maskEnv } from '../../src/probers/containerState.js';
 import { probeDetail, statusReport } from '../../src/report/view.js';
-import { dockerAvailable, inspectContainer, removeContainer, runContainer, uniqueName, docker } from '../support/docker.js';
+import { dockerAvailable, inspectContainer, removeContainer, runContainer, uniqueName, docker, type ContainerJson } from '../support/docker.js';
 import { runProber } from '../support/prober.js';
 
 const DOCKER_HOST = process.env.DOCKER_HOST || undefined;
@@ -61,7 +61,7 @@ async function container(t: { after: (fn: () => Promise<void>) => void }, prefix
   return name;
 }
 
-async function waitForState(name: string, ok: (info: any) => boolean, what: string, timeoutMs = 30_000): Promise<any> {
+async function waitForState(name: string, ok: (info: ContainerJson) => boolean, what: string, timeoutMs = 30_000): Promise<ContainerJson> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const info = await inspectContainer(name);

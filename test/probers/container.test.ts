@@ -23,7 +23,7 @@ import { createDockerClient } from '../../src/net/docker.js';
 import { memoryInUse, parseMemorySize } from '../../src/probers/containerMemory.js';
 import { formatBytes } from '../../src/util/format.js';
 import { createHttpClient } from '../../src/net/http.js';
-import { docker, dockerAvailable, inspectContainer, removeContainer, runContainer, stopContainer, uniqueName } from '../support/docker.js';
+import { docker, dockerAvailable, inspectContainer, removeContainer, runContainer, stopContainer, uniqueName, type ContainerJson } from '../support/docker.js';
 import { hangAfterAccept, jsonServer, statusServer } from '../support/misbehaving.js';
 
 // The same Engine the test's docker CLI talks to.
@@ -68,7 +68,7 @@ async function check(probes: ProbeDef[], opts: { dockerHost?: string; now?: () =
 const configProblems = (probes: ProbeDef[]) => problemsOf(() => config(probes));
 
 /** Polls `docker inspect` until `ok` holds (bounded), returning the last inspect. */
-async function waitForState(name: string, ok: (info: any) => boolean, what: string, timeoutMs = 30_000): Promise<any> {
+async function waitForState(name: string, ok: (info: ContainerJson) => boolean, what: string, timeoutMs = 30_000): Promise<ContainerJson> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const info = await inspectContainer(name);
@@ -238,7 +238,7 @@ test('container_memory: a limit other than expectLimit → limit_mismatch with b
 test('container_memory: a stopped container → not_running with its exit code', async (t) => {
   const name = await container(t, 'mem-stopped', { memory: '32m' });
   await stopContainer(name);
-  const exitCode = (await inspectContainer(name)).State.ExitCode as number;
+  const exitCode = (await inspectContainer(name)).State.ExitCode;
   assert.equal(exitCode, 137, 'busybox sleep ignores SIGTERM, so docker stop ends with SIGKILL');
   const { results } = await check([{ name: 'mem', kind: 'container_memory', container: name }]);
   const r = results.mem!;
@@ -569,7 +569,8 @@ test('Docker unreachable: another service answers at DOCKER_HOST → blocked, no
 test('Docker unreachable: a DOCKER_HOST scheme the watchdog cannot use → blocked with what to use instead', async () => {
   const r = await expectBlocked(
     'ssh://user@127.0.0.1',
-    /\(DOCKER_HOST "ssh:\/\/user@127\.0\.0\.1" is not supported: use unix:\/\/\/path\/to\/docker\.sock or tcp:\/\/host:port\)$/,
+    // The user part of the URL is masked like any URL credential (issue 12).
+    /\(DOCKER_HOST "ssh:\/\/\*\*\*@127\.0\.0\.1" is not supported: use unix:\/\/\/path\/to\/docker\.sock or tcp:\/\/host:port\)$/,
     'unsupported_host',
   );
   assert.match(r.hint!, /^Set DOCKER_HOST to unix:\/\/\/var\/run\/docker\.sock/);

@@ -118,11 +118,55 @@ export async function startContainer(name: string): Promise<void> {
   await docker(['start', name]);
 }
 
+/**
+ * The part of `docker inspect` output (one container) that the tests read. Declared here, not
+ * imported from src/: the fixtures must not share a type (or its mistakes) with the code under test.
+ */
+export interface ContainerJson {
+  Id: string;
+  /** With the leading slash, e.g. "/mem-loop-123-...". */
+  Name: string;
+  RestartCount: number;
+  State: {
+    /** created | running | paused | restarting | removing | exited | dead */
+    Status: string;
+    Running: boolean;
+    Paused: boolean;
+    Restarting: boolean;
+    OOMKilled: boolean;
+    ExitCode: number;
+    Error: string;
+    /** RFC 3339 with nanoseconds. */
+    StartedAt: string;
+    FinishedAt: string;
+    /** Only for a container with a HEALTHCHECK. */
+    Health?: {
+      /** starting | healthy | unhealthy */
+      Status: string;
+      FailingStreak: number;
+      Log: { Start: string; End: string; ExitCode: number; Output: string }[] | null;
+    };
+  };
+  HostConfig: {
+    /** Bytes; 0 when there is no limit. */
+    Memory: number;
+    NetworkMode: string;
+    RestartPolicy: { Name: string; MaximumRetryCount: number };
+  };
+  Config: {
+    /** "KEY=value" entries; null when there are none. */
+    Env: string[] | null;
+    Labels: Record<string, string> | null;
+  };
+}
+
 /** Parsed `docker inspect` of one container (State, Config.Env, HostConfig.Memory, ...). */
-export async function inspectContainer(name: string): Promise<any> {
+export async function inspectContainer(name: string): Promise<ContainerJson> {
   const { stdout } = await docker(['inspect', '--type', 'container', name]);
-  const parsed = JSON.parse(stdout) as unknown[];
-  return parsed[0];
+  const parsed = JSON.parse(stdout) as ContainerJson[];
+  const info = parsed[0];
+  if (info === undefined) throw new Error(`docker inspect ${name}: no container in the answer: ${stdout.trim()}`);
+  return info;
 }
 
 /**

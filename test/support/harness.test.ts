@@ -165,8 +165,8 @@ test('docker: container with --memory 32m and env shows up in docker inspect', a
   const info = await inspectContainer(name);
   assert.equal(info.HostConfig.Memory, 33554432);
   assert.equal(info.HostConfig.NetworkMode, 'none');
-  assert.ok((info.Config.Env as string[]).includes('OTEL_TRACES_SAMPLER=always_on'));
-  assert.equal(info.Config.Labels['watchdog-test'], '1');
+  assert.ok(info.Config.Env?.includes('OTEL_TRACES_SAMPLER=always_on'), `Config.Env: ${JSON.stringify(info.Config.Env)}`);
+  assert.equal(info.Config.Labels?.['watchdog-test'], '1');
   assert.equal(info.State.Running, true);
 
   await stopContainer(name);

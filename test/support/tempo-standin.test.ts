@@ -23,7 +23,7 @@ function hex(bytes: number): string {
   return randomBytes(bytes).toString('hex');
 }
 
-function otlpBody(opts: { traceId: string; spanId?: string; service: string; name?: string; startNs?: bigint; durationMs?: number; attrs?: Record<string, string> }) {
+function otlpBody(opts: { traceId: string; spanId?: string; parentSpanId?: string; service: string; name?: string; startNs?: bigint; durationMs?: number; attrs?: Record<string, string> }) {
   const start = opts.startNs ?? BigInt(Date.now()) * 1_000_000n;
   return {
     resourceSpans: [
@@ -41,6 +41,7 @@ function otlpBody(opts: { traceId: string; spanId?: string; service: string; nam
                 startTimeUnixNano: String(start),
                 endTimeUnixNano: String(start + BigInt((opts.durationMs ?? 12) * 1e6)),
                 attributes: Object.entries(opts.attrs ?? {}).map(([key, v]) => ({ key, value: { stringValue: v } })),
+                ...(opts.parentSpanId === undefined ? {} : { parentSpanId: opts.parentSpanId }),
               },
             ],
           },
@@ -58,11 +59,98 @@ async function push(s: TempoStandin, body: unknown, contentType = 'application/j
   });
 }
 
-async function search(s: TempoStandin, params: Record<string, string | number>): Promise<{ status: number; json: any; text: string }> {
+// ----------------------------------------------------------- the JSON the tests read back, typed
+
+/** OTLP AnyValue as Tempo's jsonpb writes it (an int64 as a string). */
+interface AnyValueJson {
+  stringValue?: string;
+  intValue?: string;
+  boolValue?: boolean;
+  doubleValue?: number;
+}
+interface KeyValueJson {
+  key: string;
+  value: AnyValueJson;
+}
+/** A span of a trace by id: base64 ids, enum names, nanoseconds as strings, zero values left out. */
+interface SpanJson {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name?: string;
+  kind?: string;
+  startTimeUnixNano?: string;
+  endTimeUnixNano?: string;
+  attributes?: KeyValueJson[];
+  status: { code?: string; message?: string };
+}
+interface ResourceSpansJson {
+  resource: { attributes: KeyValueJson[] };
+  scopeSpans: { scope: { name?: string; version?: string }; spans: SpanJson[] }[];
+}
+/** GET /api/traces/<id> (v1): "batches"; a "resourceSpans" key would be the v2 / OTLP shape. */
+interface TraceByIdV1 {
+  batches: ResourceSpansJson[];
+  resourceSpans?: unknown;
+}
+/** GET /api/v2/traces/<id>: no "trace" when there is none. */
+interface TraceByIdV2 {
+  trace?: { resourceSpans: ResourceSpansJson[] };
+  metrics: { inspectedBytes?: string };
+}
+interface SpanSetJson {
+  spans: { spanID: string; name?: string; startTimeUnixNano: string; durationNanos: string; attributes: KeyValueJson[] }[];
+  matched: number;
+}
+interface SearchTrace {
+  traceID: string;
+  rootServiceName: string;
+  rootTraceName?: string;
+  startTimeUnixNano: string;
+  durationMs?: number;
+  /** TraceQL (q=) searches only. */
+  spanSet?: SpanSetJson;
+  spanSets?: SpanSetJson[];
+}
+/** GET /api/search: jsonpb leaves "traces" out when nothing matched. */
+interface SearchAnswer {
+  traces?: SearchTrace[];
+  metrics: { inspectedBytes?: string; totalJobs?: number; completedJobs?: number };
+}
+
+interface SearchResponse {
+  status: number;
+  text: string;
+  /** The parsed body; reading it fails the test when the answer was not JSON. */
+  readonly json: SearchAnswer;
+}
+
+async function search(s: TempoStandin, params: Record<string, string | number>): Promise<SearchResponse> {
   const q = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
   const res = await get(`${s.url}/api/search?${q}`);
   const text = await res.text();
-  return { status: res.status, text, json: res.headers.get('content-type') === 'application/json' ? JSON.parse(text) : undefined };
+  const contentType = res.headers.get('content-type');
+  const json = contentType === 'application/json' ? (JSON.parse(text) as SearchAnswer) : undefined;
+  return {
+    status: res.status,
+    text,
+    get json(): SearchAnswer {
+      assert.ok(json, `search answered ${res.status} (${contentType}), not JSON: ${text}`);
+      return json;
+    },
+  };
+}
+
+/** items[i]; fails the test, showing what was there, when there is no such item. */
+function nth<T>(items: readonly T[] | undefined, i: number, what: string): T {
+  const item = items?.[i];
+  assert.ok(item !== undefined, `no ${what}[${i}] in ${JSON.stringify(items)}`);
+  return item;
+}
+
+/** The first span of the first scope of the first batch of a trace by id. */
+function firstSpan(trace: TraceByIdV1): SpanJson {
+  return nth(nth(nth(trace.batches, 0, 'batches').scopeSpans, 0, 'scopeSpans').spans, 0, 'spans');
 }
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
@@ -145,13 +233,14 @@ test('a span pushed over OTLP/HTTP JSON is found by id and by tag search in a wi
   const byId = await get(`${s.url}/api/traces/${traceId}`);
   assert.equal(byId.status, 200);
   assert.equal(byId.headers.get('content-type'), 'application/json');
-  const trace = (await byId.json()) as any;
+  const trace = (await byId.json()) as TraceByIdV1;
   assert.equal(trace.resourceSpans, undefined);
   assert.equal(trace.batches.length, 1);
-  const batch = trace.batches[0];
+  const batch = nth(trace.batches, 0, 'batches');
   assert.deepEqual(batch.resource.attributes, [{ key: 'service.name', value: { stringValue: 'watchdog-canary' } }]);
-  assert.deepEqual(batch.scopeSpans[0].scope, { name: 'watchdog', version: '1.0.0' });
-  const span = batch.scopeSpans[0].spans[0];
+  const scopeSpans = nth(batch.scopeSpans, 0, 'scopeSpans');
+  assert.deepEqual(scopeSpans.scope, { name: 'watchdog', version: '1.0.0' });
+  const span = nth(scopeSpans.spans, 0, 'spans');
   assert.equal(span.traceId, Buffer.from(traceId, 'hex').toString('base64'));
   assert.equal(span.spanId, Buffer.from(spanId, 'hex').toString('base64'));
   assert.equal(span.kind, 'SPAN_KIND_SERVER');
@@ -163,8 +252,8 @@ test('a span pushed over OTLP/HTTP JSON is found by id and by tag search in a wi
   // Tag search over a start/end window (seconds).
   const found = await search(s, { tags: 'service.name=watchdog-canary', start: nowS() - 60, end: nowS() + 1, limit: 5 });
   assert.equal(found.status, 200);
-  assert.equal(found.json.traces.length, 1);
-  const hit = found.json.traces[0];
+  assert.equal(found.json.traces?.length, 1);
+  const hit = nth(found.json.traces, 0, 'traces');
   assert.equal(hit.traceID, traceId.replace(/^0+/, ''));
   assert.equal(hit.rootServiceName, 'watchdog-canary');
   assert.equal(hit.rootTraceName, 'canary');
@@ -174,12 +263,12 @@ test('a span pushed over OTLP/HTTP JSON is found by id and by tag search in a wi
   assert.equal(typeof found.json.metrics.inspectedBytes, 'string');
 
   // Other attributes, several pairs, quoted logfmt values, case-insensitive substrings.
-  assert.equal((await search(s, { tags: 'service.name=WATCHDOG probe.id="p-42"' })).json.traces.length, 1);
-  assert.equal((await search(s, { tags: 'name=canary' })).json.traces.length, 1);
+  assert.equal((await search(s, { tags: 'service.name=WATCHDOG probe.id="p-42"' })).json.traces?.length, 1);
+  assert.equal((await search(s, { tags: 'name=canary' })).json.traces?.length, 1);
   assert.equal((await search(s, { tags: 'service.name=watchdog-canary probe.id=p-41' })).json.traces, undefined);
 
   // Without start/end the ingester window (recently received) applies: just pushed, so found.
-  assert.equal((await search(s, { tags: 'service.name=watchdog-canary' })).json.traces.length, 1);
+  assert.equal((await search(s, { tags: 'service.name=watchdog-canary' })).json.traces?.length, 1);
   assert.equal(s.received.searchRequests, 5);
   assert.equal(s.received.traceByIdRequests, 1);
 });
@@ -192,16 +281,16 @@ test('the Tempo docs example (uppercase hex ids, unquoted nanoseconds) is accept
     "spanId":"EEE19B7EC3C1B100","name":"I am a span!","startTimeUnixNano":1689969302000000001,"endTimeUnixNano":1689970000000000000,
     "kind":2,"attributes":[{"key":"my.span.attr","value":{"stringValue":"some value"}}]}]}]}]}`;
   assert.equal((await push(s, body)).status, 200);
-  const trace = (await (await get(`${s.url}/api/traces/5b8efff798038103d269b633813fc700`)).json()) as any;
-  const span = trace.batches[0].scopeSpans[0].spans[0];
+  const trace = (await (await get(`${s.url}/api/traces/5b8efff798038103d269b633813fc700`)).json()) as TraceByIdV1;
+  const span = firstSpan(trace);
   assert.equal(span.traceId, 'W47/95gDgQPSabYzgT/HAA==');
   assert.equal(span.spanId, '7uGbfsPBsQA=');
   assert.equal(span.startTimeUnixNano, '1689969302000000001');
   // Pushed now, with 2023 timestamps: the ingester window (by receive time) still holds it, a
   // start/end window around now does not.
-  assert.equal((await search(s, { tags: 'service.name=my.service' })).json.traces.length, 1);
+  assert.equal((await search(s, { tags: 'service.name=my.service' })).json.traces?.length, 1);
   assert.equal((await search(s, { tags: 'service.name=my.service', start: nowS() - 60, end: nowS() })).json.traces, undefined);
-  assert.equal((await search(s, { tags: 'service.name=my.service', start: 1689969000, end: 1689971000 })).json.traces.length, 1);
+  assert.equal((await search(s, { tags: 'service.name=my.service', start: 1689969000, end: 1689971000 })).json.traces?.length, 1);
 });
 
 test('malformed ingest answers 400 with a google.rpc.Status; wrong type 415; wrong method 405', async (t) => {
@@ -254,13 +343,13 @@ test('OTLP/HTTP protobuf is accepted too', async (t) => {
   const res = await push(s, body, 'application/x-protobuf');
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('content-type'), 'application/x-protobuf');
-  const trace = (await (await get(`${s.url}/api/traces/${traceId}`)).json()) as any;
-  const span = trace.batches[0].scopeSpans[0].spans[0];
+  const trace = (await (await get(`${s.url}/api/traces/${traceId}`)).json()) as TraceByIdV1;
+  const span = firstSpan(trace);
   assert.equal(span.name, 'proto-span');
   assert.equal(span.kind, 'SPAN_KIND_CLIENT');
   assert.equal(span.endTimeUnixNano, String(startNs + 5_000_000n));
   assert.deepEqual(span.attributes, [{ key: 'n', value: { intValue: '42' } }]);
-  assert.equal((await search(s, { tags: 'service.name=proto-svc n=42' })).json.traces[0].durationMs, 5);
+  assert.equal(nth((await search(s, { tags: 'service.name=proto-svc n=42' })).json.traces, 0, 'traces').durationMs, 5);
 
   const bad = await push(s, Buffer.from([0x0a, 0xff]), 'application/x-protobuf');
   assert.equal(bad.status, 400);
@@ -286,7 +375,7 @@ test('setIngestDelay hides ingested spans until the delay has passed', async (t)
   assert.equal((await get(`${s.url}/api/traces/${traceId}`)).status, 404);
   now += 1;
   assert.equal((await get(`${s.url}/api/traces/${traceId}`)).status, 200);
-  assert.equal((await search(s, { tags: 'service.name=slow-pipe' })).json.traces.length, 1);
+  assert.equal((await search(s, { tags: 'service.name=slow-pipe' })).json.traces?.length, 1);
 });
 
 test('setDropIngest answers 200 {} and keeps nothing', async (t) => {
@@ -332,16 +421,16 @@ test('stale seeded traces fall outside both the ingester window and a recent sta
 
   const recent = await search(s, { tags: 'service.name=shop' });
   assert.deepEqual(
-    recent.json.traces.map((x: any) => x.rootTraceName),
+    recent.json.traces?.map((x) => x.rootTraceName),
     ['GET /cart'],
   );
   const lastFiveMin = await search(s, { tags: 'service.name=shop', start: nowS() - 300, end: nowS() + 1 });
   assert.deepEqual(
-    lastFiveMin.json.traces.map((x: any) => x.traceID),
+    lastFiveMin.json.traces?.map((x) => x.traceID),
     [fresh.replace(/^0+/, '')],
   );
   const threeHours = await search(s, { tags: 'service.name=shop', start: nowS() - 3 * 3600, end: nowS() + 1 });
-  assert.equal(threeHours.json.traces.length, 2);
+  assert.equal(threeHours.json.traces?.length, 2);
   // Trace by id searches everything, whatever the age.
   assert.equal((await get(`${s.url}/api/traces/${stale}`)).status, 200);
   // ...unless narrowed by start/end.
@@ -355,32 +444,32 @@ test('the ingester window is configurable and counts from when Tempo received th
   let now = Date.now();
   const s = await standin(t, { ingesterWindowMs: 60_000, now: () => now });
   s.addTrace({ serviceName: 'w', startedAgoMs: 0 });
-  assert.equal((await search(s, { tags: 'service.name=w' })).json.traces.length, 1);
+  assert.equal((await search(s, { tags: 'service.name=w' })).json.traces?.length, 1);
   now += 61_000;
   assert.equal((await search(s, { tags: 'service.name=w' })).json.traces, undefined);
   // An old trace that was only just received is in the ingesters.
   s.addTrace({ serviceName: 'late', startedAgoMs: 3600_000, ingestedAgoMs: 0 });
-  assert.equal((await search(s, { tags: 'service.name=late' })).json.traces.length, 1);
+  assert.equal((await search(s, { tags: 'service.name=late' })).json.traces?.length, 1);
 });
 
 test('search orders newest first, honours limit (default 20) and duration filters', async (t) => {
   const s = await standin(t);
   for (let i = 0; i < 25; i++) s.addTrace({ serviceName: 'many', startedAgoMs: (i + 1) * 1000, rootName: `op-${i}`, durationMs: i * 10 });
   const all = await search(s, { tags: 'service.name=many' });
-  assert.equal(all.json.traces.length, 20);
+  assert.equal(all.json.traces?.length, 20);
   assert.deepEqual(
-    all.json.traces.slice(0, 3).map((x: any) => x.rootTraceName),
+    all.json.traces?.slice(0, 3).map((x) => x.rootTraceName),
     ['op-0', 'op-1', 'op-2'],
   );
-  assert.equal(all.json.traces[0].durationMs, undefined, '0ms is left out, as jsonpb does');
+  assert.equal(nth(all.json.traces, 0, 'traces').durationMs, undefined, '0ms is left out, as jsonpb does');
   const two = await search(s, { tags: 'service.name=many', limit: 2 });
   assert.deepEqual(
-    two.json.traces.map((x: any) => x.rootTraceName),
+    two.json.traces?.map((x) => x.rootTraceName),
     ['op-0', 'op-1'],
   );
   const slow = await search(s, { tags: 'service.name=many', minDuration: '200ms', maxDuration: '0.22s' });
   assert.deepEqual(
-    slow.json.traces.map((x: any) => x.rootTraceName),
+    slow.json.traces?.map((x) => x.rootTraceName),
     ['op-20', 'op-21', 'op-22'],
   );
 });
@@ -410,17 +499,16 @@ test('search results carry trace ids without leading zeros; lookups accept them'
   const id = s.addTrace({ serviceName: 'zeros', traceId: '000000000000000000000000000abc12' });
   assert.equal(id, '000000000000000000000000000abc12');
   const res = await search(s, { tags: 'service.name=zeros' });
-  assert.equal(res.json.traces[0].traceID, 'abc12');
+  assert.equal(nth(res.json.traces, 0, 'traces').traceID, 'abc12');
   assert.equal((await get(`${s.url}/api/traces/abc12`)).status, 200);
 });
 
 test('a trace whose root span has not arrived reports <root span not yet received>', async (t) => {
   const s = await standin(t);
   const traceId = hex(16);
-  const body = otlpBody({ traceId, service: 'child-only' }) as any;
-  body.resourceSpans[0].scopeSpans[0].spans[0].parentSpanId = hex(8);
+  const body = otlpBody({ traceId, service: 'child-only', parentSpanId: hex(8) });
   assert.equal((await push(s, body)).status, 200);
-  const hit = (await search(s, { tags: 'service.name=child-only' })).json.traces[0];
+  const hit = nth((await search(s, { tags: 'service.name=child-only' })).json.traces, 0, 'traces');
   assert.equal(hit.rootServiceName, '<root span not yet received>');
   assert.equal(hit.rootTraceName, undefined);
 });
@@ -431,14 +519,16 @@ test('TraceQL q: simple conjunctions, spanSets, and a clear 400 for the rest', a
   await push(s, otlpBody({ traceId, service: 'tql', name: 'GET /health', attrs: { 'http.status_code': '200' } }));
   const res = await search(s, { q: '{ resource.service.name = "tql" && name = "GET /health" }' });
   assert.equal(res.status, 200);
-  const hit = res.json.traces[0];
+  const hit = nth(res.json.traces, 0, 'traces');
   assert.equal(hit.traceID, traceId.replace(/^0+/, ''));
-  assert.equal(hit.spanSets[0].matched, 1);
-  assert.deepEqual(hit.spanSets[0].spans[0].attributes, [{ key: 'service.name', value: { stringValue: 'tql' } }]);
-  assert.equal(hit.spanSets[0].spans[0].spanID.length, 16);
-  assert.deepEqual(hit.spanSet, hit.spanSets[0]);
+  const spanSet = nth(hit.spanSets, 0, 'spanSets');
+  assert.equal(spanSet.matched, 1);
+  const matchedSpan = nth(spanSet.spans, 0, 'spanSets[0].spans');
+  assert.deepEqual(matchedSpan.attributes, [{ key: 'service.name', value: { stringValue: 'tql' } }]);
+  assert.equal(matchedSpan.spanID.length, 16);
+  assert.deepEqual(hit.spanSet, spanSet);
   assert.equal((await search(s, { q: '{ .service.name = "tq" }' })).json.traces, undefined, 'TraceQL = is exact');
-  assert.equal((await search(s, { q: '{}' })).json.traces.length, 1);
+  assert.equal((await search(s, { q: '{}' })).json.traces?.length, 1);
   const unsupported = await search(s, { q: '{ .a = "b" } | count() > 1' });
   assert.equal(unsupported.status, 400);
   assert.match(unsupported.text, /^invalid TraceQL query: tempo stand-in supports only/);
@@ -447,8 +537,8 @@ test('TraceQL q: simple conjunctions, spanSets, and a clear 400 for the rest', a
 test('/api/v2/traces wraps resourceSpans, and answers 200 without a trace when missing', async (t) => {
   const s = await standin(t);
   const id = s.addTrace({ serviceName: 'v2' });
-  const found = (await (await get(`${s.url}/api/v2/traces/${id}`)).json()) as any;
-  assert.equal(found.trace.resourceSpans[0].resource.attributes[0].value.stringValue, 'v2');
+  const found = (await (await get(`${s.url}/api/v2/traces/${id}`)).json()) as TraceByIdV2;
+  assert.equal(found.trace?.resourceSpans[0]?.resource.attributes[0]?.value.stringValue, 'v2');
   const missing = await get(`${s.url}/api/v2/traces/${hex(16)}`);
   assert.equal(missing.status, 200);
   assert.deepEqual(await missing.json(), { metrics: {} });
