@@ -5,7 +5,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineProber } from './define.js';
 import { failed, passed } from './common.js';
-import { ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectContainer, onEngine } from './docker.js';
+import { ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectOnEngine } from './docker.js';
 
 /** Expected keys whose values stay out of messages and /status, even though the operator named them. */
 const SECRET_LOOKING = /PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH/i;
@@ -29,11 +29,10 @@ export const containerEnvProber = defineProber({
     return { container: f.container, expect: f.expect, docker: decodeDockerEndpoint(d, 'docker', f.docker) };
   },
   async run(spec, runCtx) {
-    const ctx = onEngine(runCtx, spec.docker);
     const name = spec.container;
-    const inspected = await inspectContainer(ctx, name);
+    const inspected = await inspectOnEngine(runCtx, spec.docker, name);
     if (!inspected.ok) return inspected.outcome;
-    const info = inspected.value;
+    const { info } = inspected.value;
     const actual = pickEnv(info.Config.Env ?? [], new Set(Object.keys(spec.expect)));
 
     const shown = (key: string, v: string | undefined) => (v === undefined ? undefined : SECRET_LOOKING.test(key) ? HIDDEN : v);

@@ -7,7 +7,7 @@ import { formatBytes, percent } from '../util/format.js';
 import { defineProber } from './define.js';
 import type { ProbeOutcome, Sample } from './types.js';
 import { failed, passed } from './common.js';
-import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectContainer, onEngine } from './docker.js';
+import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectOnEngine } from './docker.js';
 
 const USAGE_GAUGE = 'watchdog_container_memory_usage_bytes';
 const LIMIT_GAUGE = 'watchdog_container_memory_limit_bytes';
@@ -45,11 +45,10 @@ export const containerMemoryProber = defineProber({
     docker: decodeDockerEndpoint(d, 'docker', f.docker),
   }),
   async run(spec, runCtx) {
-    const ctx = onEngine(runCtx, spec.docker);
     const name = spec.container;
-    const inspected = await inspectContainer(ctx, name);
+    const inspected = await inspectOnEngine(runCtx, spec.docker, name);
     if (!inspected.ok) return inspected.outcome;
-    const info = inspected.value;
+    const { ctx, info } = inspected.value;
     const down = notRunning(name, info, ctx.now());
     if (down) return down;
 

@@ -9,7 +9,7 @@ import { formatBytes, formatDuration } from '../util/format.js';
 import { snippet } from '../util/text.js';
 import { defineProber } from './define.js';
 import { asRecord, failed, passed } from './common.js';
-import { ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectContainer, onEngine } from './docker.js';
+import { ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectOnEngine } from './docker.js';
 
 /** The health-check output shown, after masking: enough for "connection refused" and a path. */
 const HEALTH_OUTPUT_CHARS = 200;
@@ -42,11 +42,10 @@ export const containerStateProber = defineProber({
     docker: decodeDockerEndpoint(d, 'docker', f.docker),
   }),
   async run(spec, runCtx) {
-    const ctx = onEngine(runCtx, spec.docker);
     const name = spec.container;
-    const inspected = await inspectContainer(ctx, name);
+    const inspected = await inspectOnEngine(runCtx, spec.docker, name);
     if (!inspected.ok) return inspected.outcome;
-    const info = inspected.value;
+    const { ctx, info } = inspected.value;
     const now = ctx.now();
     const s = info.State;
     const restarts = info.RestartCount ?? 0;

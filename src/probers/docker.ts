@@ -94,6 +94,16 @@ export async function askDocker<T>(ctx: ProbeContext, container: string, call: (
   }
 }
 
+/**
+ * `docker inspect` on the probe's own Engine (or the watchdog's), with the run's context for any
+ * further call to the same Engine: how every container kind starts.
+ */
+export async function inspectOnEngine(runCtx: ProbeContext, docker: DockerClient | undefined, container: string): Promise<Attempt<{ ctx: ProbeContext; info: ContainerInspect }>> {
+  const ctx = onEngine(runCtx, docker);
+  const inspected = await inspectContainer(ctx, container);
+  return inspected.ok ? success({ ctx, info: inspected.value }) : inspected;
+}
+
 /** `docker inspect`, as an outcome when it cannot be had. */
 export function inspectContainer(ctx: ProbeContext, container: string): Promise<Attempt<ContainerInspect>> {
   return askDocker(ctx, container, () => ctx.docker.inspect(container, ctx.signal));

@@ -4,6 +4,7 @@ import { GrpcTransportError, grpcCodeName, grpcUnary } from '../net/grpc.js';
 import { snippet } from '../util/text.js';
 import type { Attempt, ProbeContext } from './types.js';
 import { failed, failure, success } from './common.js';
+import { lenField, varint } from '../util/protobuf.js';
 
 export const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
@@ -79,21 +80,7 @@ export async function otlpGrpcExport(ctx: ProbeContext, target: GrpcTarget, mess
 
 // ------------------------------------------------------------------------------- protobuf wire
 
-function varint(value: number | bigint): Buffer {
-  let v = BigInt.asUintN(64, BigInt(value));
-  const out: number[] = [];
-  while (v >= 0x80n) {
-    out.push(Number(v & 0x7fn) | 0x80);
-    v >>= 7n;
-  }
-  out.push(Number(v));
-  return Buffer.from(out);
-}
-
-const len = (field: number, payload: Buffer | string): Buffer => {
-  const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-  return Buffer.concat([varint((field << 3) | 2), varint(bytes.length), bytes]);
-};
+const len = lenField;
 const fixed64 = (field: number, value: bigint): Buffer => {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(value);

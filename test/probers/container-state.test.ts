@@ -4,7 +4,6 @@
 // (ctx.previous), which the OOM-after-restart case shows.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
@@ -14,7 +13,7 @@ import { createDockerClient, type DockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { maskEnv } from '../../src/probers/containerState.js';
 import { probeDetail, statusReport } from '../../src/report/view.js';
-import { dockerAvailable, inspectContainer, removeContainer, runContainer, uniqueName, docker, type ContainerJson } from '../support/docker.js';
+import { dockerAvailable, removeContainer, runContainer, uniqueName, docker, waitForState } from '../support/docker.js';
 import { runProber } from '../support/prober.js';
 
 const DOCKER_HOST = process.env.DOCKER_HOST || undefined;
@@ -59,16 +58,6 @@ async function container(t: { after: (fn: () => Promise<void>) => void }, prefix
   t.after(() => removeContainer(name));
   await runContainer({ name, ...opts });
   return name;
-}
-
-async function waitForState(name: string, ok: (info: ContainerJson) => boolean, what: string, timeoutMs = 30_000): Promise<ContainerJson> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const info = await inspectContainer(name);
-    if (ok(info)) return info;
-    if (Date.now() > deadline) assert.fail(`${name}: ${what} not reached within ${timeoutMs} ms; State: ${JSON.stringify(info.State)}, RestartCount ${info.RestartCount}`);
-    await sleep(200);
-  }
 }
 
 /** A main process that allocates past a 16 MiB limit (no swap): the kernel OOM-kills it. */

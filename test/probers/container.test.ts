@@ -23,7 +23,7 @@ import { createDockerClient } from '../../src/net/docker.js';
 import { memoryInUse, parseMemorySize } from '../../src/probers/containerMemory.js';
 import { formatBytes } from '../../src/util/format.js';
 import { createHttpClient } from '../../src/net/http.js';
-import { docker, dockerAvailable, inspectContainer, removeContainer, runContainer, stopContainer, uniqueName, type ContainerJson } from '../support/docker.js';
+import { docker, dockerAvailable, inspectContainer, removeContainer, runContainer, stopContainer, uniqueName, waitForState } from '../support/docker.js';
 import { hangAfterAccept, jsonServer, statusServer } from '../support/misbehaving.js';
 
 // The same Engine the test's docker CLI talks to.
@@ -66,17 +66,6 @@ async function check(probes: ProbeDef[], opts: { dockerHost?: string; now?: () =
 }
 
 const configProblems = (probes: ProbeDef[]) => problemsOf(() => config(probes));
-
-/** Polls `docker inspect` until `ok` holds (bounded), returning the last inspect. */
-async function waitForState(name: string, ok: (info: ContainerJson) => boolean, what: string, timeoutMs = 30_000): Promise<ContainerJson> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const info = await inspectContainer(name);
-    if (ok(info)) return info;
-    if (Date.now() > deadline) assert.fail(`${name}: ${what} not reached within ${timeoutMs} ms; State: ${JSON.stringify(info.State)}, RestartCount ${info.RestartCount}`);
-    await sleep(200);
-  }
-}
 
 /** Polls `docker logs` until `text` appears (bounded). */
 async function waitForLog(name: string, text: string, timeoutMs = 30_000): Promise<void> {

@@ -183,3 +183,14 @@ export async function removeAllTestContainers(opts: { allRuns?: boolean } = {}):
   created.clear(); // either way, everything this process created is gone
   return ids.length;
 }
+
+/** Polls `docker inspect` until `ok` holds (bounded), returning the last inspect. */
+export async function waitForState(name: string, ok: (info: ContainerJson) => boolean, what: string, timeoutMs = 30_000): Promise<ContainerJson> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await inspectContainer(name);
+    if (ok(info)) return info;
+    if (Date.now() > deadline) throw new Error(`${name}: ${what} not reached within ${timeoutMs} ms; State: ${JSON.stringify(info.State)}, RestartCount ${info.RestartCount}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
