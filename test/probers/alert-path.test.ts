@@ -88,7 +88,13 @@ test("healthy: the heartbeat arrives, the watchdog's critical alert routes to a 
   const r = await daemon(t, { prometheus: prom.url, alertmanager: am.url }).until((x) => x.status === 'ok');
   assert.equal(r.status, 'ok', r.message);
   assert.match(r.message, /^heartbeat delivered \d+(\.\d+)?s ago; WatchdogProbeFailing\{severity="critical"\} routes to "oncall-pager" \(webhook_configs\); no notification errors$/);
-  assert.deepEqual(r.details?.route, [{ path: 'route → routes[1] (alertname=~"Watchdog.*") → routes[0] (severity="critical")', receiver: 'oncall-pager', integrations: ['webhook_configs'] }]);
+  assert.deepEqual(r.details?.route, [
+    {
+      path: 'route → routes[1] (alertname=~"WatchdogProbe.*|WatchdogDown|WatchdogAbsent|WatchdogConfigReloadFailed") → routes[0] (severity="critical")',
+      receiver: 'oncall-pager',
+      integrations: ['webhook_configs'],
+    },
+  ]);
   assert.equal(r.value, 1);
 });
 

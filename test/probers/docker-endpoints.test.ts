@@ -154,7 +154,7 @@ test('docker endpoints are checked at load', () => {
     problems.sort(),
     [
       'bad.yaml: discover.probe.docker: give the Engine as discover.docker, which the listing uses too',
-      'a.yaml: discover.docker: expected unix:///path/to/docker.sock, tcp://host:port, or {host: tcp://host:2376, ca, cert, key} (PEM files), got "ssh://me@host"',
+      'a.yaml: discover.docker: expected unix:///path/to/docker.sock, tcp://host:port, or {host: tcp://host:2376, ca, cert, key} (PEM files), got "ssh://***@host"',
       'bad.yaml: probe "tls": docker.ca: cannot read /nonexistent/ca.pem: ENOENT',
       'bad.yaml: probe "tls": docker.cert: cannot read /nonexistent/cert.pem: ENOENT',
       'bad.yaml: probe "tls": docker.key: cannot read /nonexistent/key.pem: ENOENT',
