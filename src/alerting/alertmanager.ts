@@ -12,7 +12,7 @@ import type { ProbeState } from '../engine/result.js';
 import type { HttpClient } from '../net/http.js';
 import { deadline } from '../util/deadline.js';
 import { iso } from '../util/format.js';
-import { joinUrl, redactText, redactUrl } from '../util/url.js';
+import { joinUrl } from '../util/url.js';
 import { describeFailure, linkLog } from './link.js';
 
 /** The same alertname as the Prometheus rule, so one Alertmanager route serves both paths. */
@@ -254,7 +254,7 @@ export class AlertmanagerSender {
     if (failure) {
       this.posts.error++;
       this.failures++;
-      this.link.failed(failure.reason, redactText(failure.message), { url: redactUrl(url), alerts: payload.length });
+      this.link.failed(failure.reason, failure.message, { url, alerts: payload.length });
       this.scheduleRetry();
       return false;
     }

@@ -7,7 +7,6 @@ import type { Engine } from '../engine/engine.js';
 import type { HttpClient } from '../net/http.js';
 import { describeFailure, linkLog } from './link.js';
 import { deadline } from '../util/deadline.js';
-import { redactText, redactUrl } from '../util/url.js';
 
 export interface HeartbeatOptions {
   engine: Engine;
@@ -48,7 +47,7 @@ export function startHeartbeat(opts: HeartbeatOptions): Heartbeat {
     if (stopController.signal.aborted) return;
     if (failure) {
       stats.error++;
-      link.failed(failure.reason, redactText(failure.message), { url: redactUrl(target.url) });
+      link.failed(failure.reason, failure.message, { url: target.url });
     } else {
       stats.ok++;
       link.ok({ url: target.url });

@@ -3,10 +3,17 @@
 import type { Logger } from 'pino';
 import { TransportError } from '../net/http.js';
 import { snippet } from '../util/text.js';
+import { redactText, redactUrl } from '../util/url.js';
+
+/** Log fields with the link's URL masked: the URL of a webhook or dead man's switch may carry a token. */
+function masked(fields: Record<string, unknown>): Record<string, unknown> {
+  return typeof fields.url === 'string' ? { ...fields, url: redactUrl(fields.url) } : fields;
+}
 
 /**
  * Logs a link's state changes (unreachable, reachable again) once each, not every failed attempt:
  * a retry loop would otherwise flood the log during exactly the outage someone has to read it in.
+ * Every line masks the URL's credentials here, once, whichever sender logs.
  */
 export function linkLog(logger: Logger, what: string, now: () => number) {
   let down: { since: number; attempts: number; reason: string } | undefined;
@@ -16,10 +23,12 @@ export function linkLog(logger: Logger, what: string, now: () => number) {
     },
     ok(fields: Record<string, unknown> = {}): void {
       if (!down) return;
-      logger.info({ ...fields, failedAttempts: down.attempts, downForMs: now() - down.since, lastReason: down.reason }, `${what} reachable again`);
+      logger.info({ ...masked(fields), failedAttempts: down.attempts, downForMs: now() - down.since, lastReason: down.reason }, `${what} reachable again`);
       down = undefined;
     },
-    failed(reason: string, message: string, fields: Record<string, unknown> = {}): void {
+    failed(reason: string, rawMessage: string, rawFields: Record<string, unknown> = {}): void {
+      const message = redactText(rawMessage);
+      const fields = masked(rawFields);
       if (down) {
         down.attempts++;
         down.reason = reason;
