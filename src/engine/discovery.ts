@@ -98,6 +98,8 @@ export class Discovery {
     try {
       containers = await docker.list(config.labels, AbortSignal.timeout(Math.min(config.common.timeoutMs, config.intervalMs)));
     } catch (err) {
+      // Reconfigured (or switched off) while listing: this answer belongs to a block that is gone.
+      if (this.config !== config) return this.list();
       const kept = previous.probes.length;
       const since = previous.lastSuccess ? ` found at ${iso(previous.lastSuccess)}` : '';
       const message = `cannot list containers at ${docker.endpoint}: ${(err as Error).message}; keeping the ${kept} discovered probe(s)${since}`;
@@ -105,7 +107,8 @@ export class Discovery {
       this.publish({ ...previous, status: previous.lastSuccess ? 'stale' : 'pending', message, lastAttempt: at });
       return;
     }
-    if (this.config !== config) return; // reconfigured while listing: the next refresh uses the new block
+    // Reconfigured while listing: list again for the new block now, not one interval later.
+    if (this.config !== config) return this.list();
     const made = discoveredSpecs(config, this.written, containers, (msg, extra) => logger.warn(extra, msg));
     const signature = made.map((m) => m.key).join('\n');
     if (signature !== this.signature) {
