@@ -220,7 +220,8 @@ function parseSampleLine(line: string): MetricSample | undefined {
   const space = line.indexOf(' ');
   if (brace < 0 || (space >= 0 && space < brace)) {
     const [name, value] = line.trim().split(/\s+/);
-    return name && value !== undefined ? { name, labels: {}, value: Number(value) } : undefined;
+    const n = Number(value);
+    return name && value !== undefined && !Number.isNaN(n) ? { name, labels: {}, value: n } : undefined;
   }
   const name = line.slice(0, brace);
   const labels: Record<string, string> = {};

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { parsed, unparsed, type Parsed } from '../core/result.js';
 import type { ContainerInspect, ContainerStats } from '../net/docker.js';
 import { formatBytes, percent } from '../util/format.js';
+import { count } from '../util/text.js';
 import { defineProber } from './define.js';
 import type { ProbeOutcome, Sample } from './types.js';
 import { failed, passed } from './common.js';
@@ -121,7 +122,7 @@ function notRunning(name: string, info: ContainerInspect, now: number): ProbeOut
   const facts: string[] = [];
   if (!up && s.Status !== 'created' && s.Status !== 'paused') facts.push(`exit code ${s.ExitCode}`);
   if (s.OOMKilled) facts.push("killed by the kernel's OOM killer");
-  if (restarts > 0) facts.push(`restarted ${restarts} time${restarts === 1 ? '' : 's'} by its restart policy "${info.HostConfig.RestartPolicy?.Name ?? 'no'}"`);
+  if (restarts > 0) facts.push(`restarted ${count(restarts, 'time')} by its restart policy "${info.HostConfig.RestartPolicy?.Name ?? 'no'}"`);
   if (s.Error) facts.push(`error: ${s.Error}`);
   const what = looping
     ? `keeps restarting: running again for only ${(uptimeMs / 1000).toFixed(1)}s`

@@ -5,8 +5,8 @@
 // comes back as ctx.previous: the engine keeps it with the probe, this module keeps nothing.
 import { Type } from '@sinclair/typebox';
 import { Duration } from '../core/fields.js';
-import { formatBytes, formatDuration } from '../util/format.js';
-import { snippet } from '../util/text.js';
+import { formatBytes, formatDuration, formatSeconds } from '../util/format.js';
+import { count, snippet } from '../util/text.js';
 import { defineProber } from './define.js';
 import { asRecord, failed, passed } from './common.js';
 import { ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectOnEngine } from './docker.js';
@@ -82,7 +82,7 @@ export const containerStateProber = defineProber({
     if (track.oomSeenAt !== undefined) {
       const limit = info.HostConfig.Memory ? ` at its ${formatBytes(info.HostConfig.Memory)} limit` : '';
       const when = s.OOMKilled ? '' : ` ${formatDuration(Math.round((now - track.oomSeenAt) / 1000) * 1000)} ago`;
-      const since = up ? `; it was restarted since and runs again (restarted ${times(restarts)})` : ` (exit code ${s.ExitCode}, now ${s.Status})`;
+      const since = up ? `; it was restarted since and runs again (restarted ${count(restarts, 'time')})` : ` (exit code ${s.ExitCode}, now ${s.Status})`;
       return failed(
         'oom_killed',
         `"${name}" was killed by the kernel's OOM killer${limit}${when}${since}`,
@@ -98,7 +98,7 @@ export const containerStateProber = defineProber({
       const grew = grewFrom ? `, ${restarts - grewFrom[1]} time(s) in the last ${formatDuration(now - grewFrom[0])}` : '';
       return failed(
         'restarting',
-        `"${name}" keeps restarting: ${s.Status}, restarted ${times(restarts)} by its restart policy "${String(details.restartPolicy)}"${grew} (last exit code ${s.ExitCode}${s.Error ? `, error: ${s.Error}` : ''})`,
+        `"${name}" keeps restarting: ${s.Status}, restarted ${count(restarts, 'time')} by its restart policy "${String(details.restartPolicy)}"${grew} (last exit code ${s.ExitCode}${s.Error ? `, error: ${s.Error}` : ''})`,
         `It crashes and its restart policy starts it again: read why with docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`,
         extra,
       );
@@ -138,13 +138,9 @@ export const containerStateProber = defineProber({
       );
     }
     const health = s.Health ? `, health ${s.Health.Status}` : '';
-    return passed(`"${name}" is running (up ${formatDuration(Math.max(0, Math.round(upMs / 1000) * 1000))}${health}, restarted ${times(restarts)})`, extra);
+    return passed(`"${name}" is running (up ${formatSeconds(Math.max(0, upMs))}${health}, restarted ${count(restarts, 'time')})`, extra);
   },
 });
-
-function times(n: number): string {
-  return `${n} time${n === 1 ? '' : 's'}`;
-}
 
 /** The previous run's track, pruned to what is newer than `since`; an unreadable one counts as none. */
 function readTrack(raw: unknown, since: number): Track {

@@ -10,7 +10,7 @@
 import { Type } from '@sinclair/typebox';
 import { Duration, HttpUrl } from '../core/fields.js';
 import { formatDuration, formatSeconds, iso } from '../util/format.js';
-import { levenshtein, snippet } from '../util/text.js';
+import { capped, levenshtein, snippet } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
@@ -113,7 +113,7 @@ export const tempoSearchProber = defineProber({
     if (!newest) {
       const known = await serviceNames(ctx, spec.tempo, spec.service, spec.headers);
       const others = known.length
-        ? ` Tempo has traces of these services (look-alikes first): ${known.slice(0, 10).join(', ')}${known.length > 10 ? `, and ${known.length - 10} more` : ''}. If one of them is the app, set TRACED_SERVICE (or this probe's service) to that name, or OTEL_SERVICE_NAME in the app.`
+        ? ` Tempo has traces of these services (look-alikes first): ${capped(known, ', ', 10)}. If one of them is the app, set TRACED_SERVICE (or this probe's service) to that name, or OTEL_SERVICE_NAME in the app.`
         : '';
       return failed('absent', `no trace of ${what} in the last ${windowText}`, absentHint(spec.service) + others, {
         value: 0,
