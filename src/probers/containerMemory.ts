@@ -101,7 +101,7 @@ export const containerMemoryProber = defineProber({
       return failed(
         'near_limit',
         `"${name}" uses ${used}, above ${percent(max)}`,
-        `At its limit the kernel OOM-kills it. Either ${raiseLimit}, or cut what it holds (Prometheus: fewer series or a shorter --storage.tsdb.retention.time; Tempo: lower ingester limits). docker stats ${name} shows the trend.`,
+        `At its limit the kernel OOM-kills it. Either ${raiseLimit}, or cut what it holds (Prometheus: fewer series or a shorter --storage.tsdb.retention.time; Tempo: lower what its ingester (Tempo 2) or live-store (Tempo 3, live_store.max_live_traces_bytes) keeps in memory). docker stats ${name} shows the trend.`,
         { value: ratio, details, samples },
       );
     }

@@ -34,12 +34,20 @@ const transportHints: Record<GrpcTransportError['reason'], string> = {
   protocol: `Something listens on the port but it is not an OTLP/gRPC receiver: another process holds the port, or the address points at an HTTP port (Tempo's 3200 or 4318 instead of 4317). ${receiverHint}`,
 };
 
+/**
+ * A receiver that takes spans but cannot pass them on (gRPC UNAVAILABLE, OTLP/HTTP 5xx): shared by
+ * both transports. An export is one call to the receiver, which does not say Tempo's version, so
+ * both versions' modules are named.
+ */
+export const noHealthyStoreHint =
+  'The receiver could not pass the spans on: the distributor has no healthy ingester (Tempo 2) or live-store (Tempo 3) yet (e.g. "at least 1 live replicas required" while it starts); docker logs mystocks-tempo | grep -i "distributor\\|ingester\\|live-store" says which.';
+
 function statusHint(code: number): string {
   switch (grpcCodeName(code)) {
     case 'UNIMPLEMENTED':
       return `A gRPC server answers on the port but has no OTLP trace service: the port belongs to another gRPC server, or Tempo's OTLP receiver is not enabled there. ${receiverHint}`;
     case 'UNAVAILABLE':
-      return 'The receiver could not pass the spans on: the distributor has no healthy ingester (Tempo 2) or live-store (Tempo 3) yet; docker logs mystocks-tempo | grep -i "distributor\\|ingester\\|live-store" says which.';
+      return noHealthyStoreHint;
     case 'RESOURCE_EXHAUSTED':
       return "Tempo's ingestion rate limit refused the spans (overrides: ingestion rate_limit_bytes and burst_size_bytes), or the message is larger than the receiver accepts.";
     case 'UNAUTHENTICATED':

@@ -1,7 +1,7 @@
 // kind: otlp_canary — what tempo-vulture does for Tempo's own developers: write one synthetic span
 // over OTLP (HTTP/JSON, or gRPC/protobuf as the app's SDK sends) with a fresh trace id, then look
-// it up by id until Tempo returns it. It proves the whole path (receiver, distributor, ingester,
-// querier) rather than any one module's health, and its value is the end-to-end ingestion latency.
+// it up by id until Tempo returns it. It proves the whole path (receiver, distributor, ingester or
+// live-store, querier) rather than any one module's health, and its value is the end-to-end ingestion latency.
 // It writes into Tempo, so it runs rarely by default.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,8 +14,8 @@ import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { ProbeContext, ProbeOutcome } from './types.js';
 import { attempt, failed, passed } from './common.js';
-import { notTempoHint, tempoRequest, tenantHeaders } from './tempoApi.js';
-import { encodeCanaryRequest, otlpGrpcExport } from './otlpApi.js';
+import { notTempoHint, recentStore, tempoMajor, tempoRequest, tenantHeaders, type RecentStore } from './tempoApi.js';
+import { encodeCanaryRequest, noHealthyStoreHint, otlpGrpcExport } from './otlpApi.js';
 
 const exportHint =
   'The canary could not hand a span to Tempo\'s OTLP/HTTP receiver: Tempo must enable distributor.receivers.otlp.protocols.http with endpoint "0.0.0.0:4318" ' +
@@ -25,10 +25,14 @@ const grpcExportHint =
   'The canary could not hand a span to Tempo\'s OTLP/gRPC receiver: Tempo must enable distributor.receivers.otlp.protocols.grpc with endpoint "0.0.0.0:4317", ' +
   'compose must publish port 4317, and otlpGrpc must be that host:port (tempo:4317).';
 
-const notFoundHint =
-  'Tempo accepted the span but did not return it by id in time: ingestion is dropping or slow. Read the ingester\'s side (docker logs mystocks-tempo | grep -i "ingester\\|discard\\|error"), ' +
-  "check ingester.max_block_duration and ingester.trace_idle_period, that the querier reaches the ingesters (GET /ingester/ring on Tempo's HTTP port), " +
-  "and tempo_discarded_spans_total on Tempo's /metrics. If spans only need longer, raise this probe's timeout.";
+/** The span was taken but never came back: where to look, in the words of the Tempo that answers. */
+function notFoundHint(store: RecentStore): string {
+  return (
+    `Tempo accepted the span but did not return it by id in time: ingestion is dropping or slow. Read ${store.whose} side (docker logs mystocks-tempo | grep -i "${store.grep}\\|discard\\|error"), ` +
+    `check ${store.settings}, that the querier reaches the ${store.module} (GET ${store.ring} on Tempo's HTTP port), ` +
+    "and tempo_discarded_spans_total on Tempo's /metrics. If spans only need longer, raise this probe's timeout."
+  );
+}
 
 export const otlpCanaryProber = defineProber({
   unit: 'seconds',
@@ -173,8 +177,11 @@ async function lookUp(
   }
   if (lastError) return lastError;
   const waited = (ctx.now() - sentAt) / 1000;
-  return failed('not_found', `Tempo accepted the canary span but did not return trace ${traceId} within ${waited.toFixed(1)}s (${lookups} lookup(s))`, notFoundHint, {
-    details: { ...details, lookups, waitedSeconds: Math.round(waited * 1000) / 1000 },
+  // Tempo 2 and 3 keep new traces in different modules: ask which answers, in what time is left.
+  const left = deadline(ctx.signal, Math.max(1, ctx.deadline - ctx.now() - 50));
+  const major = await tempoMajor(ctx, spec.tempo, spec.headers, left.signal).finally(left.done);
+  return failed('not_found', `Tempo accepted the canary span but did not return trace ${traceId} within ${waited.toFixed(1)}s (${lookups} lookup(s))`, notFoundHint(recentStore(major)), {
+    details: { ...details, lookups, waitedSeconds: Math.round(waited * 1000) / 1000, tempoMajor: major },
   });
 }
 
@@ -210,8 +217,7 @@ function statusHint(status: number): string {
   if (status === 404 || status === 405) return `HTTP ${status} means an HTTP server answered but not an OTLP receiver (Tempo's query port 3200 answers 404 for /v1/traces).`;
   if (status === 413) return 'The distributor refused the body size: check distributor.receivers.otlp.protocols.http max_request_body_size.';
   if (status === 429) return "Tempo's ingestion rate limit refused the span (overrides: ingestion rate_limit_bytes and burst_size_bytes): the app may be sending more than the limit.";
-  if (status >= 500)
-    return 'The distributor could not pass the span to an ingester: docker logs mystocks-tempo | grep -i "distributor\\|ingester" (e.g. "at least 1 live replicas required" while the ingester starts).';
+  if (status >= 500) return noHealthyStoreHint;
   return 'The receiver did not accept the request as OTLP/JSON.';
 }
 

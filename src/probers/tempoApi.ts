@@ -53,3 +53,45 @@ export async function tempoVersion(ctx: ProbeContext, base: string, headers: Rec
   const m = typeof version === 'string' ? /^v?(\d+)\.(\d+)/.exec(version) : null;
   return success(m ? [Number(m[1]), Number(m[2])] : undefined);
 }
+
+/**
+ * Tempo's major version, or undefined when it cannot be told (no buildinfo, no answer in time). For
+ * wording only: it never fails a probe, so a caller may ask on its failure path with what time is left.
+ */
+export async function tempoMajor(ctx: ProbeContext, base: string, headers: Record<string, string>, signal: AbortSignal): Promise<number | undefined> {
+  const v = await tempoVersion({ ...ctx, signal }, base, headers);
+  return v.ok ? v.value?.[0] : undefined;
+}
+
+/** What holds the newest traces, named as the Tempo that answers names it, for hints. */
+export interface RecentStore {
+  /** The module: ingester, live-store, or both when the version is not known. */
+  module: string;
+  /** "the ingester's" and so on, for "read ... side". */
+  whose: string;
+  /** Its ring page on Tempo's HTTP port. */
+  ring: string;
+  /** The settings that decide when its traces become queryable. */
+  settings: string;
+  /** For docker logs ... | grep -i "...". */
+  grep: string;
+}
+
+/**
+ * Tempo 2 keeps the newest traces in the ingester (/ingester/ring); Tempo 3 has no ingester and keeps
+ * them in the live-store (/live-store/ring, settings under live_store:). Unknown: both, each named.
+ */
+export function recentStore(major: number | undefined): RecentStore {
+  const v2: RecentStore = { module: 'ingester', whose: "the ingester's", ring: '/ingester/ring', settings: 'ingester.max_block_duration and ingester.trace_idle_period', grep: 'ingester' };
+  const v3: RecentStore = { module: 'live-store', whose: "the live-store's", ring: '/live-store/ring', settings: 'live_store.max_block_duration and live_store.max_trace_idle', grep: 'live-store' };
+  if (major === undefined) {
+    return {
+      module: `${v2.module} (Tempo 2) or ${v3.module} (Tempo 3)`,
+      whose: `${v2.whose} (Tempo 2) or ${v3.whose} (Tempo 3)`,
+      ring: `${v2.ring} (Tempo 2) or ${v3.ring} (Tempo 3)`,
+      settings: `${v2.settings} (Tempo 2) or ${v3.settings} (Tempo 3)`,
+      grep: `${v2.grep}\\|${v3.grep}`,
+    };
+  }
+  return major >= 3 ? v3 : v2;
+}

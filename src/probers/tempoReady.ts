@@ -11,7 +11,7 @@ import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { ProbeContext } from './types.js';
 import { failed, passed } from './common.js';
-import { notTempoHint, tempoRequest, tenantHeaders } from './tempoApi.js';
+import { notTempoHint, recentStore, tempoMajor, tempoRequest, tenantHeaders } from './tempoApi.js';
 
 interface ModuleRow {
   name: string;
@@ -35,8 +35,10 @@ export const tempoReadyProber = defineProber({
     const readyText = ready.body.trim();
     if (ready.status !== 200) {
       const { all, modules } = await notRunning(ctx, spec.tempo, spec.headers);
-      const tempo3 = all.some((m) => m.name === 'live-store' || m.name === 'backend-scheduler');
-      const ring = tempo3 ? '/live-store/ring' : '/ingester/ring';
+      // The module table says which Tempo this is; without it (not served), buildinfo may.
+      const major = all.length ? (all.some((m) => m.name === 'live-store' || m.name === 'backend-scheduler') ? 3 : 2) : await askMajor(ctx, spec.tempo, spec.headers);
+      const tempo3 = major !== undefined && major >= 3;
+      const { ring } = recentStore(major);
       const named = modules.map((m) => `${m.name} is ${m.state}${m.failure ? ` (${m.failure})` : ''}`);
       const stopping = /application is stopping/i.test(readyText);
       const message = `Tempo is ${stopping ? 'shutting down' : 'not ready'} (HTTP ${ready.status}): ${snippet(readyText, 200)}${named.length ? `; ${named.join(', ')}` : ''}`;
@@ -50,12 +52,15 @@ export const tempoReadyProber = defineProber({
       } else if (stopping) {
         hint =
           'Tempo is shutting down (a docker stop, a restart, or a module failed and Tempo stops them all): docker compose ps and docker logs mystocks-tempo say which; if it restarts in a loop, the log line before "stopping" names the module.';
+      } else if (tempo3) {
+        hint = `Tempo 3 is starting (the live-store joins its ring: GET ${ring}) or a module is failing: if this lasts beyond a minute, docker logs mystocks-tempo names the module.`;
+      } else if (major === 2) {
+        hint =
+          'Tempo is starting (the ingester waits ingester.lifecycler.min_ready_duration, 15s by default, before it reports ready) or a module is failing: if this lasts beyond a minute, docker logs mystocks-tempo names the module.';
       } else {
-        hint = tempo3
-          ? `Tempo 3 is starting (the live-store joins its ring: GET ${ring}) or a module is failing: if this lasts beyond a minute, docker logs mystocks-tempo names the module.`
-          : 'Tempo is starting (the ingester waits ingester.lifecycler.min_ready_duration, 15s by default, before it reports ready) or a module is failing: if this lasts beyond a minute, docker logs mystocks-tempo names the module.';
+        hint = `Tempo is starting (the ingester of Tempo 2 waits ingester.lifecycler.min_ready_duration, 15s by default; the live-store of Tempo 3 joins its ring) or a module is failing: GET ${ring} shows the ring; if this lasts beyond a minute, docker logs mystocks-tempo names the module.`;
       }
-      return failed('not_ready', message, hint, { details: { httpStatus: ready.status, tempoMessage: readyText, notRunning: modules, tempoMajor: all.length ? (tempo3 ? 3 : 2) : undefined } });
+      return failed('not_ready', message, hint, { details: { httpStatus: ready.status, tempoMessage: readyText, notRunning: modules, tempoMajor: major } });
     }
     if (readyText !== 'ready') {
       return failed('invalid_response', `${readyUrl} answered HTTP 200 "${snippet(readyText)}", not "ready"`, notTempoHint);
@@ -89,6 +94,12 @@ async function notRunning(ctx: ProbeContext, base: string, headers: Record<strin
   const all = parseServicesTable(res.value.body);
   const down = all.filter((m) => m.state !== 'Running');
   return { all, modules: [...down.filter((m) => m.state === 'Failed'), ...down.filter((m) => m.state !== 'Failed')] };
+}
+
+/** Tempo's major version from buildinfo, in half the time left: a hanging answer must not turn not_ready into a timeout. */
+async function askMajor(ctx: ProbeContext, base: string, headers: Record<string, string>): Promise<number | undefined> {
+  const half = deadline(ctx.signal, (ctx.deadline - ctx.now()) / 2);
+  return tempoMajor(ctx, base, headers, half.signal).finally(half.done);
 }
 
 /**

@@ -296,6 +296,30 @@ test("tempo_ready: Tempo 3 with a failed live-store names it first, with Tempo 3
   assert.equal(r.details?.tempoMajor, 3);
 });
 
+test('tempo_ready: without a module table the version comes from buildinfo, and the hint fits it', async (t) => {
+  // A Tempo behind a proxy that passes /ready and the API but not /status/services.
+  const behindProxy = (version: string) =>
+    target(
+      t,
+      jsonServer((req) => {
+        if (req.path === '/ready') return { status: 503, body: 'Some services are not Running:\nStarting: 1\nRunning: 6\n' };
+        if (req.path === '/api/status/buildinfo') return { status: 200, body: { version, revision: 'x', branch: 'HEAD', buildDate: '', buildUser: '', goVersion: 'go1.24' } };
+        return { status: 404, body: '404 page not found\n' };
+      }),
+    );
+  const v3 = await run(t, ready((await behindProxy('3.0.1')).url));
+  assert.equal(v3.reason, 'not_ready');
+  assert.equal(v3.details?.tempoMajor, 3);
+  assert.match(v3.hint!, /^Tempo 3 is starting \(the live-store joins its ring: GET \/live-store\/ring\)/);
+  const v2 = await run(t, ready((await behindProxy('2.9.0')).url));
+  assert.equal(v2.details?.tempoMajor, 2);
+  assert.match(v2.hint!, /ingester\.lifecycler\.min_ready_duration/);
+  assert.doesNotMatch(v2.hint!, /live-store/);
+  const unknown = await run(t, ready((await behindProxy('main-8f2c1d3')).url));
+  assert.equal(unknown.details?.tempoMajor, undefined);
+  assert.match(unknown.hint!, /the ingester of Tempo 2 .* the live-store of Tempo 3 .* GET \/ingester\/ring \(Tempo 2\) or \/live-store\/ring \(Tempo 3\)/);
+});
+
 test('tempo_ready: "Application is stopping" reads as shutting down', async (t) => {
   const s = await standin(t);
   s.setStopping(true);
@@ -405,9 +429,36 @@ test("otlp_canary: spans accepted and dropped are not_found before the engine's 
   assert.equal(r.reason, 'not_found');
   assert.match(r.message, /^Tempo accepted the canary span but did not return trace [0-9a-f]{32} within 2\.\ds \(\d+ lookup\(s\)\)$/);
   assert.match(r.hint!, /ingester\.max_block_duration/);
+  assert.match(r.hint!, /GET \/ingester\/ring/);
+  assert.doesNotMatch(r.hint!, /live-store|live_store/);
+  assert.equal(r.details?.tempoMajor, 2);
   assert.ok(r.durationMs < 3000, `took ${r.durationMs}ms`);
   assert.equal(s.received.droppedSpans, 1);
   assert.ok(s.received.traceByIdRequests >= 8, `${s.received.traceByIdRequests} lookups`);
+});
+
+test('otlp_canary: not_found on Tempo 3 points at the live-store and its ring, which replaced the ingester', async (t) => {
+  const s = await standin(t, { version: '3.0.0', modules: TEMPO3_MODULES });
+  s.setDropIngest(true);
+  const r = await run(t, canary(s, { pollInterval: '250ms', timeout: '3s' }));
+  assert.equal(r.reason, 'not_found');
+  assert.equal(
+    r.hint,
+    'Tempo accepted the span but did not return it by id in time: ingestion is dropping or slow. Read the live-store\'s side (docker logs mystocks-tempo | grep -i "live-store\\|discard\\|error"), ' +
+      "check live_store.max_block_duration and live_store.max_trace_idle, that the querier reaches the live-store (GET /live-store/ring on Tempo's HTTP port), " +
+      "and tempo_discarded_spans_total on Tempo's /metrics. If spans only need longer, raise this probe's timeout.",
+  );
+  assert.equal(r.details?.tempoMajor, 3);
+  assert.ok(r.durationMs < 3000, `took ${r.durationMs}ms`);
+
+  // A build that does not say its version (a dev build): both are named, each with its version.
+  const dev = await standin(t, { version: 'main-8f2c1d3' });
+  dev.setDropIngest(true);
+  const d = await run(t, canary(dev, { pollInterval: '250ms', timeout: '3s' }));
+  assert.equal(d.reason, 'not_found');
+  assert.match(d.hint!, /GET \/ingester\/ring \(Tempo 2\) or \/live-store\/ring \(Tempo 3\)/);
+  assert.match(d.hint!, /grep -i "ingester\\\|live-store\\\|discard/);
+  assert.equal(d.details?.tempoMajor, undefined);
 });
 
 test("otlp_canary: a refused export is export_failed with the receiver's message and the 4318 hint", async (t) => {
@@ -418,6 +469,8 @@ test("otlp_canary: a refused export is export_failed with the receiver's message
   assert.equal(r.message, `${s.otlpHttpUrl}/v1/traces refused the canary span: HTTP 503: at least 1 live replicas required, could only find 0`);
   assert.match(r.hint!, /distributor\.receivers\.otlp\.protocols\.http/);
   assert.match(r.hint!, /4318/);
+  // The receiver does not say which Tempo it fronts: both versions' modules are named.
+  assert.match(r.hint!, /no healthy ingester \(Tempo 2\) or live-store \(Tempo 3\) yet/);
   assert.equal(s.received.traceByIdRequests, 0);
 });
 
