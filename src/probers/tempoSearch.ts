@@ -14,8 +14,8 @@ import { capped, levenshtein, snippet } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
-import { failed, failure, passed, success } from './common.js';
-import { notTempoHint, tempoJson, tempoVersion, tenantHeaders } from './tempoApi.js';
+import { asRecord, failed, failure, passed, success } from './common.js';
+import { notTempoHint, tempoJson, tempoRequest, tempoVersion, tenantHeaders } from './tempoApi.js';
 
 /** Tempo's own default page size for /api/search. */
 const DEFAULT_LIMIT = 20;
@@ -111,13 +111,13 @@ export const tempoSearchProber = defineProber({
     // Newest first: the first hit is the newest found.
     let [newest] = found;
     if (!newest) {
-      const known = await serviceNames(ctx, spec.tempo, spec.service, spec.headers);
+      const { names: known, from } = await serviceNames(ctx, spec.tempo, spec.service, spec.headers);
       const others = known.length
         ? ` Tempo has traces of these services (look-alikes first): ${capped(known, ', ', 10)}. If one of them is the app, set TRACED_SERVICE (or this probe's service) to that name, or OTEL_SERVICE_NAME in the app.`
         : '';
       return failed('absent', `no trace of ${what} in the last ${windowText}`, absentHint(spec.service) + others, {
         value: 0,
-        details: { traces: 0, window: windowText, query, knownServices: known.slice(0, 10) },
+        details: { traces: 0, window: windowText, query, knownServices: known.slice(0, 10), ...(from ? { knownServicesFrom: from } : {}) },
       });
     }
 
@@ -202,15 +202,39 @@ async function search(ctx: ProbeContext, base: string, q: string, fromMs: number
   return success(hits.sort((a, b) => b.startMs - a.startMs));
 }
 
+const TAG_VALUES_V1 = '/api/search/tag/service.name/values';
+const TAG_VALUES_V2 = '/api/v2/search/tag/resource.service.name/values';
+
+/** One tag-values answer: its status, and its tagValues (Tempo leaves an empty list out), or none. */
+async function tagValues(ctx: ProbeContext, url: string, headers: Record<string, string>): Promise<{ status: number; values?: unknown[] }> {
+  const res = await tempoRequest(ctx, url, { headers: { accept: 'application/json', ...headers } });
+  if (!res.ok) return { status: 0 };
+  const { status, body } = res.value;
+  if (status !== 200) return { status };
+  try {
+    const values = (JSON.parse(body) as { tagValues?: unknown } | null)?.tagValues ?? [];
+    return Array.isArray(values) ? { status, values } : { status };
+  } catch {
+    return { status };
+  }
+}
+
 /**
- * The service names Tempo has traces for (/api/search/tag/service.name/values), look-alikes of
- * `service` first; empty when Tempo does not say.
+ * The service names Tempo has traces for, look-alikes of `service` first; empty when Tempo does not
+ * say. From /api/search/tag/service.name/values (strings), or where that form is not routed (404,
+ * e.g. a proxy that passes /api/v2 only) from /api/v2/search/tag/resource.service.name/values,
+ * whose values are {type, value}.
  */
-async function serviceNames(ctx: ProbeContext, base: string, service: string, headers: Record<string, string>): Promise<string[]> {
-  const ans = await tempoJson(ctx, joinUrl(base, '/api/search/tag/service.name/values'), headers);
-  const values = ans.ok ? (ans.value.json as { tagValues?: unknown } | null)?.tagValues : undefined;
-  if (!Array.isArray(values)) return [];
-  const names = values.filter((v): v is string => typeof v === 'string' && v !== service);
+async function serviceNames(ctx: ProbeContext, base: string, service: string, headers: Record<string, string>): Promise<{ names: string[]; from?: string }> {
+  let from = TAG_VALUES_V1;
+  let answer = await tagValues(ctx, joinUrl(base, from), headers);
+  if (answer.status === 404) {
+    from = TAG_VALUES_V2;
+    answer = await tagValues(ctx, joinUrl(base, from), headers);
+  }
+  if (!answer.values) return { names: [] };
+  const texts = answer.values.map((v) => (typeof v === 'string' ? v : typeof asRecord(v)?.value === 'string' ? String(asRecord(v)!.value) : undefined));
+  const names = texts.filter((v): v is string => v !== undefined && v !== '' && v !== service);
   const want = service.toLowerCase();
   const stem = want.split(/[-_.]/)[0] ?? want;
   const score = (name: string): number => {
@@ -219,10 +243,11 @@ async function serviceNames(ctx: ProbeContext, base: string, service: string, he
     if (stem.length > 2 && n.startsWith(stem)) return 1;
     return 2 + levenshtein(want, n) / Math.max(want.length, n.length);
   };
-  return names
+  const sorted = names
     .map((name) => ({ name, s: score(name) }))
     .sort((a, b) => a.s - b.s || a.name.localeCompare(b.name))
     .map((x) => x.name);
+  return { names: sorted, from };
 }
 
 function absentHint(service: string): string {

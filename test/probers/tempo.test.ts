@@ -180,6 +180,29 @@ test('tempo_search: an app that calls itself by another name: the hint lists the
   assert.match(r.hint!, new RegExp(`Tempo has traces of these services \\(look-alikes first\\): ${known.join(', ')}\\. If one of them is the app, set TRACED_SERVICE`));
 });
 
+test('tempo_search: where only the v2 tag-values API answers, the hint still lists the services, mystocks-api first', async (t) => {
+  // v1 answers 404 (as behind a proxy that routes /api/v2 only); v2 answers {tagValues: [{type, value}]}.
+  const s = await standin(t, { tagValuesV1: false });
+  s.addTrace({ serviceName: 'payments', startedAgoMs: 5_000 });
+  s.addTrace({ serviceName: 'stack-watchdog-canary', startedAgoMs: 5_000 });
+  s.addTrace({ serviceName: 'mystocks-api', startedAgoMs: 5_000 });
+  assert.equal((await fetch(`${s.url}/api/search/tag/service.name/values`, { signal: AbortSignal.timeout(2000) })).status, 404);
+  const r = await run(t, search(s.url));
+  assert.equal(r.reason, 'absent');
+  const known = r.details?.knownServices as string[];
+  assert.equal(known[0], 'mystocks-api');
+  assert.deepEqual([...known].sort(), ['mystocks-api', 'payments', 'stack-watchdog-canary']);
+  assert.equal(r.details?.knownServicesFrom, '/api/v2/search/tag/resource.service.name/values');
+  assert.ok(r.hint!.includes(`Tempo has traces of these services (look-alikes first): ${known.join(', ')}. If one of them is the app, set TRACED_SERVICE`), r.hint);
+
+  // With both forms served, v1 is asked and v2 is not needed.
+  const both = await standin(t);
+  both.addTrace({ serviceName: 'mystocks-api', startedAgoMs: 5_000 });
+  const r1 = await run(t, search(both.url));
+  assert.deepEqual(r1.details?.knownServices, ['mystocks-api']);
+  assert.equal(r1.details?.knownServicesFrom, '/api/search/tag/service.name/values');
+});
+
 test('tempo_search: on Tempo 2.8+ the newest trace comes from most_recent=true, not from the first N found', async (t) => {
   const s = await standin(t, { version: '2.8.2' });
   // Stored first, found first: 20 traces 4 minutes old fill the default page of 20.

@@ -563,6 +563,61 @@ test('/metrics: build info always, distributor counters only once spans arrived'
   assert.deepEqual(Object.keys(info).sort(), ['branch', 'buildDate', 'buildUser', 'goVersion', 'revision', 'version']);
 });
 
+test("/metrics: span metrics count every span received over OTLP, the canary's too, until the metrics-generator is off", async (t) => {
+  const s = await standin(t);
+  // Seeded traces stand for data held from before: not counted now.
+  s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 5_000 });
+  assert.doesNotMatch(await (await get(`${s.url}/metrics`)).text(), /traces_spanmetrics_calls_total/);
+  const canary = (): unknown => {
+    const body = otlpBody({ traceId: hex(16), service: 'stack-watchdog-canary', name: 'watchdog canary' });
+    (body.resourceSpans[0]!.scopeSpans[0]!.spans[0] as { kind: number }).kind = 1;
+    return body;
+  };
+  await push(s, canary());
+  await push(s, canary());
+  await push(s, otlpBody({ traceId: hex(16), service: 'mystocks-api', name: 'GET "/api/stocks"' }));
+  const text = await (await get(`${s.url}/metrics`)).text();
+  assert.match(text, /^# TYPE traces_spanmetrics_calls_total counter$/m);
+  assert.match(text, /^traces_spanmetrics_calls_total\{service="stack-watchdog-canary",span_kind="SPAN_KIND_INTERNAL",span_name="watchdog canary",status_code="STATUS_CODE_UNSET"\} 2$/m);
+  assert.match(text, /^traces_spanmetrics_calls_total\{service="mystocks-api",span_kind="SPAN_KIND_SERVER",span_name="GET \\"\/api\/stocks\\"",status_code="STATUS_CODE_UNSET"\} 1$/m);
+  assert.doesNotMatch(text, /service="mystocks-backend"/);
+  // Dropped spans never reach the generator either.
+  s.setDropIngest(true);
+  await push(s, canary());
+  assert.match(await (await get(`${s.url}/metrics`)).text(), /service="stack-watchdog-canary".* 2$/m);
+  s.setDropIngest(false);
+  s.setMetricsGenerator(false);
+  await push(s, canary());
+  assert.doesNotMatch(await (await get(`${s.url}/metrics`)).text(), /traces_spanmetrics/);
+});
+
+test('tag values: v1 strings, v2 typed {type, value} by scope; empty lists left out; v1 can be unrouted', async (t) => {
+  const s = await standin(t);
+  s.addTrace({ serviceName: 'mystocks-api', startedAgoMs: 5_000, attributes: { 'http.status_code': '200', 'service.name': 'span-level-name' } });
+  s.addTrace({ serviceName: 'payments', startedAgoMs: 5_000 });
+  const json = async (path: string) => (await (await get(`${s.url}${path}`)).json()) as Record<string, unknown>;
+  assert.deepEqual(await json('/api/search/tag/service.name/values'), { tagValues: ['mystocks-api', 'payments', 'span-level-name'], metrics: {} });
+  assert.deepEqual(await json('/api/v2/search/tag/resource.service.name/values'), {
+    tagValues: [
+      { type: 'string', value: 'mystocks-api' },
+      { type: 'string', value: 'payments' },
+    ],
+    metrics: {},
+  });
+  assert.deepEqual(await json('/api/v2/search/tag/span.service.name/values'), { tagValues: [{ type: 'string', value: 'span-level-name' }], metrics: {} });
+  assert.deepEqual(((await json('/api/v2/search/tag/.service.name/values')).tagValues as unknown[]).length, 3);
+  // Nothing known: jsonpb leaves the empty list out.
+  assert.deepEqual(await json('/api/v2/search/tag/resource.no.such/values'), { metrics: {} });
+  assert.deepEqual(await json('/api/search/tag/no.such/values'), { metrics: {} });
+
+  const v2only = await standin(t, { tagValuesV1: false });
+  v2only.addTrace({ serviceName: 'mystocks-api', startedAgoMs: 5_000 });
+  const v1 = await get(`${v2only.url}/api/search/tag/service.name/values`);
+  assert.equal(v1.status, 404);
+  assert.equal(await v1.text(), '404 page not found\n');
+  assert.deepEqual(await (await get(`${v2only.url}/api/v2/search/tag/resource.service.name/values`)).json(), { tagValues: [{ type: 'string', value: 'mystocks-api' }], metrics: {} });
+});
+
 // -------------------------------------------------------------------------------------- gRPC port
 
 test('the gRPC port accepts TCP, refuses once closed, and reopens on the same port', async (t) => {

@@ -24,10 +24,20 @@
 //            from Tempo's docs and source there), not re-read for the stand-in
 //  [search]  search answers the first `limit` traces found, then sorts them: issue 9 likewise
 //  [grpc]    gRPC over HTTP/2, grpc/grpc doc/PROTOCOL-HTTP2.md; status codes doc/statuscodes.md
+//  [tagv2]   Tempo HTTP API docs, "Search tag values V2" (answer {tagValues:[{type,value}], metrics});
+//            grafana/tempo pkg/tempopb/tempo.proto (SearchTagValuesV2Response, TagValue) and
+//            pkg/api/http.go (PathSearchTagValues, PathSearchTagValuesV2); answers are jsonpb, which
+//            leaves out empty lists and zero numbers (modules/frontend/combiner/common.go)
+//  [spanm]   grafana/tempo modules/generator/processor/spanmetrics/spanmetrics.go: the metrics-generator
+//            counts every span it receives (the watchdog's canary too) as traces_spanmetrics_calls_total
+//            {service, span_name, span_kind, status_code}
 //
 // Deliberate gaps, so nobody mistakes them for Tempo behaviour: no gzip on OTLP/HTTP, no protobuf
 // answers from the query API (JSON only), TraceQL limited to `{ a = b && c != d }` with string,
-// number and boolean values, events kept but span links dropped.
+// number and boolean values, events kept but span links dropped. Span metrics [spanm] are served on
+// /metrics for the test Prometheus to scrape (job tempo-metrics), where Tempo's metrics-generator
+// writes them to Prometheus by remote write; names and labels are the generator's, the latency
+// histogram and __metrics_gen_instance are left out.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
@@ -55,6 +65,11 @@ export interface TempoStandinOptions {
   now?: () => number;
   /** Cap on request bodies read by the OTLP receiver. */
   maxIngestBytes?: number;
+  /**
+   * false: /api/search/tag/<tag>/values answers 404, as where only the v2 form is routed (a proxy
+   * in front that passes /api/v2 only); /api/v2/search/tag/<scope.tag>/values still answers [tagv2].
+   */
+  tagValuesV1?: boolean;
 }
 
 export interface SeedTrace {
@@ -133,6 +148,11 @@ export interface TempoStandin {
   closeGrpcPort(): Promise<void>;
   /** Listens again on the same port number. */
   openGrpcPort(): Promise<void>;
+  /**
+   * false: the metrics-generator is off, so spans are no longer counted and /metrics has no
+   * traces_spanmetrics_* series; true (the default) counts every span ingested over OTLP [spanm].
+   */
+  setMetricsGenerator(on: boolean): void;
   /** Trace ids currently stored (visible or not yet), lowercase 32 hex. */
   traceIds(): string[];
   stop(): Promise<void>;
@@ -255,6 +275,10 @@ class Standin {
   private spansReceivedTotal = 0;
   private bytesReceivedTotal = 0;
   private tracesCreatedTotal = 0;
+  // [spanm] One counter per label set, as the generator's span-metrics processor keeps them.
+  private readonly spanCalls = new Map<string, { labels: Record<string, string>; calls: number }>();
+  private metricsGenerator = true;
+  private readonly tagValuesV1: boolean;
 
   private ready = true;
   private stopping = false;
@@ -280,6 +304,7 @@ class Standin {
     this.tenant = opts.tenant ?? 'single-tenant';
     this.version = opts.version ?? '2.6.1';
     this.maxIngestBytes = opts.maxIngestBytes ?? 20 * 1024 * 1024;
+    this.tagValuesV1 = opts.tagValuesV1 ?? true;
     for (const m of opts.modules ?? DEFAULT_TEMPO_MODULES) this.modules.set(m, { state: 'Running', failure: '' });
   }
 
@@ -327,6 +352,10 @@ class Standin {
         if (!this.grpc$) await this.openGrpc(this.grpcPort);
       },
       traceIds: () => [...this.traces.keys()],
+      setMetricsGenerator: (on) => {
+        this.metricsGenerator = on;
+        if (!on) this.spanCalls.clear();
+      },
       stop: () => this.stop(),
     };
   }
@@ -512,9 +541,28 @@ class Standin {
     const now = this.now();
     const batch = ++this.batchSeq;
     for (const s of spans) this.store({ ...s, batch, ingestedAtMs: now, visibleAtMs: now + this.ingestDelayMs });
+    if (this.metricsGenerator) for (const s of spans) this.countSpan(s);
     this.received.ingestedSpans += spans.length;
     this.spansReceivedTotal += spans.length;
     this.bytesReceivedTotal += bytes;
+  }
+
+  /**
+   * [spanm] What the span-metrics processor counts: every received span, whatever its service, by
+   * the default dimensions. Traces seeded with addTrace stand for data Tempo holds from before, so
+   * they were counted then, not now.
+   */
+  private countSpan(s: ParsedSpan): void {
+    const labels = {
+      service: stringAttr(s.resource, 'service.name'),
+      span_kind: SPAN_KINDS[s.kind] ?? 'SPAN_KIND_UNSPECIFIED',
+      span_name: s.name,
+      status_code: STATUS_CODES[s.statusCode] ?? 'STATUS_CODE_UNSET',
+    };
+    const key = JSON.stringify(labels);
+    const c = this.spanCalls.get(key) ?? { labels, calls: 0 };
+    c.calls++;
+    this.spanCalls.set(key, c);
   }
 
   private store(span: StoredSpan): void {
@@ -568,12 +616,20 @@ class Standin {
     // [api] "Returns status code 200 and body `echo`"; Go's http.Error adds the newline.
     if (path === '/api/echo') return goError(res, 200, 'echo');
     if (path === '/api/search') return this.handleSearch(url.searchParams, res);
-    // [api] Search tag values: {"tagValues": [...]} of what the recent data holds.
-    if (path === '/api/search/tag/service.name/values') {
-      const names = new Set<string>();
-      for (const spans of this.traces.values()) for (const sp of spans) if (sp.visibleAtMs <= this.now()) names.add(stringAttr(sp.resource, 'service.name'));
-      names.delete('');
-      return send(res, 200, 'application/json', JSON.stringify({ tagValues: [...names].sort(), metrics: {} }));
+    // [api] Search tag values: {"tagValues": [...]} of what the recent data holds; [tagv2] the v2
+    // form takes a scoped TraceQL name and types each value. jsonpb leaves an empty list out.
+    const tagV1 = /^\/api\/search\/tag\/([^/]+)\/values$/.exec(path);
+    if (tagV1 && this.tagValuesV1) {
+      const values = [...this.tagValues(decodeURIComponent(tagV1[1]!), 'any').keys()].sort();
+      return send(res, 200, 'application/json', JSON.stringify({ ...(values.length ? { tagValues: values } : {}), metrics: {} }));
+    }
+    const tagV2 = /^\/api\/v2\/search\/tag\/([^/]+)\/values$/.exec(path);
+    if (tagV2) {
+      const scoped = /^(resource|span|)\.(.+)$/.exec(decodeURIComponent(tagV2[1]!));
+      // An intrinsic (name, status, duration...) or unknown scope: no attribute values, as for a tag nobody sets.
+      const found = scoped ? this.tagValues(scoped[2]!, scoped[1] === '' ? 'any' : (scoped[1] as 'resource' | 'span')) : new Map<string, string>();
+      const tagValues = [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([value, type]) => ({ type, value }));
+      return send(res, 200, 'application/json', JSON.stringify({ ...(tagValues.length ? { tagValues } : {}), metrics: {} }));
     }
     const byId = /^\/api\/(v2\/)?traces\/([^/]+)$/.exec(path);
     if (byId) return this.handleTraceById(decodeURIComponent(byId[2]!), url.searchParams, byId[1] !== undefined, res);
@@ -581,6 +637,25 @@ class Standin {
     if (path === '/api/status/buildinfo') return send(res, 200, 'application/json', JSON.stringify(this.buildInfo()) + '\n');
     if (path === '/status' || path.startsWith('/status/')) return this.handleStatus(path, req, res);
     goError(res, 404, '404 page not found');
+  }
+
+  /** The values of attribute `key` in the visible spans (resource, span or both), with their TraceQL type. */
+  private tagValues(key: string, scope: 'resource' | 'span' | 'any'): Map<string, string> {
+    const out = new Map<string, string>();
+    const add = (v: AnyValue | undefined): void => {
+      const text = attrText(v);
+      if (v === undefined || text === undefined || text === '') return;
+      out.set(text, v.stringValue !== undefined ? 'string' : v.boolValue !== undefined ? 'bool' : v.intValue !== undefined ? 'int' : 'float');
+    };
+    const now = this.now();
+    for (const spans of this.traces.values()) {
+      for (const sp of spans) {
+        if (sp.visibleAtMs > now) continue;
+        if (scope !== 'span') add(findAttr(sp.resource, key));
+        if (scope !== 'resource') add(findAttr(sp.attributes, key));
+      }
+    }
+    return out;
   }
 
   /** [app] readyHandler: module health first, then the ingester's own check. */
@@ -657,6 +732,16 @@ class Standin {
         '# TYPE tempo_distributor_bytes_received_total counter',
         `tempo_distributor_bytes_received_total${t} ${this.bytesReceivedTotal}`,
       );
+    }
+    if (this.spanCalls.size > 0) {
+      const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+      out.push('# HELP traces_spanmetrics_calls_total Spans received by the metrics-generator, by service, span name, kind and status.', '# TYPE traces_spanmetrics_calls_total counter');
+      for (const { labels, calls } of this.spanCalls.values()) {
+        const text = Object.entries(labels)
+          .map(([k, v]) => `${k}="${esc(v)}"`)
+          .join(',');
+        out.push(`traces_spanmetrics_calls_total{${text}} ${calls}`);
+      }
     }
     if (this.tracesCreatedTotal > 0) {
       out.push(
