@@ -148,6 +148,24 @@ test('run from the checkout itself, WATCHDOG_DIR defaults to "."', () => {
   assert.ok(services.prometheus!.volumes?.includes(`${root}/deploy/prometheus/watchdog-rules.yml:/etc/prometheus/rules/watchdog-rules.yml:ro`));
 });
 
+test("the commented env-file example: uncommented, it mounts the app's .env read-only and names it; without APP_DOTENV compose refuses", () => {
+  const dir = makeTempDir('compose');
+  const enabled = join(dir, 'docker-compose.override.yml');
+  const text = readFileSync(override, 'utf8');
+  const uncommented = text.replace('# - ${APP_DOTENV:?', '- ${APP_DOTENV:?').replace('# APP_ENV_FILE: /app/app.env', 'APP_ENV_FILE: /app/app.env');
+  assert.notEqual(uncommented, text);
+  writeFileSync(enabled, uncommented);
+  const r = composeConfig({ projectDir: fixtureDir, files: [base, enabled], env: { WATCHDOG_DIR: root, APP_DOTENV: '/srv/mystocks/backend/.env' } });
+  assert.equal(r.code, 0, r.stderr);
+  const w = r.merged().services.watchdog!;
+  assert.ok(w.volumes?.includes('/srv/mystocks/backend/.env:/app/app.env:ro'), String(w.volumes));
+  assert.equal(w.environment?.APP_ENV_FILE, '/app/app.env');
+  // Unset, Docker would create a directory where the file should be: compose stops first.
+  const unset = composeConfig({ projectDir: fixtureDir, files: [base, enabled], env: { WATCHDOG_DIR: root } });
+  assert.notEqual(unset.code, 0, unset.stdout);
+  assert.match(unset.stderr, /set APP_DOTENV to the path of the app's \.env on the host/);
+});
+
 test('docker-compose refuses an override with a misspelt key (the merge check can fail)', () => {
   const dir = makeTempDir('compose');
   const broken = join(dir, 'docker-compose.override.yml');

@@ -6,10 +6,10 @@ import { problemsOf } from '../support/engine.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -25,6 +25,7 @@ import { formatBytes } from '../../src/util/format.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { docker, dockerAvailable, inspectContainer, removeContainer, runContainer, stopContainer, uniqueName, waitForState } from '../support/docker.js';
 import { hangAfterAccept, jsonServer, statusServer } from '../support/misbehaving.js';
+import { traversableByOthers } from '../support/process.js';
 
 // The same Engine the test's docker CLI talks to.
 const DOCKER_HOST = process.env.DOCKER_HOST || undefined;
@@ -489,14 +490,6 @@ test('Docker unreachable: a stale socket left by a killed daemon → blocked, "i
 });
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Whether a user who is neither owner nor group may reach files under `path` (o+x on every folder). */
-function traversableByOthers(path: string): boolean {
-  for (let dir = path; ; dir = dirname(dir)) {
-    if ((statSync(dir).mode & 0o001) === 0) return false;
-    if (dirname(dir) === dir) return true;
-  }
-}
 
 const asNobody = process.getuid?.() !== 0 ? 'needs root to run a child as nobody' : !traversableByOthers(join(REPO, 'node_modules')) ? 'the checkout is not readable by nobody' : false;
 

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
@@ -17,6 +18,7 @@ import { startPrometheus, remoteWrite, waitForQuery, exporterScrapeConfig, type 
 import { startAlertmanager } from '../support/alertmanager.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
 import { jsonServer } from '../support/misbehaving.js';
+import { makeTempDir } from '../support/process.js';
 import { dockerAvailable, inspectContainer, runContainer, removeContainer, stopContainer, startContainer, uniqueName } from '../support/docker.js';
 
 const profile = readFileSync('probes/mystocks.yaml', 'utf8');
@@ -65,7 +67,11 @@ interface Fault {
   apply(): Promise<void> | void;
   restore?(): Promise<void> | void;
   env?: Record<string, string>;
+  /** More to prove while the fault holds, after the round's summary matched. */
+  check?(states: ProbeState[]): Promise<void>;
 }
+
+type ProbeState = Awaited<ReturnType<Engine['runOnce']>>[number];
 
 test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) => {
   if (!(await dockerAvailable())) assert.fail('dockerd is not running: run scripts/ensure-services.sh');
@@ -93,6 +99,14 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     await heartbeatArrives();
   };
   const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
+  // The app's .env as mounted into the watchdog; it holds the app's secret beside the sampler.
+  const envDir = makeTempDir('fault-matrix-env');
+  let envFiles = 0;
+  const appEnvFile = (sampler: string) => {
+    const path = join(envDir, `app-${++envFiles}.env`);
+    writeFileSync(path, `# MyStocks backend\nDB_PASSWORD=${secret}\n${sampler}`);
+    return path;
+  };
   const names = {
     prom: uniqueName('prometheus'),
     tempo: uniqueName('tempo'),
@@ -104,6 +118,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     appUnhealthy: uniqueName('app-unhealthy'),
     grafana: uniqueName('grafana'),
     loki: uniqueName('loki'),
+    // Never created: the app that runs on the host.
+    appOnHost: uniqueName('app-on-host'),
   };
   // The profile discovers the compose project's other containers: a project of this run's own, so
   // containers of other tests on the shared dockerd are not ours.
@@ -177,15 +193,16 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       series({ __name__: 'mystocks_http_requests_total', method: 'GET', endpoint: '/api/stocks', status: '200' }, requestsPerRound),
     ]);
   };
-  const deleteSeries = async (metric: string) => {
-    const res = await fetch(`${prometheus.url}/api/v1/admin/tsdb/delete_series?match[]=${metric}`, { method: 'POST' });
+  const deleteSeries = async (selector: string) => {
+    const res = await fetch(`${prometheus.url}/api/v1/admin/tsdb/delete_series?match[]=${encodeURIComponent(selector)}`, { method: 'POST' });
     assert.equal(res.status, 204);
   };
   // The ratio of the two sums holds only while both metrics have as many series in the window:
-  // a fault that changes one of them starts both afresh.
+  // a fault that changes one of them starts both afresh. Only the fed series: the span metrics the
+  // stand-in's generator reports (the canary's) keep their history, as Tempo's would.
   const resetFeed = async () => {
-    await deleteSeries('traces_spanmetrics_calls_total');
-    await deleteSeries('mystocks_http_requests_total');
+    await deleteSeries('traces_spanmetrics_calls_total{feed!=""}');
+    await deleteSeries('mystocks_http_requests_total{feed!=""}');
   };
   const freshTrace = () => tempo.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 20_000, rootName: 'GET /api/stocks' });
 
@@ -305,16 +322,43 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       expect: { 'otlp-grpc-port': 'failing:grpc_status', 'otlp-canary': 'failing:export_failed' },
     },
     {
+      // Silent: no requests, no spans of its own, no traces in Tempo. The canary keeps sending, and
+      // the stand-in's metrics-generator counts its spans as Tempo's does.
       name: 'the app silent (its request counter flat) while the canary runs',
       apply: async () => {
         requestsPerRound = 0;
+        serverSpansPerRound = 0;
         await resetFeed();
+        tempo.clearTraces();
       },
       restore: async () => {
         requestsPerRound = 600;
+        serverSpansPerRound = 60;
         await resetFeed();
+        freshTrace();
       },
-      expect: { 'app-requests': 'failing:threshold', 'sampling-ratio': 'blocked:dependency_failed' },
+      // One outage, read once per side: the app's counter and its traces fail; the ratio and the
+      // span rate built on them are blocked.
+      expect: { 'app-requests': 'failing:threshold', 'sampling-ratio': 'blocked:dependency_failed', 'tempo-ingestion': 'failing:absent', 'span-rate': 'blocked:dependency_failed' },
+      check: async (states) => {
+        // The guide's unfiltered rate stays above zero on the canary's spans alone...
+        await waitForQuery(prometheus.url, 'sum(rate(traces_spanmetrics_calls_total[5m])) > 0', (r) => r.length === 1, 15_000);
+        const canary = await waitForQuery(prometheus.url, 'sum(rate(traces_spanmetrics_calls_total{service="stack-watchdog-canary"}[5m]))', (r) => r.length === 1, 15_000);
+        assert.ok(Number(canary[0]!.value?.[1]) > 0, 'the canary spans are counted');
+        // ...while span-rate itself, run past its dependency, does not pass on them.
+        const spec = states.find((st) => st.spec.name === 'span-rate')!.spec;
+        const alone = await spec.run({
+          signal: AbortSignal.timeout(spec.timeoutMs),
+          deadline: Date.now() + spec.timeoutMs,
+          http,
+          docker: createDockerClient({}),
+          logger: pino({ level: 'silent' }),
+          now: Date.now,
+        });
+        assert.equal(alone.status, 'failing', alone.message);
+        assert.equal(alone.reason, 'threshold', alone.message);
+        assert.equal(alone.value, 0);
+      },
     },
     {
       name: 'a sampler that samples far less than configured (1% instead of 10%)',
@@ -332,10 +376,12 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       name: 'span metrics never written (metrics-generator off)',
       apply: async () => {
         feeding = false;
+        tempo.setMetricsGenerator(false);
         await deleteSeries('traces_spanmetrics_calls_total');
       },
       restore: async () => {
         feeding = true;
+        tempo.setMetricsGenerator(true);
         await resetFeed();
       },
       // dead-rules stays ok here: deleted series keep their name in /api/v1/label/__name__/values
@@ -412,6 +458,20 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       expect: { 'sampler-env': 'failing:env_mismatch' },
     },
     {
+      // The MyStocks backend runs on the host: no container, its .env (mounted read-only) is what it reads.
+      name: 'the app on the host: no container, its .env the source',
+      apply: () => {},
+      env: { APP_CONTAINER: names.appOnHost, APP_ENV_FILE: appEnvFile('OTEL_TRACES_SAMPLER=parentbased_traceidratio\nOTEL_TRACES_SAMPLER_ARG="0.1"\n') },
+      // container-backend cannot find a container where there is none; sampler-env reads the file.
+      expect: { 'container-backend': 'failing:not_found' },
+    },
+    {
+      name: "the app on the host with 1% in its .env instead of the guide's 10%",
+      apply: () => {},
+      env: { APP_CONTAINER: names.appOnHost, APP_ENV_FILE: appEnvFile('export OTEL_TRACES_SAMPLER=parentbased_traceidratio\nOTEL_TRACES_SAMPLER_ARG=0.01\n') },
+      expect: { 'container-backend': 'failing:not_found', 'sampler-env': 'failing:env_mismatch' },
+    },
+    {
       name: 'Prometheus container without any memory limit',
       apply: () => {},
       env: { PROMETHEUS_CONTAINER: names.noLimit },
@@ -434,13 +494,14 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       name: 'app container OOM-killed by the kernel',
       apply: () => waitFor(async () => (await inspectContainer(names.appOom)).State.OOMKilled === true, 'the OOM kill'),
       env: { APP_CONTAINER: names.appOom },
-      expect: { 'container-backend': 'failing:oom_killed', 'sampler-env': 'blocked:dependency_failed' },
+      // sampler-env still reads the killed container's configured environment (docker inspect): ok.
+      expect: { 'container-backend': 'failing:oom_killed' },
     },
     {
       name: 'app container unhealthy by its own HEALTHCHECK (which prints a secret)',
       apply: () => waitFor(async () => (await inspectContainer(names.appUnhealthy)).State.Health?.Status === 'unhealthy', 'unhealthy'),
       env: { APP_CONTAINER: names.appUnhealthy },
-      expect: { 'container-backend': 'failing:unhealthy', 'sampler-env': 'blocked:dependency_failed' },
+      expect: { 'container-backend': 'failing:unhealthy' },
     },
     {
       name: 'a service of the project without a memory limit (discovered)',
@@ -458,7 +519,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'container-backend': 'blocked:docker_unavailable',
         'prometheus-memory': 'blocked:dependency_failed',
         'tempo-memory': 'blocked:dependency_failed',
-        'sampler-env': 'blocked:dependency_failed',
+        'sampler-env': 'blocked:docker_unavailable',
       },
     },
     {
@@ -510,6 +571,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       await fault.apply();
       const { states, ms } = await runAll(fault.env);
       assert.deepEqual(summary(states), fault.expect);
+      await fault.check?.(states);
       // No secret of a container's environment reaches a view, whatever failed.
       assert.doesNotMatch(JSON.stringify(statusReport(states, Date.now())), new RegExp(secret));
       for (const s of states.filter((x) => x.current.status !== 'ok')) {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readSync, fstatSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, fstatSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 // ---------------------------------------------------------------------------
@@ -61,6 +61,14 @@ export function makeTempDir(prefix: string): string {
     onExit(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }));
   }
   return dir;
+}
+
+/** Whether a user who is neither owner nor group may reach files under `path` (o+x on every folder). */
+export function traversableByOthers(path: string): boolean {
+  for (let dir = path; ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dirname(dir) === dir) return true;
+  }
 }
 
 /** Last `maxLines` lines of a file (reads at most the last 64 KiB), '' if unreadable. */
