@@ -109,7 +109,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
 async function validate(settings: Settings): Promise<number> {
   const config = await loadConfig(settings.configPath, settings.env, settings.configLimits);
-  process.stdout.write(`ok: ${config.probes.length} probe(s) in ${config.files.join(', ')}\n`);
+  const off = config.disabled.length ? ` (switched off with enabled: false: ${config.disabled.join(', ')})` : '';
+  process.stdout.write(`ok: ${config.probes.length} probe(s) in ${config.files.join(', ')}${off}\n`);
   return 0;
 }
 

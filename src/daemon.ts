@@ -77,7 +77,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   discovery.start();
   // Host name only as an annotation: labels must match across replicas so Alertmanager merges them.
   const alerting = startAlerting({ engine, config: () => config, http, logger, now, instance: hostname(), externalUrl: settings.externalUrl, registry });
-  logger.info({ url, probes: config.probes.length, files: config.files, version: settings.version }, 'stack-watchdog started');
+  logger.info({ url, probes: config.probes.length, disabled: config.disabled, files: config.files, version: settings.version }, 'stack-watchdog started');
 
   let reloading: Promise<boolean> | undefined;
   const reload = async (): Promise<boolean> => {
@@ -93,7 +93,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
         config = next;
         seenHash = next.hash ?? seenHash;
         reloadStatus = { ok: true, at: now(), hash: next.hash, loadedAt: now() };
-        logger.info({ probes: next.probes.length, files: next.files }, 'config reloaded');
+        logger.info({ probes: next.probes.length, disabled: next.disabled, files: next.files }, 'config reloaded');
         // A probe the reload removed may have a direct alert open: resolve it now, not at the next renewal.
         void alerting.flush();
         return true;

@@ -26,6 +26,8 @@ export interface WatchdogConfig {
   /** The files read, as given (relative to the working directory where possible). */
   files: string[];
   probes: ProbeSpec[];
+  /** Probes written with `enabled: false`: checked like the others, not run. */
+  disabled: string[];
   alerting?: AlertingConfig;
   discover?: DiscoverConfig;
   /** sha256 of the files' names and contents as loaded (loadConfig only): what /metrics reports and the poll compares. */
@@ -164,6 +166,7 @@ interface Placed {
 export function parseConfig(sources: { file: string; text: string }[], env: Env, limits: ConfigLimits = defaultConfigLimits): WatchdogConfig {
   const problems: string[] = [];
   const placed: Placed[] = [];
+  const disabled: Placed[] = [];
   let alerting: { file: string; value: Static<typeof FileShape>['alerting'] } | undefined;
   let discover: DiscoverConfig | undefined;
   let discoverFile: string | undefined;
@@ -229,11 +232,13 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env,
     if (badDefaults.length) continue;
     raw.probes.forEach((p, index) => {
       const spec = decodeProbe(file, index, p, fileDefaults, problems, (field) => unresolved.has(`probes/${index}/${field.replace(/\./g, '/')}`));
-      if (spec) placed.push({ spec, index });
+      // A disabled probe is decoded all the same, so a mistake in it shows before someone enables it.
+      const off = typeof p === 'object' && p !== null && (p as { enabled?: unknown }).enabled === false;
+      if (spec) (off ? disabled : placed).push({ spec, index });
     });
   }
 
-  crossChecks(placed, problems);
+  crossChecks(placed, disabled, problems);
   const names = placed.map((p) => p.spec.name);
   if (alerting) for (const problem of checkAlerting(alerting.value, names)) problems.push(`${alerting.file}: ${problem}`);
   for (const d of discover?.common.dependsOn ?? []) if (!names.includes(d)) problems.push(`${discover!.file}: discover.probe.dependsOn: no probe is named "${d}"`);
@@ -241,6 +246,7 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env,
   return {
     files: sources.map((s) => s.file),
     probes: placed.map((p) => p.spec),
+    disabled: disabled.map((p) => p.spec.name),
     alerting: alerting?.value ? decodeAlerting(alerting.value, names) : undefined,
     ...(discover ? { discover } : {}),
   };
@@ -354,21 +360,24 @@ function decodeProbe(file: string, index: number, p: unknown, fileDefaults: Defa
   return bound.spec;
 }
 
-function crossChecks(placed: Placed[], problems: string[]): void {
+function crossChecks(placed: Placed[], disabled: Placed[], problems: string[]): void {
   const byName = new Map<string, Placed>();
-  for (const p of placed) {
+  for (const p of [...placed, ...disabled]) {
     const first = byName.get(p.spec.name);
     if (first) {
       const where = first.spec.file === p.spec.file ? `probes[${first.index}] of this file` : first.spec.file;
       problems.push(`${p.spec.file}: probe "${p.spec.name}": name: duplicate name, first defined in ${where}`);
     } else byName.set(p.spec.name, p);
   }
-  for (const { spec: p } of placed) {
+  for (const { spec: p } of [...placed, ...disabled]) {
     for (const d of p.dependsOn) {
       if (d === p.name) problems.push(`${p.file}: probe "${p.name}": dependsOn: a probe cannot depend on itself`);
       else if (!byName.has(d)) problems.push(`${p.file}: probe "${p.name}": dependsOn: no probe is named "${d}"`);
     }
   }
+  // A dependency that is switched off cannot block anyone: its dependents run as if it passed.
+  const off = new Set(disabled.map((p) => p.spec.name));
+  if (off.size) for (const { spec } of placed) spec.dependsOn = spec.dependsOn.filter((d) => !off.has(d));
   // Cycles: depth-first search, reported once per cycle at the probe where it closes.
   const state = new Map<string, 'visiting' | 'done'>();
   const reported = new Set<string>();

@@ -20,6 +20,11 @@ export const commonFields = {
   failureThreshold: Type.Optional(Threshold),
   successThreshold: Type.Optional(Threshold),
   /** Extra next steps per reason, appended to the kind's own hint (the operator knows their stack). */
+  /**
+   * false leaves the probe out (checked, not run), e.g. `enabled: ${APP_IN_COMPOSE:-true}` for a container
+   * that only exists in some setups; probes that depend on it then run without waiting for it.
+   */
+  enabled: Type.Optional(Type.Boolean()),
   hints: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z_]+$' }), Type.String({ maxLength: textLimits.hint }))),
 };
 

@@ -1,7 +1,7 @@
 // Loading good configs: folders, ${VAR} expansion, and where each default comes from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import type { ProbeSpec } from '../../src/probers/types.js';
 
 /** A probe's own fields, as its kind decoded them. */
@@ -55,6 +55,45 @@ test('a folder with the same probe name in two files, and alerting set twice, na
 test('a missing path and an empty folder are refused with the path named', async () => {
   await assert.rejects(loadConfig('test/fixtures/no-such-dir', {}), (e: unknown) => e instanceof ConfigError && e.problems[0] === 'test/fixtures/no-such-dir: no such file or folder');
   await assert.rejects(loadConfig('test/config', {}), (e: unknown) => e instanceof ConfigError && e.problems[0] === 'test/config: the folder holds no *.yaml file');
+});
+
+test('enabled: false switches a probe off: checked all the same, not run, and no longer a dependency', () => {
+  const text = (enabled: string) => `
+probes:
+  - { name: box, kind: tcp, address: "127.0.0.1:9", enabled: ${enabled} }
+  - { name: after, kind: tcp, address: "127.0.0.1:9", dependsOn: [box] }
+`;
+  const on = parseConfig([{ file: 'p.yaml', text: text('"${BOX_ON:-true}"') }], {});
+  assert.deepEqual(
+    on.probes.map((p) => [p.name, p.dependsOn]),
+    [
+      ['box', []],
+      ['after', ['box']],
+    ],
+  );
+  assert.deepEqual(on.disabled, []);
+  const off = parseConfig([{ file: 'p.yaml', text: text('"${BOX_ON:-true}"') }], { BOX_ON: 'false' });
+  assert.deepEqual(
+    off.probes.map((p) => [p.name, p.dependsOn]),
+    [['after', []]],
+  );
+  assert.deepEqual(off.disabled, ['box']);
+  // A mistake in a switched-off probe is still a mistake, and "enabled" takes a boolean only.
+  assert.throws(
+    () => parseConfig([{ file: 'p.yaml', text: 'probes:\n  - { name: box, kind: tcp, address: "nohost", enabled: false }\n' }], {}),
+    (e: unknown) => e instanceof ConfigError && e.problems.length === 1 && e.problems[0]!.startsWith('p.yaml: probe "box": address:'),
+  );
+  assert.throws(
+    () => parseConfig([{ file: 'p.yaml', text: 'probes:\n  - { name: box, kind: tcp, address: "127.0.0.1:9", enabled: "no" }\n' }], {}),
+    (e: unknown) => e instanceof ConfigError && e.problems[0]!.startsWith('p.yaml: probe "box": enabled:'),
+  );
+});
+
+test('APP_IN_COMPOSE=false: the shipped profile leaves container-backend out (the app runs on the host)', async () => {
+  const config = await loadConfig('probes', { APP_IN_COMPOSE: 'false' });
+  assert.deepEqual(config.disabled, ['container-backend']);
+  assert.equal(config.probes.length, 18);
+  assert.ok(!config.probes.some((p) => p.dependsOn.includes('container-backend')));
 });
 
 test('the shipped probes/ validate with no environment at all', async () => {
