@@ -461,15 +461,29 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       // The MyStocks backend runs on the host: no container, its .env (mounted read-only) is what it reads.
       name: 'the app on the host: no container, its .env the source',
       apply: () => {},
+      env: { APP_CONTAINER: names.appOnHost, APP_ENV_FILE: appEnvFile('OTEL_TRACES_SAMPLER=parentbased_traceidratio\nOTEL_TRACES_SAMPLER_ARG="0.1"\n'), APP_IN_COMPOSE: 'false' },
+      // As the real MyStocks stack runs: all green. container-backend is switched off (there is no container
+      // to watch) and sampler-env reads the file.
+      expect: {},
+      check: async (states) => {
+        assert.equal(
+          states.find((s) => s.spec.name === 'container-backend'),
+          undefined,
+        );
+        assert.equal(states.find((s) => s.spec.name === 'sampler-env')?.current.status, 'ok');
+      },
+    },
+    {
+      name: 'the app on the host, APP_IN_COMPOSE not set: container-backend reads not_found',
+      apply: () => {},
       env: { APP_CONTAINER: names.appOnHost, APP_ENV_FILE: appEnvFile('OTEL_TRACES_SAMPLER=parentbased_traceidratio\nOTEL_TRACES_SAMPLER_ARG="0.1"\n') },
-      // container-backend cannot find a container where there is none; sampler-env reads the file.
       expect: { 'container-backend': 'failing:not_found' },
     },
     {
       name: "the app on the host with 1% in its .env instead of the guide's 10%",
       apply: () => {},
-      env: { APP_CONTAINER: names.appOnHost, APP_ENV_FILE: appEnvFile('export OTEL_TRACES_SAMPLER=parentbased_traceidratio\nOTEL_TRACES_SAMPLER_ARG=0.01\n') },
-      expect: { 'container-backend': 'failing:not_found', 'sampler-env': 'failing:env_mismatch' },
+      env: { APP_CONTAINER: names.appOnHost, APP_ENV_FILE: appEnvFile('export OTEL_TRACES_SAMPLER=parentbased_traceidratio\nOTEL_TRACES_SAMPLER_ARG=0.01\n'), APP_IN_COMPOSE: 'false' },
+      expect: { 'sampler-env': 'failing:env_mismatch' },
     },
     {
       name: 'Prometheus container without any memory limit',
