@@ -152,7 +152,11 @@ async function check(settings: Settings, only: string[], format: 'text' | 'json'
       states = engine.states().filter((s) => byName.has(s.spec.name));
     }
     const now = Date.now();
-    process.stdout.write(format === 'json' ? `${JSON.stringify(statusReport(states, now, engine.discovery), null, 2)}\n` : statusTable(states, now, { colour, discovery: engine.discovery }));
+    process.stdout.write(
+      format === 'json'
+        ? `${JSON.stringify(statusReport(states, now, engine.discovery), null, 2)}\n`
+        : statusTable(states, now, { colour, discovery: engine.discovery, width: process.stdout.isTTY ? process.stdout.columns : undefined }),
+    );
     return states.every((s) => s.current.status === 'ok') ? 0 : 1;
   } finally {
     await clients.http.close();
