@@ -58,12 +58,23 @@ export const alertPathProber = defineProber({
     routeLabels: Type.Optional(Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }), Type.String())),
   }),
   decode(f, d): AlertPathSettings {
+    const heartbeatAlert = f.heartbeatAlert ?? defaults.heartbeatAlert;
+    const routeLabels = f.routeLabels ?? defaultRouteLabels;
+    // What depends on the fields only is built here once, not on every run.
+    const heartbeatFilter = `alertname="${heartbeatAlert}"`;
+    const routedAlert = `${routeLabels.alertname ?? 'alert'}{${Object.entries(routeLabels)
+      .filter(([k]) => k !== 'alertname')
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(',')}}`;
     return {
       prometheus: f.prometheus,
       alertmanager: f.alertmanager,
-      heartbeatAlert: f.heartbeatAlert ?? defaults.heartbeatAlert,
+      heartbeatAlert,
       maxHeartbeatAgeMs: d.duration('maxHeartbeatAge', f.maxHeartbeatAge ?? defaults.maxHeartbeatAge),
-      routeLabels: f.routeLabels ?? defaultRouteLabels,
+      routeLabels,
+      heartbeatFilter,
+      heartbeatUrl: `${joinUrl(f.alertmanager, '/api/v2/alerts')}?${new URLSearchParams({ filter: heartbeatFilter }).toString()}`,
+      routedAlert,
     };
   },
   async run(spec, ctx) {
@@ -95,6 +106,11 @@ interface AlertPathSettings {
   heartbeatAlert: string;
   maxHeartbeatAgeMs: number;
   routeLabels: Record<string, string>;
+  /** The Alertmanager filter that finds the heartbeat, and the URL that asks with it. */
+  heartbeatFilter: string;
+  heartbeatUrl: string;
+  /** The routed alert as people read it: WatchdogProbeFailing{severity="critical"}. */
+  routedAlert: string;
 }
 
 /** The run itself; `counters.current` is set once the counters are read. */
@@ -159,9 +175,9 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, counters: Count
   if (newErrors.length) return promFailing(newErrors);
 
   // 3. The heartbeat is at Alertmanager, and fresh.
-  const heartbeat = await heartbeatAt(ctx, spec.alertmanager, spec.heartbeatAlert);
+  const heartbeat = await heartbeatAt(ctx, spec.heartbeatUrl);
   if (!heartbeat.ok) return heartbeat.outcome;
-  const filter = `alertname="${spec.heartbeatAlert}"`;
+  const filter = spec.heartbeatFilter;
   if ((heartbeat.value === undefined || ctx.now() - heartbeat.value > spec.maxHeartbeatAgeMs) && promErrors.length) return promFailing(promErrors);
   if (heartbeat.value === undefined) {
     const firing = await firingInPrometheus(ctx, spec.prometheus, spec.heartbeatAlert);
@@ -188,10 +204,7 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, counters: Count
   // 4. The watchdog's own critical alert is routed to someone.
   const route = await routeOf(ctx, spec.alertmanager, spec.routeLabels);
   if (!route.ok) return route.outcome;
-  const alert = `${spec.routeLabels.alertname ?? 'alert'}{${Object.entries(spec.routeLabels)
-    .filter(([k]) => k !== 'alertname')
-    .map(([k, v]) => `${k}="${v}"`)
-    .join(',')}}`;
+  const alert = spec.routedAlert;
   details.route = route.value.map((m) => ({ path: m.path, receiver: m.receiver, integrations: m.integrations }));
   if (route.value.every((m) => m.integrations.length === 0)) {
     return failed(
@@ -280,8 +293,7 @@ function parseSampleLine(line: string): MetricSample | undefined {
 // --- the heartbeat ----------------------------------------------------------------------------
 
 /** The newest updatedAt (ms) of the heartbeat at Alertmanager, undefined when it is not there. */
-async function heartbeatAt(ctx: ProbeContext, base: string, alertname: string): Promise<Attempt<number | undefined>> {
-  const url = `${joinUrl(base, '/api/v2/alerts')}?${new URLSearchParams({ filter: `alertname="${alertname}"` }).toString()}`;
+async function heartbeatAt(ctx: ProbeContext, url: string): Promise<Attempt<number | undefined>> {
   const ans = await fetchJson(ctx, url, { hint: amDownHint });
   if (!ans.ok) return ans;
   if (!Array.isArray(ans.value.json))
