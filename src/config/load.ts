@@ -54,6 +54,8 @@ export interface DiscoverConfig {
 export const DISCOVERED_KIND = 'container_state';
 
 export class ConfigError extends Error {
+  /** The content hash of the files refused, when they were read: a reload then need not read them again to remember them. */
+  hash?: string;
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
     this.name = 'ConfigError';
@@ -119,7 +121,13 @@ export async function loadConfig(path: string, env: Env, limits: ConfigLimits = 
       return { file: displayName(f), text };
     }),
   );
-  return { ...parseConfig(sources, env, limits), hash: hashSources(sources) };
+  const hash = hashSources(sources);
+  try {
+    return { ...parseConfig(sources, env, limits), hash };
+  } catch (err) {
+    if (err instanceof ConfigError) err.hash = hash;
+    throw err;
+  }
 }
 
 function hashSources(sources: { file: string; text: string }[]): string {
