@@ -74,7 +74,10 @@ test('NO_COLOR on a terminal: no colour, the progress still shows', { skip: noPt
   const file = await slowConfig(t);
   const { code, stdout } = await onTerminal(['check', '-c', file], { NO_COLOR: '1' });
   assert.equal(code, 0, stdout);
-  const sgr = stdout.split('\u001b[').slice(1).filter((p) => /^[0-9;]*m/.test(p));
+  const sgr = stdout
+    .split('\u001b[')
+    .slice(1)
+    .filter((p) => /^[0-9;]*m/.test(p));
   assert.deepEqual(sgr, [], `no colour codes: ${JSON.stringify(stdout)}`);
   assert.match(stdout, /probes done/);
 });
