@@ -9,7 +9,9 @@ import { createClients, startDaemon } from './daemon.js';
 import { Engine } from './engine/engine.js';
 import { Discovery } from './engine/discovery.js';
 import { createLogger } from './log.js';
+import { startProgress } from './report/progress.js';
 import { statusReport, statusTable } from './report/view.js';
+import { formatSeconds } from './util/format.js';
 
 const usage = `usage: watchdog [run|check|validate] [options]
 
@@ -141,21 +143,33 @@ async function check(settings: Settings, only: string[], format: 'text' | 'json'
     process.stderr.write(`watchdog: no probe named ${unknown.map((n) => `"${n}"`).join(', ')} in ${config.files.join(', ')}\n`);
     return 2;
   }
+  // Progress for a person at a terminal only: piped, stderr carries nothing but real errors.
+  const progress = process.stderr.isTTY ? startProgress(engine, process.stderr) : undefined;
   try {
-    let states = await engine.runOnce(only.length ? only : undefined);
+    const first = only.length ? only : known;
+    progress?.pass(engine.withDependencies(first));
+    let states = await engine.runOnce(first);
     // A deploy pipeline right after `docker compose up`: give what still fails until the deadline.
     const deadline = Date.now() + waitMs;
     while (waitMs > 0 && states.some((s) => s.current.status !== 'ok') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, Math.min(WAIT_RETRY_MS, Math.max(0, deadline - Date.now()))));
       const again = states.filter((s) => s.current.status !== 'ok').map((s) => s.spec.name);
+      progress?.say(`${again.length} not ok yet (${again.join(', ')}): trying again, ${formatSeconds(deadline - Date.now())} left…`);
+      await new Promise((r) => setTimeout(r, Math.min(WAIT_RETRY_MS, Math.max(0, deadline - Date.now()))));
+      progress?.pass(engine.withDependencies(again));
       await engine.runOnce(again);
       const byName = new Set(states.map((s) => s.spec.name));
       states = engine.states().filter((s) => byName.has(s.spec.name));
     }
+    progress?.stop();
     const now = Date.now();
-    process.stdout.write(format === 'json' ? `${JSON.stringify(statusReport(states, now, engine.discovery), null, 2)}\n` : statusTable(states, now, { colour, discovery: engine.discovery }));
+    process.stdout.write(
+      format === 'json'
+        ? `${JSON.stringify(statusReport(states, now, engine.discovery), null, 2)}\n`
+        : statusTable(states, now, { colour, discovery: engine.discovery, width: process.stdout.isTTY ? process.stdout.columns : undefined }),
+    );
     return states.every((s) => s.current.status === 'ok') ? 0 : 1;
   } finally {
+    progress?.stop();
     await clients.http.close();
   }
 }

@@ -83,7 +83,6 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const reload = async (): Promise<boolean> => {
     // Two triggers at once (SIGHUP and a file event) make one reload, not two racing ones.
     reloading ??= (async () => {
-      seenHash = await currentConfigHash(settings.configPath, settings.configLimits);
       try {
         const next = await loadConfig(settings.configPath, settings.env, settings.configLimits);
         engine.load(next);
@@ -98,6 +97,9 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
         void alerting.flush();
         return true;
       } catch (err) {
+        // Remembered, so the poll does not load the same refused files again: the hash of what was read,
+        // or (refused before reading, e.g. over the size cap) what the poll itself would compute.
+        seenHash = (err instanceof ConfigError ? err.hash : undefined) ?? (await currentConfigHash(settings.configPath, settings.configLimits));
         const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
         reloadStatus = { ...reloadStatus, ok: false, at: now(), error: problems.join('\n') };
         logger.error({ problems }, 'config reload refused; the previous config keeps running');

@@ -12,7 +12,6 @@ import { parseDocument, visit } from 'yaml';
 import { parseDuration } from '../core/fields.js';
 import { proberFor, probers } from '../probers/index.js';
 import type { CommonSpec, Prober, ProbeSpec } from '../probers/types.js';
-import { clientForEndpoint } from '../net/docker.js';
 import type { DockerClient } from '../net/docker.js';
 import { checkAlerting, decodeAlerting, type AlertingConfig } from './alerting.js';
 import { expandTree, type Env } from './interpolate.js';
@@ -57,6 +56,8 @@ export interface DiscoverConfig {
 export const DISCOVERED_KIND = 'container_state';
 
 export class ConfigError extends Error {
+  /** The content hash of the files refused, when they were read: a reload then need not read them again to remember them. */
+  hash?: string;
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
     this.name = 'ConfigError';
@@ -122,7 +123,13 @@ export async function loadConfig(path: string, env: Env, limits: ConfigLimits = 
       return { file: displayName(f), text };
     }),
   );
-  return { ...parseConfig(sources, env, limits), hash: hashSources(sources) };
+  const hash = hashSources(sources);
+  try {
+    return { ...parseConfig(sources, env, limits), hash };
+  } catch (err) {
+    if (err instanceof ConfigError) err.hash = hash;
+    throw err;
+  }
 }
 
 function hashSources(sources: { file: string; text: string }[]): string {
@@ -267,7 +274,8 @@ function decodeDiscover(file: string, block: Static<typeof FileShape>['discover'
   for (const key of ['name', 'kind', 'container']) if (block.probe && key in block.probe) found.push(`${file}: discover.probe.${key}: set by discovery for each container; leave it out`);
   if (block.probe && 'docker' in block.probe) found.push(`${file}: discover.probe.docker: give the Engine as discover.docker, which the listing uses too`);
   const spec = decodeProbe(file, -1, template, fileDefaults, found, () => false);
-  problems.push(...found.map((p) => p.replace(`probe "${TEMPLATE_NAME}": `, 'discover.probe.')));
+  // The template carries discover.docker as its own docker field: its problems are discover.docker's.
+  problems.push(...found.map((p) => p.replace(`probe "${TEMPLATE_NAME}": docker`, 'discover.docker').replace(`probe "${TEMPLATE_NAME}": `, 'discover.probe.')));
   const intervalMs = block.interval === undefined ? parsed30s : parseDuration(block.interval);
   if (!intervalMs.ok) problems.push(`${file}: discover.interval: ${intervalMs.problem}`);
   else if (intervalMs.value < 1000) problems.push(`${file}: discover.interval: ${block.interval} is shorter than the 1s minimum`);
@@ -275,9 +283,9 @@ function decodeDiscover(file: string, block: Static<typeof FileShape>['discover'
   const { name: _name, settings: _settings, run: _run, ...common } = spec;
   const prober = proberFor(DISCOVERED_KIND)!;
   const fields = Object.fromEntries(Object.entries(template).filter(([key]) => key !== 'container' && Object.hasOwn(prober.fields.properties, key)));
-  const endpoint = block.docker === undefined ? undefined : clientForEndpoint(block.docker);
-  if (endpoint?.problems.length) return void problems.push(...endpoint.problems.map((p) => `${file}: discover.docker.${p.key}: ${p.message}`));
-  const docker = endpoint?.client;
+  // The client the template's decode made for discover.docker: the listing uses it too, so the
+  // Engine's TLS files are read once.
+  const docker = block.docker === undefined ? undefined : (spec.settings as { docker?: DockerClient }).docker;
   const labels = block.labels ?? { 'com.docker.compose.project': env.COMPOSE_PROJECT || 'mystocks' };
   const [key = '', value = ''] = (block.ignoreLabel ?? 'stack-watchdog.ignore=true').split(/=(.*)/s);
   return {

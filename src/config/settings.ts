@@ -33,8 +33,6 @@ export const version: string = (require('../../package.json') as { version: stri
 export function readSettings(env: Env = process.env, overrides: Partial<Settings> = {}): Settings {
   const port = Number(env.WATCHDOG_PORT ?? 9469);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SettingsError(`WATCHDOG_PORT: "${env.WATCHDOG_PORT}" is not a port number`);
-  const concurrency = Number(env.WATCHDOG_CONCURRENCY ?? 8);
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new SettingsError(`WATCHDOG_CONCURRENCY: "${env.WATCHDOG_CONCURRENCY}" is not a positive whole number`);
   const logLevel = env.WATCHDOG_LOG_LEVEL ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
     throw new SettingsError(`WATCHDOG_LOG_LEVEL: "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
@@ -53,7 +51,7 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
     adminToken: env.WATCHDOG_ADMIN_TOKEN || undefined,
     logLevel,
     dockerHost: env.DOCKER_HOST || undefined,
-    concurrency,
+    concurrency: positive(env, 'WATCHDOG_CONCURRENCY', 8),
     externalUrl: env.WATCHDOG_EXTERNAL_URL || undefined,
     configLimits,
     apiRequestTimeoutMs: apiTimeout.value,
@@ -64,6 +62,7 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
   };
 }
 
+/** A whole number >= 1 from the environment; unset or empty means the default, as for every setting. */
 function positive(env: Env, name: string, fallback: number): number {
   const text = env[name];
   if (text === undefined || text === '') return fallback;

@@ -11,6 +11,25 @@ export const Duration = Type.String({ errorMessage: durationHelp });
 /** An http(s) base URL, with the same message for every field and kind that takes one. */
 export const HttpUrl = Type.String({ pattern: '^https?://[^\\s/?#]+', errorMessage: 'expected an http:// or https:// URL' });
 
+/** host:port, or [IPv6]:port (e.g. tempo:4317): where the tcp and OTLP/gRPC kinds connect. Decoded with decodeAddress. */
+export const HostPort = Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' });
+
+export interface Address {
+  /** As written, for messages. */
+  address: string;
+  /** For connect(): an IPv6 host without its brackets. */
+  host: string;
+  port: number;
+}
+
+/** A HostPort field (its pattern already checked) split for connect(); the pattern lets ports 0 and >65535 through. */
+export function decodeAddress(address: string): Parsed<Address> {
+  const i = address.lastIndexOf(':');
+  const port = Number(address.slice(i + 1));
+  if (port < 1 || port > 65535) return unparsed(`port ${port} is out of range (1-65535)`);
+  return parsed({ address, host: address.slice(0, i).replace(/^\[|\]$/g, ''), port });
+}
+
 /** Caps on free text a probe carries into /status, alerts and requests, checked once at load. */
 export const textLimits = { description: 4096, hint: 4096, header: 8192, body: 1024 * 1024 } as const;
 

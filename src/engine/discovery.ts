@@ -64,12 +64,12 @@ export class Discovery {
     this.signature = '';
   }
 
-  /** Lists now, then every discover.interval. */
+  /** Lists every discover.interval, and now unless a listing was already made (the daemon lists before its first round). */
   start(): void {
     if (!this.config || this.timer) return;
     this.timer = setInterval(() => void this.refresh(), this.config.intervalMs);
     this.timer.unref();
-    void this.refresh();
+    if (!this.status?.lastAttempt) void this.refresh();
   }
 
   stop(): void {

@@ -185,7 +185,8 @@ export class Engine extends EventEmitter<EngineEvents> {
     return [...this.slots.keys()].filter((n) => wanted.has(n)).map((n) => this.slots.get(n)!.state);
   }
 
-  private withDependencies(names: string[]): Set<string> {
+  /** The named probes and, transitively, what they depend on: what `runOnce(names)` runs. */
+  withDependencies(names: string[]): Set<string> {
     const out = new Set<string>();
     const add = (n: string) => {
       if (out.has(n) || !this.slots.has(n)) return;

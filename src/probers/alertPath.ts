@@ -5,8 +5,9 @@
 // alertmanager.yml). The end-to-end proof is an always-firing heartbeat rule that the shipped rules
 // define (WatchdogAlertPathHeartbeat): it must be at Alertmanager, and recently updated.
 //
-// Counters (notification errors) only mean something as growth, so the probe keeps the previous
-// reading of each in its decoded spec: one memory per loaded probe, reset by a config reload.
+// Counters (notification errors) only mean something as growth, so each outcome carries the readings
+// in details.counters and the next run gets them back as ctx.previous: the engine keeps them with the
+// probe, as container_state keeps its restart track; the decoded spec holds nothing that changes.
 // Without an earlier reading, a counter that failed every time it counted (errors == sent) fails.
 import { Type } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
@@ -15,7 +16,7 @@ import { formatDuration, formatSeconds } from '../util/format.js';
 import { quoted, snippet } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
-import type { Attempt, ProbeContext } from './types.js';
+import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, attempt, failed, failure, fetchJson, passed, success } from './common.js';
 import { prometheusApi, prometheusDownHint } from './prometheusApi.js';
 
@@ -45,11 +46,6 @@ const hints = {
     'then `amtool check-config alertmanager.yml` and reload: curl -X POST http://alertmanager:9093/-/reload.',
 };
 
-/** Previous counter readings, by series key; one per loaded probe. */
-interface Memory {
-  counters?: Map<string, number>;
-}
-
 export const alertPathProber = defineProber({
   fields: Type.Object({
     prometheus: HttpUrl,
@@ -61,135 +57,177 @@ export const alertPathProber = defineProber({
     /** Labels of the alert whose route must end at a receiver with an integration; default WatchdogProbeFailing, severity critical. */
     routeLabels: Type.Optional(Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }), Type.String())),
   }),
-  decode(f, d) {
-    const memory: Memory = {};
-    return {
-      prometheus: f.prometheus,
-      alertmanager: f.alertmanager,
-      heartbeatAlert: f.heartbeatAlert ?? defaults.heartbeatAlert,
-      maxHeartbeatAgeMs: d.duration('maxHeartbeatAge', f.maxHeartbeatAge ?? defaults.maxHeartbeatAge),
-      routeLabels: f.routeLabels ?? defaultRouteLabels,
-      memory,
-    };
-  },
-  async run(spec, ctx) {
-    // 1. Prometheus knows an Alertmanager.
-    const ams = await prometheusApi(ctx, spec.prometheus, '/api/v1/alertmanagers');
-    if (!ams.ok) return ams.outcome;
-    const urls = (key: string) => {
-      const list = asRecord(ams.value)?.[key];
-      return Array.isArray(list) ? list.flatMap((a) => (typeof asRecord(a)?.url === 'string' ? [String(asRecord(a)?.url)] : [])) : [];
-    };
-    const active = urls('activeAlertmanagers');
-    const dropped = urls('droppedAlertmanagers');
-    if (!active.length) {
-      return failed(
-        'no_alertmanagers',
-        `Prometheus has no active Alertmanager${dropped.length ? ` (dropped: ${quoted(dropped)})` : ' (none configured)'}, so its alerts reach nobody`,
-        hints.no_alertmanagers,
-        { value: 0, details: { activeAlertmanagers: active, droppedAlertmanagers: dropped } },
-      );
-    }
-
-    // 2. Counters of both sides, compared with the previous run's.
-    const promMetrics = await metricsOf(ctx, spec.prometheus, prometheusDownHint);
-    if (!promMetrics.ok) return promMetrics.outcome;
-    const amMetrics = await metricsOf(ctx, spec.alertmanager, amDownHint);
-    if (!amMetrics.ok) return amMetrics.outcome;
-    const previous = spec.memory.counters;
-    const current = new Map<string, number>();
-    const growth = (metric: string, label: string, samples: MetricSample[], totalMetric?: string) =>
-      samples
-        .filter((s) => s.name === metric)
-        .flatMap((s) => {
-          const who = s.labels[label] ?? '';
-          const key = `${metric}{${who}}`;
-          current.set(key, s.value);
-          const before = previous?.get(key);
-          if (before !== undefined) return s.value > before ? [{ who, by: s.value - before, first: false }] : [];
-          // No earlier reading: a count since start means something only where every attempt failed.
-          const total = totalMetric === undefined ? s.value : samples.find((x) => x.name === totalMetric && (x.labels[label] ?? '') === who)?.value;
-          return s.value > 0 && total !== undefined && s.value >= total ? [{ who, by: s.value, first: true }] : [];
-        });
-    const promErrors = [
-      ...growth('prometheus_notifications_errors_total', 'alertmanager', promMetrics.value).map((e) => ({ ...e, what: 'failed sends' })),
-      // Dropped alerts carry no Alertmanager label: they were dropped after sending to all of them failed.
-      ...growth('prometheus_notifications_dropped_total', 'alertmanager', promMetrics.value).map((e) => ({ ...e, what: 'alerts dropped' })),
-    ];
-    const amFailures = growth('alertmanager_notifications_failed_total', 'integration', amMetrics.value, 'alertmanager_notifications_total');
-    spec.memory.counters = current;
-    const details: Record<string, unknown> = { activeAlertmanagers: active, droppedAlertmanagers: dropped };
-    const described = (e: { by: number; first: boolean; what: string }) => `${e.by} ${e.what} ${e.first ? 'since Prometheus started' : 'since the last run'}`;
-    const promFailing = (errors: typeof promErrors) => {
-      const named = [...new Set(errors.flatMap((e) => (e.who ? [e.who] : [])))];
-      const each = named.length ? named : active;
-      return failed('notifications_failing', `Prometheus fails to send alerts to ${quoted(each)} (${errors.map(described).join('; ')})`, hints.prometheus_failing, {
-        value: 0,
-        details: { ...details, failingAlertmanagers: each },
-      });
-    };
-    // Errors since the last run are news; errors since start only explain a heartbeat that is missing (below).
-    const newErrors = promErrors.filter((e) => !e.first);
-    if (newErrors.length) return promFailing(newErrors);
-
-    // 3. The heartbeat is at Alertmanager, and fresh.
-    const heartbeat = await heartbeatAt(ctx, spec.alertmanager, spec.heartbeatAlert);
-    if (!heartbeat.ok) return heartbeat.outcome;
-    const filter = `alertname="${spec.heartbeatAlert}"`;
-    if ((heartbeat.value === undefined || ctx.now() - heartbeat.value > spec.maxHeartbeatAgeMs) && promErrors.length) return promFailing(promErrors);
-    if (heartbeat.value === undefined) {
-      const firing = await firingInPrometheus(ctx, spec.prometheus, spec.heartbeatAlert);
-      if (!firing.ok) return firing.outcome;
-      const where = firing.value
-        ? `it fires in Prometheus, which sends to ${quoted(active)}`
-        : `Prometheus has no firing ${spec.heartbeatAlert} either: the rule of deploy/prometheus/watchdog-rules.yml is not loaded`;
-      return failed('not_delivered', `the heartbeat alert ${spec.heartbeatAlert} is not at Alertmanager (/api/v2/alerts?filter=${filter}): ${where}`, hints.not_delivered, {
-        value: 0,
-        details: { ...details, heartbeatFiringInPrometheus: firing.value },
-      });
-    }
-    const ageMs = Math.max(0, ctx.now() - heartbeat.value);
-    details.heartbeatAgeSeconds = Math.round(ageMs / 1000);
-    if (ageMs > spec.maxHeartbeatAgeMs) {
-      return failed(
-        'not_delivered',
-        `the heartbeat alert ${spec.heartbeatAlert} was last updated at Alertmanager ${formatSeconds(ageMs)} ago, longer than maxHeartbeatAge ${formatDuration(spec.maxHeartbeatAgeMs)}: Prometheus stopped delivering to it`,
-        hints.not_delivered,
-        { value: 0, details },
-      );
-    }
-
-    // 4. The watchdog's own critical alert is routed to someone.
-    const route = await routeOf(ctx, spec.alertmanager, spec.routeLabels);
-    if (!route.ok) return route.outcome;
-    const alert = `${spec.routeLabels.alertname ?? 'alert'}{${Object.entries(spec.routeLabels)
+  decode(f, d): AlertPathSettings {
+    const heartbeatAlert = f.heartbeatAlert ?? defaults.heartbeatAlert;
+    const routeLabels = f.routeLabels ?? defaultRouteLabels;
+    // What depends on the fields only is built here once, not on every run.
+    const heartbeatFilter = `alertname="${heartbeatAlert}"`;
+    const routedAlert = `${routeLabels.alertname ?? 'alert'}{${Object.entries(routeLabels)
       .filter(([k]) => k !== 'alertname')
       .map(([k, v]) => `${k}="${v}"`)
       .join(',')}}`;
-    details.route = route.value.map((m) => ({ path: m.path, receiver: m.receiver, integrations: m.integrations }));
-    if (route.value.every((m) => m.integrations.length === 0)) {
-      return failed(
-        'no_receiver',
-        `${alert} takes ${route.value.map((m) => `${m.path} to receiver "${m.receiver}"`).join(' and ')}, and ${route.value.length > 1 ? 'none of these receivers has' : 'that receiver has'} no integration: nobody is told`,
-        hints.no_receiver,
-        { value: 0, details },
-      );
-    }
-
-    // 5. Alertmanager's notifications succeed.
-    if (amFailures.length) {
-      return failed(
-        'notifications_failing',
-        `Alertmanager's notifications through ${amFailures.map((f) => `integration "${f.who}" (${f.first ? `all ${f.by} failed since Alertmanager started` : `${f.by} more failed since the last run`})`).join(', ')} fail`,
-        hints.am_failing,
-        { value: 0, details: { ...details, failingIntegrations: amFailures.map((f) => f.who) } },
-      );
-    }
-
-    const receivers = route.value.map((m) => `"${m.receiver}" (${m.integrations.join(', ')})`).join(', ');
-    return passed(`heartbeat delivered ${formatSeconds(ageMs)} ago; ${alert} routes to ${receivers}; no notification errors`, { value: 1, details });
+    return {
+      prometheus: f.prometheus,
+      alertmanager: f.alertmanager,
+      heartbeatAlert,
+      maxHeartbeatAgeMs: d.duration('maxHeartbeatAge', f.maxHeartbeatAge ?? defaults.maxHeartbeatAge),
+      routeLabels,
+      heartbeatFilter,
+      heartbeatUrl: `${joinUrl(f.alertmanager, '/api/v2/alerts')}?${new URLSearchParams({ filter: heartbeatFilter }).toString()}`,
+      routedAlert,
+    };
+  },
+  async run(spec, ctx) {
+    // The readings travel in whatever this run returns; one that ends before reading them hands on the previous ones.
+    const counters = { previous: readCounters(ctx.previous?.details?.counters), current: undefined as Map<string, number> | undefined };
+    const outcome = await judge(spec, ctx, counters);
+    const kept = counters.current ?? counters.previous;
+    return kept ? { ...outcome, details: { ...outcome.details, counters: Object.fromEntries(kept) } } : outcome;
   },
 });
+
+/** What a run read from the counters, and what the run before it read (by series key). */
+interface Counters {
+  previous?: Map<string, number>;
+  current?: Map<string, number>;
+}
+
+/** The previous run's readings; anything unreadable counts as none. */
+function readCounters(raw: unknown): Map<string, number> | undefined {
+  const r = asRecord(raw);
+  if (!r) return undefined;
+  return new Map(Object.entries(r).filter((e): e is [string, number] => typeof e[1] === 'number'));
+}
+
+/** The decoded fields. */
+interface AlertPathSettings {
+  prometheus: string;
+  alertmanager: string;
+  heartbeatAlert: string;
+  maxHeartbeatAgeMs: number;
+  routeLabels: Record<string, string>;
+  /** The Alertmanager filter that finds the heartbeat, and the URL that asks with it. */
+  heartbeatFilter: string;
+  heartbeatUrl: string;
+  /** The routed alert as people read it: WatchdogProbeFailing{severity="critical"}. */
+  routedAlert: string;
+}
+
+/** The run itself; `counters.current` is set once the counters are read. */
+async function judge(spec: AlertPathSettings, ctx: ProbeContext, counters: Counters): Promise<ProbeOutcome> {
+  // 1. Prometheus knows an Alertmanager.
+  const ams = await prometheusApi(ctx, spec.prometheus, '/api/v1/alertmanagers');
+  if (!ams.ok) return ams.outcome;
+  const urls = (key: string) => {
+    const list = asRecord(ams.value)?.[key];
+    return Array.isArray(list) ? list.flatMap((a) => (typeof asRecord(a)?.url === 'string' ? [String(asRecord(a)?.url)] : [])) : [];
+  };
+  const active = urls('activeAlertmanagers');
+  const dropped = urls('droppedAlertmanagers');
+  if (!active.length) {
+    return failed(
+      'no_alertmanagers',
+      `Prometheus has no active Alertmanager${dropped.length ? ` (dropped: ${quoted(dropped)})` : ' (none configured)'}, so its alerts reach nobody`,
+      hints.no_alertmanagers,
+      { value: 0, details: { activeAlertmanagers: active, droppedAlertmanagers: dropped } },
+    );
+  }
+
+  // 2. Counters of both sides, compared with the previous run's.
+  const promMetrics = await metricsOf(ctx, spec.prometheus, prometheusDownHint);
+  if (!promMetrics.ok) return promMetrics.outcome;
+  const amMetrics = await metricsOf(ctx, spec.alertmanager, amDownHint);
+  if (!amMetrics.ok) return amMetrics.outcome;
+  const previous = counters.previous;
+  const current = new Map<string, number>();
+  const growth = (metric: string, label: string, samples: MetricSample[], totalMetric?: string) =>
+    samples
+      .filter((s) => s.name === metric)
+      .flatMap((s) => {
+        const who = s.labels[label] ?? '';
+        const key = `${metric}{${who}}`;
+        current.set(key, s.value);
+        const before = previous?.get(key);
+        if (before !== undefined) return s.value > before ? [{ who, by: s.value - before, first: false }] : [];
+        // No earlier reading: a count since start means something only where every attempt failed.
+        const total = totalMetric === undefined ? s.value : samples.find((x) => x.name === totalMetric && (x.labels[label] ?? '') === who)?.value;
+        return s.value > 0 && total !== undefined && s.value >= total ? [{ who, by: s.value, first: true }] : [];
+      });
+  const promErrors = [
+    ...growth('prometheus_notifications_errors_total', 'alertmanager', promMetrics.value).map((e) => ({ ...e, what: 'failed sends' })),
+    // Dropped alerts carry no Alertmanager label: they were dropped after sending to all of them failed.
+    ...growth('prometheus_notifications_dropped_total', 'alertmanager', promMetrics.value).map((e) => ({ ...e, what: 'alerts dropped' })),
+  ];
+  const amFailures = growth('alertmanager_notifications_failed_total', 'integration', amMetrics.value, 'alertmanager_notifications_total');
+  counters.current = current;
+  const details: Record<string, unknown> = { activeAlertmanagers: active, droppedAlertmanagers: dropped };
+  const described = (e: { by: number; first: boolean; what: string }) => `${e.by} ${e.what} ${e.first ? 'since Prometheus started' : 'since the last run'}`;
+  const promFailing = (errors: typeof promErrors) => {
+    const named = [...new Set(errors.flatMap((e) => (e.who ? [e.who] : [])))];
+    const each = named.length ? named : active;
+    return failed('notifications_failing', `Prometheus fails to send alerts to ${quoted(each)} (${errors.map(described).join('; ')})`, hints.prometheus_failing, {
+      value: 0,
+      details: { ...details, failingAlertmanagers: each },
+    });
+  };
+  // Errors since the last run are news; errors since start only explain a heartbeat that is missing (below).
+  const newErrors = promErrors.filter((e) => !e.first);
+  if (newErrors.length) return promFailing(newErrors);
+
+  // 3. The heartbeat is at Alertmanager, and fresh.
+  const heartbeat = await heartbeatAt(ctx, spec.heartbeatUrl);
+  if (!heartbeat.ok) return heartbeat.outcome;
+  const filter = spec.heartbeatFilter;
+  if ((heartbeat.value === undefined || ctx.now() - heartbeat.value > spec.maxHeartbeatAgeMs) && promErrors.length) return promFailing(promErrors);
+  if (heartbeat.value === undefined) {
+    const firing = await firingInPrometheus(ctx, spec.prometheus, spec.heartbeatAlert);
+    if (!firing.ok) return firing.outcome;
+    const where = firing.value
+      ? `it fires in Prometheus, which sends to ${quoted(active)}`
+      : `Prometheus has no firing ${spec.heartbeatAlert} either: the rule of deploy/prometheus/watchdog-rules.yml is not loaded`;
+    return failed('not_delivered', `the heartbeat alert ${spec.heartbeatAlert} is not at Alertmanager (/api/v2/alerts?filter=${filter}): ${where}`, hints.not_delivered, {
+      value: 0,
+      details: { ...details, heartbeatFiringInPrometheus: firing.value },
+    });
+  }
+  const ageMs = Math.max(0, ctx.now() - heartbeat.value);
+  details.heartbeatAgeSeconds = Math.round(ageMs / 1000);
+  if (ageMs > spec.maxHeartbeatAgeMs) {
+    return failed(
+      'not_delivered',
+      `the heartbeat alert ${spec.heartbeatAlert} was last updated at Alertmanager ${formatSeconds(ageMs)} ago, longer than maxHeartbeatAge ${formatDuration(spec.maxHeartbeatAgeMs)}: Prometheus stopped delivering to it`,
+      hints.not_delivered,
+      { value: 0, details },
+    );
+  }
+
+  // 4. The watchdog's own critical alert is routed to someone.
+  const route = await routeOf(ctx, spec.alertmanager, spec.routeLabels);
+  if (!route.ok) return route.outcome;
+  const alert = spec.routedAlert;
+  details.route = route.value.map((m) => ({ path: m.path, receiver: m.receiver, integrations: m.integrations }));
+  if (route.value.every((m) => m.integrations.length === 0)) {
+    return failed(
+      'no_receiver',
+      `${alert} takes ${route.value.map((m) => `${m.path} to receiver "${m.receiver}"`).join(' and ')}, and ${route.value.length > 1 ? 'none of these receivers has' : 'that receiver has'} no integration: nobody is told`,
+      hints.no_receiver,
+      { value: 0, details },
+    );
+  }
+
+  // 5. Alertmanager's notifications succeed.
+  if (amFailures.length) {
+    return failed(
+      'notifications_failing',
+      `Alertmanager's notifications through ${amFailures.map((f) => `integration "${f.who}" (${f.first ? `all ${f.by} failed since Alertmanager started` : `${f.by} more failed since the last run`})`).join(', ')} fail`,
+      hints.am_failing,
+      { value: 0, details: { ...details, failingIntegrations: amFailures.map((f) => f.who) } },
+    );
+  }
+
+  const receivers = route.value.map((m) => `"${m.receiver}" (${m.integrations.join(', ')})`).join(', ');
+  return passed(`heartbeat delivered ${formatSeconds(ageMs)} ago; ${alert} routes to ${receivers}; no notification errors`, { value: 1, details });
+}
 
 // --- Prometheus text format, just enough for counters -------------------------------------------
 
@@ -255,8 +293,7 @@ function parseSampleLine(line: string): MetricSample | undefined {
 // --- the heartbeat ----------------------------------------------------------------------------
 
 /** The newest updatedAt (ms) of the heartbeat at Alertmanager, undefined when it is not there. */
-async function heartbeatAt(ctx: ProbeContext, base: string, alertname: string): Promise<Attempt<number | undefined>> {
-  const url = `${joinUrl(base, '/api/v2/alerts')}?${new URLSearchParams({ filter: `alertname="${alertname}"` }).toString()}`;
+async function heartbeatAt(ctx: ProbeContext, url: string): Promise<Attempt<number | undefined>> {
   const ans = await fetchJson(ctx, url, { hint: amDownHint });
   if (!ans.ok) return ans;
   if (!Array.isArray(ans.value.json))

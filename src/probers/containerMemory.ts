@@ -8,7 +8,7 @@ import { count } from '../util/text.js';
 import { defineProber } from './define.js';
 import type { ProbeOutcome, Sample } from './types.js';
 import { failed, passed } from './common.js';
-import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectOnEngine } from './docker.js';
+import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, downState, inspectOnEngine, inspectStateCommand } from './docker.js';
 
 const USAGE_GAUGE = 'watchdog_container_memory_usage_bytes';
 const LIMIT_GAUGE = 'watchdog_container_memory_limit_bytes';
@@ -119,32 +119,17 @@ function notRunning(name: string, info: ContainerInspect, now: number): ProbeOut
   const looping = up && restarts > 0 && uptimeMs >= 0 && uptimeMs < RESTART_LOOP_WINDOW_MS;
   if (up && !looping) return undefined;
 
-  const facts: string[] = [];
-  if (!up && s.Status !== 'created' && s.Status !== 'paused') facts.push(`exit code ${s.ExitCode}`);
-  if (s.OOMKilled) facts.push("killed by the kernel's OOM killer");
-  if (restarts > 0) facts.push(`restarted ${count(restarts, 'time')} by its restart policy "${info.HostConfig.RestartPolicy?.Name ?? 'no'}"`);
-  if (s.Error) facts.push(`error: ${s.Error}`);
-  const what = looping
-    ? `keeps restarting: running again for only ${(uptimeMs / 1000).toFixed(1)}s`
-    : s.Restarting || s.Status === 'restarting'
-      ? 'is restarting'
-      : s.Status === 'exited'
-        ? 'has exited'
-        : s.Status === 'created'
-          ? 'was created but never started'
-          : `is ${s.Status}`;
-
-  const inspectState = `docker inspect -f '{{json .State}}' ${name}`;
-  let hint: string;
+  const more: string[] = [];
+  if (s.OOMKilled) more.push("killed by the kernel's OOM killer");
+  if (restarts > 0) more.push(`restarted ${count(restarts, 'time')} by its restart policy "${info.HostConfig.RestartPolicy?.Name ?? 'no'}"`);
+  const down = downState(name, s, more);
+  // Up but looping: docker says running, the restart count and the short uptime say otherwise.
+  const what = looping ? `keeps restarting: running again for only ${(uptimeMs / 1000).toFixed(1)}s` : down.what;
+  const facts = down.facts;
+  let hint = down.hint;
   if (s.OOMKilled) {
     const limit = info.HostConfig.Memory ? ` (${formatBytes(info.HostConfig.Memory)})` : '';
-    hint = `It ran out of memory at its limit${limit}: ${raiseLimit}, or find what grows (docker stats ${name}). ${inspectState} shows the last exit.`;
-  } else if (s.Status === 'paused' || s.Paused) {
-    hint = `Someone paused it: docker unpause ${name}.`;
-  } else if (s.Status === 'created') {
-    hint = `Start it (docker compose up -d <service>), then read docker logs ${name} if it does not stay up.`;
-  } else {
-    hint = `Read why it stops: docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`;
+    hint = `It ran out of memory at its limit${limit}: ${raiseLimit}, or find what grows (docker stats ${name}). ${inspectStateCommand(name)} shows the last exit.`;
   }
   return failed('not_running', `"${name}" ${what}${facts.length ? ` (${facts.join(', ')})` : ''}`, hint, {
     value: null,

@@ -9,7 +9,7 @@ import { formatBytes, formatDuration, formatSeconds } from '../util/format.js';
 import { count, snippet } from '../util/text.js';
 import { defineProber } from './define.js';
 import { asRecord, failed, passed } from './common.js';
-import { ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectOnEngine } from './docker.js';
+import { ContainerName, decodeDockerEndpoint, DockerEndpoint, downState, inspectOnEngine, inspectStateCommand } from './docker.js';
 
 /** The health-check output shown, after masking: enough for "connection refused" and a path. */
 const HEALTH_OUTPUT_CHARS = 200;
@@ -77,7 +77,7 @@ export const containerStateProber = defineProber({
       track,
     };
     const extra = { value: restarts, details };
-    const inspectState = `docker inspect -f '{{json .State}}' ${name}`;
+    const inspectState = inspectStateCommand(name);
 
     if (track.oomSeenAt !== undefined) {
       const limit = info.HostConfig.Memory ? ` at its ${formatBytes(info.HostConfig.Memory)} limit` : '';
@@ -105,14 +105,7 @@ export const containerStateProber = defineProber({
     }
 
     if (!up) {
-      const facts = [s.Status === 'created' || s.Status === 'paused' ? '' : `exit code ${s.ExitCode}`, s.Error ? `error: ${s.Error}` : ''].filter(Boolean);
-      const what = s.Status === 'exited' ? 'has exited' : s.Status === 'created' ? 'was created but never started' : `is ${s.Status}`;
-      const hint =
-        s.Status === 'paused' || s.Paused
-          ? `Someone paused it: docker unpause ${name}.`
-          : s.Status === 'created'
-            ? `Start it (docker compose up -d <service>), then read docker logs ${name} if it does not stay up.`
-            : `Read why it stopped: docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`;
+      const { what, facts, hint } = downState(name, s);
       return failed('not_running', `"${name}" ${what}${facts.length ? ` (${facts.join(', ')})` : ''}`, hint, extra);
     }
 

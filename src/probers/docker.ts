@@ -108,3 +108,26 @@ export async function inspectOnEngine(runCtx: ProbeContext, docker: DockerClient
 export function inspectContainer(ctx: ProbeContext, container: string): Promise<Attempt<ContainerInspect>> {
   return askDocker(ctx, container, () => ctx.docker.inspect(container, ctx.signal));
 }
+
+/**
+ * A container that is not up, in words both container kinds use: what its status means, the facts
+ * docker keeps about why (exit code, `more` in between, the error), and what to do about it.
+ */
+export function downState(name: string, s: ContainerInspect['State'], more: string[] = []): { what: string; facts: string[]; hint: string } {
+  const what = s.Restarting || s.Status === 'restarting' ? 'is restarting' : s.Status === 'exited' ? 'has exited' : s.Status === 'created' ? 'was created but never started' : `is ${s.Status}`;
+  // Only a container that ran and stopped has an exit code worth naming (a looping one reads "running").
+  const exited = !['created', 'paused', 'running'].includes(s.Status);
+  const facts = [exited ? `exit code ${s.ExitCode}` : '', ...more, s.Error ? `error: ${s.Error}` : ''].filter(Boolean);
+  const hint =
+    s.Status === 'paused' || s.Paused
+      ? `Someone paused it: docker unpause ${name}.`
+      : s.Status === 'created'
+        ? `Start it (docker compose up -d <service>), then read docker logs ${name} if it does not stay up.`
+        : `Read why it stops: docker logs --tail 50 ${name} and ${inspectStateCommand(name)}; fix the cause, then docker compose up -d <service>.`;
+  return { what, facts, hint };
+}
+
+/** The command that shows a container's last exit. */
+export function inspectStateCommand(name: string): string {
+  return `docker inspect -f '{{json .State}}' ${name}`;
+}

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from '@sinclair/typebox';
-import { Duration, HttpUrl } from '../core/fields.js';
+import { decodeAddress, Duration, HostPort, HttpUrl } from '../core/fields.js';
 import { deadline } from '../util/deadline.js';
 import { formatDuration } from '../util/format.js';
 import { snippet } from '../util/text.js';
@@ -42,7 +42,7 @@ export const otlpCanaryProber = defineProber({
     /** Tempo's OTLP/HTTP receiver base URL, e.g. http://tempo:4318 (the canary POSTs to /v1/traces). For transport http. */
     otlpHttp: Type.Optional(HttpUrl),
     /** host:port of Tempo's OTLP/gRPC receiver, e.g. tempo:4317. For transport grpc. */
-    otlpGrpc: Type.Optional(Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' })),
+    otlpGrpc: Type.Optional(HostPort),
     /** How the span is sent: http (OTLP/HTTP JSON, the default) or grpc (OTLP/gRPC protobuf, as the app's SDK sends). */
     transport: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('grpc')])),
     /** service.name of the canary spans, so they are easy to tell from the app's (default stack-watchdog-canary). */
@@ -60,11 +60,7 @@ export const otlpCanaryProber = defineProber({
       if (f.otlpHttp === undefined) d.problem('otlpHttp', 'transport http needs otlpHttp, the OTLP/HTTP base URL (e.g. http://tempo:4318)');
     } else {
       if (f.otlpGrpc === undefined) d.problem('otlpGrpc', 'transport grpc needs otlpGrpc, the OTLP/gRPC host:port (e.g. tempo:4317)');
-      const address = f.otlpGrpc ?? ':0';
-      const i = address.lastIndexOf(':');
-      const port = Number(address.slice(i + 1));
-      if (f.otlpGrpc !== undefined && (port < 1 || port > 65535)) d.problem('otlpGrpc', `port ${port} is out of range (1-65535)`);
-      send = { transport: 'grpc', address, host: address.slice(0, i).replace(/^\[|\]$/g, ''), port, tenant: f.tenant };
+      else send = { transport: 'grpc', ...d.take('otlpGrpc', decodeAddress(f.otlpGrpc), { address: f.otlpGrpc, host: '', port: 0 }), tenant: f.tenant };
     }
     return { tempo: f.tempo, headers: tenantHeaders(f.tenant), send, service: f.service ?? 'stack-watchdog-canary', pollMs: d.duration('pollInterval', f.pollInterval ?? '1s') };
   },

@@ -7,6 +7,7 @@
 // spans itself (the collector's OTLP receiver returns before the distributor), so this proves the
 // port and the receiver, not ingestion: that is otlp_canary's part.
 import { Type } from '@sinclair/typebox';
+import { decodeAddress, HostPort } from '../core/fields.js';
 import { defineProber } from './define.js';
 import { passed } from './common.js';
 import { otlpGrpcExport } from './otlpApi.js';
@@ -14,16 +15,12 @@ import { otlpGrpcExport } from './otlpApi.js';
 export const otlpGrpcProber = defineProber({
   fields: Type.Object({
     /** host:port of the OTLP/gRPC receiver, or [v6]:port, e.g. tempo:4317. */
-    address: Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' }),
+    address: HostPort,
     /** X-Scope-OrgID sent as gRPC metadata, for a multi-tenant Tempo. */
     tenant: Type.Optional(Type.String({ minLength: 1 })),
   }),
   decode(f, d) {
-    const i = f.address.lastIndexOf(':');
-    const host = f.address.slice(0, i).replace(/^\[|\]$/g, '');
-    const port = Number(f.address.slice(i + 1));
-    if (port < 1 || port > 65535) d.problem('address', `port ${port} is out of range (1-65535)`);
-    return { address: f.address, host, port, tenant: f.tenant };
+    return { ...d.take('address', decodeAddress(f.address), { address: f.address, host: '', port: 0 }), tenant: f.tenant };
   },
   async run(spec, ctx) {
     const started = ctx.now();

@@ -1,6 +1,7 @@
 // kind: tcp — does something accept connections at host:port within the timeout?
 import { connect } from 'node:net';
 import { Type } from '@sinclair/typebox';
+import { decodeAddress, HostPort } from '../core/fields.js';
 import { defineProber } from './define.js';
 import { failed, passed } from './common.js';
 
@@ -8,13 +9,10 @@ export const tcpProber = defineProber({
   unit: 'seconds',
   fields: Type.Object({
     /** host:port, or [v6]:port */
-    address: Type.String({ pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):\\d{1,5}$' }),
+    address: HostPort,
   }),
   decode(f, d) {
-    const { host, port } = splitAddress(f.address);
-    // The pattern lets 0 and 99999 through; node:net would throw on them at every run, as if a bug.
-    if (port < 1 || port > 65535) d.problem('address', `port ${port} is out of range (1-65535)`);
-    return { address: f.address, host, port };
+    return d.take('address', decodeAddress(f.address), { address: f.address, host: '', port: 0 });
   },
   async run(spec, ctx) {
     const { host, port } = spec;
@@ -49,8 +47,3 @@ export const tcpProber = defineProber({
     );
   },
 });
-
-export function splitAddress(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
-}

@@ -70,6 +70,9 @@ export const tempoSearchProber = defineProber({
       limit: f.limit ?? Math.max(DEFAULT_LIMIT, minTraces),
       limitGiven: f.limit !== undefined,
       headers: tenantHeaders(f.tenant),
+      // Built once here, not on every run: they depend on the fields only.
+      filter: traceql(f.service, f.tags ?? {}),
+      what: describeSearch(f.service, f.tags ?? {}),
     };
   },
   check(spec) {
@@ -99,14 +102,13 @@ export const tempoSearchProber = defineProber({
     if (!asked.ok) return asked.outcome;
     const version = asked.value;
     const mostRecent = version !== undefined && (version[0] > 2 || (version[0] === 2 && version[1] >= 8));
-    const filter = traceql(spec.service, spec.tags);
+    const { filter, what } = spec;
     const query = mostRecent ? `${filter} with (most_recent=true)` : filter;
     const now = ctx.now();
 
     const searched = await search(ctx, spec.tempo, query, now - windowMs, now, limit, spec.headers);
     if (!searched.ok) return searched.outcome;
     const found = searched.value;
-    const what = describeSearch(spec.service, spec.tags);
     const windowText = formatDuration(windowMs);
     // Newest first: the first hit is the newest found.
     let [newest] = found;

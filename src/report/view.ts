@@ -87,9 +87,18 @@ export interface TableOptions {
   colour?: boolean;
   /** What container discovery last reported, shown under the table. */
   discovery?: DiscoveryStatus;
+  /** Where hints wrap: the terminal's width when known (default 100, at least 40). */
+  width?: number;
 }
 
-/** An aligned table for a terminal; hints for non-ok probes follow the table, one per line. */
+/** Hints start two columns in; their wrapped lines line up under the hint's first word. */
+const HINT_LABEL = '  hint: ';
+const HINT_INDENT = ' '.repeat(HINT_LABEL.length);
+
+/**
+ * An aligned table for a terminal. The hint of a probe that is not ok is printed beneath its row,
+ * so what to do stands next to what broke; wrapped to the width rather than running off screen.
+ */
 export function statusTable(states: ProbeState[], now: number, opts: TableOptions = {}): string {
   const rows = states.map((s) => [
     s.spec.name,
@@ -111,12 +120,13 @@ export function statusTable(states: ProbeState[], now: number, opts: TableOption
         return i === 2 && status && opts.colour ? `${colour[status]}${cell}\x1b[0m` : cell;
       })
       .join('  ');
-  const out = [line(header), ...rows.map((r, i) => line(r, states[i]!.current.status))];
-  const hints = states.filter((s) => s.current.status !== 'ok' && s.current.hint);
-  if (hints.length) {
-    out.push('');
-    for (const s of hints) out.push(`${s.spec.name}: ${oneLine(s.current.hint!)}`);
-  }
+  const width = Math.max(40, opts.width ?? 100);
+  const out = [line(header)];
+  rows.forEach((r, i) => {
+    const c = states[i]!.current;
+    out.push(line(r, c.status));
+    if (c.status !== 'ok' && c.hint) out.push(...wrap(oneLine(c.hint), width - HINT_INDENT.length).map((l, j) => (j ? HINT_INDENT : HINT_LABEL) + l));
+  });
   if (opts.discovery) out.push('', `discovery: ${opts.discovery.status}: ${oneLine(opts.discovery.message)}`);
   out.push('', `overall: ${overall(states)}`);
   return out.join('\n') + '\n';
@@ -124,4 +134,18 @@ export function statusTable(states: ProbeState[], now: number, opts: TableOption
 
 function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ');
+}
+
+/** Words to lines of at most `width` characters; a longer word (a URL) gets a line of its own. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.trim().split(' ')) {
+    if (current && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else current = current ? `${current} ${word}` : word;
+  }
+  if (current) lines.push(current);
+  return lines;
 }

@@ -50,7 +50,7 @@ test('check --wait gives up when the time is up and exits 1; piped output has no
   // The floor is the point; the ceiling is loose because starting node with tsx takes seconds on a busy machine.
   assert.ok(ms >= 3000 && ms < 60_000, `took ${ms} ms`);
   assert.match(stdout, /^PROBE\s+KIND\s+STATUS\s+SINCE\s+REASON/);
-  assert.match(stdout, /^down: Nothing listens on port/m);
+  assert.match(stdout, /^down\s+tcp\s+FAIL\s.*\n {2}hint: Nothing listens on port/m);
   assert.ok(!stdout.includes('\u001b['), 'no escape codes when stdout is not a terminal');
   t.diagnostic(`--wait 3s took ${ms} ms`);
 });
@@ -99,4 +99,28 @@ test('the table colours the status words only when asked to, and keeps its colum
   assert.ok(!plain.includes('\u001b['));
   assert.ok(coloured.includes('\u001b[1;31mFAIL  \u001b[0m'), JSON.stringify(coloured));
   assert.equal(coloured.replaceAll('\u001b[1;31m', '').replaceAll('\u001b[0m', ''), plain);
+});
+
+test("a failing probe's hint is printed beneath its own row, wrapped and indented", async (t) => {
+  const down = await closedPort();
+  const hint = 'Look at the compose file of the stack and the logs of the service that should listen there. '.repeat(3).trim();
+  const built = engineFor(`
+probes:
+  - { name: down, kind: tcp, address: "127.0.0.1:${down.port}", hints: { connect: "${hint}" } }
+  - { name: after, kind: tcp, address: "127.0.0.1:${down.port}", dependsOn: [down] }
+`);
+  t.after(() => built.close());
+  const states = await built.engine.runOnce();
+  const lines = statusTable(states, Date.now(), { width: 80 }).split('\n');
+  const row = lines.findIndex((l) => l.startsWith('down '));
+  const next = lines.findIndex((l, i) => i > row && !l.startsWith(' '));
+  const beneath = lines.slice(row + 1, next);
+  assert.ok(beneath.length >= 3, `the hint is wrapped beneath its row: ${JSON.stringify(lines)}`);
+  assert.match(beneath[0]!, /^ {2}hint: Nothing listens on port \d+/);
+  for (const l of beneath) assert.ok(l.length <= 80 && /^ {2}\S| {8}\S/.test(l), `indented and at most 80 wide: ${JSON.stringify(l)}`);
+  const text = beneath.map((l) => l.trim()).join(' ');
+  assert.ok(text.endsWith(hint), text);
+  assert.match(lines[next]!, /^after\s+tcp\s+BLOCKED/, 'the next row follows the hint');
+  assert.match(lines[next + 1]!, /^ {2}hint: Fix "down" first/);
+  assert.ok(!lines.some((l) => /^down: /.test(l)), 'no separate hint list under the table');
 });

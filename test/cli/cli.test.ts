@@ -42,7 +42,7 @@ test('check with one passing and one failing probe prints both and exits 1', asy
   assert.match(stdout, /^PROBE\s+KIND\s+STATUS/);
   assert.match(stdout, /^web-up\s+http\s+OK\s+\S+\s+ok\s/m);
   assert.match(stdout, /^otlp-grpc-port\s+tcp\s+FAIL\s+\S+\s+connect\s/m);
-  assert.match(stdout, /^otlp-grpc-port: Nothing listens on port \d+/m);
+  assert.match(stdout, /^otlp-grpc-port\s+tcp\s+FAIL\s.*\n {2}hint: Nothing listens on port \d+/m, 'the hint beneath its row');
   assert.match(stdout, /overall: failing/);
   assert.equal(stderr, '', 'no log noise by default');
 });

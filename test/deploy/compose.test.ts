@@ -1,7 +1,8 @@
 // docker-compose.override.yml merged onto a file shaped like the mystocks stack by Debian's real
-// docker-compose (1.29, installed by scripts/ensure-services.sh). `config` only merges, validates and
-// prints: nothing is pulled, built or started. The last test mounts the merged rule volumes into a
-// real container on the local dockerd (busybox, --network none).
+// docker-compose (1.29, installed by scripts/ensure-services.sh), and by Compose v2 (`docker compose`,
+// what the README uses) wherever it is installed. `config` only merges, validates and prints: nothing
+// is pulled, built or started. The last test mounts the merged rule volumes into a real container on
+// the local dockerd (busybox, --network none).
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -39,17 +40,43 @@ interface Merged {
  * `docker-compose config` as an operator would run it next to the stack's file. The variables the
  * override reads come only from `env`, so a developer's own DOCKER_GID cannot change the result.
  */
-function composeConfig(opts: { projectDir: string; files?: string[]; env?: Record<string, string> }) {
+function composeConfig(opts: { projectDir: string; files?: string[]; env?: Record<string, string>; v2?: boolean }) {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^(COMPOSE_|DOCKER_GID$|WATCHDOG_)/.test(k)) env[k] = v;
   const files = opts.files ?? [base, override];
-  const r = spawnSync('docker-compose', ['--project-directory', opts.projectDir, ...files.flatMap((f) => ['-f', f]), 'config'], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...env, ...opts.env },
-  });
-  if (r.error) throw new Error(`docker-compose could not run (scripts/ensure-services.sh installs it): ${r.error.message}`);
+  const args = ['--project-directory', opts.projectDir, ...files.flatMap((f) => ['-f', f]), 'config'];
+  const [command, argv] = opts.v2 ? ['docker', ['compose', ...args]] : ['docker-compose', args];
+  const r = spawnSync(command, argv, { encoding: 'utf8', timeout: 60_000, env: { ...env, ...opts.env } });
+  if (r.error) throw new Error(`${command} could not run (scripts/ensure-services.sh installs docker-compose): ${r.error.message}`);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, merged: () => parse(r.stdout) as Merged };
+}
+
+/**
+ * Compose v2 when `docker compose version` answers; else why not, as the skip message. Debian
+ * bookworm packages only v1 (docker-compose 1.29); v2 comes with Docker's docker-compose-plugin or
+ * Debian trixie's docker-compose 2.x.
+ */
+function composeV2(): { version: string } | { missing: string } {
+  const r = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status === 0) return { version: r.stdout.trim() };
+  const why = r.error ? r.error.message : (r.stderr.trim().split('\n')[0] ?? `exit ${r.status}`);
+  return {
+    missing: `Compose v2 is not installed here (\`docker compose version\`: ${why}); Debian bookworm ships only docker-compose 1.29, which the tests above run. Install docker-compose-plugin (Docker's apt repository) to run the merge on v2 too`,
+  };
+}
+
+/**
+ * v2 prints short forms long: volumes as {type, source, target, read_only}, ports as objects, sizes
+ * in bytes. Back to the short forms v1 prints, so one set of expectations reads both.
+ */
+function shortVolume(v: string | { source?: string; target: string; read_only?: boolean }): string {
+  return typeof v === 'string' ? v : `${v.source}:${v.target}:${v.read_only ? 'ro' : 'rw'}`;
+}
+function bytes(size: string | number | undefined): number | undefined {
+  if (size === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(String(size));
+  if (!m) return NaN;
+  return Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase());
 }
 
 /** The CMD array of the Dockerfile's HEALTHCHECK (exec form). */
@@ -229,4 +256,36 @@ test('the merged rule mounts work on a real dockerd, and the read-only caveat in
   await assert.rejects(listRules(roMounts), /read-only file system/);
   writeFileSync(join(readOnly, 'rules/watchdog-rules.yml'), '');
   assert.equal((await listRules(roMounts)).stdout, `watchdog-rules.yml\n${rules}`);
+});
+
+test('Compose v2 (`docker compose`, as the README runs it) merges the override the same way', (t) => {
+  const v2 = composeV2();
+  if ('missing' in v2) {
+    t.skip(v2.missing);
+    return;
+  }
+  t.diagnostic(`docker compose ${v2.version}`);
+  const r = composeConfig({ projectDir: fixtureDir, env: { WATCHDOG_DIR: root, DOCKER_GID: '988' }, v2: true });
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /obsolete|version/i, 'the override has no `version:` key to warn about');
+  const { services, networks } = r.merged();
+  assert.deepEqual(Object.keys(services).sort(), ['alertmanager', 'backend', 'grafana', 'prometheus', 'tempo', 'watchdog']);
+  assert.equal(services.watchdog!.container_name, 'mystocks-watchdog');
+  assert.equal(networks['mystocks-monitoring']?.name, 'mystocks-monitoring');
+  for (const [name, svc] of Object.entries(services)) assert.deepEqual(Object.keys(svc.networks ?? {}), ['mystocks-monitoring'], name);
+  assert.equal(bytes(services.prometheus!.deploy?.resources?.limits?.memory), 2 * 1024 ** 3);
+  const w = services.watchdog!;
+  assert.equal(w.build?.context, root);
+  assert.equal(bytes(w.mem_limit), 256 * 1024 ** 2);
+  assert.deepEqual(w.group_add?.map(String), ['988']);
+  assert.equal(w.environment?.PROMETHEUS_URL, 'http://prometheus:9090');
+  assert.deepEqual(w.healthcheck?.test, ['CMD', ...imageHealthcheck()]);
+  const volumes = (list: Service['volumes']) => (list ?? []).map((v) => shortVolume(v as Parameters<typeof shortVolume>[0]));
+  assert.deepEqual(volumes(w.volumes).sort(), [`${root}/probes:/app/probes:ro`, '/var/run/docker.sock:/var/run/docker.sock:ro'].sort());
+  assert.ok(volumes(services.prometheus!.volumes).includes(`${root}/deploy/prometheus/watchdog-rules.yml:/etc/prometheus/rules/watchdog-rules.yml:ro`), JSON.stringify(services.prometheus!.volumes));
+  const broken = join(makeTempDir('compose-v2'), 'docker-compose.override.yml');
+  writeFileSync(broken, readFileSync(override, 'utf8').replace('mem_limit: 256m', 'mem_limt: 256m'));
+  const refused = composeConfig({ projectDir: fixtureDir, files: [base, broken], env: { WATCHDOG_DIR: root }, v2: true });
+  assert.notEqual(refused.code, 0, refused.stdout);
+  assert.match(refused.stderr, /mem_limt/);
 });

@@ -136,6 +136,8 @@ test('a receiver that answers 500: notifications_failing names the integration',
   const r = await probe.until((x) => x.reason === 'notifications_failing');
   assert.equal(r.reason, 'notifications_failing', r.message);
   assert.match(r.message, /^Alertmanager's notifications through integration "webhook" \(\d+ more failed since the last run\) fail$/);
+  // The readings the growth is measured against travel with the outcome (ctx.previous), not in the spec.
+  assert.equal(typeof (r.details?.counters as Record<string, unknown> | undefined)?.['alertmanager_notifications_failed_total{webhook}'], 'number', JSON.stringify(r.details));
   assert.match(r.hint!, /amtool check-config/);
   assert.ok(
     hook.received.some((req) => req.path === '/pager'),

@@ -161,3 +161,22 @@ test('docker endpoints are checked at load', () => {
     ].sort(),
   );
 });
+
+test('a discover.docker whose TLS files cannot be read is refused under its own name, discover.docker', () => {
+  const problems = problemsOf(() =>
+    parseConfig(
+      [
+        {
+          file: 'd.yaml',
+          text: stringify({ discover: { docker: { host: 'tcp://127.0.0.1:2376', ca: '/nonexistent/ca.pem', cert: '/nonexistent/cert.pem', key: '/nonexistent/key.pem' } }, probes: [] }),
+        },
+      ],
+      {},
+    ),
+  );
+  assert.deepEqual(problems.sort(), [
+    'd.yaml: discover.docker.ca: cannot read /nonexistent/ca.pem: ENOENT',
+    'd.yaml: discover.docker.cert: cannot read /nonexistent/cert.pem: ENOENT',
+    'd.yaml: discover.docker.key: cannot read /nonexistent/key.pem: ENOENT',
+  ]);
+});

@@ -75,7 +75,7 @@ test('GET /status as text: an aligned table with hints, for a person at a termin
     const col = lines[0]!.indexOf('STATUS');
     const row = lines.find((l) => l.startsWith('api-down'))!;
     assert.equal(row.slice(col, col + 4), 'FAIL', 'columns are aligned');
-    assert.ok(lines.some((l) => /^api-down: Nothing accepts connections/.test(l)));
+    assert.match(lines[lines.indexOf(row) + 1]!, /^ {2}hint: Nothing accepts connections/, 'the hint beneath its row');
     assert.ok(lines.includes('overall: degraded'));
   }
 });

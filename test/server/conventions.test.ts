@@ -37,6 +37,35 @@ test('/-/healthy and /-/ready answer as /healthz and /readyz', async (t) => {
   }
 });
 
+test('the aliases answer exactly as the originals also while not ready: same status, same body', async (t) => {
+  // A target that never answers within the test: the probe has no first result, so /readyz is 503.
+  const hang = await jsonServer(() => new Promise(() => {}));
+  const dir = mkdtempSync(join(tmpdir(), 'watchdog-conventions-'));
+  const file = join(dir, 'probes.yaml');
+  writeFileSync(file, `probes: [{ name: slow, kind: http, url: "${hang.url}/", timeout: 20s, interval: 30s }]`);
+  const d = await startDaemon(readSettings({ WATCHDOG_CONFIG: file, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1' }), { logger: captureLogger('warn').logger, processMetrics: false });
+  t.after(async () => {
+    await d.stop();
+    await hang.close();
+  });
+  await eventually(() => d.engine.lastTick > 0, 'the scheduler ticks', 10_000);
+  for (const [alias, url] of [
+    ['/-/healthy', '/healthz'],
+    ['/-/ready', '/readyz'],
+  ]) {
+    const [a, b] = await Promise.all([fetch(`${d.url}${alias}`), fetch(`${d.url}${url}`)]);
+    assert.equal(a.status, b.status, alias);
+    assert.equal(a.headers.get('content-type'), b.headers.get('content-type'), alias);
+    const [bodyA, bodyB] = [(await a.json()) as { detail: string }, (await b.json()) as { detail: string }];
+    // /healthz names the tick's age in ms, which moves between the two requests.
+    if (url === '/healthz') [bodyA.detail, bodyB.detail] = [bodyA.detail.replace(/\d+ms/, 'Nms'), bodyB.detail.replace(/\d+ms/, 'Nms')];
+    assert.deepEqual(bodyA, bodyB, alias);
+  }
+  const ready = await fetch(`${d.url}/-/ready`);
+  assert.equal(ready.status, 503);
+  assert.deepEqual(await ready.json(), { status: 'unavailable', detail: '1 probe(s) have no result yet', pending: ['slow'] });
+});
+
 test('POST /-/reload: 403 without a token configured, 401 with a wrong one, reloads with the right one, 400 on a bad config', async (t) => {
   const { d, file, url } = await daemon(t, { WATCHDOG_ADMIN_TOKEN: 's3cret' });
   const reload = (token?: string) => fetch(`${d.url}/-/reload`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });

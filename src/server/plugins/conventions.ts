@@ -1,24 +1,14 @@
-// The Prometheus ecosystem's spellings, which operators type without thinking: /-/healthy, /-/ready and
-// POST /-/reload. The aliases answer exactly what /healthz and /readyz answer, by asking them.
+// POST /-/reload, the Prometheus ecosystem's spelling of SIGHUP. (/-/healthy and /-/ready are the
+// health routes' own aliases: src/server/plugins/health.ts.)
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { errorReply, Health } from '../schemas.js';
+import { errorReply } from '../schemas.js';
 import { tokenMatches } from './admin.js';
 
 const ReloadReply = Type.Object({ status: Type.Literal('ok'), detail: Type.String() });
 
 async function conventions(app: FastifyInstance) {
-  for (const [alias, url] of [
-    ['/-/healthy', '/healthz'],
-    ['/-/ready', '/readyz'],
-  ] as const) {
-    app.get(alias, { schema: { summary: `The same as ${url}`, response: { 200: Health, 503: Health } } }, async (_req, reply) => {
-      const res = await app.inject({ method: 'GET', url });
-      return reply.code(res.statusCode === 200 ? 200 : 503).send(res.json());
-    });
-  }
-
   app.post(
     '/-/reload',
     {
