@@ -1,7 +1,7 @@
 // Maintenance windows as people read them: the API's view of a window, the lines under the text
 // table and the page's banner. The windows themselves are src/maintenance's.
 import type { ProbeState } from '../engine/result.js';
-import { covers, type Window } from '../maintenance/windows.js';
+import { covers, selectsAll, type Window } from '../maintenance/windows.js';
 import { formatSeconds, iso } from '../util/format.js';
 import type { MaintenanceWindowView, ProbeView } from './schemas.js';
 
@@ -34,7 +34,7 @@ export function maintenanceText(active: Window[], states: ProbeState[], now: num
   if (!active.length) return '';
   const lines = active.map((w) => {
     const covered = windowView(w, states).covered;
-    return `maintenance ${w.id}: ${covered.length === states.length ? 'all probes' : covered.join(', ') || 'no probe'} until ${iso(w.endsAt)} (${formatSeconds(Math.max(0, w.endsAt - now))} left): ${w.reason.replace(/\s+/g, ' ')}`;
+    return `maintenance ${w.id}: ${selectsAll(w.selector) ? 'all probes' : covered.join(', ') || 'no probe'} until ${iso(w.endsAt)} (${formatSeconds(Math.max(0, w.endsAt - now))} left): ${w.reason.replace(/\s+/g, ' ')}`;
   });
   return `${lines.join('\n')}\n`;
 }
