@@ -33,6 +33,9 @@ export interface OpenRequest {
   selector: MaintenanceSelector;
 }
 
+/** How long the list of open windows is reused; a window that starts is seen this much later at most. */
+const CACHE_MS = 200;
+
 type Spec = Pick<CommonSpec, 'name' | 'kind' | 'labels'>;
 
 export class Maintenance extends EventEmitter<{ change: [] }> {
@@ -45,6 +48,7 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
   private readonly logger: Logger;
+  private cache?: { at: number; list: Window[] };
 
   constructor(private readonly opts: MaintenanceOptions) {
     super();
@@ -55,6 +59,9 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
     for (const c of this.clocks) c.dispose();
     this.config = config.maintenance;
     this.clocks = (config.maintenance?.windows ?? []).map((w) => new ConfigClock(w));
+    this.cache = undefined;
+    // A reload that adds, changes or removes a window applies now, not at the next tick.
+    if (this.timer) this.tick();
   }
 
   get maxDurationMs(): number {
@@ -82,10 +89,13 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
     await this.writing;
   }
 
-  /** Open windows, soonest end first. */
+  /** Open windows, soonest end first. Kept for a moment: a scrape asks once per probe. */
   active(now = this.opts.now()): Window[] {
+    const cached = this.cache;
+    if (cached && now >= cached.at && now - cached.at < CACHE_MS && cached.list.every((w) => w.endsAt > now)) return cached.list;
     const open = [...[...this.api.values()].filter((w) => w.startsAt <= now && now < w.endsAt), ...this.clocks.flatMap((c) => c.open(now) ?? [])];
-    return open.sort((a, b) => a.endsAt - b.endsAt);
+    this.cache = { at: now, list: open.sort((a, b) => a.endsAt - b.endsAt) };
+    return this.cache.list;
   }
 
   /** The next occurrence of each config window that is not open now. */
@@ -111,6 +121,7 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
     const now = this.opts.now();
     const window: Window = { id: `m-${randomBytes(4).toString('hex')}`, source: 'api', reason: req.reason, startsAt: now, endsAt: now + req.durationMs, selector: req.selector };
     this.api.set(window.id, window);
+    this.cache = undefined;
     this.tick();
     return { ok: true, window };
   }
@@ -125,6 +136,7 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
       return { ok: false, status: 404, problem: `no open maintenance window "${id}"` };
     }
     this.api.delete(id);
+    this.cache = undefined;
     this.seen.delete(id);
     this.logger.info({ id, reason: window.reason, plannedEnd: iso(window.endsAt) }, 'maintenance window ended early');
     const silence = this.silences.get(id);
@@ -144,6 +156,7 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
     for (const [id, w] of this.api) {
       if (w.endsAt > now) continue;
       this.api.delete(id);
+      this.cache = undefined;
       apiChanged = true;
     }
     const open = new Map(this.active(now).map((w) => [w.id, w]));
@@ -151,8 +164,11 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
     for (const [id, w] of this.seen) {
       if (open.has(id)) continue;
       changed = true;
+      const silence = this.silences.get(id);
       this.silences.delete(id);
-      this.logger.info({ id, reason: w.reason, source: w.source, endedAt: iso(w.endsAt) }, 'maintenance window ended');
+      // Gone before its end (a reload removed or changed it): its silence must not outlive it.
+      if (silence && w.endsAt > now) void this.expireSilence(id, silence.silenceId);
+      this.logger.info({ id, reason: w.reason, source: w.source, endedAt: iso(Math.min(now, w.endsAt)) }, 'maintenance window ended');
     }
     for (const [id, w] of open) {
       if (this.seen.has(id)) continue;

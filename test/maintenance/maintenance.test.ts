@@ -182,3 +182,37 @@ test('config windows: a one-off window open now covers its kind; a recurring one
   assert.equal(del.status, 409);
   assert.equal(await metric(d, 'other'), '1');
 });
+
+test('a window opened over a firing direct alert lets it run out instead of resolving it; a reload adds and removes config windows', async (t) => {
+  const am = await startAlertmanager();
+  t.after(() => am.stop());
+  const target = await switchable(t);
+  target.set(false);
+  const { d, log } = await daemon(t, am, target.url, mkdtempSync(join(tmpdir(), 'watchdog-state-')));
+  await eventually(() => log.lines.some((l) => l.msg === 'direct alert firing' && l.probe === 'api'), 'api alert firing', 5000);
+  assert.equal((await post(d, { duration: '1m', reason: 'known outage', probes: ['api'] })).status, 201);
+  await eventually(() => log.lines.some((l) => l.msg === 'direct alert not renewed: the probe is in a maintenance window; it runs out' && l.probe === 'api'), 'handed over', 5000);
+  // No "resolved" was posted: Alertmanager still holds it as firing until its endsAt (resolveTimeout 4s) passes.
+  assert.deepEqual(await amAlerts(am), ['api', 'other']);
+  assert.ok(!log.lines.some((l) => l.msg === 'direct alert resolved' && l.probe === 'api'));
+  await sleep(5000);
+  assert.deepEqual(await amAlerts(am), ['other'], 'run out at its endsAt, not renewed');
+
+  // A config window added by a reload applies at once; removed again, it ends and its silence expires.
+  const file = d.config().files[0]!;
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(
+    file,
+    text.replace(
+      'maxDuration: 1h\n',
+      `maxDuration: 1h\n  windows:\n    - { name: planned, reason: planned work, start: "${new Date(Date.now() - 1000).toISOString()}", duration: 1h, probes: [other] }\n`,
+    ),
+  );
+  assert.equal(await d.reload(), true);
+  assert.equal(await metric(d, 'other'), '1');
+  await eventually(() => log.lines.some((l) => l.msg === 'alertmanager silence created for the maintenance window' && l.id === 'planned'), 'config window silence', 5000);
+  writeFileSync(file, text);
+  assert.equal(await d.reload(), true);
+  assert.equal(await metric(d, 'other'), '0');
+  await eventually(() => log.lines.some((l) => l.msg === 'alertmanager silence expired with the maintenance window' && l.id === 'planned'), 'config window silence expired', 5000);
+});
