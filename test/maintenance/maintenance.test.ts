@@ -74,6 +74,9 @@ test('a window opened over the API stops the direct path for its probes, shows i
 
   assert.equal((await post(d, { duration: '5s', reason: 'x' }, 'wrong')).status, 401);
   assert.equal((await post(d, { duration: '2h', reason: 'x' })).status, 400, 'over maintenance.maxDuration');
+  const noReason = await post(d, { duration: '5s' });
+  assert.equal(noReason.status, 400);
+  assert.deepEqual(await noReason.json(), { statusCode: 400, error: 'Bad Request', message: "body must have required property 'reason'" });
   const unknown = await post(d, { duration: '5s', reason: 'x', probes: ['nope'] });
   assert.equal(unknown.status, 400);
   assert.match(((await unknown.json()) as { message: string }).message, /no probe named "nope"/);
@@ -153,6 +156,18 @@ test('DELETE ends a window early and expires its silence; windows survive a rest
     [opened.id],
   );
   await second.d.stop();
+
+  // Expired windows are dropped when the file is read.
+  const selector = { probes: [], kinds: [], labels: {} };
+  const window = (id: string, endsAt: number) => ({ id, source: 'api', reason: id, startsAt: Date.now() - 60_000, endsAt, selector });
+  writeFileSync(join(stateDir, 'maintenance.json'), JSON.stringify({ version: 1, windows: [window('m-00000001', Date.now() - 1000), window('m-00000002', Date.now() + 600_000)], silences: {} }));
+  const restored = await daemon(t, am, target.url, stateDir);
+  const kept = (await (await fetch(`${restored.d.url}/maintenance`)).json()) as { active: { id: string }[] };
+  assert.deepEqual(
+    kept.active.map((w) => w.id),
+    ['m-00000002'],
+  );
+  await restored.d.stop();
 
   writeFileSync(join(stateDir, 'maintenance.json'), '{"version": 1, "windows": [');
   const third = await daemon(t, am, target.url, stateDir);
