@@ -12,12 +12,14 @@ import { createLogger } from './log.js';
 import { startProgress } from './report/progress.js';
 import { statusReport, statusTable } from './report/view.js';
 import { formatSeconds } from './util/format.js';
+import { maintenanceCommand } from './maintenanceCli.js';
 
 const usage = `usage: watchdog [run|check|validate] [options]
 
   run        the daemon (default): probes on schedule, /metrics, /status
   check      run the probes once, in dependency order; exit 0 if all pass, 1 if any fails
   validate   check the config; exit 0 if valid, 2 with one line per problem
+  maintenance start|end|list   open or end a maintenance window of the running daemon (see watchdog maintenance --help)
 
 options:
   -c, --config PATH     probe file or folder of *.yaml (default: $WATCHDOG_CONFIG or ./probes)
@@ -33,6 +35,8 @@ The table is coloured on a terminal unless NO_COLOR is set.
 `;
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // A client of the running daemon, with options of its own.
+  if (argv[0] === 'maintenance') return maintenanceCommand(argv.slice(1), env);
   let args;
   try {
     args = parseArgs({

@@ -14,6 +14,7 @@ import { createMetrics, type ReloadStatus } from './metrics/registry.js';
 import { createDockerClient, type DockerClient } from './net/docker.js';
 import { createHttpClient, type HttpClient } from './net/http.js';
 import { buildApp } from './server/app.js';
+import { Maintenance } from './maintenance/manager.js';
 
 export interface DaemonDeps {
   logger: Logger;
@@ -58,7 +59,11 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const discovery = new Discovery({ engine, docker, logger, now });
   discovery.configure(config);
   await discovery.refresh();
-  const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics });
+  const maintenance = new Maintenance({ logger, now, http, stateDir: settings.stateDir, specs: () => engine.states().map((s) => s.spec) });
+  maintenance.configure(config);
+  await maintenance.start();
+  const inMaintenance = (s: { spec: Parameters<Maintenance['covering']>[0] }) => maintenance.covering(s.spec) !== undefined;
+  const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics, inMaintenance });
   const app = await buildApp({
     engine,
     registry,
@@ -69,6 +74,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     requestTimeoutMs: settings.apiRequestTimeoutMs,
     now,
     reload: () => reload(),
+    maintenance,
   });
   await app.listen({ host: settings.host, port: settings.port });
   const addr = app.server.address();
@@ -76,7 +82,9 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   engine.start();
   discovery.start();
   // Host name only as an annotation: labels must match across replicas so Alertmanager merges them.
-  const alerting = startAlerting({ engine, config: () => config, http, logger, now, instance: hostname(), externalUrl: settings.externalUrl, registry });
+  const alerting = startAlerting({ engine, config: () => config, http, logger, now, instance: hostname(), externalUrl: settings.externalUrl, registry, inMaintenance });
+  // A window that opens or ends changes what should be firing: post now, not at the next renewal.
+  maintenance.on('change', () => void alerting.flush());
   logger.info({ url, probes: config.probes.length, disabled: config.disabled, files: config.files, version: settings.version }, 'stack-watchdog started');
 
   let reloading: Promise<boolean> | undefined;
@@ -87,6 +95,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
         const next = await loadConfig(settings.configPath, settings.env, settings.configLimits);
         engine.load(next);
         discovery.configure(next);
+        maintenance.configure(next);
         discovery.start();
         void discovery.refresh();
         config = next;
@@ -133,6 +142,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       watcher?.close();
       discovery.stop();
       await alerting.stop();
+      await maintenance.stop();
       await engine.stop(3000);
       await app.close();
       await http.close();

@@ -65,13 +65,15 @@ export interface AlertContext {
  * whatever its severity, because Prometheus being down is the outage this path exists for. The
  * guard is a probe like the others, so it is one alert, not two. Nothing while not engaged.
  */
-export function firingAlerts(states: ProbeState[], settings: DirectSettings, ctx: AlertContext): Map<string, Omit<PostableAlert, 'endsAt'>> {
+export function firingAlerts(states: ProbeState[], settings: DirectSettings, ctx: AlertContext, inMaintenance: (s: ProbeState) => boolean = () => false): Map<string, Omit<PostableAlert, 'endsAt'>> {
   const out = new Map<string, Omit<PostableAlert, 'endsAt'>>();
   const guards = states.filter((s) => settings.guards.includes(s.spec.name));
   if (!engaged(settings, guards)) return out;
   for (const s of states) {
     const isGuard = settings.guards.includes(s.spec.name);
     if (s.current.status !== 'failing' || (s.spec.severity !== 'critical' && !isGuard)) continue;
+    // In a maintenance window the probe still runs and shows its status; it only pages nobody.
+    if (inMaintenance(s)) continue;
     out.set(s.spec.name, toAlert(s, isGuard, ctx));
   }
   return out;
@@ -125,6 +127,8 @@ export interface SenderOptions {
   /** How long changes are gathered into one post. */
   debounceMs?: number;
   random?: () => number;
+  /** Whether the probe is in a maintenance window now (src/maintenance): no new alert is posted for it. */
+  inMaintenance?: (s: ProbeState) => boolean;
 }
 
 export interface SenderStats {
@@ -276,7 +280,8 @@ export class AlertmanagerSender {
       settings.guards.map((g) => byName.get(g)),
     );
     this.logEngagement(settings, isEngaged);
-    const firing = firingAlerts(states, settings, this.opts.context ?? {});
+    const inMaintenance = this.opts.inMaintenance ?? (() => false);
+    const firing = firingAlerts(states, settings, this.opts.context ?? {}, inMaintenance);
     const endsAt = now + settings.resolveTimeoutMs;
 
     for (const [name, alert] of firing) {
@@ -287,7 +292,12 @@ export class AlertmanagerSender {
       if (firing.has(name)) continue;
       const state = byName.get(name);
       if (t.state !== 'resolving') {
-        if (!isEngaged && state?.current.status === 'failing') {
+        if (state?.current.status === 'failing' && inMaintenance(state)) {
+          // A window opened over a firing alert: not renewed, so Alertmanager ends it at its endsAt
+          // (at most resolveTimeout); resolving it would tell people "resolved" while it still fails.
+          if (t.state === 'firing') this.opts.logger.info({ probe: name, until: iso(t.endsAt) }, 'direct alert not renewed: the probe is in a maintenance window; it runs out');
+          t.state = 'handedOver';
+        } else if (!isEngaged && state?.current.status === 'failing') {
           // Prometheus alerts again, but its rule needs its `for:` to fire. Renewing would keep
           // the alert alive on our word; resolving would page "resolved" and then "firing" again.
           if (t.state === 'firing') this.opts.logger.info({ probe: name, until: iso(t.endsAt) }, 'direct alert handed over to Prometheus; it runs out unless the probe recovers first');

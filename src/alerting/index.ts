@@ -14,6 +14,8 @@ export interface AlertingOptions extends Omit<HeartbeatOptions, 'timeoutMs'> {
   registry?: Registry;
   /** Test knobs; the defaults suit production. */
   tuning?: Pick<SenderOptions, 'retry' | 'requestTimeoutMs' | 'debounceMs' | 'random'> & { heartbeatTimeoutMs?: number };
+  /** Whether a probe is in a maintenance window now: the direct path posts no new alert for it. */
+  inMaintenance?: SenderOptions['inMaintenance'];
 }
 
 export interface Alerting {
@@ -33,6 +35,7 @@ export function startAlerting(opts: AlertingOptions): Alerting {
     logger,
     now: opts.now,
     context: { instance: opts.instance, externalUrl: opts.externalUrl },
+    inMaintenance: opts.inMaintenance,
   });
   // Only status changes need a prompt post; everything else is renewal, which has its own timer.
   const onResult = (_state: unknown, _raw: unknown, changed: boolean): void => {

@@ -14,12 +14,14 @@ import { proberFor, probers } from '../probers/index.js';
 import type { CommonSpec, Prober, ProbeSpec } from '../probers/types.js';
 import type { DockerClient } from '../net/docker.js';
 import { checkAlerting, decodeAlerting, type AlertingConfig } from './alerting.js';
+import { decodeMaintenance, type MaintenanceConfig } from './maintenance.js';
 import { expandTree, type Env } from './interpolate.js';
 import { commonFields, describeError, FileShape, fieldPath } from './schema.js';
 import { defaultConfigLimits, maxAliasCount, type ConfigLimits } from './limits.js';
 import { formatBytes } from '../util/format.js';
 
 export type { AlertingConfig } from './alerting.js';
+export type { MaintenanceConfig } from './maintenance.js';
 
 export interface WatchdogConfig {
   /** The files read, as given (relative to the working directory where possible). */
@@ -29,6 +31,8 @@ export interface WatchdogConfig {
   disabled: string[];
   alerting?: AlertingConfig;
   discover?: DiscoverConfig;
+  /** The `maintenance:` block, decoded (src/maintenance/ runs it); absent when no file has one. */
+  maintenance?: MaintenanceConfig;
   /** sha256 of the files' names and contents as loaded (loadConfig only): what /metrics reports and the poll compares. */
   hash?: string;
 }
@@ -177,6 +181,7 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env,
   let alerting: { file: string; value: Static<typeof FileShape>['alerting'] } | undefined;
   let discover: DiscoverConfig | undefined;
   let discoverFile: string | undefined;
+  let maintenance: { file: string; value: Static<typeof FileShape>['maintenance'] } | undefined;
 
   for (const { file, text } of sources) {
     const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -221,6 +226,10 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env,
       if (alerting) problems.push(`${file}: alerting: already set in ${alerting.file}; give it in one file only`);
       else alerting = { file, value: raw.alerting };
     }
+    if (raw.maintenance) {
+      if (maintenance) problems.push(`${file}: maintenance: already set in ${maintenance.file}; give it in one file only`);
+      else maintenance = { file, value: raw.maintenance };
+    }
     const fileDefaults = raw.defaults ?? {};
     if (raw.discover) {
       if (discoverFile) problems.push(`${file}: discover: already set in ${discoverFile}; give it in one file only`);
@@ -249,13 +258,24 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env,
   const names = placed.map((p) => p.spec.name);
   if (alerting) for (const problem of checkAlerting(alerting.value, names)) problems.push(`${alerting.file}: ${problem}`);
   for (const d of discover?.common.dependsOn ?? []) if (!names.includes(d)) problems.push(`${discover!.file}: discover.probe.dependsOn: no probe is named "${d}"`);
+  const decodedAlerting = alerting?.value && !problems.length ? decodeAlerting(alerting.value, names) : undefined;
+  const decodedMaintenance =
+    maintenance?.value &&
+    decodeMaintenance(maintenance.file, maintenance.value, {
+      probeNames: names,
+      kinds: Object.keys(probers),
+      discovers: discover !== undefined,
+      alertmanagerUrl: decodedAlerting?.alertmanager?.url ?? alerting?.value?.alertmanager?.url,
+      problems,
+    });
   if (problems.length) throw new ConfigError(problems);
   return {
     files: sources.map((s) => s.file),
     probes: placed.map((p) => p.spec),
     disabled: disabled.map((p) => p.spec.name),
-    alerting: alerting?.value ? decodeAlerting(alerting.value, names) : undefined,
+    alerting: decodedAlerting,
     ...(discover ? { discover } : {}),
+    ...(decodedMaintenance ? { maintenance: decodedMaintenance } : {}),
   };
 }
 
@@ -356,6 +376,7 @@ function decodeProbe(file: string, index: number, p: unknown, fileDefaults: Defa
     failureThreshold: obj.failureThreshold ?? fileDefaults.failureThreshold ?? builtinDefaults.failureThreshold,
     successThreshold: obj.successThreshold ?? fileDefaults.successThreshold ?? builtinDefaults.successThreshold,
     hints: obj.hints,
+    ...(obj.labels ? { labels: obj.labels } : {}),
     file,
   };
   // The kind sees its own fields only; the common ones are decoded above.

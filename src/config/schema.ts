@@ -6,9 +6,12 @@ import { Severity } from '../core/status.js';
 import { closest } from '../util/text.js';
 import { redactText } from '../util/url.js';
 
+const labelKey = '^[A-Za-z_][A-Za-z0-9_.-]{0,62}$';
+const probeName = '^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$';
+
 /** Fields every probe may have, whatever its kind. */
 export const commonFields = {
-  name: Type.String({ pattern: '^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$', errorMessage: 'use lowercase letters, digits and "-" (at most 64, not starting or ending with "-")' }),
+  name: Type.String({ pattern: probeName, errorMessage: 'use lowercase letters, digits and "-" (at most 64, not starting or ending with "-")' }),
   kind: Type.String(),
   description: Type.Optional(Type.String({ maxLength: textLimits.description })),
   severity: Type.Optional(Severity),
@@ -26,6 +29,8 @@ export const commonFields = {
    */
   enabled: Type.Optional(Type.Boolean()),
   hints: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z_]+$' }), Type.String({ maxLength: textLimits.hint }))),
+  /** Free key: value pairs, e.g. team: db; maintenance windows select probes by them. */
+  labels: Type.Optional(Type.Record(Type.String({ pattern: labelKey }), Type.String({ maxLength: 128 }), { errorMessage: 'expected a mapping of label: "value"' })),
 };
 
 export const Defaults = Type.Object(
@@ -91,12 +96,48 @@ export const Discover = Type.Object(
   { additionalProperties: false },
 );
 
+/** Which probes a maintenance window covers: any probe named, of a kind listed, or carrying all the labels; nothing given = every probe. */
+export const MaintenanceSelector = {
+  probes: Type.Optional(Type.Array(Type.String({ pattern: probeName }), { uniqueItems: true, maxItems: 500 })),
+  kinds: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z_]{1,64}$' }), { uniqueItems: true, maxItems: 50 })),
+  labels: Type.Optional(Type.Record(Type.String({ pattern: labelKey }), Type.String({ maxLength: 128 }), { errorMessage: 'expected a mapping of label: "value"' })),
+};
+
+export const MaintenanceWindow = Type.Object(
+  {
+    name: Type.String({ pattern: probeName, errorMessage: 'use lowercase letters, digits and "-"' }),
+    reason: Type.String({ minLength: 1, maxLength: textLimits.description }),
+    /** Recurring: a 5-field node-cron expression for the start, e.g. "0 2 * * 0" (Sundays 02:00). */
+    cron: Type.Optional(Type.String()),
+    /** An IANA zone the cron expression is read in, e.g. Europe/Berlin. Default UTC. */
+    timezone: Type.Optional(Type.String()),
+    /** One-off: an RFC 3339 time with its offset, e.g. 2026-12-05T10:00:00Z. */
+    start: Type.Optional(Type.String()),
+    end: Type.Optional(Type.String()),
+    duration: Type.Optional(Duration),
+    ...MaintenanceSelector,
+  },
+  { additionalProperties: false },
+);
+
+export const Maintenance = Type.Object(
+  {
+    /** Also create an Alertmanager silence (at alerting.alertmanager.url) for each window while it is active. */
+    silence: Type.Optional(Type.Boolean()),
+    /** The longest window POST /maintenance accepts. Default 24h; at most 168h. */
+    maxDuration: Type.Optional(Duration),
+    windows: Type.Optional(Type.Array(MaintenanceWindow, { maxItems: 200 })),
+  },
+  { additionalProperties: false },
+);
+
 export const FileShape = Type.Object(
   {
     defaults: Type.Optional(Defaults),
     probes: Type.Array(Type.Any()),
     alerting: Type.Optional(Alerting),
     discover: Type.Optional(Discover),
+    maintenance: Type.Optional(Maintenance),
   },
   { additionalProperties: false },
 );

@@ -20,6 +20,8 @@ export interface Settings {
   configPollMs: number;
   /** How long the API waits for a whole request (headers and body) before it closes the connection. */
   apiRequestTimeoutMs: number;
+  /** Where maintenance windows opened over the API are kept across restarts (WATCHDOG_STATE_DIR); none: they end with the process. */
+  stateDir?: string;
   /** The environment handed to ${VAR} expansion in probe files. */
   env: Env;
   version: string;
@@ -56,6 +58,7 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
     configLimits,
     apiRequestTimeoutMs: apiTimeout.value,
     configPollMs: poll.value,
+    stateDir: env.WATCHDOG_STATE_DIR || undefined,
     env,
     version,
     ...overrides,

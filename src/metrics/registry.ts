@@ -3,6 +3,7 @@
 // reload removed has no state, so it leaves /metrics on the next scrape.
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
+import type { ProbeState } from '../engine/result.js';
 import { probers } from '../probers/index.js';
 import type { GaugeDecl } from '../probers/types.js';
 import { probeExposition } from './probeFamilies.js';
@@ -23,6 +24,8 @@ export interface MetricsOptions {
   reloadStatus: () => ReloadStatus;
   /** Off in tests that count series; on in the daemon. */
   processMetrics?: boolean;
+  /** Whether a probe is in a maintenance window now (src/maintenance); without it the family is left out. */
+  inMaintenance?: (s: ProbeState) => boolean;
 }
 
 /**
@@ -79,6 +82,11 @@ export function createMetrics(opts: MetricsOptions): Registry {
     (g) => engine.discovery?.lastSuccess && g.set(engine.discovery.lastSuccess / 1000),
   );
   gauge('watchdog_discovery_probes', 'Probes discovery keeps (one per container found).', [], (g) => engine.discovery && g.set(engine.discovery.probes.length));
+  const inMaintenance = opts.inMaintenance;
+  if (inMaintenance)
+    gauge('watchdog_probe_maintenance', 'Whether the probe is in a maintenance window (1): it runs and reports, but pages nobody; the shipped rules skip it.', ['probe'], (g) => {
+      for (const s of engine.states()) g.set({ probe: s.spec.name }, inMaintenance(s) ? 1 : 0);
+    });
   const build = new Gauge({ name: 'watchdog_build_info', help: 'The running stack-watchdog build.', labelNames: ['version', 'nodejs'], registers: [registry] });
   build.set({ version: opts.version, nodejs: process.versions.node }, 1);
 

@@ -65,6 +65,8 @@ export interface CommonSpec {
   successThreshold: number;
   /** Extra next steps per reason, appended to the kind's hint. */
   hints?: Record<string, string>;
+  /** Free key: value pairs from the probe file; maintenance windows select probes by them. */
+  labels?: Record<string, string>;
   /** Where the probe was defined, for messages. */
   file: string;
   /** Made by discovery (src/engine/discovery.ts) for a container found by label, not written in a file. */

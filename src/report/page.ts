@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import type { ProbeStatus } from '../core/status.js';
 import type { ProbeResult, ProbeState } from '../engine/result.js';
 import { formatDuration, formatSeconds, iso } from '../util/format.js';
+import { covers } from '../maintenance/windows.js';
+import type { MaintenanceLookup } from './maintenance.js';
 import { valueText } from './value.js';
 import { overall } from './view.js';
 
@@ -19,9 +21,9 @@ const rank: Record<ProbeStatus, number> = { failing: 0, blocked: 1, pending: 2, 
 // and the status is always spelled out, so colour never carries it alone.
 const style = `
 :root{color-scheme:light dark;--bg:#fff;--fg:#1a1a1a;--muted:#555;--card:#f4f5f7;--line:#d0d4da;
---ok:#1b6e20;--failing:#b00020;--blocked:#8a4b00;--pending:#4a5568;--on:#fff}
+--ok:#1b6e20;--failing:#b00020;--blocked:#8a4b00;--pending:#4a5568;--maint:#4527a0;--on:#fff}
 @media (prefers-color-scheme:dark){:root{--bg:#121417;--fg:#e8eaed;--muted:#b0b6bf;--card:#1e2227;--line:#3a4049;
---ok:#81c784;--failing:#ff8a80;--blocked:#ffb74d;--pending:#b0bec5;--on:#111}}
+--ok:#81c784;--failing:#ff8a80;--blocked:#ffb74d;--pending:#b0bec5;--maint:#b39ddb;--on:#111}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 header,main,footer{max-width:60rem;margin:0 auto;padding:.75rem 1rem}
@@ -35,6 +37,9 @@ ol.probes{list-style:none;margin:0;padding:0}
 .probe.pending{border-left-color:var(--pending)}.probe.ok{border-left-color:var(--ok)}
 .head{display:flex;flex-wrap:wrap;gap:.4rem .6rem;align-items:baseline}
 .badge{display:inline-block;font-weight:700;font-size:.85rem;letter-spacing:.03em;padding:.05rem .45rem;border-radius:.25rem;color:var(--on)}
+.badge.maint{background:var(--maint)}
+.banner{background:var(--card);border:1px solid var(--maint);border-left:.4rem solid var(--maint);border-radius:.4rem;padding:.5rem .8rem;margin:.6rem 0}
+.banner ul{margin:.2rem 0;padding-left:1.2rem}
 .badge.ok{background:var(--ok)}.badge.failing{background:var(--failing)}.badge.blocked{background:var(--blocked)}.badge.pending{background:var(--pending)}
 .meta,.kind{color:var(--muted);font-size:.9rem}
 p{margin:.3rem 0;overflow-wrap:anywhere}
@@ -126,15 +131,21 @@ export function sparkline(history: ProbeResult[], runs = SPARK_RUNS): string {
   return `<svg class="spark" role="img" aria-label="${escapeHtml(label)}" viewBox="0 0 ${runs * w} ${h}" preserveAspectRatio="xMinYMax meet">${bars}</svg>`;
 }
 
-function probeCard(s: ProbeState, now: number): string {
+function probeCard(s: ProbeState, now: number, maintenance?: MaintenanceLookup): string {
   const c = s.current;
+  const window = maintenance?.covering(s);
   const name = escapeHtml(s.spec.name);
   const dependency = c.status === 'blocked' && typeof c.details?.dependency === 'string' ? c.details.dependency : undefined;
   const facts: string[] = [`<dt>value</dt><dd>${escapeHtml(valueText(c.value, s.spec.unit))}</dd>`];
   if (s.last) facts.push(`<dt>last run</dt><dd>${formatSeconds(Math.max(0, now - s.last.at))} ago, took ${formatDuration(s.last.durationMs)}</dd>`);
   if (dependency) facts.push(`<dt>blocked by</dt><dd><a href="/status/${encodeURIComponent(dependency)}">${escapeHtml(dependency)}</a></dd>`);
-  return `<li class="probe ${c.status}" id="probe-${name}" data-probe="${name}" data-status="${c.status}">
-<div class="head">${badge(c.status)}<h2><a href="/status/${encodeURIComponent(s.spec.name)}">${name}</a></h2><span class="kind">${escapeHtml(s.spec.kind)} · ${s.spec.severity}</span></div>
+  if (window)
+    facts.push(
+      `<dt>maintenance</dt><dd class="maintenance">until <time datetime="${iso(window.endsAt)}">${iso(window.endsAt)}</time> (${escapeHtml(window.id)}): ${escapeHtml(window.reason)}; pages nobody</dd>`,
+    );
+  const maint = window ? ' <span class="badge maint" title="in a maintenance window: runs, but pages nobody">MAINTENANCE</span>' : '';
+  return `<li class="probe ${c.status}" id="probe-${name}" data-probe="${name}" data-status="${c.status}"${window ? ` data-maintenance="${escapeHtml(window.id)}"` : ''}>
+<div class="head">${badge(c.status)}${maint}<h2><a href="/status/${encodeURIComponent(s.spec.name)}">${name}</a></h2><span class="kind">${escapeHtml(s.spec.kind)} · ${s.spec.severity}</span></div>
 <p class="meta">${sinceText(s, now)}</p>
 <p class="message">${escapeHtml(c.message)}</p>
 ${c.status !== 'ok' && c.hint ? `<p class="hint"><strong>What to do:</strong> ${escapeHtml(c.hint)}</p>` : ''}
@@ -143,7 +154,17 @@ ${sparkline(s.history)}
 </li>`;
 }
 
-export function statusPage(states: ProbeState[], now: number): string {
+/** Open windows above the probes: who is held back from paging, until when, and why. */
+function banner(maintenance: MaintenanceLookup | undefined, states: ProbeState[]): string {
+  if (!maintenance?.active.length) return '';
+  const items = maintenance.active.map((w) => {
+    const covered = states.filter((s) => covers(w.selector, s.spec)).length;
+    return `<li><strong>${escapeHtml(w.id)}</strong> until <time datetime="${iso(w.endsAt)}">${iso(w.endsAt)}</time>: ${escapeHtml(w.reason)} (${covered} probe(s))</li>`;
+  });
+  return `<section class="banner" aria-label="maintenance"><strong>Maintenance:</strong> probes below marked MAINTENANCE run and show their real status, but page nobody.<ul>${items.join('')}</ul></section>`;
+}
+
+export function statusPage(states: ProbeState[], now: number, maintenance?: MaintenanceLookup): string {
   const status = overall(states);
   const counts = (st: ProbeStatus) => states.filter((s) => s.current.status === st).length;
   const summary = (['failing', 'blocked', 'pending', 'ok'] as const)
@@ -157,9 +178,10 @@ export function statusPage(states: ProbeState[], now: number): string {
     `<header><h1>stack-watchdog: <span class="overall" data-status="${status}">${status}</span></h1>
 <p class="summary">${states.length} probe(s): ${summary || 'none configured'}. <span id="updated">As of <time datetime="${iso(now)}">${iso(now)}</time>.</span></p></header>
 <main>
+${banner(maintenance, states)}
 <ol class="probes">
 ${pageOrder(states)
-  .map((s) => probeCard(s, now))
+  .map((s) => probeCard(s, now, maintenance))
   .join('\n')}
 </ol>
 </main>`,
@@ -176,7 +198,7 @@ function historyTable(caption: string, rows: ProbeResult[]): string {
 }
 
 /** One probe with its history: what `/status/:probe` answers a browser. */
-export function probePage(s: ProbeState, now: number): string {
+export function probePage(s: ProbeState, now: number, maintenance?: MaintenanceLookup): string {
   const name = escapeHtml(s.spec.name);
   return layout(
     `${word[s.current.status]}: ${s.spec.name}`,
@@ -184,7 +206,7 @@ export function probePage(s: ProbeState, now: number): string {
 <p class="summary">${escapeHtml(s.spec.kind)} · ${s.spec.severity}${s.spec.description ? ` · ${escapeHtml(s.spec.description)}` : ''}</p></header>
 <main>
 <ol class="probes">
-${probeCard(s, now)}
+${probeCard(s, now, maintenance)}
 </ol>
 ${historyTable('Recent runs, newest first', s.history)}
 ${historyTable('Recent failures, kept longer', s.failures)}

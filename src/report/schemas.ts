@@ -18,10 +18,30 @@ export const ProbeView = Type.Object(
     durationMs: Type.Union([Type.Number(), Type.Null()]),
     details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     discovered: Type.Optional(Type.Boolean({ description: 'true for a probe that discovery made for a container found by label; absent for written ones.' })),
+    maintenance: Type.Optional(
+      Type.Object(
+        { id: Type.String(), reason: Type.String(), until: Type.String({ format: 'date-time' }) },
+        { description: 'Present while the probe is in a maintenance window: it runs and shows its real status, but pages nobody.' },
+      ),
+    ),
   },
   { $id: 'ProbeView' },
 );
 export type ProbeView = Static<typeof ProbeView>;
+
+/** One maintenance window as the API shows it (GET /maintenance, POST /maintenance, /status). */
+export const MaintenanceWindowView = Type.Object({
+  id: Type.String({ description: 'API windows: m- and 8 hex digits; config windows: their name, recurring ones with @ and the start.' }),
+  source: Type.Union([Type.Literal('api'), Type.Literal('config')]),
+  reason: Type.String(),
+  startsAt: Type.String({ format: 'date-time' }),
+  until: Type.String({ format: 'date-time' }),
+  probes: Type.Array(Type.String(), { description: 'Probes named; with kinds and labels empty too, the window covers every probe.' }),
+  kinds: Type.Array(Type.String()),
+  labels: Type.Record(Type.String(), Type.String()),
+  covered: Type.Array(Type.String(), { description: 'The probes the window covers now.' }),
+});
+export type MaintenanceWindowView = Static<typeof MaintenanceWindowView>;
 
 export const HistoryEntry = Type.Object({
   at: Type.String({ format: 'date-time' }),
@@ -69,5 +89,6 @@ export const StatusReport = Type.Object({
       { description: 'Present when a probe file has a discover block.' },
     ),
   ),
+  maintenance: Type.Optional(Type.Array(MaintenanceWindowView, { description: 'Open maintenance windows, soonest end first.' })),
 });
 export type StatusReport = Static<typeof StatusReport>;

@@ -4,10 +4,11 @@ import type { ProbeStatus } from '../core/status.js';
 import type { ProbeResult, ProbeState } from '../engine/result.js';
 import type { DiscoveryStatus } from '../engine/result.js';
 import { formatSeconds, iso } from '../util/format.js';
+import { probeMaintenance, windowView, type MaintenanceLookup } from './maintenance.js';
 import type { ProbeDetail, ProbeView, StatusReport } from './schemas.js';
 import { valueText } from './value.js';
 
-export function probeView(s: ProbeState): ProbeView {
+export function probeView(s: ProbeState, maintenance?: MaintenanceLookup): ProbeView {
   const c = s.current;
   const view: ProbeView = {
     name: s.spec.name,
@@ -26,6 +27,8 @@ export function probeView(s: ProbeState): ProbeView {
   if (s.spec.discovered) view.discovered = true;
   const late = lateness(s);
   if (late) view.details = { ...view.details, ...late };
+  const window = probeMaintenance(maintenance?.covering(s));
+  if (window) view.maintenance = window;
   return view;
 }
 
@@ -50,8 +53,9 @@ export function overall(states: ProbeState[]): StatusReport['status'] {
   return failing.length ? 'degraded' : 'ok';
 }
 
-export function statusReport(states: ProbeState[], now: number, discovery?: DiscoveryStatus): StatusReport {
-  const report: StatusReport = { status: overall(states), generatedAt: iso(now), probes: states.map(probeView) };
+export function statusReport(states: ProbeState[], now: number, discovery?: DiscoveryStatus, maintenance?: MaintenanceLookup): StatusReport {
+  const report: StatusReport = { status: overall(states), generatedAt: iso(now), probes: states.map((s) => probeView(s, maintenance)) };
+  if (maintenance) report.maintenance = maintenance.active.map((w) => windowView(w, states));
   if (discovery) {
     const when = (ms: number | null) => (ms === null ? null : iso(ms));
     report.discovery = { ...discovery, lastSuccess: when(discovery.lastSuccess), lastAttempt: when(discovery.lastAttempt), probes: [...discovery.probes] };

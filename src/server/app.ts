@@ -14,6 +14,8 @@ import adminPlugin from './plugins/admin.js';
 import openapiPlugin from './plugins/openapi.js';
 import pagePlugin from './plugins/page.js';
 import conventionsPlugin from './plugins/conventions.js';
+import maintenancePlugin from './plugins/maintenance.js';
+import type { Maintenance } from '../maintenance/manager.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -28,6 +30,8 @@ export interface AppOptions {
   now?: () => number;
   /** Loads the config again (POST /-/reload, as SIGHUP); false when the new config is refused. */
   reload?: () => Promise<boolean>;
+  /** Maintenance windows (the /maintenance routes, and shown in /status and the page); none: the routes answer 503. */
+  maintenance?: Maintenance;
 }
 
 declare module 'fastify' {
@@ -37,7 +41,7 @@ declare module 'fastify' {
     produces?: string[];
   }
   interface FastifyInstance {
-    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string; reload?: () => Promise<boolean> };
+    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string; reload?: () => Promise<boolean>; maintenance?: Maintenance };
   }
 }
 
@@ -80,6 +84,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     now: opts.now ?? Date.now,
     adminToken: opts.adminToken,
     reload: opts.reload,
+    maintenance: opts.maintenance,
   });
   app.addSchema(ProbeView);
   app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });
@@ -105,5 +110,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(adminPlugin);
   await app.register(pagePlugin);
   await app.register(conventionsPlugin);
+  await app.register(maintenancePlugin);
   return app;
 }

@@ -6,7 +6,7 @@ import { loadConfig, ConfigError } from '../../src/config/load.js';
 
 const dir = 'test/fixtures/bad';
 const allowedHttp =
-  'name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, enabled, hints, url, method, headers, body, expectStatus, assertions, maxBodyBytes';
+  'name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, enabled, hints, labels, url, method, headers, body, expectStatus, assertions, maxBodyBytes';
 
 const expected: Record<string, (string | RegExp)[]> = {
   'unknown-key.yaml': ['probe "prometheus-ready": url: required field is missing', 'probe "prometheus-ready": urll: unknown field; did you mean "url"?'],

@@ -73,7 +73,7 @@ test('reload: SIGHUP and file changes apply a good config; a bad one is refused 
   const refusal = w.logs.find((l) => l.msg === 'config reload refused; the previous config keeps running')!;
   assert.equal(refusal.level, 'error');
   assert.deepEqual(refusal.problems, [
-    `${file}: probe "broken": expect: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, enabled, hints, url, method, headers, body, expectStatus, assertions, maxBodyBytes)`,
+    `${file}: probe "broken": expect: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, enabled, hints, labels, url, method, headers, body, expectStatus, assertions, maxBodyBytes)`,
   ]);
   text = await metrics(w.url);
   assert.match(text, /^watchdog_config_last_reload_successful 0$/m);

@@ -398,7 +398,7 @@ test('tempo_ready: closed port is connect, a hanging Tempo is a timeout', async 
 test('tempo_ready: a URL without a scheme and a field of another kind are refused', () => {
   assert.deepEqual(configProblems(ready('tempo:3200')), ['tempo.yaml: probe "tempo-ready": tempo: expected an http:// or https:// URL, got "tempo:3200"']);
   assert.deepEqual(configProblems(ready('http://tempo:3200', { service: 'x' })), [
-    'tempo.yaml: probe "tempo-ready": service: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, enabled, hints, tempo, tenant)',
+    'tempo.yaml: probe "tempo-ready": service: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, enabled, hints, labels, tempo, tenant)',
   ]);
 });
 

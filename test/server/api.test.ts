@@ -202,9 +202,20 @@ test('GET /openapi.json documents every route with its schemas', async (t) => {
     components: { schemas: Record<string, unknown> };
   };
   assert.equal(doc.openapi, '3.0.3');
-  assert.deepEqual(Object.keys(doc.paths).sort(), ['/', '/-/healthy', '/-/ready', '/-/reload', '/healthz', '/metrics', '/probes/{probe}/run', '/readyz', '/status', '/status/{probe}'].sort());
+  assert.deepEqual(
+    Object.keys(doc.paths).sort(),
+    ['/', '/-/healthy', '/-/ready', '/-/reload', '/healthz', '/maintenance', '/maintenance/{id}', '/metrics', '/probes/{probe}/run', '/readyz', '/status', '/status/{probe}'].sort(),
+  );
   assert.ok(doc.paths['/status']!.get!.responses['503']);
   assert.ok(doc.components.schemas.ProbeView);
+  // The maintenance routes carry their request and answer schemas.
+  const post = doc.paths['/maintenance']!.post as unknown as {
+    requestBody?: { content: Record<string, { schema: { required?: string[] } }> };
+    responses: Record<string, { content: Record<string, { schema: { properties?: Record<string, unknown> } }> }>;
+  };
+  assert.deepEqual(post.requestBody?.content['application/json']?.schema.required, ['duration', 'reason']);
+  assert.ok(post.responses['201']?.content['application/json']?.schema.properties?.until);
+  assert.ok(doc.paths['/maintenance/{id}']!.delete!.responses['404']);
   assert.doesNotMatch(JSON.stringify(doc), /"\$ref":"[A-Za-z]+#"/, 'fastify refs are rewritten to OpenAPI refs');
 });
 

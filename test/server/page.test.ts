@@ -1,5 +1,6 @@
 // The status page in a real browser: Debian's chromium driven by playwright-core, against a running
-// watchdog whose probes pass, fail and are blocked by real targets on 127.0.0.1.
+// watchdog whose probes pass, fail and are blocked by real targets on 127.0.0.1, one of them in a
+// maintenance window.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots are test artifacts (gitignored): look at them after a run. */
 const OUTPUT = join(import.meta.dirname, '..', '..', 'test-output', 'page');
 const XSS = "<img src=x onerror='window.__xss=1'>";
+const TOKEN = 'page-token';
 
 const hasChromium = existsSync(CHROMIUM);
 // In CI a missing browser is a broken machine setup, not a reason to skip: scripts/ensure-services.sh installs it.
@@ -36,7 +38,7 @@ probes:
   - { name: after-db, kind: tcp, address: "127.0.0.1:${up.port}", dependsOn: [db-down] }
 `,
   );
-  const settings = readSettings({ WATCHDOG_CONFIG: join(dir, 'probes.yaml'), WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1' });
+  const settings = readSettings({ WATCHDOG_CONFIG: join(dir, 'probes.yaml'), WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_ADMIN_TOKEN: TOKEN });
   const d = await startDaemon(settings, { logger: captureLogger('warn').logger, processMetrics: false });
   t.after(async () => {
     await d.stop();
@@ -79,9 +81,17 @@ async function badgeContrasts(page: Page): Promise<{ status: string; ratio: numb
   return colours.map((c) => ({ status: c.status, ratio: contrast(c.color, c.background) }));
 }
 
-test('status page in chromium: failing first, then blocked, then ok; landmarks, contrast, phone width, no script injection', { skip }, async (t) => {
+test('status page in chromium: failing first, then blocked, then ok; maintenance shown; landmarks, contrast, phone width, no script injection', { skip }, async (t) => {
   const d = await watchdog(t);
   const b = await browser(t);
+  // The failing critical probe is in maintenance: it keeps its place and status, with a badge and a banner.
+  const opened = await fetch(`${d.url}/maintenance`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    body: JSON.stringify({ duration: '1h', reason: `fixing it ${XSS}`, probes: ['api-broken'] }),
+  });
+  assert.equal(opened.status, 201);
+  const window = (await opened.json()) as { id: string };
   const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
   const started = performance.now();
   const res = await page.goto(`${d.url}/`);
@@ -104,7 +114,7 @@ test('status page in chromium: failing first, then blocked, then ok; landmarks, 
 
   // Per probe: the status as a word, since when (relative and absolute), message, hint, value with unit, a sparkline.
   const broken = page.locator('#probe-api-broken');
-  assert.equal(await broken.locator('.badge').textContent(), 'FAILING');
+  assert.equal(await broken.locator('.badge').first().textContent(), 'FAILING');
   assert.match((await broken.locator('.meta').textContent()) ?? '', /since \d+(ms|s) ago \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/);
   assert.match((await broken.locator('.message').textContent()) ?? '', /500/);
   assert.match((await page.locator('#probe-db-down .hint').textContent()) ?? '', /What to do:/);
@@ -114,6 +124,14 @@ test('status page in chromium: failing first, then blocked, then ok; landmarks, 
   assert.equal(await page.locator('#probe-api-up svg.spark rect').count(), 1);
   assert.match((await page.locator('#probe-api-up svg.spark').getAttribute('aria-label')) ?? '', /last 1 runs: 1 ok/);
 
+  // Maintenance: a second badge spelled out, the window in the facts, a banner above the probes.
+  assert.equal(await broken.getAttribute('data-maintenance'), window.id);
+  assert.equal(await broken.locator('.badge.maint').textContent(), 'MAINTENANCE');
+  assert.match((await broken.locator('dd.maintenance').textContent()) ?? '', new RegExp(`until \\d{4}-.*\\(${window.id}\\): fixing it <img src=x`));
+  assert.equal(await page.locator('li.probe .badge.maint').count(), 1);
+  const banner = page.locator('main section.banner[aria-label="maintenance"]');
+  assert.match((await banner.textContent()) ?? '', new RegExp(`Maintenance:.*${window.id} until .*: fixing it <img src=x.*\\(1 probe\\(s\\)\\)`));
+
   // Whatever a target answers is text, never markup.
   assert.equal(await page.locator('main img').count(), 0);
   assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
@@ -122,7 +140,7 @@ test('status page in chromium: failing first, then blocked, then ok; landmarks, 
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     const ratios = await badgeContrasts(page);
-    assert.equal(ratios.length, 5);
+    assert.equal(ratios.length, 6, 'five status badges and one maintenance badge');
     for (const r of ratios) assert.ok(r.ratio >= 4.5, `${scheme} ${r.status}: contrast ${r.ratio.toFixed(2)} < 4.5`);
     t.diagnostic(`${scheme}: badge contrast ${[...new Set(ratios.map((r) => `${r.status} ${r.ratio.toFixed(1)}`))].join(', ')}`);
     await page.screenshot({ path: join(OUTPUT, `status-${scheme}.png`), fullPage: true });

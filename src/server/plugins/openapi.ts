@@ -7,6 +7,7 @@ interface RouteSchema {
   summary?: string;
   querystring?: { properties?: Record<string, unknown> };
   params?: { properties?: Record<string, unknown> };
+  body?: unknown;
   response?: Record<string, unknown>;
   produces?: string[];
 }
@@ -26,7 +27,8 @@ async function openapi(app: FastifyInstance, opts: { version: string }) {
       const responses = Object.fromEntries(
         Object.entries(schema.response ?? { 200: {} }).map(([code, s]) => [code, { description: `HTTP ${code}`, content: { [schema.produces?.[0] ?? 'application/json']: { schema: fixRefs(s) } } }]),
       );
-      (paths[path] ??= {})[method.toLowerCase()] = { summary: schema.summary, parameters, responses };
+      const requestBody = schema.body ? { required: true, content: { 'application/json': { schema: fixRefs(schema.body) } } } : undefined;
+      (paths[path] ??= {})[method.toLowerCase()] = { summary: schema.summary, parameters, ...(requestBody ? { requestBody } : {}), responses };
     }
   });
   app.get('/openapi.json', async () => ({

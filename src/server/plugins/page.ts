@@ -2,11 +2,12 @@ import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { statusPage } from '../../report/page.js';
 import { sendHtml } from '../html.js';
+import { lookupAt } from '../../report/maintenance.js';
 
 async function page(app: FastifyInstance) {
   app.get('/', { schema: { summary: 'The status page for people: failing probes first, readable without JavaScript', produces: ['text/html'] } }, async (_req, reply) => {
-    const { engine, now } = app.watchdog;
-    return sendHtml(reply, statusPage(engine.states(), now()));
+    const { engine, now, maintenance } = app.watchdog;
+    return sendHtml(reply, statusPage(engine.states(), now(), lookupAt(maintenance, now())));
   });
 }
 

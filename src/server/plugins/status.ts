@@ -5,6 +5,7 @@ import { ProbeDetail, StatusReport } from '../../report/schemas.js';
 import { errorReply, FormatQuery, ProbeParams } from '../schemas.js';
 import { probeDetail, statusReport, statusTable } from '../../report/view.js';
 import { probePage } from '../../report/page.js';
+import { lookupAt, maintenanceText, probeMaintenance } from '../../report/maintenance.js';
 import { sendHtml, wantsHtml } from '../html.js';
 
 /** Text for people at a terminal, JSON for everything else (jq, scripts). */
@@ -25,15 +26,16 @@ async function status(app: FastifyInstance) {
       },
     },
     async (req, reply) => {
-      const { engine, now } = app.watchdog;
+      const { engine, now, maintenance } = app.watchdog;
       const states = engine.states();
-      const report = statusReport(states, now(), engine.discovery);
+      const lookup = lookupAt(maintenance, now());
+      const report = statusReport(states, now(), engine.discovery, lookup);
       reply.code(report.status === 'failing' ? 503 : 200);
       if (wantsText(req))
         return reply
           .type('text/plain; charset=utf-8')
           .serializer((s: unknown) => s as string)
-          .send(statusTable(states, now(), { discovery: engine.discovery }));
+          .send(statusTable(states, now(), { discovery: engine.discovery }) + maintenanceText(lookup?.active ?? [], states, now()));
       return report;
     },
   );
@@ -50,8 +52,10 @@ async function status(app: FastifyInstance) {
     async (req, reply) => {
       const state = app.watchdog.engine.state(req.params.probe);
       if (!state) return reply.code(404).send(errorReply(404, `no probe named "${req.params.probe}"`));
-      if (wantsHtml(req)) return sendHtml(reply, probePage(state, app.watchdog.now()));
-      return probeDetail(state);
+      const lookup = lookupAt(app.watchdog.maintenance, app.watchdog.now());
+      if (wantsHtml(req)) return sendHtml(reply, probePage(state, app.watchdog.now(), lookup));
+      const window = probeMaintenance(lookup?.covering(state));
+      return window ? { ...probeDetail(state), maintenance: window } : probeDetail(state);
     },
   );
 }

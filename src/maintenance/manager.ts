@@ -1,0 +1,244 @@
+// Maintenance windows at run time: the config's windows and those opened over the API, which probes
+// they cover now, their end (by a timer, logged), the state file, and optional Alertmanager silences.
+// Probes keep running during a window; only paging stops (src/alerting reads `covering`).
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { MaintenanceConfig } from '../config/maintenance.js';
+import type { WatchdogConfig } from '../config/load.js';
+import type { HttpClient } from '../net/http.js';
+import type { CommonSpec } from '../probers/types.js';
+import { iso } from '../util/format.js';
+import { joinUrl } from '../util/url.js';
+import { readState, writeState, type StateFile } from './state.js';
+import { ConfigClock, covers, selectsAll, type MaintenanceSelector, type Window } from './windows.js';
+
+export type { Window } from './windows.js';
+
+export interface MaintenanceOptions {
+  logger: Logger;
+  now: () => number;
+  http: HttpClient;
+  /** The folder of the state file; none: API windows end with the process. */
+  stateDir?: string;
+  /** The probes now (silences list the names a window covers). */
+  specs?: () => Spec[];
+  /** How often windows are checked for their start and end. */
+  tickMs?: number;
+}
+
+export interface OpenRequest {
+  durationMs: number;
+  reason: string;
+  selector: MaintenanceSelector;
+}
+
+/** How long the list of open windows is reused; a window that starts is seen this much later at most. */
+const CACHE_MS = 200;
+
+type Spec = Pick<CommonSpec, 'name' | 'kind' | 'labels'>;
+
+export class Maintenance extends EventEmitter<{ change: [] }> {
+  private config?: MaintenanceConfig;
+  private clocks: ConfigClock[] = [];
+  private readonly api = new Map<string, Window>();
+  private readonly silences = new Map<string, { silenceId: string; endsAt: number }>();
+  /** Windows open at the last tick: the difference to the next one is what started and ended. */
+  private seen = new Map<string, Window>();
+  private timer?: NodeJS.Timeout;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly logger: Logger;
+  private cache?: { at: number; list: Window[] };
+
+  constructor(private readonly opts: MaintenanceOptions) {
+    super();
+    this.logger = opts.logger.child({ component: 'maintenance' });
+  }
+
+  configure(config: WatchdogConfig): void {
+    for (const c of this.clocks) c.dispose();
+    this.config = config.maintenance;
+    this.clocks = (config.maintenance?.windows ?? []).map((w) => new ConfigClock(w));
+    this.cache = undefined;
+    // A reload that adds, changes or removes a window applies now, not at the next tick.
+    if (this.timer) this.tick();
+  }
+
+  get maxDurationMs(): number {
+    return this.config?.maxApiDurationMs ?? 24 * 3_600_000;
+  }
+
+  /** Reads the state file (expired windows dropped; a bad file is logged and ignored), then ticks. */
+  async start(): Promise<void> {
+    if (this.opts.stateDir) {
+      const read = await readState(this.opts.stateDir);
+      const now = this.opts.now();
+      if (!read.ok) this.logger.error({ problem: read.problem }, 'maintenance state file ignored: it cannot be used; API windows from before the restart are lost');
+      for (const w of (read.ok && read.state?.windows) || []) if (w.endsAt > now) this.api.set(w.id, w);
+      for (const [id, s] of Object.entries((read.ok && read.state?.silences) || {})) if (s.endsAt > now) this.silences.set(id, s);
+      if (this.api.size) this.logger.info({ windows: [...this.api.keys()] }, 'maintenance windows restored from the state file');
+    }
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    for (const c of this.clocks) c.dispose();
+    await this.writing;
+  }
+
+  /** Open windows, soonest end first. Kept for a moment: a scrape asks once per probe. */
+  active(now = this.opts.now()): Window[] {
+    const cached = this.cache;
+    if (cached && now >= cached.at && now - cached.at < CACHE_MS && cached.list.every((w) => w.endsAt > now)) return cached.list;
+    const open = [...[...this.api.values()].filter((w) => w.startsAt <= now && now < w.endsAt), ...this.clocks.flatMap((c) => c.open(now) ?? [])];
+    this.cache = { at: now, list: open.sort((a, b) => a.endsAt - b.endsAt) };
+    return this.cache.list;
+  }
+
+  /** The next occurrence of each config window that is not open now. */
+  upcoming(now = this.opts.now()): Window[] {
+    return this.clocks.flatMap((c) => (c.open(now) ? [] : (c.next(now) ?? []))).sort((a, b) => a.startsAt - b.startsAt);
+  }
+
+  /** The open window that covers the probe for longest, if any. */
+  covering(spec: Spec, now = this.opts.now()): Window | undefined {
+    return this.active(now)
+      .filter((w) => covers(w.selector, spec))
+      .at(-1);
+  }
+
+  /** Opens a window now; refuses names and kinds that match no probe (a typo would cover nothing). */
+  open(req: OpenRequest, specs: Spec[]): { ok: true; window: Window } | { ok: false; problem: string } {
+    if (req.durationMs > this.maxDurationMs) return { ok: false, problem: `duration: over the ${this.maxDurationMs / 3_600_000}h cap (maintenance.maxDuration)` };
+    const unknown = req.selector.probes.filter((p) => !specs.some((s) => s.name === p));
+    if (unknown.length) return { ok: false, problem: `probes: no probe named ${unknown.map((p) => `"${p}"`).join(', ')}` };
+    const noKind = req.selector.kinds.filter((k) => !specs.some((s) => s.kind === k));
+    if (noKind.length) return { ok: false, problem: `kinds: no probe of kind ${noKind.map((k) => `"${k}"`).join(', ')}` };
+    if (!selectsAll(req.selector) && !specs.some((s) => covers(req.selector, s))) return { ok: false, problem: 'labels: no probe carries these labels' };
+    const now = this.opts.now();
+    const window: Window = { id: `m-${randomBytes(4).toString('hex')}`, source: 'api', reason: req.reason, startsAt: now, endsAt: now + req.durationMs, selector: req.selector };
+    this.api.set(window.id, window);
+    this.cache = undefined;
+    this.tick();
+    return { ok: true, window };
+  }
+
+  /** Ends an API window early; config windows end only by editing the file. */
+  end(id: string): { ok: true; window: Window } | { ok: false; status: 404 | 409; problem: string } {
+    const window = this.api.get(id);
+    if (!window) {
+      const config = this.active().find((w) => w.id === id);
+      if (config)
+        return { ok: false, status: 409, problem: `window "${id}" comes from the config (${this.clocks.find((c) => id.split('@')[0] === c.window.name)?.window.file}); edit the file to change it` };
+      return { ok: false, status: 404, problem: `no open maintenance window "${id}"` };
+    }
+    this.api.delete(id);
+    this.cache = undefined;
+    this.seen.delete(id);
+    this.logger.info({ id, reason: window.reason, plannedEnd: iso(window.endsAt) }, 'maintenance window ended early');
+    const silence = this.silences.get(id);
+    if (silence) {
+      this.silences.delete(id);
+      void this.expireSilence(id, silence.silenceId);
+    }
+    this.persist();
+    this.emit('change');
+    return { ok: true, window: { ...window, endsAt: this.opts.now() } };
+  }
+
+  /** Notices windows that started or ended since the last tick: logs them, makes silences, tells listeners. */
+  private tick(): void {
+    const now = this.opts.now();
+    let apiChanged = false;
+    for (const [id, w] of this.api) {
+      if (w.endsAt > now) continue;
+      this.api.delete(id);
+      this.cache = undefined;
+      apiChanged = true;
+    }
+    const open = new Map(this.active(now).map((w) => [w.id, w]));
+    let changed = false;
+    for (const [id, w] of this.seen) {
+      if (open.has(id)) continue;
+      changed = true;
+      const silence = this.silences.get(id);
+      this.silences.delete(id);
+      // Gone before its end (a reload removed or changed it): its silence must not outlive it.
+      if (silence && w.endsAt > now) void this.expireSilence(id, silence.silenceId);
+      this.logger.info({ id, reason: w.reason, source: w.source, endedAt: iso(Math.min(now, w.endsAt)) }, 'maintenance window ended');
+    }
+    for (const [id, w] of open) {
+      if (this.seen.has(id)) continue;
+      changed = true;
+      this.logger.info({ id, reason: w.reason, source: w.source, until: iso(w.endsAt), selector: w.selector }, 'maintenance window started');
+      if (this.config?.silenceUrl && !this.silences.has(id)) void this.createSilence(w, this.config.silenceUrl);
+    }
+    this.seen = open;
+    if (apiChanged || changed) this.persist();
+    if (changed) this.emit('change');
+  }
+
+  private persist(): void {
+    const dir = this.opts.stateDir;
+    if (!dir) return;
+    const state: StateFile = {
+      version: 1,
+      windows: [...this.api.values()].map((w) => ({ ...w, source: 'api' as const })),
+      silences: Object.fromEntries(this.silences),
+    };
+    // One write at a time, in order: the last state written is the last state known.
+    this.writing = this.writing.then(() => writeState(dir, state)).catch((err: unknown) => this.logger.error({ err, dir }, 'cannot write the maintenance state file'));
+  }
+
+  /** The probes' alerts are what a silence must match: the label `probe`, as both alert paths set it. */
+  private async createSilence(w: Window, url: string): Promise<void> {
+    const value = selectsAll(w.selector) ? '.+' : undefined;
+    const names = value ? [] : (this.opts.specs?.() ?? []).filter((s) => covers(w.selector, s)).map((s) => s.name);
+    if (!value && !names.length) return;
+    const body = {
+      matchers: [{ name: 'probe', value: value ?? names.map(escapeRegex).join('|'), isRegex: true, isEqual: true }],
+      startsAt: iso(Math.min(this.opts.now(), w.startsAt)),
+      endsAt: iso(w.endsAt),
+      createdBy: 'stack-watchdog',
+      comment: `maintenance ${w.id}: ${w.reason}`,
+    };
+    try {
+      const res = await this.opts.http.request(joinUrl(url, '/api/v2/silences'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        maxBytes: 64 * 1024,
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+      const silenceId = (JSON.parse(res.body) as { silenceID?: string }).silenceID;
+      if (!silenceId) throw new Error('the answer names no silenceID');
+      // The window may have ended while the request was out: expire what was just made.
+      if (!this.seen.has(w.id)) return void this.expireSilence(w.id, silenceId);
+      this.silences.set(w.id, { silenceId, endsAt: w.endsAt });
+      this.persist();
+      this.logger.info({ id: w.id, silenceId, matchers: body.matchers }, 'alertmanager silence created for the maintenance window');
+    } catch (err) {
+      this.logger.warn({ id: w.id, err: (err as Error).message }, 'cannot create the alertmanager silence for the maintenance window; the direct path and the rules still hold back pages');
+    }
+  }
+
+  private async expireSilence(id: string, silenceId: string): Promise<void> {
+    const url = this.config?.silenceUrl;
+    if (!url) return;
+    try {
+      const res = await this.opts.http.request(joinUrl(url, `/api/v2/silence/${encodeURIComponent(silenceId)}`), { method: 'DELETE', maxBytes: 64 * 1024, signal: AbortSignal.timeout(10_000) });
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+      this.logger.info({ id, silenceId }, 'alertmanager silence expired with the maintenance window');
+    } catch (err) {
+      this.logger.warn({ id, silenceId, err: (err as Error).message }, 'cannot expire the alertmanager silence; it runs out at the planned end');
+    }
+  }
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
