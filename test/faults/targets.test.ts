@@ -302,9 +302,10 @@ test('every network-speaking kind survives each target fault with a clear verdic
             assertClear(r, seen);
           }
           assert.ok(ms <= timeoutMs + MARGIN_MS, `${seen}: took ${ms} ms, over the ${timeoutMs} ms timeout plus ${MARGIN_MS} ms`);
-          // A 50 MB answer is refused at its cap (at most 10 MiB), never held whole (that alone would be
-          // 50 MiB, and its text as much again). The rest of the bound is what the other rows allocate meanwhile.
-          assert.ok(measured.growth < 45 * 1024 * 1024, `${seen}: heap and buffers grew by ${(measured.growth / 2 ** 20).toFixed(1)} MiB`);
+          // A 50 MB answer is refused at its cap (at most 10 MiB), never held whole: that would be 50 MiB of
+          // chunks, then as much again joined and decoded, over 100 MiB. The rest of the bound is what the
+          // other rows, running beside this one, allocate meanwhile (up to ~35 MiB seen on a loaded machine).
+          assert.ok(measured.growth < 64 * 1024 * 1024, `${seen}: heap and buffers grew by ${(measured.growth / 2 ** 20).toFixed(1)} MiB`);
           report.push(
             `${name.padEnd(36)} ${fault.padEnd(12)} ${r.reason.padEnd(17)} ${String(ms).padStart(5)} ms${measured.growth ? ` +${(measured.growth / 2 ** 20).toFixed(1)} MiB` : ''}  ${r.message.slice(0, 160)}`,
           );
