@@ -47,5 +47,6 @@ if ! out="$(npx tsc -p bench/tsconfig.json 2>&1)"; then
 fi
 cp package.json bench/.build/package.json
 
-# `bash bench/run.sh scale` runs the 1,000-probe bench (bench/scale.ts) instead.
-exec node "bench/.build/bench/${1:-bench}.js"
+# `bash bench/run.sh scale` runs the 1,000-probe bench (bench/scale.ts) instead, `soak --minutes N` the soak
+# (bench/soak.ts); arguments after the name go to it.
+exec node "bench/.build/bench/${1:-bench}.js" "${@:2}"

@@ -183,7 +183,17 @@ const WAIT_RETRY_MS = 2000;
 
 async function run(settings: Settings): Promise<number> {
   const logger = createLogger(settings.logLevel);
+  // SIGHUP's default action ends the process: the handler is in place before the daemon starts (it
+  // logs "started" before its config watch is set up), and a SIGHUP during the start reloads after it.
+  const started: { daemon?: Awaited<ReturnType<typeof startDaemon>>; hupDuringStart?: boolean } = {};
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: reloading config');
+    if (started.daemon) void started.daemon.reload();
+    else started.hupDuringStart = true;
+  });
   const daemon = await startDaemon(settings, { logger });
+  started.daemon = daemon;
+  if (started.hupDuringStart) void daemon.reload();
   return new Promise<number>((resolve) => {
     let stopping = false;
     const shutdown = (signal: string) => {
@@ -205,10 +215,6 @@ async function run(settings: Settings): Promise<number> {
     };
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGHUP', () => {
-      logger.info('SIGHUP: reloading config');
-      void daemon.reload();
-    });
   });
 }
 

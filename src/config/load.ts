@@ -187,7 +187,14 @@ export function parseConfig(sources: { file: string; text: string }[], env: Env,
     const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length) {
       // The parser's own text ends in an excerpt with a caret; one line with the position reads better in logs.
-      for (const e of doc.errors) problems.push(`${file}: line ${e.linePos?.[0].line ?? '?'}: ${e.message.split(' at line ')[0]?.split('\n')[0] ?? e.message}`);
+      for (const e of doc.errors) {
+        // The parser recurses per level: deep nesting (a few hundred to thousands of [ or {) overflows the
+        // stack, which it reports as the bare RangeError text. Say what is wrong with the file instead.
+        const text = /Maximum call stack size exceeded/.test(e.message)
+          ? 'the YAML is nested too deeply to read (hundreds of levels or more); a probe file needs a few'
+          : (e.message.split(' at line ')[0]?.split('\n')[0] ?? e.message);
+        problems.push(`${file}: line ${e.linePos?.[0].line ?? '?'}: ${text}`);
+      }
       continue;
     }
     let nodes = 0;

@@ -18,7 +18,7 @@ import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, attempt, failed, failure, fetchJson, passed, success } from './common.js';
-import { prometheusApi, prometheusDownHint } from './prometheusApi.js';
+import { notPrometheusHint, prometheusApi, prometheusDownHint } from './prometheusApi.js';
 
 const defaults = { heartbeatAlert: 'WatchdogAlertPathHeartbeat', maxHeartbeatAge: '5m' };
 /** The watchdog's own page: the alert whose route must end at someone. */
@@ -118,6 +118,10 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, counters: Count
   // 1. Prometheus knows an Alertmanager.
   const ams = await prometheusApi(ctx, spec.prometheus, '/api/v1/alertmanagers');
   if (!ams.ok) return ams.outcome;
+  // Without the list, "no active Alertmanager" would be a guess: say that something else answered.
+  if (!Array.isArray(asRecord(ams.value)?.activeAlertmanagers)) {
+    return failed('invalid_response', `the answer of /api/v1/alertmanagers has no data.activeAlertmanagers list: ${snippet(JSON.stringify(ams.value))}`, notPrometheusHint);
+  }
   const urls = (key: string) => {
     const list = asRecord(ams.value)?.[key];
     return Array.isArray(list) ? list.flatMap((a) => (typeof asRecord(a)?.url === 'string' ? [String(asRecord(a)?.url)] : [])) : [];

@@ -2,46 +2,15 @@
 // the last good one keeps running, and a bounded, clean shutdown.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../support/ports.js';
 import { jsonServer } from '../support/misbehaving.js';
 import { eventually } from '../support/engine.js';
+import { startWatchdog } from '../support/watchdog-process.js';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'watchdog.js');
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  logs: Record<string, unknown>[];
-  exited: Promise<number | null>;
-}
-
-async function startWatchdog(configPath: string, env: Record<string, string> = {}): Promise<Running> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [bin, 'run'], {
-    env: { PATH: process.env.PATH, WATCHDOG_CONFIG: configPath, WATCHDOG_PORT: String(port), WATCHDOG_HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: Record<string, unknown>[] = [];
-  let buf = '';
-  child.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      // Every stdout line must be a JSON log record: parse failures fail the test.
-      logs.push(JSON.parse(line) as Record<string, unknown>);
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(() => logs.some((l) => l.msg === 'stack-watchdog started'), 'the daemon to start', 20_000);
-  return { child, url, logs, exited };
-}
 
 async function metrics(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();

@@ -3,7 +3,7 @@ import { tcpConnect } from './ports.js';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { closedPort, dripServer, hangAfterAccept, hugeBody, invalidJson, jsonServer, resetServer, statusServer } from './misbehaving.js';
+import { closedPort, dripServer, hangAfterAccept, hugeBody, invalidJson, jsonServer, resetServer, statusServer, switchable } from './misbehaving.js';
 
 /** A node:http GET that reports how it ended: status, or the error code. */
 function rawGet(url: string, timeoutMs = 2000): Promise<{ status?: number; code?: string; body?: string }> {
@@ -194,4 +194,22 @@ test('jsonServer hands the parsed request to the handler and serialises its repl
   const boom = await fetch(`${target.url}/boom`, { signal: AbortSignal.timeout(2000) });
   assert.equal(boom.status, 500);
   assert.match(((await boom.json()) as { error: string }).error, /kaboom/);
+});
+
+test('switchable relays to the chosen port, passes a reset on as a reset, and refuses while closed', async (t) => {
+  const up = await statusServer(200, 'up');
+  const reset = await resetServer();
+  const at = await switchable(up.port);
+  t.after(async () => {
+    await at.close();
+    await up.close();
+    await reset.close();
+  });
+  assert.equal((await rawGet(at.url)).body, 'up');
+  await at.use(reset.port);
+  assert.equal((await rawGet(at.url)).code, 'ECONNRESET');
+  await at.use('closed');
+  assert.equal(await tcpConnect(at.port), 'ECONNREFUSED');
+  await at.use(up.port);
+  assert.equal((await rawGet(at.url)).status, 200, 'listens again on the same port');
 });

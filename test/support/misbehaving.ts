@@ -3,7 +3,7 @@
 // 127.0.0.1 port 0 and every close() destroys the open sockets, because a test that waits on a
 // hanging socket would otherwise hang the whole run.
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createConnection, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 
 export interface MisbehavingTarget {
   /** http://127.0.0.1:PORT (no trailing slash). */
@@ -63,11 +63,14 @@ export function dripServer(opts: { intervalMs?: number } = {}): Promise<Misbehav
   });
 }
 
-/** Streams `bytes` bytes with an honest content-length: for clients that must cap what they buffer. */
-export function hugeBody(bytes = 50 * 1024 * 1024): Promise<MisbehavingTarget> {
+/**
+ * Streams `bytes` bytes with an honest content-length: for clients that must cap what they buffer.
+ * `chunked`: no content-length, so only a client that counts what it reads can stop in time.
+ */
+export function hugeBody(bytes = 50 * 1024 * 1024, opts: { chunked?: boolean } = {}): Promise<MisbehavingTarget> {
   const chunk = Buffer.alloc(64 * 1024, 'a');
   return startHttp((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes) });
+    res.writeHead(200, { 'content-type': 'application/octet-stream', ...(opts.chunked ? {} : { 'content-length': String(bytes) }) });
     let left = bytes;
     // Honour back-pressure: pushing 50 MiB into the socket buffer at once would cost the test
     // process the memory the client is supposed to refuse to spend.
@@ -126,6 +129,78 @@ export async function closedPort(): Promise<MisbehavingTarget> {
     hostPort: `127.0.0.1:${port}`,
     connections: 0,
     close: async () => {},
+  };
+}
+
+export interface SwitchTarget extends MisbehavingTarget {
+  /**
+   * From now on, connections go to 127.0.0.1:`port` (a misbehaving target, a real Prometheus, ...),
+   * or are refused ('closed': the port stops listening). Open connections are dropped, so the next
+   * request meets the new behaviour.
+   */
+  use(port: number | 'closed'): Promise<void>;
+}
+
+/**
+ * One fixed address whose behaviour a test switches: a TCP relay to the port chosen by use().
+ * A probe keeps its URL while its target turns faulty and healthy again, as a real service does.
+ * A reset on the backend side is passed on as a reset (RST), not as a clean close.
+ */
+export async function switchable(initial: number | 'closed'): Promise<SwitchTarget> {
+  let backend = initial;
+  const pairs = new Set<Socket>();
+  let connections = 0;
+  const relay = (client: Socket): void => {
+    connections++;
+    pairs.add(client);
+    client.on('error', () => {});
+    if (backend === 'closed') {
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection({ host: '127.0.0.1', port: backend });
+    pairs.add(upstream);
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET' && !client.destroyed) client.resetAndDestroy();
+      else client.destroy();
+    });
+    client.on('close', () => {
+      pairs.delete(client);
+      upstream.destroy();
+    });
+    upstream.on('close', () => {
+      pairs.delete(upstream);
+      if (!client.destroyed) client.end();
+    });
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  const server = createNetServer(relay);
+  const port = await listen(server);
+  const dropAll = () => {
+    for (const s of pairs) s.destroy();
+    pairs.clear();
+  };
+  if (initial === 'closed') await closeServer(server);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    hostPort: `127.0.0.1:${port}`,
+    get connections() {
+      return connections;
+    },
+    async use(next) {
+      backend = next;
+      dropAll();
+      if (next === 'closed') await closeServer(server);
+      else if (!server.listening) await listen(server, port);
+    },
+    async close() {
+      backend = 'closed';
+      const done = closeServer(server);
+      dropAll();
+      await done;
+    },
   };
 }
 
@@ -218,10 +293,11 @@ async function track(server: HttpServer | NetServer, cleanup: () => void): Promi
   };
 }
 
-function listen(server: HttpServer | NetServer): Promise<number> {
+/** Listens on 127.0.0.1 (on `port`, default one the kernel picks) and resolves with the port. */
+function listen(server: HttpServer | NetServer, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(port, '127.0.0.1', () => {
       server.off('error', reject);
       const addr = server.address();
       if (addr === null || typeof addr === 'string') reject(new Error('misbehaving: unexpected server address'));
