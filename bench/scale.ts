@@ -57,6 +57,25 @@ async function counter(url: string, name: string): Promise<number> {
   return sum;
 }
 
+/** The schedule-lateness histogram's cumulative bucket counts, by upper bound (seconds). */
+async function lagBuckets(url: string): Promise<Map<number, number>> {
+  const text = await (await request(`${url}/metrics`)).body.text();
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(/^watchdog_schedule_lag_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  return out;
+}
+
+/**
+ * The bucket bound under which `q` of the runs between two readings started: an upper bound of that
+ * quantile, as exact as the buckets are (0.1 s is one, so "p99 under 100 ms" reads off directly).
+ */
+function lagQuantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = after.get(Infinity)! - (before.get(Infinity) ?? 0);
+  for (const le of bounds) if (after.get(le)! - (before.get(le) ?? 0) >= q * total) return le * 1000;
+  return Infinity;
+}
+
 async function compare(label: string, url: string, contentType: string) {
   const res = await request(url);
   const body = Buffer.from(await res.body.arrayBuffer());
@@ -93,12 +112,15 @@ async function main(): Promise<void> {
     await sleep(WARMUP_SECONDS * 1000);
     const runs0 = await counter(url, 'watchdog_probe_runs_total');
     const skipped0 = await counter(url, 'watchdog_probe_skipped_runs_total');
+    const lag0 = await lagBuckets(url);
     const t0 = Date.now();
     const metrics = await compare('GET /metrics', `${url}/metrics`, 'text/plain; version=0.0.4; charset=utf-8');
     const status = await compare('GET /status', `${url}/status`, 'application/json; charset=utf-8');
     const seconds = (Date.now() - t0) / 1000;
     const runsPerSec = ((await counter(url, 'watchdog_probe_runs_total')) - runs0) / seconds;
     const skippedPerSec = ((await counter(url, 'watchdog_probe_skipped_runs_total')) - skipped0) / seconds;
+    const lag1 = await lagBuckets(url);
+    const lateness = { p50UpToMs: lagQuantile(lag0, lag1, 0.5), p99UpToMs: lagQuantile(lag0, lag1, 0.99) };
     const mem = memory(daemon.pid!);
     load.push(loadavg()[0]);
     const results = {
@@ -108,6 +130,7 @@ async function main(): Promise<void> {
       routes: [metrics, status],
       runsPerSec,
       skippedPerSec,
+      lateness,
       rssKiB: mem.rssKiB,
       peakKiB: mem.peakKiB,
     };
@@ -123,6 +146,7 @@ async function main(): Promise<void> {
         }),
       ),
       `p99 daemon/anchor: /metrics ${(metrics.daemon.p99Ms / metrics.anchor.p99Ms).toFixed(1)}x, /status ${(status.daemon.p99Ms / status.anchor.p99Ms).toFixed(1)}x`,
+      `schedule lateness (histogram bucket bounds): p50 <= ${lateness.p50UpToMs} ms, p99 <= ${lateness.p99UpToMs} ms`,
       `probe runs ${runsPerSec.toFixed(0)}/s of ${PROBES}/s expected, skipped ${skippedPerSec.toFixed(1)}/s; daemon RSS ${(mem.rssKiB / 1024).toFixed(1)} MiB (peak ${(mem.peakKiB / 1024).toFixed(1)} MiB)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
