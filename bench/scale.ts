@@ -5,7 +5,7 @@
 // Also: RSS, probe runs per second against the 1,000 expected, and runs skipped because the previous
 // one was still going. Loopback only; every loop is bounded; every process is stopped at exit.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +48,13 @@ async function staticServer(body: Buffer, contentType: string): Promise<{ url: s
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return { url: `http://127.0.0.1:${port}/`, close: () => server.close() };
+}
+
+/** The heap caps the image runs the daemon with (Dockerfile, `ENV NODE_OPTIONS=...`): RSS is then what a container shows. */
+function imageNodeOptions(): string {
+  const m = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(join(here, '../../../Dockerfile'), 'utf8'));
+  if (!m) throw new Error('Dockerfile: no ENV NODE_OPTIONS="..." line to run the daemon with');
+  return m[1]!;
 }
 
 async function counter(url: string, name: string): Promise<number> {
@@ -105,7 +112,15 @@ async function main(): Promise<void> {
   writeFileSync(config, probeFile(targetUrl, PROBES, '1s', '900ms'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env = { ...process.env, NODE_ENV: 'production', WATCHDOG_CONFIG: config, WATCHDOG_HOST: '127.0.0.1', WATCHDOG_PORT: String(port), WATCHDOG_LOG_LEVEL: 'warn' };
+  const env = {
+    ...process.env,
+    NODE_OPTIONS: imageNodeOptions(),
+    NODE_ENV: 'production',
+    WATCHDOG_CONFIG: config,
+    WATCHDOG_HOST: '127.0.0.1',
+    WATCHDOG_PORT: String(port),
+    WATCHDOG_LOG_LEVEL: 'warn',
+  };
   const daemon = await startProcess({ name: 'daemon', command: process.execPath, args: [join(here, '../src/cli.js'), 'run'], env, logFile: join(dir, 'daemon.log'), readyUrl: `${url}/readyz` });
   try {
     process.stdout.write(`[scale] ${PROBES} probes every 1s; warming up ${WARMUP_SECONDS}s\n`);
@@ -127,6 +142,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, load1m: load, node: process.version },
       probes: PROBES,
+      nodeOptions: env.NODE_OPTIONS,
       routes: [metrics, status],
       runsPerSec,
       skippedPerSec,
@@ -137,7 +153,7 @@ async function main(): Promise<void> {
     writeFileSync(join(here, '../../results/scale-latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     const f = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
     const lines = [
-      `stack-watchdog scale bench, ${results.date}: ${results.machine.cpus} CPUs, load ${load.map((l) => l?.toFixed(1)).join(' -> ')}, node ${process.version}, ${PROBES} probes every 1s`,
+      `stack-watchdog scale bench, ${results.date}: ${results.machine.cpus} CPUs, load ${load.map((l) => l?.toFixed(1)).join(' -> ')}, node ${process.version}, ${PROBES} probes every 1s, NODE_OPTIONS "${env.NODE_OPTIONS}"`,
       'route          side      bytes     req/s   p50 ms   p99 ms  errors',
       ...[metrics, status].flatMap((r) =>
         (['daemon', 'anchor'] as const).map((side) => {
