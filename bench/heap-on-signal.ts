@@ -7,7 +7,9 @@ const file = process.env.BENCH_HEAP_FILE;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (file && gc) {
   process.on('SIGUSR2', () => {
+    // Where the resident memory is before the collection (heap, buffers outside it), then what lives.
+    const before = process.memoryUsage();
     gc();
-    appendFileSync(file, `${JSON.stringify({ at: Date.now(), heapUsedBytes: process.memoryUsage().heapUsed })}\n`);
+    appendFileSync(file, `${JSON.stringify({ at: Date.now(), heapUsedBytes: process.memoryUsage().heapUsed, before })}\n`);
   });
 }

@@ -5,7 +5,7 @@
 // Also: RSS, probe runs per second against the 1,000 expected, and runs skipped because the previous
 // one was still going. Loopback only; every loop is bounded; every process is stopped at exit.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -50,11 +50,37 @@ async function staticServer(body: Buffer, contentType: string): Promise<{ url: s
   return { url: `http://127.0.0.1:${port}/`, close: () => server.close() };
 }
 
+/** The heap caps the image runs the daemon with (Dockerfile, `ENV NODE_OPTIONS=...`): RSS is then what a container shows. */
+function imageNodeOptions(): string {
+  const m = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(join(here, '../../../Dockerfile'), 'utf8'));
+  if (!m) throw new Error('Dockerfile: no ENV NODE_OPTIONS="..." line to run the daemon with');
+  return m[1]!;
+}
+
 async function counter(url: string, name: string): Promise<number> {
   const text = await (await request(`${url}/metrics`)).body.text();
   let sum = 0;
   for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   return sum;
+}
+
+/** The schedule-lateness histogram's cumulative bucket counts, by upper bound (seconds). */
+async function lagBuckets(url: string): Promise<Map<number, number>> {
+  const text = await (await request(`${url}/metrics`)).body.text();
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(/^watchdog_schedule_lag_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  return out;
+}
+
+/**
+ * The bucket bound under which `q` of the runs between two readings started: an upper bound of that
+ * quantile, as exact as the buckets are (0.1 s is one, so "p99 under 100 ms" reads off directly).
+ */
+function lagQuantile(before: Map<number, number>, after: Map<number, number>, q: number): number {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = after.get(Infinity)! - (before.get(Infinity) ?? 0);
+  for (const le of bounds) if (after.get(le)! - (before.get(le) ?? 0) >= q * total) return le * 1000;
+  return Infinity;
 }
 
 async function compare(label: string, url: string, contentType: string) {
@@ -86,35 +112,48 @@ async function main(): Promise<void> {
   writeFileSync(config, probeFile(targetUrl, PROBES, '1s', '900ms'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const env = { ...process.env, NODE_ENV: 'production', WATCHDOG_CONFIG: config, WATCHDOG_HOST: '127.0.0.1', WATCHDOG_PORT: String(port), WATCHDOG_LOG_LEVEL: 'warn' };
+  const env = {
+    ...process.env,
+    NODE_OPTIONS: imageNodeOptions(),
+    NODE_ENV: 'production',
+    WATCHDOG_CONFIG: config,
+    WATCHDOG_HOST: '127.0.0.1',
+    WATCHDOG_PORT: String(port),
+    WATCHDOG_LOG_LEVEL: 'warn',
+  };
   const daemon = await startProcess({ name: 'daemon', command: process.execPath, args: [join(here, '../src/cli.js'), 'run'], env, logFile: join(dir, 'daemon.log'), readyUrl: `${url}/readyz` });
   try {
     process.stdout.write(`[scale] ${PROBES} probes every 1s; warming up ${WARMUP_SECONDS}s\n`);
     await sleep(WARMUP_SECONDS * 1000);
     const runs0 = await counter(url, 'watchdog_probe_runs_total');
     const skipped0 = await counter(url, 'watchdog_probe_skipped_runs_total');
+    const lag0 = await lagBuckets(url);
     const t0 = Date.now();
     const metrics = await compare('GET /metrics', `${url}/metrics`, 'text/plain; version=0.0.4; charset=utf-8');
     const status = await compare('GET /status', `${url}/status`, 'application/json; charset=utf-8');
     const seconds = (Date.now() - t0) / 1000;
     const runsPerSec = ((await counter(url, 'watchdog_probe_runs_total')) - runs0) / seconds;
     const skippedPerSec = ((await counter(url, 'watchdog_probe_skipped_runs_total')) - skipped0) / seconds;
+    const lag1 = await lagBuckets(url);
+    const lateness = { p50UpToMs: lagQuantile(lag0, lag1, 0.5), p99UpToMs: lagQuantile(lag0, lag1, 0.99) };
     const mem = memory(daemon.pid!);
     load.push(loadavg()[0]);
     const results = {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, load1m: load, node: process.version },
       probes: PROBES,
+      nodeOptions: env.NODE_OPTIONS,
       routes: [metrics, status],
       runsPerSec,
       skippedPerSec,
+      lateness,
       rssKiB: mem.rssKiB,
       peakKiB: mem.peakKiB,
     };
     writeFileSync(join(here, '../../results/scale-latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     const f = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
     const lines = [
-      `stack-watchdog scale bench, ${results.date}: ${results.machine.cpus} CPUs, load ${load.map((l) => l?.toFixed(1)).join(' -> ')}, node ${process.version}, ${PROBES} probes every 1s`,
+      `stack-watchdog scale bench, ${results.date}: ${results.machine.cpus} CPUs, load ${load.map((l) => l?.toFixed(1)).join(' -> ')}, node ${process.version}, ${PROBES} probes every 1s, NODE_OPTIONS "${env.NODE_OPTIONS}"`,
       'route          side      bytes     req/s   p50 ms   p99 ms  errors',
       ...[metrics, status].flatMap((r) =>
         (['daemon', 'anchor'] as const).map((side) => {
@@ -123,6 +162,7 @@ async function main(): Promise<void> {
         }),
       ),
       `p99 daemon/anchor: /metrics ${(metrics.daemon.p99Ms / metrics.anchor.p99Ms).toFixed(1)}x, /status ${(status.daemon.p99Ms / status.anchor.p99Ms).toFixed(1)}x`,
+      `schedule lateness (histogram bucket bounds): p50 <= ${lateness.p50UpToMs} ms, p99 <= ${lateness.p99UpToMs} ms`,
       `probe runs ${runsPerSec.toFixed(0)}/s of ${PROBES}/s expected, skipped ${skippedPerSec.toFixed(1)}/s; daemon RSS ${(mem.rssKiB / 1024).toFixed(1)} MiB (peak ${(mem.peakKiB / 1024).toFixed(1)} MiB)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

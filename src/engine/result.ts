@@ -38,6 +38,18 @@ export interface ProbeState {
   /** How late the newest scheduled run started, in ms after it was due (waiting for a slot included). */
   lagMs?: number;
   running: boolean;
+  /**
+   * Bumped by every change a view of the probe can show (see `touched`): /status and /metrics keep
+   * each probe's rendered text and redo it only when this moved, so a field added to a view must be
+   * changed through `touched` too, or the views keep showing its old value.
+   */
+  version: number;
+}
+
+/** Marks a probe's state as changed since the views last rendered it; returns the state. */
+export function touched(state: ProbeState): ProbeState {
+  state.version++;
+  return state;
 }
 
 export function pendingResult(now: number): ProbeResult {
@@ -57,6 +69,7 @@ export function newState(spec: ProbeSpec, now: number): ProbeState {
     failuresByReason: new Map(),
     skipped: 0,
     running: false,
+    version: 0,
   };
 }
 
@@ -67,6 +80,7 @@ export function newState(spec: ProbeSpec, now: number): ProbeState {
  * threshold to this one run (a one-shot check reports what it saw); the counters still count it.
  */
 export function record(state: ProbeState, raw: ProbeResult, limits: { history: number; failures: number }, opts: { undamped?: boolean } = {}): boolean {
+  touched(state);
   state.last = raw;
   state.history.unshift(raw);
   if (state.history.length > limits.history) state.history.length = limits.history;

@@ -7,7 +7,7 @@
 // and help texts are the same as before; the process, config and alerting metrics stay on
 // prom-client's private registry (metrics/registry.ts), which appends this text to its own.
 import { probeStatuses } from '../core/status.js';
-import type { ProbeResult, ProbeState } from '../engine/result.js';
+import type { ProbeState } from '../engine/result.js';
 import type { GaugeDecl } from '../probers/types.js';
 
 interface Family {
@@ -76,25 +76,44 @@ function escape(value: string): string {
   return /[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
 }
 
-/** What a probe's kept lines were written from: every change to a probe replaces one of these objects or the count. */
-interface Kept {
-  spec: ProbeState['spec'];
-  current: ProbeResult;
-  last: ProbeResult | undefined;
-  skipped: number;
-  /** One string per family, then one per kind gauge. */
-  text: string[];
+/** The lines of one block of consecutive probes, per family and per kind gauge, and the versions they were written from. */
+interface Block {
+  states: ProbeState[];
+  versions: number[];
+  /** One buffer per family: the block's lines of it, encoded once when the block is written. */
+  text: Buffer[];
+  /** Per kind gauge, the lines of each probe that has any (most kinds publish none). */
+  gauges: string[][];
 }
 
 /**
- * The text of every per-probe family and every kind gauge, for the probes `states()` returns.
- * Probes that a reload removed drop out of the cache on the next scrape.
+ * Probes per block. A scrape rewrites only the blocks holding a probe that changed, then joins the
+ * blocks: with 1,000 probes on 1 s intervals some tens of probes change between two close scrapes.
+ * Blocks of 32 had half of them rewritten at every scrape (measured); 8 rewrites a quarter as much
+ * and still joins ~1,500 pieces instead of 14,000 lines.
  */
-export function probeExposition(states: () => ProbeState[], kindGauges: ReadonlyMap<string, GaugeDecl>): () => string {
-  const gaugeNames = [...kindGauges.keys()];
-  let kept = new Map<ProbeState, Kept>();
+const BLOCK = 8;
 
-  const write = (s: ProbeState): Kept => {
+/**
+ * The text of every per-probe family and every kind gauge, for the probes `states()` returns, as
+ * the UTF-8 pieces of one exposition, in order. Each probe's lines are written once per change of
+ * the probe (its state's `version`), each block's once per change of one of its probes. Buffers,
+ * not strings: a scrape then copies each byte once (Buffer.concat) instead of joining a 1 MB string,
+ * measuring it and encoding it again on the socket. Probes a reload removed drop out on the next scrape.
+ */
+export function probeExposition(states: () => ProbeState[], kindGauges: ReadonlyMap<string, GaugeDecl>): () => Buffer[] {
+  const gaugeNames = [...kindGauges.keys()];
+  const headers = [
+    ...families.map((f) => `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`),
+    ...gaugeNames.map((name) => `# HELP ${name} ${kindGauges.get(name)?.help ?? ''}\n# TYPE ${name} gauge\n`),
+  ].map((h) => Buffer.from(h));
+  /** Each probe's lines (one string per family, then per kind gauge), with the version they show. */
+  const kept = new WeakMap<ProbeState, { version: number; text: string[] }>();
+  let blocks: Block[] = [];
+
+  const probeText = (s: ProbeState): string[] => {
+    const k = kept.get(s);
+    if (k && k.version === s.version) return k.text;
     const l = `probe="${escape(s.spec.name)}",kind="${escape(s.spec.kind)}"`;
     const text = families.map((f) => f.lines(s, l));
     for (const name of gaugeNames) {
@@ -108,32 +127,46 @@ export function probeExposition(states: () => ProbeState[], kindGauges: Readonly
       }
       text.push(out);
     }
-    return { spec: s.spec, current: s.current, last: s.last, skipped: s.skipped, text };
+    kept.set(s, { version: s.version, text });
+    return text;
   };
 
+  const writeBlock = (members: ProbeState[]): Block => {
+    const texts = members.map(probeText);
+    return {
+      states: members,
+      versions: members.map((s) => s.version),
+      text: families.map((_, i) => Buffer.from(texts.map((t) => t[i]).join(''))),
+      gauges: gaugeNames.map((_, j) => texts.map((t) => t[families.length + j]!).filter(Boolean)),
+    };
+  };
+
+  const current = (b: Block | undefined, members: ProbeState[]): boolean =>
+    b !== undefined && b.states.length === members.length && members.every((s, i) => b.states[i] === s && b.versions[i] === s.version);
+
   return () => {
-    const next = new Map<ProbeState, Kept>();
-    for (const s of states()) {
-      const k = kept.get(s);
-      next.set(s, k && k.spec === s.spec && k.current === s.current && k.last === s.last && k.skipped === s.skipped ? k : write(s));
+    const all = states();
+    const next: Block[] = [];
+    for (let i = 0; i < all.length; i += BLOCK) {
+      const members = all.slice(i, i + BLOCK);
+      const old = blocks[next.length];
+      next.push(current(old, members) ? old! : writeBlock(members));
     }
-    kept = next;
-    const parts: string[] = [];
-    const all = [...kept.values()];
-    families.forEach((f, i) => {
-      parts.push(`# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`);
-      for (const k of all) parts.push(k.text[i] ?? '');
+    blocks = next;
+    const parts: Buffer[] = [];
+    families.forEach((_, i) => {
+      parts.push(headers[i]!);
+      for (const b of blocks) parts.push(b.text[i]!);
     });
-    gaugeNames.forEach((name, j) => {
-      const decl = kindGauges.get(name);
-      parts.push(`# HELP ${name} ${decl?.help ?? ''}\n# TYPE ${name} gauge\n`);
+    gaugeNames.forEach((_, j) => {
+      parts.push(headers[families.length + j]!);
       // Two probes may publish the same series (two probes of one container): one line each, the last wins.
       const seen = new Map<string, string>();
-      for (const k of all) {
-        for (const text of (k.text[families.length + j] ?? '').split('\n')) if (text) seen.set(text.slice(0, text.lastIndexOf(' ')), `${text}\n`);
+      for (const b of blocks) {
+        for (const lines of b.gauges[j]!) for (const text of lines.split('\n')) if (text) seen.set(text.slice(0, text.lastIndexOf(' ')), `${text}\n`);
       }
-      parts.push(...seen.values());
+      if (seen.size) parts.push(Buffer.from([...seen.values()].join('')));
     });
-    return parts.join('');
+    return parts;
   };
 }

@@ -1,7 +1,7 @@
 // The watchdog's own /metrics: a private prom-client registry (never the global one, so tests and
 // reloads build fresh ones), with every value read from engine state at scrape time. A probe that a
 // reload removed has no state, so it leaves /metrics on the next scrape.
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
 import type { ProbeState } from '../engine/result.js';
 import { probers } from '../probers/index.js';
@@ -32,19 +32,46 @@ export interface MetricsOptions {
  * prom-client's private registry for the daemon's own metrics, with the per-probe families
  * (probeFamilies.ts) appended to its text: one /metrics, two ways of writing it.
  */
-class WatchdogRegistry extends Registry {
-  constructor(private readonly probeText: () => string) {
+export class WatchdogRegistry extends Registry {
+  /** The process metrics' text and when it was read (performance.now()). */
+  private processText = { at: -Infinity, text: Buffer.alloc(0) };
+
+  constructor(
+    private readonly probeParts: () => Buffer[],
+    /** prom-client's default process metrics, on a registry of their own (see PROCESS_METRICS_TTL_MS). */
+    private readonly process?: Registry,
+  ) {
     super();
   }
 
+  /** The exposition as bytes, what GET /metrics sends: the per-probe part is kept encoded. */
+  async metricsBuffer(): Promise<Buffer> {
+    const now = performance.now();
+    if (this.process && now - this.processText.at >= PROCESS_METRICS_TTL_MS) this.processText = { at: now, text: Buffer.from(await this.process.metrics()) };
+    return Buffer.concat([Buffer.from(await super.metrics()), this.processText.text, ...this.probeParts()]);
+  }
+
   override async metrics(): Promise<string> {
-    return (await super.metrics()) + this.probeText();
+    return (await this.metricsBuffer()).toString();
   }
 }
 
-export function createMetrics(opts: MetricsOptions): Registry {
+/**
+ * How long the process metrics (CPU, memory, heap spaces, event loop lag, fds) are reused. Reading
+ * them (syscalls, a histogram of the loop's lag) was most of what a scrape still cost once the
+ * per-probe text was kept; Prometheus scrapes every 15 s or so, and these describe the process at
+ * that grain anyway. The watchdog's own gauges are read at every scrape.
+ */
+const PROCESS_METRICS_TTL_MS = 1000;
+
+export function createMetrics(opts: MetricsOptions): WatchdogRegistry {
   const { engine } = opts;
-  const registry = new WatchdogRegistry(probeExposition(() => engine.states(), kindGauges(probers)));
+  let processRegistry: Registry | undefined;
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: (processRegistry = new Registry()) });
+  const registry = new WatchdogRegistry(
+    probeExposition(() => engine.states(), kindGauges(probers)),
+    processRegistry,
+  );
   const gauge = (name: string, help: string, labelNames: readonly string[], fill: (g: Gauge) => void) =>
     new Gauge({
       name,
@@ -87,10 +114,18 @@ export function createMetrics(opts: MetricsOptions): Registry {
     gauge('watchdog_probe_maintenance', 'Whether the probe is in a maintenance window (1): it runs and reports, but pages nobody; the shipped rules skip it.', ['probe'], (g) => {
       for (const s of engine.states()) g.set({ probe: s.spec.name }, inMaintenance(s) ? 1 : 0);
     });
+  // One series set for all probes, not one per probe: what the 1,000-probe budget (lateness p99 under
+  // 100 ms) is checked against, and what says the run slots (WATCHDOG_CONCURRENCY) are too few.
+  const lag = new Histogram({
+    name: 'watchdog_schedule_lag_seconds',
+    help: 'How late scheduled probe runs started after they were due (waiting for a run slot included).',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  engine.on('lag', (_state, ms) => lag.observe(ms / 1000));
   const build = new Gauge({ name: 'watchdog_build_info', help: 'The running stack-watchdog build.', labelNames: ['version', 'nodejs'], registers: [registry] });
   build.set({ version: opts.version, nodejs: process.versions.node }, 1);
 
-  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
   return registry;
 }
 

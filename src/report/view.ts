@@ -56,11 +56,48 @@ export function overall(states: ProbeState[]): StatusReport['status'] {
 export function statusReport(states: ProbeState[], now: number, discovery?: DiscoveryStatus, maintenance?: MaintenanceLookup): StatusReport {
   const report: StatusReport = { status: overall(states), generatedAt: iso(now), probes: states.map((s) => probeView(s, maintenance)) };
   if (maintenance) report.maintenance = maintenance.active.map((w) => windowView(w, states));
-  if (discovery) {
-    const when = (ms: number | null) => (ms === null ? null : iso(ms));
-    report.discovery = { ...discovery, lastSuccess: when(discovery.lastSuccess), lastAttempt: when(discovery.lastAttempt), probes: [...discovery.probes] };
-  }
+  if (discovery) report.discovery = discoveryView(discovery);
   return report;
+}
+
+function discoveryView(discovery: DiscoveryStatus): NonNullable<StatusReport['discovery']> {
+  const when = (ms: number | null) => (ms === null ? null : iso(ms));
+  return { ...discovery, lastSuccess: when(discovery.lastSuccess), lastAttempt: when(discovery.lastAttempt), probes: [...discovery.probes] };
+}
+
+/**
+ * Something rendered from one probe's state, kept with the state's version: redone only when the
+ * probe changed (a run, a skipped tick, a reload), so with 1,000 probes a request renders the few
+ * that changed since the last one instead of all of them. Keyed weakly: a probe a reload removed
+ * takes its entry with it.
+ */
+function perVersion<T>(render: (s: ProbeState) => T): (s: ProbeState) => T {
+  const kept = new WeakMap<ProbeState, { version: number; value: T }>();
+  return (s) => {
+    const k = kept.get(s);
+    if (k && k.version === s.version) return k.value;
+    const value = render(s);
+    kept.set(s, { version: s.version, value });
+    return value;
+  };
+}
+
+const probeJson = perVersion((s) => JSON.stringify(probeView(s)));
+
+/**
+ * `statusReport` as JSON text, the same document field for field, built from each probe's kept JSON
+ * (`GET /status`): rendering and serialising 1,000 probe views took most of a request's time.
+ */
+export function statusReportJson(states: ProbeState[], now: number, discovery?: DiscoveryStatus, maintenance?: MaintenanceLookup): { status: StatusReport['status']; json: string } {
+  const status = overall(states);
+  const head = `{"status":${JSON.stringify(status)},"generatedAt":${JSON.stringify(iso(now))},"probes":[`;
+  // A window opens and ends without its probes changing, so a probe in one is rendered afresh, not
+  // kept; windows are few and short, and with none open every probe comes from what is kept.
+  const open = maintenance?.active.length ? maintenance : undefined;
+  const probes = states.map((s) => (open?.covering(s) ? JSON.stringify(probeView(s, open)) : probeJson(s)));
+  const windows = maintenance ? `,"maintenance":${JSON.stringify(maintenance.active.map((w) => windowView(w, states)))}` : '';
+  const tail = `]${windows}${discovery ? `,"discovery":${JSON.stringify(discoveryView(discovery))}` : ''}}`;
+  return { status, json: head + probes.join(',') + tail };
 }
 
 function historyEntry(r: ProbeResult) {
@@ -104,16 +141,11 @@ const HINT_INDENT = ' '.repeat(HINT_LABEL.length);
  * so what to do stands next to what broke; wrapped to the width rather than running off screen.
  */
 export function statusTable(states: ProbeState[], now: number, opts: TableOptions = {}): string {
-  const rows = states.map((s) => [
-    s.spec.name,
-    s.spec.kind,
-    mark[s.current.status],
-    formatSeconds(Math.max(0, now - s.since)),
-    s.current.reason,
-    valueText(s.current.value, s.spec.unit),
-    s.last ? `${formatSeconds(Math.max(0, now - s.last.at))} ago` : 'never',
-    oneLine(s.current.message),
-  ]);
+  const rows = states.map((s) => {
+    const [name, kind, status, reason, value, message] = rowCells(s);
+    // The two ages follow the clock, so they are the only cells written at every call.
+    return [name, kind, status, formatSeconds(Math.max(0, now - s.since)), reason, value, s.last ? `${formatSeconds(Math.max(0, now - s.last.at))} ago` : 'never', message];
+  });
   const header = ['PROBE', 'KIND', 'STATUS', 'SINCE', 'REASON', 'VALUE', 'LAST RUN', 'MESSAGE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[], status?: ProbeStatus) =>
@@ -135,6 +167,9 @@ export function statusTable(states: ProbeState[], now: number, opts: TableOption
   out.push('', `overall: ${overall(states)}`);
   return out.join('\n') + '\n';
 }
+
+/** A row's cells that change only with the probe. */
+const rowCells = perVersion((s) => [s.spec.name, s.spec.kind, mark[s.current.status], s.current.reason, valueText(s.current.value, s.spec.unit), oneLine(s.current.message)] as const);
 
 function oneLine(s: string): string {
   return s.replace(/\s+/g, ' ');

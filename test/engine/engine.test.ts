@@ -308,3 +308,27 @@ probes:
   await engine.runNow('damped');
   assert.equal(status(), 'failing');
 });
+
+test('scheduled runs start when due, not at the next whole second: lateness stays under 100 ms', async (t) => {
+  const target = await switchable();
+  t.after(() => target.server.close());
+  // Start offsets spread over the second: a once-a-second scheduler tick started each of these up
+  // to a second late, whatever the load.
+  const offsets = [0.1, 0.3, 0.5, 0.7, 0.9];
+  let i = 0;
+  const { engine, close } = engineFor(
+    `
+probes:
+${offsets.map((_, n) => `  - { name: p${n}, kind: http, url: "${target.server.url}/${n}", interval: 1s, timeout: 500ms }`).join('\n')}
+`,
+    { maxStartJitterMs: 1000, random: () => offsets[i++ % offsets.length]! },
+  );
+  t.after(close);
+  const lags: number[] = [];
+  engine.on('lag', (_s, ms) => lags.push(ms));
+  engine.start();
+  await eventually(() => lags.length >= 15, 'three scheduled runs of each probe', 6000);
+  assert.ok(Math.max(...lags) < 100, `lateness of each run (ms): ${lags.join(', ')}`);
+  // Every run changed its probe's state, and so its version (what the views' caches key on).
+  assert.ok(engine.states().every((s) => s.version >= 3));
+});

@@ -56,6 +56,8 @@ test('/metrics text: promtool accepts it, awkward label values are escaped, and 
   assert.match(first, /^watchdog_probe_success\{probe="api",kind="http"\} 1$/m);
   // Each family once, with its HELP and TYPE, whatever the number of probes.
   assert.equal(first.match(/^# TYPE watchdog_probe_runs_total counter$/gm)?.length, 1);
+  // Schedule lateness is one histogram for all probes, not a series set per probe.
+  assert.match(first, /^# TYPE watchdog_schedule_lag_seconds histogram$/m);
 
   // A new result of one probe: its lines change at the next scrape, the other probe's stay.
   n = 1;

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { ProbeDetail, StatusReport } from '../../report/schemas.js';
 import { errorReply, FormatQuery, ProbeParams } from '../schemas.js';
-import { probeDetail, statusReport, statusTable } from '../../report/view.js';
+import { probeDetail, statusReportJson, statusTable } from '../../report/view.js';
 import { probePage } from '../../report/page.js';
 import { lookupAt, maintenanceText, probeMaintenance } from '../../report/maintenance.js';
 import { sendHtml, wantsHtml } from '../html.js';
@@ -29,14 +29,11 @@ async function status(app: FastifyInstance) {
       const { engine, now, maintenance } = app.watchdog;
       const states = engine.states();
       const lookup = lookupAt(maintenance, now());
-      const report = statusReport(states, now(), engine.discovery, lookup);
-      reply.code(report.status === 'failing' ? 503 : 200);
-      if (wantsText(req))
-        return reply
-          .type('text/plain; charset=utf-8')
-          .serializer((s: unknown) => s as string)
-          .send(statusTable(states, now(), { discovery: engine.discovery }) + maintenanceText(lookup?.active ?? [], states, now()));
-      return report;
+      const report = statusReportJson(states, now(), engine.discovery, lookup);
+      reply.code(report.status === 'failing' ? 503 : 200).serializer((s: unknown) => s as string);
+      if (wantsText(req)) return reply.type('text/plain; charset=utf-8').send(statusTable(states, now(), { discovery: engine.discovery }) + maintenanceText(lookup?.active ?? [], states, now()));
+      // Already JSON (kept per probe, see statusReportJson); the schema above still documents it.
+      return reply.type('application/json; charset=utf-8').send(report.json);
     },
   );
 
