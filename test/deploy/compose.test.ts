@@ -179,7 +179,10 @@ test("the commented env-file example: uncommented, it mounts the app's .env read
   const dir = makeTempDir('compose');
   const enabled = join(dir, 'docker-compose.override.yml');
   const text = readFileSync(override, 'utf8');
-  const uncommented = text.replace('# - ${APP_DOTENV:?', '- ${APP_DOTENV:?').replace('# APP_ENV_FILE: /app/app.env', 'APP_ENV_FILE: /app/app.env');
+  const uncommented = text
+    .replace('# - ${APP_DOTENV:?', '- ${APP_DOTENV:?')
+    .replace('# APP_ENV_FILE: /app/app.env', 'APP_ENV_FILE: /app/app.env')
+    .replace('# APP_IN_COMPOSE: "false"', 'APP_IN_COMPOSE: "false"');
   assert.notEqual(uncommented, text);
   writeFileSync(enabled, uncommented);
   const r = composeConfig({ projectDir: fixtureDir, files: [base, enabled], env: { WATCHDOG_DIR: root, APP_DOTENV: '/srv/mystocks/backend/.env' } });
@@ -187,6 +190,7 @@ test("the commented env-file example: uncommented, it mounts the app's .env read
   const w = r.merged().services.watchdog!;
   assert.ok(w.volumes?.includes('/srv/mystocks/backend/.env:/app/app.env:ro'), String(w.volumes));
   assert.equal(w.environment?.APP_ENV_FILE, '/app/app.env');
+  assert.equal(w.environment?.APP_IN_COMPOSE, 'false', 'container-backend is switched off for an app on the host');
   // Unset, Docker would create a directory where the file should be: compose stops first.
   const unset = composeConfig({ projectDir: fixtureDir, files: [base, enabled], env: { WATCHDOG_DIR: root } });
   assert.notEqual(unset.code, 0, unset.stdout);
