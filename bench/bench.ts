@@ -1,7 +1,7 @@
 // `npm run bench`: the watchdog side by side with blackbox_exporter (the anchor), in one run, on
 // 127.0.0.1 only. Three parts: probe throughput and cost, /metrics scrape cost, memory over time.
 // Every loop is bounded in count or time; every process started here is stopped at exit.
-import { execFile, execFileSync, fork } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +10,9 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { freePort } from '../test/support/ports.js';
-import { makeTempDir, onExit, startProcess, type ManagedProcess } from '../test/support/process.js';
+import { makeTempDir, startProcess, type ManagedProcess } from '../test/support/process.js';
 import type { EngineReply, EngineRequest } from './engine-child.js';
-import { cpuMs, median, memory, parseWrk, probeFile, type Round } from './proc.js';
+import { cpuMs, ipcChild, median, memory, parseWrk, probeFile, type Round } from './proc.js';
 
 const PROBES = 200;
 /** The daemon's default WATCHDOG_CONCURRENCY; the blackbox driver keeps as many requests in flight. */
@@ -208,23 +208,11 @@ async function throughputBoth(targetUrl: string, blackbox: Blackbox, driver: Age
 
 /** engine-child.ts, driven a round at a time over the IPC channel. */
 async function startEngineChild(targetUrl: string) {
-  const child = fork(compiled('engine-child.js'), {
-    env: { ...process.env, BENCH_TARGET_URL: targetUrl, BENCH_PROBES: String(PROBES), BENCH_CONCURRENCY: String(CONCURRENCY) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const unregister = onExit(() => child.kill('SIGKILL'));
-  const next = (send?: EngineRequest) =>
-    new Promise<EngineReply>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the engine child did not answer within 60 s')), 60_000);
-      const exited = (code: number | null) => reject(new Error(`the engine child exited (code ${code})`));
-      child.once('exit', exited);
-      child.once('message', (msg: EngineReply) => {
-        clearTimeout(timer);
-        child.off('exit', exited);
-        resolve(msg);
-      });
-      if (send) child.send(send);
-    });
+  const { next, kill } = ipcChild<EngineRequest, EngineReply>(
+    compiled('engine-child.js'),
+    { ...process.env, BENCH_TARGET_URL: targetUrl, BENCH_PROBES: String(PROBES), BENCH_CONCURRENCY: String(CONCURRENCY) },
+    60_000,
+  );
   const loaded = await next();
   if (!('loaded' in loaded)) throw new Error(`the engine child said ${JSON.stringify(loaded)} first`);
   return {
@@ -239,10 +227,7 @@ async function startEngineChild(targetUrl: string) {
       if (!('done' in msg)) throw new Error(`expected the engine child's last report, got ${JSON.stringify(msg)}`);
       return msg.done.peakKiB;
     },
-    kill() {
-      unregister();
-      child.kill('SIGKILL');
-    },
+    kill,
   };
 }
 

@@ -1,7 +1,8 @@
 // What the bench reads about a process, from the same source for the watchdog and for
 // blackbox_exporter (/proc), so the two columns of every table are measured alike.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork, type Serializable } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { onExit } from '../test/support/process.js';
 
 export interface Memory {
   /** Resident set size now, KiB. */
@@ -62,5 +63,34 @@ export function parseWrk(out: string): { requestsPerSec: number; p50Ms: number; 
     p50Ms: latency('50'),
     p99Ms: latency('99'),
     errors: non2xx + (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0),
+  };
+}
+
+/**
+ * A forked bench child (engine-child.ts, containers-child.ts) that answers each request with one
+ * message over IPC: `next(msg)` sends and waits for the answer, `next()` waits for one unasked (the
+ * child's first report). Killed at exit, also when the bench fails half way.
+ */
+export function ipcChild<Req extends Serializable, Reply>(file: string, env: NodeJS.ProcessEnv, timeoutMs: number) {
+  const child = fork(file, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const unregister = onExit(() => child.kill('SIGKILL'));
+  const next = (send?: Req) =>
+    new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the engine child did not answer within ${timeoutMs / 1000} s`)), timeoutMs);
+      const exited = (code: number | null) => reject(new Error(`the engine child exited (code ${code})`));
+      child.once('exit', exited);
+      child.once('message', (msg: Reply) => {
+        clearTimeout(timer);
+        child.off('exit', exited);
+        resolve(msg);
+      });
+      if (send !== undefined) child.send(send);
+    });
+  return {
+    next,
+    kill: () => {
+      unregister();
+      child.kill('SIGKILL');
+    },
   };
 }

@@ -48,5 +48,6 @@ fi
 cp package.json bench/.build/package.json
 
 # `bash bench/run.sh scale` runs the 1,000-probe bench (bench/scale.ts) instead, `soak --minutes N` the soak
-# (bench/soak.ts); arguments after the name go to it.
+# (bench/soak.ts), `containers --containers N` the container-probe bench (bench/containers.ts); arguments
+# after the name go to it.
 exec node "bench/.build/bench/${1:-bench}.js" "${@:2}"
