@@ -40,10 +40,14 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-# Owned by root: `node` can read the app but not change it; the daemon writes nothing to disk.
+# Owned by root: `node` can read the app but not change it.
 COPY --from=build /app/dist ./dist
 # The default probes; mount a folder over /app/probes to use your own.
 COPY probes ./probes
+# The one place the daemon may write: maintenance windows opened over the API, kept across restarts
+# when WATCHDOG_STATE_DIR names it (the compose override does, on a named volume). Owned by node, so
+# a fresh named volume mounted here is created writable for the daemon.
+RUN mkdir -p /var/lib/stack-watchdog && chown node:node /var/lib/stack-watchdog
 
 # The Docker socket belongs to root and a host group whose id differs between hosts, so the group
 # is given at run time (docker run --group-add, compose group_add: DOCKER_GID) rather than baked in.

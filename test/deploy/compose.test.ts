@@ -111,12 +111,13 @@ test('the watchdog service: built here, socket and probes read-only, endpoints b
   const w = r.merged().services.watchdog!;
   assert.equal(w.build?.context, root);
   // docker-compose 1.29 prints a service's volumes in no fixed order.
-  assert.deepEqual([...(w.volumes ?? [])].sort(), [`${root}/probes:/app/probes:ro`, '/var/run/docker.sock:/var/run/docker.sock:ro'].sort());
+  assert.deepEqual([...(w.volumes ?? [])].sort(), [`${root}/probes:/app/probes:ro`, '/var/run/docker.sock:/var/run/docker.sock:ro', 'watchdog-state:/var/lib/stack-watchdog:rw'].sort());
   assert.deepEqual(w.environment, {
     WATCHDOG_CONFIG: '/app/probes',
     WATCHDOG_PORT: '9469',
     WATCHDOG_LOG_LEVEL: 'info',
     WATCHDOG_ADMIN_TOKEN: '',
+    WATCHDOG_STATE_DIR: '/var/lib/stack-watchdog',
     DOCKER_HOST: 'unix:///var/run/docker.sock',
     PROMETHEUS_URL: 'http://prometheus:9090',
     TEMPO_URL: 'http://tempo:3200',

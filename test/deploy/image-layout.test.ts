@@ -99,7 +99,7 @@ describe('Dockerfile', () => {
     const build = stage('build');
     const runtime = stage('runtime');
     assert.deepEqual(all(build, 'RUN'), ['npm ci --no-audit --no-fund', 'npm run build']);
-    assert.deepEqual(all(runtime, 'RUN'), ['npm ci --omit=dev --no-audit --no-fund && npm cache clean --force']);
+    assert.deepEqual(all(runtime, 'RUN'), ['npm ci --omit=dev --no-audit --no-fund && npm cache clean --force', 'mkdir -p /var/lib/stack-watchdog && chown node:node /var/lib/stack-watchdog']);
     assert.deepEqual(all(runtime, 'COPY'), ['package.json package-lock.json ./', '--from=build /app/dist ./dist', 'probes ./probes']);
     assert.equal(one(runtime, 'WORKDIR'), '/app');
   });
@@ -432,11 +432,11 @@ describe('docker build of the Dockerfile on a stand-in base, then docker run', {
       container,
       'node',
       '-e',
-      `fetch('http://127.0.0.1:9469/status').then(r=>r.json()).then(s=>console.log(JSON.stringify({uid:process.getuid(),pid1:require('fs').readFileSync('/proc/1/cmdline','utf8').split('\\0')[0],probes:s.probes.length})))`,
+      `fetch('http://127.0.0.1:9469/status').then(r=>r.json()).then(s=>console.log(JSON.stringify({uid:process.getuid(),pid1:require('fs').readFileSync('/proc/1/cmdline','utf8').split('\\0')[0],probes:s.probes.length,stateDir:(()=>{try{require('fs').accessSync('/var/lib/stack-watchdog',require('fs').constants.W_OK);return 'writable'}catch(e){return e.code}})()})))`,
     );
     assert.equal(inside.code, 0, inside.out);
-    const seen = JSON.parse(inside.stdout) as { uid: number; pid1: string; probes: number };
-    assert.deepEqual({ uid: seen.uid, pid1: seen.pid1 }, { uid: 1000, pid1: 'node' });
+    const seen = JSON.parse(inside.stdout) as { uid: number; pid1: string; probes: number; stateDir: string };
+    assert.deepEqual({ uid: seen.uid, pid1: seen.pid1, stateDir: seen.stateDir }, { uid: 1000, pid1: 'node', stateDir: 'writable' });
     assert.ok(seen.probes > 0, 'the shipped probes are loaded');
 
     const s0 = performance.now();
