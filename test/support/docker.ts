@@ -1,5 +1,5 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -239,6 +239,7 @@ export async function startSecondDockerd(): Promise<SecondDockerd> {
     const args = ['--host', host, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'pid')];
     const until = Date.now() + 60_000;
     for (;;) {
+      const from = existsSync(log) ? statSync(log).size : 0;
       const out = openSync(log, 'a');
       const proc = spawn('dockerd', [...args, '--bridge=none', '--iptables=false', '--ip-masq=false', '--storage-driver=vfs'], { stdio: ['ignore', out, out] });
       closeSync(out);
@@ -249,10 +250,13 @@ export async function startSecondDockerd(): Promise<SecondDockerd> {
           return;
         } catch (err) {
           if (Date.now() > until) throw new Error(`the second dockerd did not answer at ${host}: ${String(err)}\n${fileTail(log)}`);
-          // Right after a SIGKILL the old Engine's containerd may still hold its files, and the new
-          // dockerd exits: start it again rather than fail (bounded by the same deadline).
+          // Right after a SIGKILL the first new dockerd exits here, its log ending in "failed to start
+          // containerd: timeout waiting for containerd to start" (the killed Engine's containerd is still
+          // going away): start it again rather than fail, bounded by the same deadline.
           if (proc.exitCode !== null || proc.signalCode !== null) {
-            console.log(`# the second dockerd exited at start (${proc.exitCode ?? proc.signalCode}); starting it again`);
+            // Its own last error (the log is appended to by every start).
+            const why = lastError(readFileSync(log, 'utf8').slice(from));
+            console.log(`# the second dockerd exited at start (${proc.exitCode ?? proc.signalCode}: ${why}); starting it again`);
             break;
           }
           await sleep(250);
@@ -308,4 +312,13 @@ export async function startSecondDockerd(): Promise<SecondDockerd> {
     throw err;
   }
   return { socket, host, d2, stop, start, close };
+}
+
+function lastError(log: string): string {
+  return (
+    log
+      .split('\n')
+      .filter((l) => /level=(fatal|error)|failed to start/i.test(l))
+      .pop() ?? ''
+  );
 }
