@@ -83,7 +83,7 @@ test('the watched Engine stopped (SIGTERM, then SIGKILL) and restarted mid-run: 
       assert.match(got, cause, `${probe} after ${signal}`);
     }
     // Interval 1 s + timeout 0.9 s, plus the round already in flight and a loaded machine's margin.
-    console.log(`# ${signal}: every probe blocked ${Date.now() - stoppedAt} ms after dockerd exited`);
+    console.log(`# ${signal}: every probe blocked ${Date.now() - stoppedAt} ms after the signal (dockerd's own shutdown included)`);
     await assertAnswering(w);
     // Discovery keeps its set while the Engine cannot be listed: the discovered probe stays and says why.
     const during = await waitForBody(w, (b) => b.discovery?.status === 'stale', `discovery stale after ${signal}`, 15_000);
