@@ -13,7 +13,7 @@ import { Agent, request } from 'undici';
 import { eventually } from '../support/engine.js';
 import { startPrometheus } from '../support/prometheus.js';
 import { dockerAvailable, removeContainer, runContainer, uniqueName } from '../support/docker.js';
-import { startWatchdog, type RunningWatchdog } from '../support/watchdog-process.js';
+import { assertAnswering, assertQuietStderr, startWatchdog, waitForStatus, type RunningWatchdog } from '../support/watchdog-process.js';
 
 function configDir(yaml: string): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'watchdog-daemon-faults-'));
@@ -29,49 +29,6 @@ async function watchdog(t: TestContext, config: string, env: Record<string, stri
     await w.exited;
   });
   return w;
-}
-
-/** A probe's `status:reason message` as /status shows them. */
-async function probeStatus(url: string, name: string): Promise<string> {
-  const res = await fetch(`${url}/status/${name}`, { signal: AbortSignal.timeout(5000) });
-  const body = (await res.json()) as { status: string; reason: string; message: string };
-  return `${body.status}:${body.reason} ${body.message}`;
-}
-
-/** /healthz, /status and /metrics answer (any status /status documents), each within `ms`. */
-async function assertAnswering(w: RunningWatchdog, ms = 5000): Promise<void> {
-  for (const path of ['/healthz', '/status', '/metrics']) {
-    const started = Date.now();
-    const res = await fetch(`${w.url}${path}`, { signal: AbortSignal.timeout(ms) });
-    await res.arrayBuffer();
-    assert.ok(path === '/status' ? [200, 503].includes(res.status) : res.status === 200, `${path} answered ${res.status}`);
-    assert.ok(Date.now() - started < ms, `${path} took ${Date.now() - started} ms`);
-  }
-}
-
-/**
- * No crash, unhandled rejection or stack trace on stderr (the daemon logs to stdout). node-cron writes
- * its own "missed execution" warning there when the event loop was held past a tick: allowed here
- * (a 2-core machine under a burst), counted in the test's output.
- */
-function assertQuietStderr(w: RunningWatchdog): void {
-  const lines = w.stderr().split('\n').filter(Boolean);
-  const other = lines.filter((l) => !/\[NODE-CRON\].*missed execution/.test(l));
-  assert.deepEqual(other, [], 'the daemon wrote to stderr');
-  assert.doesNotMatch(w.stderr(), /unhandled|uncaught/i);
-  assert.equal(w.child.exitCode, null, 'the daemon is still running');
-  if (lines.length > other.length) console.log(`# node-cron reported ${lines.length - other.length} missed tick(s) under the load`);
-}
-
-async function waitForStatus(w: RunningWatchdog, name: string, match: RegExp, what: string, ms = 20_000): Promise<string> {
-  const until = Date.now() + ms;
-  let last = '';
-  while (Date.now() < until) {
-    last = await probeStatus(w.url, name);
-    if (match.test(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`${what}: ${name} is ${last}, never ${match}`);
 }
 
 test('Prometheus SIGKILLed while a query runs, then restarted: the probe fails, then recovers without a restart', { timeout: 120_000 }, async (t) => {

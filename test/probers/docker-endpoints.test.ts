@@ -1,13 +1,8 @@
 // Two Docker Engines on two sockets: a container probe or a discover block that names its own Engine
-// (`docker: unix:///...`) inspects and lists there, not on DOCKER_HOST's. The second dockerd is started
-// by this file (STACK.md's recipe, --bridge=none) and stopped by its pid.
+// (`docker: unix:///...`) inspects and lists there, not on DOCKER_HOST's. The second dockerd is
+// test/support/docker.ts's startSecondDockerd (STACK.md's recipe, --bridge=none), stopped by its pid.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
@@ -15,61 +10,21 @@ import { Discovery } from '../../src/engine/discovery.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
-import { docker, dockerAvailable, TEST_IMAGE, uniqueName } from '../support/docker.js';
+import { dockerAvailable, startSecondDockerd, TEST_IMAGE, uniqueName, type SecondDockerd } from '../support/docker.js';
 import { problemsOf } from '../support/engine.js';
 
 const DOCKER_HOST = process.env.DOCKER_HOST || undefined;
-let dir = '';
+let second: SecondDockerd | undefined;
 let socket = '';
-let dockerd: ChildProcess | undefined;
-const d2 = (args: string[]) => docker(['-H', `unix://${socket}`, ...args]);
+const d2 = (args: string[]) => second!.d2(args);
 
 before(async () => {
   assert.equal(await dockerAvailable(), true, 'dockerd + test image must be there (scripts/ensure-services.sh)');
-  dir = mkdtempSync(join(tmpdir(), 'wd-d2-'));
-  socket = join(dir, 'd.sock');
-  dockerd = spawn(
-    'dockerd',
-    [
-      '--host',
-      `unix://${socket}`,
-      '--data-root',
-      join(dir, 'data'),
-      '--exec-root',
-      join(dir, 'exec'),
-      '--pidfile',
-      join(dir, 'pid'),
-      '--bridge=none',
-      '--iptables=false',
-      '--ip-masq=false',
-      '--storage-driver=vfs',
-    ],
-    { stdio: 'ignore' },
-  );
-  const until = Date.now() + 60_000;
-  for (;;) {
-    try {
-      await d2(['version', '--format', '{{.Server.Version}}']);
-      break;
-    } catch (err) {
-      if (Date.now() > until || dockerd.exitCode !== null) throw new Error(`the second dockerd did not answer: ${String(err)}`);
-      await sleep(250);
-    }
-  }
-  // The test image, from the first Engine: nothing can be pulled.
-  const tar = join(dir, 'image.tar');
-  await docker(['save', '-o', tar, TEST_IMAGE]);
-  await d2(['load', '-i', tar]);
+  second = await startSecondDockerd();
+  socket = second.socket;
 });
 
-after(async () => {
-  if (socket) await d2(['rm', '-f', '-v', ...(await d2(['ps', '-aq'])).stdout.split('\n').filter(Boolean), 'none-such']).catch(() => undefined);
-  if (dockerd && dockerd.exitCode === null) {
-    dockerd.kill('SIGTERM');
-    await Promise.race([new Promise((r) => dockerd!.once('exit', r)), sleep(15_000)]);
-  }
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(() => second?.close());
 
 test("a probe with its own docker: endpoint inspects there; without it, DOCKER_HOST's Engine does not know the container", async () => {
   const name = uniqueName('on-d2');

@@ -1,6 +1,10 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { onExit } from './process.js';
+import { fileTail, onExit } from './process.js';
 
 // The docker CLI (not dockerode) on purpose: test fixtures then cannot share a
 // bug with the code under test, which uses dockerode.
@@ -193,4 +197,128 @@ export async function waitForState(name: string, ok: (info: ContainerJson) => bo
     if (Date.now() > deadline) throw new Error(`${name}: ${what} not reached within ${timeoutMs} ms; State: ${JSON.stringify(info.State)}, RestartCount ${info.RestartCount}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** A Docker Engine of the test's own, on its own socket: never the machine's shared one. */
+export interface SecondDockerd {
+  /** The socket's path. */
+  socket: string;
+  /** `unix://` + the socket, as a probe's `docker:` field takes it. */
+  host: string;
+  /** `docker -H <this Engine> ARGS`. */
+  d2(args: string[], timeoutMs?: number): Promise<{ stdout: string; stderr: string }>;
+  /** Stops dockerd by its pid (SIGTERM: a clean shutdown; SIGKILL: a crash) and waits for it to exit. */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts it again on the same data-root (containers, images and restart policies kept) and waits until it answers. */
+  start(): Promise<void>;
+  /** Removes its containers, stops it and deletes its folders; idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a second dockerd (STACK.md's recipe: --bridge=none, no iptables, vfs) with its data-root,
+ * exec-root, pidfile and socket in a temp dir, and loads the test image into it from the first
+ * Engine via docker save/load (nothing can be pulled here).
+ */
+export async function startSecondDockerd(): Promise<SecondDockerd> {
+  const dir = mkdtempSync(join(tmpdir(), 'wd-d2-'));
+  const socket = join(dir, 'd.sock');
+  const host = `unix://${socket}`;
+  const d2 = (args: string[], timeoutMs?: number) => docker(['-H', host, ...args], timeoutMs);
+  let child: ChildProcess | undefined;
+  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  // A test that dies before close() must not leave the Engine running: SIGTERM stops its containers too.
+  const unhook = onExit(() => {
+    if (running()) child!.kill('SIGTERM');
+  });
+
+  // dockerd's own log, for the error when it does not come up.
+  const log = join(dir, 'dockerd.log');
+  const start = async () => {
+    if (running()) return;
+    const args = ['--host', host, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'pid')];
+    const until = Date.now() + 60_000;
+    for (;;) {
+      const from = existsSync(log) ? statSync(log).size : 0;
+      const out = openSync(log, 'a');
+      const proc = spawn('dockerd', [...args, '--bridge=none', '--iptables=false', '--ip-masq=false', '--storage-driver=vfs'], { stdio: ['ignore', out, out] });
+      closeSync(out);
+      child = proc;
+      for (;;) {
+        try {
+          await d2(['version', '--format', '{{.Server.Version}}'], 10_000);
+          return;
+        } catch (err) {
+          if (Date.now() > until) throw new Error(`the second dockerd did not answer at ${host}: ${String(err)}\n${fileTail(log)}`);
+          // Right after a SIGKILL the first new dockerd exits here, its log ending in "failed to start
+          // containerd: timeout waiting for containerd to start" (the killed Engine's containerd is still
+          // going away): start it again rather than fail, bounded by the same deadline.
+          if (proc.exitCode !== null || proc.signalCode !== null) {
+            // Its own last error (the log is appended to by every start).
+            const why = lastError(readFileSync(log, 'utf8').slice(from));
+            console.log(`# the second dockerd exited at start (${proc.exitCode ?? proc.signalCode}: ${why}); starting it again`);
+            break;
+          }
+          await sleep(250);
+        }
+      }
+      await sleep(1000);
+    }
+  };
+
+  const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
+    const proc = child;
+    if (!proc || !running()) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill(signal);
+    // dockerd stops its containers before it exits (up to their stop timeout, 10 s by default).
+    if ((await Promise.race([exited.then(() => true), sleep(30_000, false)])) === false) {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+  };
+
+  // Never throws: a cleanup that fails must not skip the test's other after-hooks (the watchdog's kill).
+  const close = async () => {
+    const began = Date.now();
+    try {
+      if (running()) {
+        const ids = (await d2(['ps', '-aq']).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
+        if (ids.length > 0) await d2(['rm', '-f', '-v', ...ids]).catch(() => undefined);
+      }
+      await stop();
+      unhook();
+      // A dockerd killed with SIGKILL leaves its bind mount of the data-root behind (the next one unmounts only its own).
+      const mounts = readFileSync('/proc/mounts', 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ')[1] ?? '')
+        .filter((m) => m.startsWith(`${dir}/`));
+      for (const m of mounts.reverse()) execFileSync('umount', ['-l', m], { stdio: 'ignore' });
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      console.log(`# the second dockerd removed in ${Date.now() - began} ms`);
+    } catch (err) {
+      console.log(`# the second dockerd's cleanup (${dir}) failed: ${String(err)}`);
+    }
+  };
+
+  try {
+    await start();
+    const tar = join(dir, 'image.tar');
+    await docker(['save', '-o', tar, TEST_IMAGE]);
+    await d2(['load', '-i', tar]);
+    rmSync(tar);
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
+  return { socket, host, d2, stop, start, close };
+}
+
+function lastError(log: string): string {
+  return (
+    log
+      .split('\n')
+      .filter((l) => /level=(fatal|error)|failed to start/i.test(l))
+      .pop() ?? ''
+  );
 }

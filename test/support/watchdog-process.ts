@@ -1,6 +1,7 @@
 // The daemon as a real process (`bin/watchdog.js run`) on a free port of 127.0.0.1, for tests of
 // signals, reloads and faults that only a separate process shows: its JSON log lines parsed as they
 // come, its stderr kept whole (an unhandled rejection or a stack trace lands there).
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
@@ -43,4 +44,47 @@ export async function startWatchdog(configPath: string, env: Record<string, stri
   await eventually(() => logs.some((l) => l.msg === 'stack-watchdog started') || child.exitCode !== null, 'the daemon to start', 20_000);
   if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}: ${stderr}`);
   return { child, url, logs, stderr: () => stderr, exited };
+}
+
+/** A probe's `status:reason message` as /status shows them. */
+export async function probeStatus(url: string, name: string): Promise<string> {
+  const res = await fetch(`${url}/status/${name}`, { signal: AbortSignal.timeout(5000) });
+  const body = (await res.json()) as { status: string; reason: string; message: string };
+  return `${body.status}:${body.reason} ${body.message}`;
+}
+
+/** /healthz, /status and /metrics answer (any status /status documents), each within `ms`. */
+export async function assertAnswering(w: RunningWatchdog, ms = 5000): Promise<void> {
+  for (const path of ['/healthz', '/status', '/metrics']) {
+    const started = Date.now();
+    const res = await fetch(`${w.url}${path}`, { signal: AbortSignal.timeout(ms) });
+    await res.arrayBuffer();
+    assert.ok(path === '/status' ? [200, 503].includes(res.status) : res.status === 200, `${path} answered ${res.status}`);
+    assert.ok(Date.now() - started < ms, `${path} took ${Date.now() - started} ms`);
+  }
+}
+
+/**
+ * No crash, unhandled rejection or stack trace on stderr (the daemon logs to stdout). node-cron writes
+ * its own "missed execution" warning there when the event loop was held past a tick: allowed here
+ * (a 2-core machine under a burst), counted in the test's output.
+ */
+export function assertQuietStderr(w: RunningWatchdog): void {
+  const lines = w.stderr().split('\n').filter(Boolean);
+  const other = lines.filter((l) => !/\[NODE-CRON\].*missed execution/.test(l));
+  assert.deepEqual(other, [], 'the daemon wrote to stderr');
+  assert.doesNotMatch(w.stderr(), /unhandled|uncaught/i);
+  assert.equal(w.child.exitCode, null, 'the daemon is still running');
+  if (lines.length > other.length) console.log(`# node-cron reported ${lines.length - other.length} missed tick(s) under the load`);
+}
+
+export async function waitForStatus(w: RunningWatchdog, name: string, match: RegExp, what: string, ms = 20_000): Promise<string> {
+  const until = Date.now() + ms;
+  let last = '';
+  while (Date.now() < until) {
+    last = await probeStatus(w.url, name);
+    if (match.test(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what}: ${name} is ${last}, never ${match}`);
 }
