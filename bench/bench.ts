@@ -12,7 +12,7 @@ import { Agent, request } from 'undici';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir, startProcess, type ManagedProcess } from '../test/support/process.js';
 import type { EngineReply, EngineRequest } from './engine-child.js';
-import { cpuMs, ipcChild, median, memory, parseWrk, probeFile, type Round } from './proc.js';
+import { cpuMs, ipcChild, median, memory, parseWrk, probeFile, startTarget, type Round } from './proc.js';
 
 const PROBES = 200;
 /** The daemon's default WATCHDOG_CONCURRENCY; the blackbox driver keeps as many requests in flight. */
@@ -70,16 +70,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const load = [loadavg()[0]!];
   const dir = makeTempDir('bench');
-  const targetPort = await freePort();
-  const targetUrl = `http://127.0.0.1:${targetPort}`;
-  const target = await startProcess({
-    name: 'target',
-    command: process.execPath,
-    args: [compiled('target.js')],
-    env: { ...process.env, BENCH_TARGET_PORT: String(targetPort) },
-    logFile: join(dir, 'target.log'),
-    readyUrl: `${targetUrl}/`,
-  });
+  const { url: targetUrl, process: target } = await startTarget(dir);
   const blackbox = await startBlackbox(dir);
   const driver = new Agent({ connections: CONCURRENCY });
   try {

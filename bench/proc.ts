@@ -2,7 +2,10 @@
 // blackbox_exporter (/proc), so the two columns of every table are measured alike.
 import { execFileSync, fork, type Serializable } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { onExit } from '../test/support/process.js';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/support/ports.js';
+import { onExit, startProcess, type ManagedProcess } from '../test/support/process.js';
 
 export interface Memory {
   /** Resident set size now, KiB. */
@@ -93,4 +96,22 @@ export function ipcChild<Req extends Serializable, Reply>(file: string, env: Nod
       child.kill('SIGKILL');
     },
   };
+}
+
+/**
+ * The probed service (bench/target.ts, compiled beside this file) in a process of its own on a free
+ * loopback port, so its CPU counts for neither side; its log goes to `dir`.
+ */
+export async function startTarget(dir: string): Promise<{ url: string; process: ManagedProcess }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = await startProcess({
+    name: 'target',
+    command: process.execPath,
+    args: [join(fileURLToPath(new URL('.', import.meta.url)), 'target.js')],
+    env: { ...process.env, BENCH_TARGET_PORT: String(port) },
+    logFile: join(dir, 'target.log'),
+    readyUrl: `${url}/`,
+  });
+  return { url, process: child };
 }

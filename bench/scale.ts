@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir, startProcess } from '../test/support/process.js';
-import { memory, parseWrk, probeFile } from './proc.js';
+import { memory, parseWrk, probeFile, startTarget } from './proc.js';
 
 const PROBES = Number(process.env.BENCH_PROBES ?? 1000);
 const WRK_SECONDS = 5;
@@ -98,16 +98,7 @@ async function compare(label: string, url: string, contentType: string) {
 async function main(): Promise<void> {
   const load = [loadavg()[0]];
   const dir = makeTempDir('bench-scale');
-  const targetPort = await freePort();
-  const targetUrl = `http://127.0.0.1:${targetPort}`;
-  const target = await startProcess({
-    name: 'target',
-    command: process.execPath,
-    args: [join(here, 'target.js')],
-    env: { ...process.env, BENCH_TARGET_PORT: String(targetPort) },
-    logFile: join(dir, 'target.log'),
-    readyUrl: `${targetUrl}/`,
-  });
+  const { url: targetUrl, process: target } = await startTarget(dir);
   const config = join(dir, 'probes.yaml');
   writeFileSync(config, probeFile(targetUrl, PROBES, '1s', '900ms'));
   const port = await freePort();

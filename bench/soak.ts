@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { closedPort, hangAfterAccept, invalidJson, resetServer, statusServer, type MisbehavingTarget } from '../test/support/misbehaving.js';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir, startProcess } from '../test/support/process.js';
-import { memory } from './proc.js';
+import { memory, startTarget } from './proc.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -75,16 +75,7 @@ async function main(): Promise<void> {
   const minutes = minutesArg();
   const load = [loadavg()[0]];
   const dir = makeTempDir('bench-soak');
-  const targetPort = await freePort();
-  const targetUrl = `http://127.0.0.1:${targetPort}`;
-  const target = await startProcess({
-    name: 'target',
-    command: process.execPath,
-    args: [join(here, 'target.js')],
-    env: { ...process.env, BENCH_TARGET_PORT: String(targetPort) },
-    logFile: join(dir, 'target.log'),
-    readyUrl: `${targetUrl}/`,
-  });
+  const { url: targetUrl, process: target } = await startTarget(dir);
   const bad = { hang: await hangAfterAccept(), error: await statusServer(500), closed: await closedPort(), malformed: await invalidJson(), reset: await resetServer() };
   const config = join(dir, 'probes.yaml');
   writeFileSync(config, probes(targetUrl, bad));
