@@ -46,7 +46,11 @@ const suffixes: Partial<Record<MetricType, readonly string[]>> = {
 };
 
 const metricName = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+// Sticky: each matches at the parser's position only.
+const nameToken = /[a-zA-Z_:][a-zA-Z0-9_:]*/y;
+const labelToken = /[a-zA-Z_][a-zA-Z0-9_]*/y;
+/** A label value's characters up to its closing quote or next escape. */
+const plainRun = /[^"\\]*/y;
 
 /** Labels `want` all hold in `have`; a label missing from `have` reads as "" (as in PromQL). */
 function holds(have: Record<string, string>, want: Record<string, string>): boolean {
@@ -175,11 +179,17 @@ function parseSample(line: string): Sample | string {
   const skipSpace = () => {
     while (line[i] === ' ' || line[i] === '\t') i++;
   };
+  /** The run of `re` (a sticky regex) at i, consumed; '' when none. */
+  const token = (re: RegExp): string => {
+    re.lastIndex = i;
+    const m = re.exec(line);
+    if (!m) return '';
+    i += m[0].length;
+    return m[0];
+  };
   skipSpace();
-  const nameStart = i;
-  while (i < line.length && /[a-zA-Z0-9_:]/.test(line[i]!)) i++;
-  const name = line.slice(nameStart, i);
-  if (!metricName.test(name)) return `not a sample line: ${JSON.stringify(line.slice(0, 80))}`;
+  const name = token(nameToken);
+  if (!name) return `not a sample line: ${JSON.stringify(line.slice(0, 80))}`;
   const labels: Record<string, string> = {};
   skipSpace();
   if (line[i] === '{') {
@@ -188,9 +198,8 @@ function parseSample(line: string): Sample | string {
       skipSpace();
       if (line[i] === '}') break;
       const start = i;
-      while (i < line.length && /[a-zA-Z0-9_]/.test(line[i]!)) i++;
-      const label = line.slice(start, i);
-      if (!labelName.test(label)) return `${name}: a label name expected at column ${start + 1}`;
+      const label = token(labelToken);
+      if (!label) return `${name}: a label name expected at column ${start + 1}`;
       skipSpace();
       if (line[i] !== '=') return `${name}: "=" expected after label ${label}`;
       i++;
@@ -199,15 +208,11 @@ function parseSample(line: string): Sample | string {
       i++;
       let value = '';
       for (;;) {
-        const c = line[i];
+        value += token(plainRun);
+        const c = line[i++];
         if (c === undefined) return `${name}: the value of label ${label} is not closed`;
-        i++;
         if (c === '"') break;
-        if (c !== '\\') {
-          value += c;
-          continue;
-        }
-        const e = line[i++];
+        const e = line[i++]; // c is a backslash
         if (e === '\\' || e === '"') value += e;
         else if (e === 'n') value += '\n';
         else return `${name}: label ${label} has an invalid escape \\${e ?? ''}`;
