@@ -12,6 +12,7 @@ import { parseConfig, type WatchdogConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
+import { parseExposition } from '../../src/util/promText.js';
 import { startAlertmanager, type AlertmanagerHandle } from '../support/alertmanager.js';
 import { jsonServer, type JsonRequest } from '../support/misbehaving.js';
 import { freePort } from '../support/ports.js';
@@ -95,8 +96,8 @@ const probesOf = (alerts: AmAlert[]) => alerts.map((a) => a.labels.probe);
 
 /** alertmanager_alerts_received_total by status, since the process started. */
 async function received(am: { url: string }): Promise<{ firing: number; resolved: number }> {
-  const text = await (await fetch(`${am.url}/metrics`)).text();
-  const read = (status: string) => Number(new RegExp(`^alertmanager_alerts_received_total\\{status="${status}",version="v2"\\} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  const metrics = parseExposition(await (await fetch(`${am.url}/metrics`)).text());
+  const read = (status: string) => metrics.value('alertmanager_alerts_received_total', { status, version: 'v2' }) ?? NaN;
   return { firing: read('firing'), resolved: read('resolved') };
 }
 

@@ -7,6 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSettings } from '../../src/config/settings.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { parseExposition } from '../../src/util/promText.js';
 import { startAlertmanager, type AlertmanagerHandle } from '../support/alertmanager.js';
 import { captureLogger, eventually } from '../support/engine.js';
 import { jsonServer } from '../support/misbehaving.js';
@@ -61,8 +62,8 @@ const post = (d: Daemon, body: unknown, token = TOKEN) =>
   fetch(`${d.url}/maintenance`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
 
 async function metric(d: Daemon, probe: string): Promise<string | undefined> {
-  const text = await (await fetch(`${d.url}/metrics`)).text();
-  return new RegExp(`^watchdog_probe_maintenance\\{probe="${probe}"\\} (\\d)$`, 'm').exec(text)?.[1];
+  const value = parseExposition(await (await fetch(`${d.url}/metrics`)).text()).value('watchdog_probe_maintenance', { probe });
+  return value === undefined ? undefined : String(value);
 }
 
 test('a window opened over the API stops the direct path for its probes, shows in /status, /metrics and the page, silences Alertmanager, and ends by itself', async (t) => {
