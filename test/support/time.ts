@@ -67,6 +67,19 @@ export class ManualTime implements Timers {
     await turn();
   }
 
+  /**
+   * Moves the clock to the earliest pending timer and fires it (and any due at the same instant);
+   * returns how far time moved, undefined when nothing is pending. For watching a sequence of
+   * timers (retries) one by one, each stamped with the time it fired at.
+   */
+  async advanceToNext(): Promise<number | undefined> {
+    const next = this.due(Infinity);
+    if (!next) return undefined;
+    const ms = Math.max(0, next.at - this.t);
+    await this.advance(ms);
+    return ms;
+  }
+
   private add(fn: () => void, ms: number, every?: number): Timer {
     const seq = ++this.seq;
     // Node runs a timer of 0 (or less, or NaN) after 1 ms.

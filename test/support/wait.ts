@@ -2,6 +2,8 @@
 // last seen when it does not come. A fixed sleep "long enough" is a race on a loaded machine.
 import { setTimeout as sleep } from 'node:timers/promises';
 
+type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 export interface WaitOptions {
   /** Default 10 s: generous, the suite runs on a loaded 2-core machine. */
   timeoutMs?: number;
@@ -15,13 +17,13 @@ export interface WaitOptions {
  * then throws with `what` and the observed state. The condition is tried once more at the bound,
  * so a slow poll never loses the last chance.
  */
-export async function waitFor<T>(what: string, condition: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(what: string, condition: () => T | Promise<T>, opts: WaitOptions = {}): Promise<Truthy<T>> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const until = Date.now() + timeoutMs;
   for (;;) {
     const last = Date.now() >= until;
     const value = await condition();
-    if (value) return value as NonNullable<T>;
+    if (value) return value as Truthy<T>;
     if (last) {
       const seen = opts.describe?.();
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${seen === undefined ? '' : `; observed: ${typeof seen === 'string' ? seen : JSON.stringify(seen)}`}`);
