@@ -335,7 +335,12 @@ ${offsets.map((_, n) => `  - { name: p${n}, kind: http, url: "${target.server.ur
   engine.on('lag', (_s, ms) => lags.push(ms));
   engine.start();
   await advanceEngine(engine, time, 3000);
-  await eventually(() => lags.length >= 15, 'three scheduled runs of each probe', 6000, () => lags);
+  await eventually(
+    () => lags.length >= 15,
+    'three scheduled runs of each probe',
+    6000,
+    () => lags,
+  );
   assert.ok(Math.max(...lags) < 100, `lateness of each run (ms): ${lags.join(', ')}`);
   // Every run changed its probe's state, and so its version (what the views' caches key on).
   assert.ok(engine.states().every((s) => s.version >= 3));

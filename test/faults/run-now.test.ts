@@ -44,7 +44,12 @@ test('run-now calls racing a reload that removes the probe answer a JSON 404, no
   const first = run('slow');
   await eventually(() => d.engine.state('slow')?.running === true, 'the run-now started');
   const second = run('slow');
-  await eventually(() => reached === 2, 'the second request reached the engine and waits there', 10_000, () => ({ reached, running: d.engine.state('slow')?.running }));
+  await eventually(
+    () => reached === 2,
+    'the second request reached the engine and waits there',
+    10_000,
+    () => ({ reached, running: d.engine.state('slow')?.running }),
+  );
   writeFileSync(file, 'probes: [{ name: other, kind: tcp, address: "127.0.0.1:1", interval: 1h, timeout: 1s }]\n');
   assert.equal(await d.reload(), true);
   for (const res of await Promise.all([first, second])) {
