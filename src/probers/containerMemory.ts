@@ -8,7 +8,7 @@ import { count } from '../util/text.js';
 import { defineProber } from './define.js';
 import type { ProbeOutcome, Sample } from './types.js';
 import { failed, passed } from './common.js';
-import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand } from './docker.js';
+import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand, missingLimit, withLastWords } from './docker.js';
 
 const USAGE_GAUGE = 'watchdog_container_memory_usage_bytes';
 const LIMIT_GAUGE = 'watchdog_container_memory_limit_bytes';
@@ -59,7 +59,8 @@ export const containerMemoryProber = defineProber({
     if (!inspected.ok) return inspected.outcome;
     const { ctx, info } = inspected.value;
     const down = notRunning(name, info, ctx.now());
-    if (down) return down;
+    // An OOM kill explains itself; any other stop is explained by the container's own last log lines.
+    if (down) return info.State.OOMKilled ? down : withLastWords(ctx, name, info, down);
 
     const read = await askDocker(ctx, name, () => ctx.docker.stats(name, ctx.signal));
     if (!read.ok) return read.outcome;
@@ -81,10 +82,11 @@ export const containerMemoryProber = defineProber({
 
     if (limit === 0) {
       const hostMemory = stats.memory_stats.limit ? ` and docker stats shows the host's ${formatBytes(stats.memory_stats.limit)} as its "limit"` : '';
+      const missing = missingLimit(info, spec.expectLimit?.text);
       return failed(
         'no_limit',
-        `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${hostMemory}; it uses ${formatBytes(usage.bytes)}`,
-        `Set deploy.resources.limits.memory${spec.expectLimit ? ` to ${spec.expectLimit.text}` : ''} (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>): a restart keeps the old limit.`,
+        `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${hostMemory}; it uses ${formatBytes(usage.bytes)}${missing.because}`,
+        missing.hint,
         { value: null, details, samples },
       );
     }

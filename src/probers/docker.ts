@@ -5,6 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { DockerEndpoint } from '../core/fields.js';
 import { clientForEndpoint, ContainerNotFoundError, DockerUnavailableError, type ContainerInspect, type DockerClient } from '../net/docker.js';
 import { failed, failure, success } from './common.js';
+import { lastWords } from './dockerLogsApi.js';
 import type { Attempt, Decoder, ProbeContext, ProbeOutcome, ReasonHints } from './types.js';
 
 export { DockerEndpoint } from '../core/fields.js';
@@ -133,4 +134,46 @@ export function downState(name: string, s: ContainerInspect['State'], more: stri
 /** The command that shows a container's last exit. */
 export function inspectStateCommand(name: string): string {
   return `docker inspect -f '{{json .State}}' ${name}`;
+}
+
+/**
+ * A failure of a container that ran and stopped (restarting, exited, unhealthy), with the container's
+ * last log lines quoted in its message; a log line with a known signature (dockerLogsApi.ts) puts its
+ * precise hint in place of the generic "read docker logs" one. One extra Engine call, on failure only.
+ */
+export async function withLastWords<O extends ProbeOutcome<string, string, unknown>>(ctx: ProbeContext, name: string, info: ContainerInspect, outcome: O): Promise<O> {
+  const words = await lastWords(ctx, name, info.Config.Env ?? []);
+  if (!words) return outcome;
+  return {
+    ...outcome,
+    message: `${outcome.message}; ${words.quoted}`,
+    ...(words.signature ? { hint: words.signature.hint } : {}),
+    details: { ...outcome.details, lastLogLines: words.lines, ...(words.signature ? { logSignature: words.signature.id } : {}) },
+  };
+}
+
+/** The label Compose puts on every container it creates: its own version. */
+const COMPOSE_VERSION_LABEL = 'com.docker.compose.version';
+
+/**
+ * Why a container has no memory limit and how to give it one. Compose v1 (docker-compose 1.x, what
+ * Debian ships) ignores `deploy:` unless run with --compatibility, so a limit written under
+ * deploy.resources never reaches the container: the usual advice ("set deploy.resources.limits.memory")
+ * would send the operator to a file that already says the right thing.
+ */
+export function missingLimit(info: ContainerInspect, want?: string): { because: string; hint: string } {
+  const size = want ?? '<size>';
+  const version = info.Config.Labels?.[COMPOSE_VERSION_LABEL];
+  if (version?.startsWith('1.')) {
+    return {
+      because: `; it was created by Compose v1 (docker-compose ${version}), which ignores deploy.resources without --compatibility`,
+      hint:
+        `Compose v1 (docker-compose ${version}) drops deploy.resources.limits.memory unless it runs with --compatibility, so the limit in the compose file never reached the container. ` +
+        `Recreate it with Compose v2 (docker compose up -d <service>), or with docker-compose --compatibility up -d <service>, or set mem_limit: ${size} on the service (read by Compose v1 and v2 alike).`,
+    };
+  }
+  return {
+    because: '',
+    hint: `Set deploy.resources.limits.memory${want ? ` to ${want}` : ''} (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>): a restart keeps the old limit.`,
+  };
 }
