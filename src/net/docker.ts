@@ -48,7 +48,12 @@ export interface ContainerInspect {
     /** Present when the image or the run defines a HEALTHCHECK. */
     Health?: { Status: string; FailingStreak?: number; Log?: { Start?: string; End?: string; ExitCode?: number; Output?: string }[] | null };
   };
-  HostConfig: { Memory?: number; RestartPolicy?: { Name?: string; MaximumRetryCount?: number } };
+  HostConfig: {
+    Memory?: number;
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+    /** `--tmpfs` (and compose's `tmpfs:`) mounts by destination: these are not listed in Mounts. */
+    Tmpfs?: Record<string, string> | null;
+  };
   Config: { Env?: string[] | null; Image?: string; Labels?: Record<string, string> | null; Tty?: boolean };
   /** Volumes, bind mounts and tmpfs, with where each appears inside the container. */
   Mounts?: { Type?: string; Name?: string; Source?: string; Destination: string; RW?: boolean }[] | null;
