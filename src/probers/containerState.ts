@@ -11,7 +11,7 @@ import { count, snippet } from '../util/text.js';
 import { defineProber } from './define.js';
 import { maskEnv } from './dockerLogsApi.js';
 import { failed, passed } from './common.js';
-import { ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand, missingLimit, withLastWords } from './docker.js';
+import { ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand, judgeState, missingLimit, withLastWords } from './docker.js';
 
 /** The health-check output shown, after masking: enough for "connection refused" and a path. */
 const HEALTH_OUTPUT_CHARS = 200;
@@ -59,20 +59,14 @@ export const containerStateProber = defineProber({
     const { ctx, info } = inspected.value;
     const now = ctx.now();
     const s = info.State;
-    const restarts = info.RestartCount ?? 0;
     const window = spec.windowMs;
 
-    // What earlier runs saw, within the window, plus this run.
+    // What earlier runs saw, within the window, judged with this run's inspect (docker.ts judgeState,
+    // the judgement container_memory uses too), and kept with this run's count for the next one.
     const before = pruned(runCtx.memory, now - window);
-    const track: Track = { restarts: [...before.restarts, [now, restarts]] };
-    const startedAt = s.StartedAt ? Date.parse(s.StartedAt) : NaN;
-    const upMs = now - startedAt;
-    const up = s.Status === 'running' && !s.Restarting && !s.Paused;
-    const startedRecently = upMs >= 0 && upMs < window;
-    // Docker 20.10 keeps OOMKilled true across a restart; newer Engines clear it on start. Either way an
-    // OOM kill counts while the container is down from it, or came back from it within the window.
-    if (s.OOMKilled && (!up || startedRecently)) track.oomSeenAt = now;
-    else if (before.oomSeenAt !== undefined && now - before.oomSeenAt < window) track.oomSeenAt = before.oomSeenAt;
+    const judged = judgeState(info, now, before, window);
+    const { up, restarts, uptimeMs: upMs } = judged;
+    const track: Track = { restarts: [...before.restarts, [now, restarts]], ...(judged.oomSeenAt !== undefined ? { oomSeenAt: judged.oomSeenAt } : {}) };
 
     const details: Record<string, unknown> = {
       container: name,
@@ -101,11 +95,8 @@ export const containerStateProber = defineProber({
       );
     }
 
-    const grewFrom = before.restarts.find(([, c]) => c < restarts);
-    // A first run has no earlier count: a container that runs again shortly after a restart is looping.
-    const firstLooking = before.restarts.length === 0 && restarts > 0 && startedRecently && s.Status === 'running';
-    if (s.Restarting || s.Status === 'restarting' || grewFrom || firstLooking) {
-      const grew = grewFrom ? `, ${restarts - grewFrom[1]} time(s) in the last ${formatDuration(now - grewFrom[0])}` : '';
+    if (judged.loop) {
+      const grew = judged.grew ? `, ${judged.grew.count} time(s) in the last ${formatDuration(judged.grew.sinceMs)}` : '';
       return withLastWords(
         ctx,
         name,
@@ -126,7 +117,7 @@ export const containerStateProber = defineProber({
       return s.Status === 'paused' || s.Status === 'created' ? down : withLastWords(ctx, name, info, down);
     }
 
-    if (s.Health?.Status === 'unhealthy') {
+    if (judged.unhealthy && s.Health) {
       const last = s.Health.Log?.at(-1);
       const output = last?.Output ? snippet(maskEnv(last.Output, info.Config.Env ?? []), HEALTH_OUTPUT_CHARS) : '(no output)';
       details.healthFailingStreak = s.Health.FailingStreak ?? 0;
@@ -144,7 +135,7 @@ export const containerStateProber = defineProber({
       );
     }
 
-    if (spec.requireLimit && !info.HostConfig.Memory) {
+    if (spec.requireLimit && judged.noLimit) {
       const missing = missingLimit(info);
       return failed('no_limit', `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${missing.because}`, missing.hint, extra);
     }

@@ -114,6 +114,71 @@ export function inspectContainer(ctx: ProbeContext, container: string): Promise<
 }
 
 /**
+ * Without an earlier run's restart count to compare with, a container that runs again for less than
+ * this after its restart policy restarted it is taken as looping: a crash loop shows up as running for
+ * most of each cycle once the app boots slowly, and docker itself only calls a start successful after
+ * 10 s. 30 s leaves room for slow boots; a slower loop shows as a count that grew between two runs.
+ */
+export const RESTART_LOOP_MS = 30_000;
+
+/** What earlier runs saw, for the judgement: [when (ms), RestartCount] pairs, and an OOM kill's sighting. */
+export interface SeenBefore {
+  restarts: readonly (readonly [number, number])[];
+  oomSeenAt?: number;
+}
+
+/**
+ * The one judgement of a container's state, from one `docker inspect` (and what earlier runs saw, when
+ * the kind remembers it): both container kinds decide by it, and word it each their own way.
+ */
+export interface StateJudgement {
+  /** Running, not restarting, not paused: there is a process. */
+  up: boolean;
+  /** ms since its last start (NaN when it never started). */
+  uptimeMs: number;
+  restarts: number;
+  /** Crash-looping, and what shows it: docker's own state, a count that grew since an earlier run, or a short uptime after a restart. */
+  loop?: 'state' | 'count' | 'uptime';
+  /** How much the restart count grew since the oldest earlier run that saw it lower, and how long ago that was. */
+  grew?: { count: number; sinceMs: number };
+  /** When an OOM kill was seen: now while it is down from one, or an earlier sighting still within the window. */
+  oomSeenAt?: number;
+  /** Its own HEALTHCHECK fails. */
+  unhealthy: boolean;
+  /** HostConfig.Memory is 0. */
+  noLimit: boolean;
+}
+
+/**
+ * Judges a container: `before` is what earlier runs within `windowMs` saw (none for a kind that does
+ * not remember, or on a first run). An OOM kill counts while the container is down from it, or, with a
+ * window, when it came back from it within the window (Docker 20.10 keeps State.OOMKilled across a
+ * restart, newer Engines clear it on start, so an earlier sighting is carried forward).
+ */
+export function judgeState(info: ContainerInspect, now: number, before?: SeenBefore, windowMs?: number): StateJudgement {
+  const s = info.State;
+  const restarts = info.RestartCount ?? 0;
+  const uptimeMs = now - (s.StartedAt ? Date.parse(s.StartedAt) : NaN);
+  const up = s.Status === 'running' && !s.Restarting && !s.Paused;
+  const earlier = before?.restarts ?? [];
+  const grewFrom = earlier.find(([, c]) => c < restarts);
+  const loop: StateJudgement['loop'] =
+    s.Restarting || s.Status === 'restarting' ? 'state' : grewFrom ? 'count' : earlier.length === 0 && up && restarts > 0 && uptimeMs >= 0 && uptimeMs < RESTART_LOOP_MS ? 'uptime' : undefined;
+  const startedWithin = windowMs !== undefined && uptimeMs >= 0 && uptimeMs < windowMs;
+  const oomSeenAt = s.OOMKilled && (!up || startedWithin) ? now : before?.oomSeenAt !== undefined && windowMs !== undefined && now - before.oomSeenAt < windowMs ? before.oomSeenAt : undefined;
+  return {
+    up,
+    uptimeMs,
+    restarts,
+    ...(loop ? { loop } : {}),
+    ...(grewFrom ? { grew: { count: restarts - grewFrom[1], sinceMs: now - grewFrom[0] } } : {}),
+    ...(oomSeenAt !== undefined ? { oomSeenAt } : {}),
+    unhealthy: s.Health?.Status === 'unhealthy',
+    noLimit: !info.HostConfig.Memory,
+  };
+}
+
+/**
  * A container that is not up, in words both container kinds use: what its status means, the facts
  * docker keeps about why (exit code, `more` in between, the error), and what to do about it.
  */

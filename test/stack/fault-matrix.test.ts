@@ -145,7 +145,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     runContainer({ name: names.app, env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', DB_PASSWORD: secret } }),
     runContainer({ name: names.appNoSampler, env: { DB_PASSWORD: secret } }),
     runContainer({ name: names.noLimit }),
-    runContainer({ name: names.small, memory: '512m' }),
+    runContainer({ name: names.small, memory: '512m', extraArgs: ['-v', '/var/tempo'] }),
     // The kernel OOM-kills its main process: it allocates past 16 MiB with no swap.
     runContainer({
       name: names.appOom,
