@@ -56,7 +56,6 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
   }
 
   configure(config: WatchdogConfig): void {
-    for (const c of this.clocks) c.dispose();
     this.config = config.maintenance;
     this.clocks = (config.maintenance?.windows ?? []).map((w) => new ConfigClock(w));
     this.cache = undefined;
@@ -85,7 +84,6 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    for (const c of this.clocks) c.dispose();
     await this.writing;
   }
 
