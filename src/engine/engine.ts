@@ -7,7 +7,7 @@ import type { ProbeSpec } from '../probers/types.js';
 import type { WatchdogConfig } from '../config/load.js';
 import { runProbe, type RunDeps } from './runner.js';
 import { newState, previousOutcome, record, touched, type ProbeResult, type ProbeState } from './result.js';
-import { Semaphore } from './semaphore.js';
+import { Priority, Semaphore } from './semaphore.js';
 import type { DiscoveryStatus } from './result.js';
 
 export interface EngineOptions extends Omit<RunDeps, 'stopSignal'> {
@@ -275,7 +275,7 @@ export class Engine extends EventEmitter<EngineEvents> {
             }
             return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, previousOutcome(state));
           },
-          state.last ? 0 : 1,
+          state.last ? Priority.known : Priority.first,
         ));
       state.running = false;
       // A reload may have replaced this probe while it ran: then its result belongs to nobody.
