@@ -52,7 +52,7 @@ const sideways = ranks
 
 // Inside src/probers/: one file per probe kind, plus shared pieces that kinds build on. A kind file
 // may import only the shared pieces, never another kind (what two kinds share moves to a shared file).
-const proberShared = '^src/probers/(types|define|common|expect|docker|[a-z][A-Za-z0-9]*Api)\\.ts$';
+const proberShared = '^src/probers/(types|reasons|define|common|expect|docker|[a-z][A-Za-z0-9]*Api)\\.ts$';
 const proberIndex = '^src/probers/index\\.ts$';
 const proberKind = { path: '^src/probers/[^/]+\\.ts$', pathNot: anyOf([proberShared, proberIndex]) };
 
@@ -99,10 +99,12 @@ module.exports = {
     },
     {
       name: 'probers-internals-from-outside',
-      comment: 'Outside src/probers/, use the probers through index.ts (the registry) and types.ts (the contract) only; ' + 'a helper needed elsewhere belongs in src/util/ or src/core/.',
+      comment:
+        "Outside src/probers/, use the probers through index.ts (the registry), types.ts (the contract) and reasons.ts (the framework's reasons) only; " +
+        'a helper needed elsewhere belongs in src/util/ or src/core/.',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/probers/' },
-      to: { path: '^src/probers/', pathNot: '^src/probers/(index|types)\\.ts$' },
+      to: { path: '^src/probers/', pathNot: '^src/probers/(index|types|reasons)\\.ts$' },
     },
     {
       name: 'src-imports-test-or-bench',

@@ -11,6 +11,7 @@ import { validate as validateCron } from 'node-cron';
 import { parseDocument, visit } from 'yaml';
 import { parseDuration } from '../core/fields.js';
 import { proberFor, probers } from '../probers/index.js';
+import { unknownHintKeys } from '../probers/reasons.js';
 import type { CommonSpec, Prober, ProbeSpec } from '../probers/types.js';
 import type { DockerClient } from '../net/docker.js';
 import { checkAlerting, decodeAlerting, type AlertingConfig } from './alerting.js';
@@ -369,6 +370,10 @@ function decodeProbe(file: string, index: number, p: unknown, fileDefaults: Defa
     else if (!validateCron(obj.schedule)) at('schedule', `"${obj.schedule}" is not a valid cron expression`);
   } else if (timeoutMs.value >= intervalMs.value) {
     at('timeout', `${timeout} is not shorter than the interval (${interval})`);
+  }
+  // A hint under a key no run of this kind can produce would load and silently never be shown.
+  for (const u of unknownHintKeys(prober, obj.hints)) {
+    at(`hints.${u.key}`, `"${u.key}" is not a reason of kind ${obj.kind}${u.nearest ? `; did you mean "${u.nearest}"?` : ''} (its reasons: ${u.known.join(', ')})`);
   }
   if (refused) return undefined;
   const common: CommonSpec = {

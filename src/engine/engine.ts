@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { ProbeSpec } from '../probers/types.js';
 import type { WatchdogConfig } from '../config/load.js';
 import { runProbe, type RunDeps } from './runner.js';
-import { newState, previousOutcome, record, touched, type ProbeResult, type ProbeState } from './result.js';
+import { newState, record, touched, type ProbeResult, type ProbeState } from './result.js';
 import { Priority, Semaphore } from './semaphore.js';
 import type { DiscoveryStatus } from './result.js';
 
@@ -105,7 +105,11 @@ export class Engine extends EventEmitter<EngineEvents> {
       const old = this.slots.get(spec.name);
       const sameSchedule = old?.state.spec.intervalMs === spec.intervalMs && old?.state.spec.schedule === spec.schedule;
       // Same object, new spec: a run in flight across the reload still lands in the right place.
-      const state = old && old.state.spec.kind === spec.kind ? touched(Object.assign(old.state, { spec })) : newState(spec, now);
+      const kept = old && old.state.spec.kind === spec.kind ? old.state : undefined;
+      // What the kind remembered was about the old definition (another container, another window): a
+      // changed probe starts its memory afresh; an unchanged one keeps it across the reload.
+      if (kept && kept.spec.definition !== spec.definition) kept.memory = {};
+      const state = kept ? touched(Object.assign(kept, { spec })) : newState(spec, now);
       // A kept probe keeps its place in the schedule: a reload must not re-run everything at once
       // (the OTLP canary writes into Tempo on every run).
       const keep = old && old.state === state && state.last !== undefined && sameSchedule;
@@ -273,7 +277,7 @@ export class Engine extends EventEmitter<EngineEvents> {
               touched(state).lagMs = lag;
               this.emit('lag', state, lag);
             }
-            return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, previousOutcome(state));
+            return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, state.memory);
           },
           state.last ? Priority.known : Priority.first,
         ));

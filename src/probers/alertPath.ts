@@ -5,9 +5,9 @@
 // alertmanager.yml). The end-to-end proof is an always-firing heartbeat rule that the shipped rules
 // define (WatchdogAlertPathHeartbeat): it must be at Alertmanager, and recently updated.
 //
-// Counters (notification errors) only mean something as growth, so each outcome carries the readings
-// in details.counters and the next run gets them back as ctx.previous: the engine keeps them with the
-// probe, as container_state keeps its restart track; the decoded spec holds nothing that changes.
+// Counters (notification errors) only mean something as growth, so each run keeps the readings in its
+// private memory and the next run gets them back as ctx.memory: the engine keeps them with the probe,
+// as container_state keeps its restart track; the decoded spec holds nothing that changes.
 // Without an earlier reading, a counter that failed every time it counted (errors == sent) fails.
 import { Type } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
@@ -17,8 +17,8 @@ import { quoted, snippet } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
-import { asRecord, attempt, failed, failure, fetchJson, passed, success } from './common.js';
-import { notPrometheusHint, prometheusApi, prometheusDownHint } from './prometheusApi.js';
+import { asRecord, attempt, failed, failure, fetchJson, httpReasons, passed, success, type HttpReason } from './common.js';
+import { notPrometheusHint, prometheusApi, prometheusDownHint, prometheusReasons } from './prometheusApi.js';
 
 const defaults = { heartbeatAlert: 'WatchdogAlertPathHeartbeat', maxHeartbeatAge: '5m' };
 /** The watchdog's own page: the alert whose route must end at someone. */
@@ -46,7 +46,22 @@ const hints = {
     'then `amtool check-config alertmanager.yml` and reload: curl -X POST http://alertmanager:9093/-/reload.',
 };
 
+const reasons = {
+  ...httpReasons,
+  ...prometheusReasons,
+  no_alertmanagers: hints.no_alertmanagers,
+  notifications_failing: `${hints.prometheus_failing} Or, when Alertmanager's own integration fails: ${hints.am_failing}`,
+  not_delivered: hints.not_delivered,
+  no_receiver: hints.no_receiver,
+} as const;
+type AlertPathReason = keyof typeof reasons;
+
+/** The counter readings one run hands the next, by series key. */
+const Readings = Type.Record(Type.String(), Type.Number());
+
 export const alertPathProber = defineProber({
+  reasons,
+  memory: Readings,
   fields: Type.Object({
     prometheus: HttpUrl,
     alertmanager: HttpUrl,
@@ -78,11 +93,10 @@ export const alertPathProber = defineProber({
     };
   },
   async run(spec, ctx) {
-    // The readings travel in whatever this run returns; one that ends before reading them hands on the previous ones.
-    const counters = { previous: readCounters(ctx.previous?.details?.counters), current: undefined as Map<string, number> | undefined };
+    // A run that ends before reading the counters keeps nothing new: the engine holds on to the earlier readings.
+    const counters: Counters = { previous: ctx.memory && new Map(Object.entries(ctx.memory)), current: undefined };
     const outcome = await judge(spec, ctx, counters);
-    const kept = counters.current ?? counters.previous;
-    return kept ? { ...outcome, details: { ...outcome.details, counters: Object.fromEntries(kept) } } : outcome;
+    return counters.current ? { ...outcome, memory: Object.fromEntries(counters.current) } : outcome;
   },
 });
 
@@ -90,13 +104,6 @@ export const alertPathProber = defineProber({
 interface Counters {
   previous?: Map<string, number>;
   current?: Map<string, number>;
-}
-
-/** The previous run's readings; anything unreadable counts as none. */
-function readCounters(raw: unknown): Map<string, number> | undefined {
-  const r = asRecord(raw);
-  if (!r) return undefined;
-  return new Map(Object.entries(r).filter((e): e is [string, number] => typeof e[1] === 'number'));
 }
 
 /** The decoded fields. */
@@ -114,7 +121,7 @@ interface AlertPathSettings {
 }
 
 /** The run itself; `counters.current` is set once the counters are read. */
-async function judge(spec: AlertPathSettings, ctx: ProbeContext, counters: Counters): Promise<ProbeOutcome> {
+async function judge(spec: AlertPathSettings, ctx: ProbeContext, counters: Counters): Promise<ProbeOutcome<never, AlertPathReason, never>> {
   // 1. Prometheus knows an Alertmanager.
   const ams = await prometheusApi(ctx, spec.prometheus, '/api/v1/alertmanagers');
   if (!ams.ok) return ams.outcome;
@@ -241,7 +248,7 @@ interface MetricSample {
   value: number;
 }
 
-async function metricsOf(ctx: ProbeContext, base: string, hint: string): Promise<Attempt<MetricSample[]>> {
+async function metricsOf(ctx: ProbeContext, base: string, hint: string): Promise<Attempt<MetricSample[], HttpReason>> {
   const url = joinUrl(base, '/metrics');
   const res = await attempt(() => ctx.http.request(url, { signal: ctx.signal, maxBytes: 8 * 1024 * 1024 }), hint);
   if (!res.ok) return res;
@@ -297,7 +304,7 @@ function parseSampleLine(line: string): MetricSample | undefined {
 // --- the heartbeat ----------------------------------------------------------------------------
 
 /** The newest updatedAt (ms) of the heartbeat at Alertmanager, undefined when it is not there. */
-async function heartbeatAt(ctx: ProbeContext, url: string): Promise<Attempt<number | undefined>> {
+async function heartbeatAt(ctx: ProbeContext, url: string): Promise<Attempt<number | undefined, HttpReason>> {
   const ans = await fetchJson(ctx, url, { hint: amDownHint });
   if (!ans.ok) return ans;
   if (!Array.isArray(ans.value.json))
@@ -310,7 +317,7 @@ async function heartbeatAt(ctx: ProbeContext, url: string): Promise<Attempt<numb
   return success(times.length ? Math.max(...times) : undefined);
 }
 
-async function firingInPrometheus(ctx: ProbeContext, base: string, alertname: string): Promise<Attempt<boolean>> {
+async function firingInPrometheus(ctx: ProbeContext, base: string, alertname: string): Promise<Attempt<boolean, AlertPathReason>> {
   const data = await prometheusApi(ctx, base, '/api/v1/alerts');
   if (!data.ok) return data;
   const alerts = asRecord(data.value)?.alerts;
@@ -334,12 +341,12 @@ interface RouteMatch {
 }
 
 /** The routes (and their receivers) an alert with `labels` ends at in Alertmanager's running config. */
-async function routeOf(ctx: ProbeContext, base: string, labels: Record<string, string>): Promise<Attempt<RouteMatch[]>> {
+async function routeOf(ctx: ProbeContext, base: string, labels: Record<string, string>): Promise<Attempt<RouteMatch[], HttpReason>> {
   const url = joinUrl(base, '/api/v2/status');
   const ans = await fetchJson(ctx, url, { hint: amDownHint });
   if (!ans.ok) return ans;
   const original = asRecord(asRecord(ans.value.json)?.config)?.original;
-  const invalid = (why: string) => failure<RouteMatch[]>(failed('invalid_response', `${url}: ${why}`, 'Check that the URL points at Alertmanager (port 9093) with no extra path.'));
+  const invalid = (why: string) => failure<RouteMatch[], 'invalid_response'>(failed('invalid_response', `${url}: ${why}`, 'Check that the URL points at Alertmanager (port 9093) with no extra path.'));
   if (typeof original !== 'string') return invalid('no config.original in the answer');
   let config: Record<string, unknown> | undefined;
   try {

@@ -11,7 +11,7 @@ import { HttpUrl } from '../core/fields.js';
 import { capped, count, quoted } from '../util/text.js';
 import { defineProber } from './define.js';
 import { asRecord, failed, passed } from './common.js';
-import { metricNames, notPrometheusHint, prometheusApi, suggest } from './prometheusApi.js';
+import { metricNames, notPrometheusHint, prometheusApi, prometheusReasons, suggest } from './prometheusApi.js';
 
 interface DeadRule {
   group: string;
@@ -31,6 +31,7 @@ export const deadRulesProber = defineProber({
     prometheus: HttpUrl,
     groups: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true }),
   }),
+  reasons: { ...prometheusReasons, rule_dead: hint },
   decode: (f) => ({ prometheus: f.prometheus, groups: f.groups }),
   async run(spec, ctx) {
     const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/rules');
@@ -62,7 +63,7 @@ export const deadRulesProber = defineProber({
         (d) =>
           `rule "${d.rule}" in group "${d.group}" selects ${quoted(d.missing)}, which Prometheus does not have${d.similar.length ? ` (look-alikes: ${d.similar.join(', ')})` : ' (no look-alike exists)'}`,
       );
-      return failed('rule_dead', `${dead.length > 1 ? `${dead.length} rules can never fire` : 'a rule can never fire'}: ${capped(each, '; ')}`, hint, { value: dead.length, details });
+      return failed('rule_dead', `${dead.length > 1 ? `${dead.length} rules can never fire` : 'a rule can never fire'}: ${capped(each, '; ')}`, undefined, { value: dead.length, details });
     }
     const notLoaded = spec.groups.filter((g) => !loaded.has(g));
     const note = notLoaded.length ? `; ${quoted(notLoaded)} not loaded (the prometheus_rules probe reports that)` : '';

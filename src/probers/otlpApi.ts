@@ -2,7 +2,7 @@
 // span, and the outcomes of a failed call with their next steps. Shared by otlp_grpc and otlp_canary.
 import { GrpcTransportError, grpcCodeName, grpcUnary } from '../net/grpc.js';
 import { snippet } from '../util/text.js';
-import type { Attempt, ProbeContext } from './types.js';
+import type { Attempt, ProbeContext, ReasonHints } from './types.js';
 import { failed, failure, success } from './common.js';
 import { lenField, varint } from '../util/protobuf.js';
 
@@ -26,13 +26,16 @@ const receiverHint =
   'Tempo\'s OTLP/gRPC receiver must be enabled with distributor.receivers.otlp.protocols.grpc endpoint "0.0.0.0:4317" ' +
   '(recent releases listen on localhost only by default), and compose must publish port 4317.';
 
-const transportHints: Record<GrpcTransportError['reason'], string> = {
+/** What one Export call may fail with: otlp_grpc and otlp_canary (over gRPC) declare these. */
+export const otlpGrpcReasons = {
   connect: `Nothing listens on the OTLP/gRPC port: check that Tempo runs (docker compose ps) and that the host and port are right. ${receiverHint} A Tempo 3 started with a Tempo 2 config (an ingester: or compactor: block) stops at once: look for "failed to parse configFile" in docker logs mystocks-tempo.`,
   dns: 'The host name does not resolve: in compose the host is the service name, and the watchdog must be on the same network.',
   timeout:
     "The port accepted the connection but no gRPC answer came in time: a stuck or overloaded receiver, or a listener that is not HTTP/2. Check docker logs mystocks-tempo, or raise the probe's timeout.",
   protocol: `Something listens on the port but it is not an OTLP/gRPC receiver: another process holds the port, or the address points at an HTTP port (Tempo's 3200 or 4318 instead of 4317). ${receiverHint}`,
-};
+  grpc_status: 'The OTLP receiver answered with a gRPC error: docker logs mystocks-tempo | grep -i "distributor\\|receiver" says why.',
+} as const satisfies ReasonHints<GrpcTransportError['reason'] | 'grpc_status'>;
+export type OtlpGrpcReason = keyof typeof otlpGrpcReasons;
 
 /**
  * A receiver that takes spans but cannot pass them on (gRPC UNAVAILABLE, OTLP/HTTP 5xx): shared by
@@ -54,12 +57,12 @@ function statusHint(code: number): string {
     case 'PERMISSION_DENIED':
       return "The receiver refuses the caller: a multi-tenant Tempo needs X-Scope-OrgID (set this probe's tenant), or a proxy in front asks for credentials.";
     default:
-      return 'The OTLP receiver answered with a gRPC error: docker logs mystocks-tempo | grep -i "distributor\\|receiver" says why.';
+      return otlpGrpcReasons.grpc_status;
   }
 }
 
 /** One Export call; any gRPC error, transport failure or partial rejection is a failed attempt. */
-export async function otlpGrpcExport(ctx: ProbeContext, target: GrpcTarget, message: Buffer): Promise<Attempt<ExportAnswer>> {
+export async function otlpGrpcExport(ctx: ProbeContext, target: GrpcTarget, message: Buffer): Promise<Attempt<ExportAnswer, OtlpGrpcReason>> {
   let answer;
   try {
     answer = await grpcUnary({
@@ -71,7 +74,7 @@ export async function otlpGrpcExport(ctx: ProbeContext, target: GrpcTarget, mess
       signal: ctx.signal,
     });
   } catch (err) {
-    if (err instanceof GrpcTransportError) return failure(failed(err.reason, err.message, transportHints[err.reason]));
+    if (err instanceof GrpcTransportError) return failure(failed(err.reason, err.message, otlpGrpcReasons[err.reason]));
     throw err;
   }
   if (answer.code !== 0) {

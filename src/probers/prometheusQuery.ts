@@ -7,7 +7,7 @@ import { defineProber } from './define.js';
 import type { ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, failed, passed } from './common.js';
 import { ExpectField, holds } from './expect.js';
-import { metricNames, notPrometheusHint, prometheusApi, suggest } from './prometheusApi.js';
+import { metricNames, notPrometheusHint, prometheusApi, prometheusReasons, suggest } from './prometheusApi.js';
 
 export const prometheusQueryProber = defineProber({
   fields: Type.Object({
@@ -21,6 +21,12 @@ export const prometheusQueryProber = defineProber({
      */
     relatedMetrics: Type.Optional(Type.Array(Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }), { minItems: 1 })),
   }),
+  reasons: {
+    ...prometheusReasons,
+    absent:
+      'The query returns nothing: either a metric it selects does not exist in Prometheus (misspelt, or nothing writes it yet: check that the exporter or remote-write sender producing it is configured and scraped), or its label matchers select nothing now.',
+    threshold: 'The metric exists but its value is out of range: look at its recent graph in Prometheus to see when it changed.',
+  },
   decode(f, d) {
     return { prometheus: f.prometheus, query: f.query, expect: f.expect === undefined ? undefined : d.expectation('expect', f.expect), relatedMetrics: f.relatedMetrics ?? [] };
   },
@@ -43,12 +49,7 @@ export const prometheusQueryProber = defineProber({
     if (expectation) {
       const bad = samples.find((s) => Number.isNaN(s.value) || !holds(expectation, s.value));
       if (bad) {
-        return failed(
-          'threshold',
-          `${bad.labels || 'value'} = ${bad.value}, expected ${expectation.text}`,
-          'The metric exists but its value is out of range: look at its recent graph in Prometheus to see when it changed.',
-          { value: Number.isNaN(bad.value) ? null : bad.value, details },
-        );
+        return failed('threshold', `${bad.labels || 'value'} = ${bad.value}, expected ${expectation.text}`, undefined, { value: Number.isNaN(bad.value) ? null : bad.value, details });
       }
       return passed(`${first.value} (${expectation.text})${samples.length > 1 ? ` for all ${samples.length} series` : ''}`, { value: first.value, details });
     }
@@ -109,7 +110,7 @@ export function metricNamesIn(query: string): string[] {
   return [...names];
 }
 
-async function absent(ctx: ProbeContext, base: string, query: string, related: string[]): Promise<ProbeOutcome> {
+async function absent(ctx: ProbeContext, base: string, query: string, related: string[]): Promise<ProbeOutcome<never, 'absent', never>> {
   const wanted = metricNamesIn(query);
   const known = await metricNames(ctx, base);
   const all = known.ok ? known.value : [];
