@@ -56,6 +56,18 @@ const proberShared = '^src/probers/(types|reasons|define|common|expect|docker|[a
 const proberIndex = '^src/probers/index\\.ts$';
 const proberKind = { path: '^src/probers/[^/]+\\.ts$', pathNot: anyOf([proberShared, proberIndex]) };
 
+// One module reads each outside format; the library it wraps is imported there and nowhere else.
+const soleImporters = [
+  ['protobuf', 'src/util/protobuf.ts', '@bufbuild/protobuf', 'read and write messages through it (WireMessage, ProtoWriter)'],
+  ['promql-grammar', 'src/util/promql.ts', '@prometheus-io/lezer-promql', 'ask it for selectors, label matchers and aggregations (readPromql)'],
+].map(([name, module, pkg, how]) => ({
+  name: `${name}-outside-its-module`,
+  comment: `Only ${module} imports ${pkg}: ${how}.`,
+  severity: 'error',
+  from: { pathNot: `^${module.replace(/\./g, '\\.')}$` },
+  to: { path: `(^|/)node_modules/${pkg}/` },
+}));
+
 module.exports = {
   forbidden: [
     {
@@ -106,6 +118,7 @@ module.exports = {
       from: { path: '^src/', pathNot: '^src/probers/' },
       to: { path: '^src/probers/', pathNot: '^src/probers/(index|types|reasons)\\.ts$' },
     },
+    ...soleImporters,
     {
       name: 'src-imports-test-or-bench',
       comment: 'Shipped code must not depend on the tests or the benchmarks (neither is in the image).',

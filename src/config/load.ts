@@ -363,7 +363,8 @@ function decodeProbe(file: string, index: number, p: unknown, fileDefaults: Defa
   if (!intervalMs.ok) at('interval', intervalMs.problem);
   if (!timeoutMs.ok) at('timeout', timeoutMs.problem);
   if (!intervalMs.ok || !timeoutMs.ok) return undefined;
-  // The scheduler ticks once a second; a shorter interval would silently run at 1 s.
+  // The 1 s floor came from the scheduler's old 1 s tick; the tick is 25 ms now, and the floor stays the
+  // documented smallest interval (a probe is no load generator for the stack it watches).
   if (intervalMs.value < 1000) at('interval', `${interval} is shorter than the 1s minimum`);
   if (obj.schedule !== undefined) {
     if (obj.interval !== undefined) at('schedule', 'give either interval or schedule, not both');

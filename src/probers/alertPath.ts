@@ -15,6 +15,7 @@ import { Duration, HttpUrl } from '../core/fields.js';
 import { formatDuration, formatSeconds } from '../util/format.js';
 import { quoted, snippet } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
+import { parseExposition, type Sample } from '../util/promText.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, attempt, failed, failure, fetchJson, httpReasons, passed, success, type HttpReason } from './common.js';
@@ -151,7 +152,7 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, counters: Count
   if (!amMetrics.ok) return amMetrics.outcome;
   const previous = counters.previous;
   const current = new Map<string, number>();
-  const growth = (metric: string, label: string, samples: MetricSample[], totalMetric?: string) =>
+  const growth = (metric: string, label: string, samples: Sample[], totalMetric?: string) =>
     samples
       .filter((s) => s.name === metric)
       .flatMap((s) => {
@@ -240,65 +241,19 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, counters: Count
   return passed(`heartbeat delivered ${formatSeconds(ageMs)} ago; ${alert} routes to ${receivers}; no notification errors`, { value: 1, details });
 }
 
-// --- Prometheus text format, just enough for counters -------------------------------------------
+// --- the counters, from each side's /metrics ------------------------------------------------
 
-interface MetricSample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-async function metricsOf(ctx: ProbeContext, base: string, hint: string): Promise<Attempt<MetricSample[], HttpReason>> {
+async function metricsOf(ctx: ProbeContext, base: string, hint: string): Promise<Attempt<Sample[], HttpReason>> {
   const url = joinUrl(base, '/metrics');
   const res = await attempt(() => ctx.http.request(url, { signal: ctx.signal, maxBytes: 8 * 1024 * 1024 }), hint);
   if (!res.ok) return res;
   if (res.value.status !== 200) return failure(failed('http_status', `${url} answered HTTP ${res.value.status}: ${snippet(res.value.body)}`, hint));
   const wanted = /^(prometheus_notifications_|alertmanager_notifications_)/;
-  const out: MetricSample[] = [];
-  for (const line of res.value.body.split('\n')) {
-    if (!wanted.test(line)) continue;
-    const sample = parseSampleLine(line);
-    if (sample) out.push(sample);
-  }
-  return success(out);
-}
-
-/** `name{a="b",c="d"} 12` → its parts; undefined for anything else. Label values may hold escaped quotes. */
-function parseSampleLine(line: string): MetricSample | undefined {
-  const brace = line.indexOf('{');
-  const space = line.indexOf(' ');
-  if (brace < 0 || (space >= 0 && space < brace)) {
-    const [name, value] = line.trim().split(/\s+/);
-    const n = Number(value);
-    return name && value !== undefined && !Number.isNaN(n) ? { name, labels: {}, value: n } : undefined;
-  }
-  const name = line.slice(0, brace);
-  const labels: Record<string, string> = {};
-  let i = brace + 1;
-  while (i < line.length && line[i] !== '}') {
-    const eq = line.indexOf('=', i);
-    if (eq < 0 || line[eq + 1] !== '"') return undefined;
-    const key = line.slice(i, eq).trim();
-    let j = eq + 2;
-    let value = '';
-    while (j < line.length && line[j] !== '"') {
-      if (line[j] === '\\' && j + 1 < line.length) {
-        const next = line[j + 1];
-        value += next === 'n' ? '\n' : next;
-        j += 2;
-      } else value += line[j++];
-    }
-    labels[key] = value;
-    i = j + 1;
-    if (line[i] === ',') i++;
-  }
-  const value = Number(
-    line
-      .slice(i + 1)
-      .trim()
-      .split(/\s+/)[0],
+  return success(
+    parseExposition(res.value.body)
+      .allSamples()
+      .filter((s) => wanted.test(s.name)),
   );
-  return Number.isNaN(value) ? undefined : { name, labels, value };
 }
 
 // --- the heartbeat ----------------------------------------------------------------------------

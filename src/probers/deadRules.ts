@@ -5,9 +5,9 @@
 // promql/series.) The expressions are parsed with the Prometheus project's own grammar
 // (@prometheus-io/lezer-promql); a selector inside absent() or absent_over_time() expects its
 // metric to be missing, so it does not make the rule dead.
-import { parser } from '@prometheus-io/lezer-promql';
 import { Type } from '@sinclair/typebox';
 import { HttpUrl } from '../core/fields.js';
+import { selectedMetricNames } from '../util/promql.js';
 import { capped, count, quoted } from '../util/text.js';
 import { defineProber } from './define.js';
 import { asRecord, failed, passed } from './common.js';
@@ -76,37 +76,5 @@ export const deadRulesProber = defineProber({
  * Selectors without a fixed name ({__name__=~"..."}) are left out: they cannot be checked by name.
  */
 export function selectedMetrics(query: string): string[] {
-  const tree = parser.parse(query);
-  const absentRanges: [number, number][] = [];
-  const selectors: { from: number; name: string }[] = [];
-  tree.iterate({
-    enter(node) {
-      if (node.name === 'FunctionCall') {
-        const fn = node.node.getChild('FunctionIdentifier')?.firstChild?.name;
-        if (fn === 'Absent' || fn === 'AbsentOverTime') absentRanges.push([node.from, node.to]);
-      }
-      if (node.name !== 'VectorSelector') return;
-      const id = node.node.getChild('Identifier');
-      if (id) {
-        selectors.push({ from: node.from, name: query.slice(id.from, id.to) });
-        return;
-      }
-      // {__name__="x"}: the name as an equality matcher.
-      for (const m of node.node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? []) {
-        const label = m.getChild('LabelName');
-        const op = m.getChild('MatchOp')?.firstChild?.name;
-        const value = m.getChild('StringLiteral');
-        if (label && value && op === 'EqlSingle' && query.slice(label.from, label.to) === '__name__') selectors.push({ from: node.from, name: unquote(query.slice(value.from, value.to)) });
-      }
-    },
-  });
-  const names = selectors.filter((s) => !absentRanges.some(([a, b]) => s.from >= a && s.from < b)).map((s) => s.name);
-  return [...new Set(names)];
-}
-
-/** A PromQL string literal's text: "..." and '...' with escapes, `...` raw. */
-function unquote(literal: string): string {
-  const body = literal.slice(1, -1);
-  if (literal.startsWith('`')) return body;
-  return body.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
+  return selectedMetricNames(query, { exceptAbsent: true });
 }

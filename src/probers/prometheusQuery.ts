@@ -3,6 +3,7 @@
 // as "rate is zero", and its hint names the metrics that do exist and look alike.
 import { Type } from '@sinclair/typebox';
 import { HttpUrl } from '../core/fields.js';
+import { selectedMetricNames } from '../util/promql.js';
 import { defineProber } from './define.js';
 import type { ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, failed, passed } from './common.js';
@@ -89,29 +90,8 @@ function formatLabels(m: Record<string, unknown>): string {
   return inner ? `${String(name)}{${inner}}` : String(name);
 }
 
-// Words in PromQL that look like metric names but are not.
-const promqlWords = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
-
-/** Metric names referenced by a query: identifiers not followed by `(` and not inside {..} or "..". */
-export function metricNamesIn(query: string): string[] {
-  const stripped = query
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
-    .replace(/\{[^}]*\}/g, '{}')
-    .replace(/\[[^\]]*\]/g, '[]');
-  const names = new Set<string>();
-  for (const m of stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\()?/g)) {
-    const word = m[1]!;
-    if (m[2] || promqlWords.has(word.toLowerCase())) continue;
-    // `by (job)`: the label list after by/without/on/ignoring is not a metric.
-    const before = stripped.slice(0, m.index).trimEnd();
-    if (/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*$/i.test(before)) continue;
-    names.add(word);
-  }
-  return [...names];
-}
-
 async function absent(ctx: ProbeContext, base: string, query: string, related: string[]): Promise<ProbeOutcome<never, 'absent', never>> {
-  const wanted = metricNamesIn(query);
+  const wanted = selectedMetricNames(query);
   const known = await metricNames(ctx, base);
   const all = known.ok ? known.value : [];
   const missing = wanted.filter((w) => !all.includes(w));
