@@ -21,13 +21,13 @@ import { parse as parseYaml } from 'yaml';
 import { Duration, HttpUrl } from '../core/fields.js';
 import { formatDuration } from '../util/format.js';
 import { parseExposition } from '../util/promText.js';
-import { capped, snippet } from '../util/text.js';
+import { capped } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext } from './types.js';
-import { asRecord, failed, failure, passed, success } from './common.js';
+import { asRecord, failed, passed, success } from './common.js';
 import { prometheusApi, prometheusReasons } from './prometheusApi.js';
-import { tempoReasons, tempoRequest, tenantHeaders, type TempoReason } from './tempoApi.js';
+import { tempoReasons, tempoRequest, tempoText, tenantHeaders, type TempoReason } from './tempoApi.js';
 
 const GENERATOR = 'metrics-generator';
 const RW = 'prometheus_remote_storage_samples';
@@ -129,14 +129,6 @@ export const spanMetricsPathProber = defineProber({
     return passed(verdict.message, extra);
   },
 });
-
-/** A plain-text page of Tempo's (its /status tables), with Tempo's hints on failure. */
-async function tempoText(ctx: ProbeContext, url: string, headers: Record<string, string>): Promise<Attempt<string, TempoReason>> {
-  const res = await tempoRequest(ctx, url, { headers });
-  if (!res.ok) return res;
-  if (res.value.status !== 200) return failure(failed('http_status', `${url} answered HTTP ${res.value.status}: ${snippet(res.value.body)}`, tempoReasons.http_status));
-  return success(res.value.body);
-}
 
 /** Rows of the go-pretty table of /status/services: `| name | State | failure |`. */
 function serviceRows(table: string): [string, string][] {
