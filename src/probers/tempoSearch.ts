@@ -144,7 +144,7 @@ export const tempoSearchProber = defineProber({
           spans === undefined
             ? ''
             : spans === 0
-              ? "; its distributor has not received a single span since it started (tempo_distributor_spans_received_total)"
+              ? '; its distributor has not received a single span since it started (tempo_distributor_spans_received_total)'
               : `; its distributor counted ${spans} span(s) since it started, the canary's included (tempo_distributor_spans_received_total)`;
         const canarySeen = all.length ? `only the watchdog's own canary (${spec.canaryService}) has traces` : 'no service has traces';
         return failed('nothing_received', `Tempo receives no trace from any app: ${canarySeen} in the last ${windowText}, so ${what} is not the only one missing${counted}`, undefined, {
@@ -265,7 +265,14 @@ async function tagValues(ctx: ProbeContext, url: string, headers: Record<string,
  * e.g. a proxy that passes /api/v2 only) from /api/v2/search/tag/resource.service.name/values,
  * whose values are {type, value}.
  */
-async function serviceNames(ctx: ProbeContext, base: string, service: string, headers: Record<string, string>, fromMs: number, toMs: number): Promise<{ names: string[]; from?: string; all: string[] }> {
+async function serviceNames(
+  ctx: ProbeContext,
+  base: string,
+  service: string,
+  headers: Record<string, string>,
+  fromMs: number,
+  toMs: number,
+): Promise<{ names: string[]; from?: string; all: string[] }> {
   // The search's window (Tempo 2.4+ reads start/end here; older releases answer from recent data).
   const window = `?${new URLSearchParams({ start: String(Math.floor(fromMs / 1000)), end: String(Math.ceil(toMs / 1000) + 1) })}`;
   let from = TAG_VALUES_V1;

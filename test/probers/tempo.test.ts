@@ -102,7 +102,17 @@ test('tempo_search: no traces at all is nothing_received (issue 17: was absent),
     r.message,
     'Tempo receives no trace from any app: no service has traces in the last 15m, so "mystocks-backend" is not the only one missing; its distributor has not received a single span since it started (tempo_distributor_spans_received_total)',
   );
-  for (const part of ['set up when the app starts', 'tempo:4317', 'localhost:4317', 'Failed to export', 'setup_telemetry()', 'get_tracer()', 'trace_operation()', 'TracingMiddleware', 'mystocks-api']) {
+  for (const part of [
+    'set up when the app starts',
+    'tempo:4317',
+    'localhost:4317',
+    'Failed to export',
+    'setup_telemetry()',
+    'get_tracer()',
+    'trace_operation()',
+    'TracingMiddleware',
+    'mystocks-api',
+  ]) {
     assert.ok(r.hint!.includes(part), `hint lacks ${part}: ${r.hint}`);
   }
   assert.doesNotMatch(r.hint!, /set TRACED_SERVICE|OTEL_SERVICE_NAME is/, 'no service-name hunt');
@@ -118,7 +128,9 @@ test("tempo_search: only the watchdog's canary sends (its spans counted by the d
     resourceSpans: [
       {
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'stack-watchdog-canary' } }] },
-        scopeSpans: [{ spans: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), name: 'watchdog canary', kind: 1, startTimeUnixNano: String(start), endTimeUnixNano: String(start + 1_000_000n) }] }],
+        scopeSpans: [
+          { spans: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), name: 'watchdog canary', kind: 1, startTimeUnixNano: String(start), endTimeUnixNano: String(start + 1_000_000n) }] },
+        ],
       },
     ],
   };
