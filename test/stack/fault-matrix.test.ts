@@ -618,6 +618,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'tempo-ready': 'blocked:dependency_failed',
         'tempo-ingestion': 'blocked:dependency_failed',
         'otlp-canary': 'blocked:dependency_failed',
+        'span-metrics-path': 'blocked:dependency_failed',
         'span-rate': 'blocked:dependency_failed',
         'tempo-storage': 'blocked:dependency_failed',
       },
