@@ -19,7 +19,7 @@
 // - Counters only mean something as growth, so each outcome carries the readings in details.readings
 //   and the next run gets them back as ctx.previous: the engine keeps them with the probe, as
 //   container_state keeps its restart track. A run with no earlier reading whose Alertmanager has
-//   failed notifications takes a second reading itself after a short pause, so that a one-shot
+//   failed notifications reads again, a second apart, for up to 8 s, so that a one-shot
 //   `watchdog check` sees a receiver that fails now; counts since start fail only where every attempt failed.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from '@sinclair/typebox';
@@ -47,10 +47,15 @@ const SLACK_MS = 15_000;
 const DEFAULT_RESEND_MS = 60_000;
 const DEFAULT_EVALUATION_MS = 60_000;
 /**
- * The pause before a run's own second reading: Alertmanager retries a failing request after 0.5 s,
- * then ever longer, so a receiver that fails now shows a retry or two; short beside the 15 s timeout.
+ * How long a run without an earlier reading watches Alertmanager's counters, a second at a time, for
+ * failed requests to grow: it retries a failing request after 0.5 s, then ever longer, and gives a
+ * notification up after its timeout (10 s at least), so 8 s shows two retries of a receiver that fails
+ * now. It stops at the first answer: two more failures, or one success, and where the probe's timeout
+ * ends sooner (probes/mystocks.yaml gives alert-path 15 s for this; the default 5 s leaves a second or two).
  */
-const SECOND_READING_MS = 5000;
+const SECOND_READING_MS = 8000;
+/** Prometheus's discovery hands over a new list of Alertmanagers at most every 5 s: a second look after that. */
+const REDISCOVERY_MS = 6000;
 /** What a run keeps for its remaining requests after such a pause; without it, it does not pause. */
 const PAUSE_MARGIN_MS = 2000;
 /** Delivery fails when more than this share of the attempts in a window failed: one lost send of two does not. */
@@ -92,8 +97,6 @@ export const alertPathProber = defineProber({
     /** Labels of the alert whose route must end at a receiver with an integration; default WatchdogProbeFailing, severity critical. */
     routeLabels: Type.Optional(Type.Record(Type.String({ pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' }), Type.String())),
   }),
-  // Room for the second reading a run without an earlier one may take (SECOND_READING_MS).
-  defaults: { timeout: '15s' },
   decode(f, d): AlertPathSettings {
     const heartbeatAlert = f.heartbeatAlert ?? defaults.heartbeatAlert;
     const routeLabels = f.routeLabels ?? defaultRouteLabels;
@@ -191,11 +194,11 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, earlier: Readin
   let now = ctx.now();
   const first = readingOf(promText.value, amText.value, now, prom.startedAt, amStart);
   let readings = [...earlier.filter((r) => r.at < first.at), first];
-  if (needsSecondReading(earlier, first) && (await pause(ctx, SECOND_READING_MS))) {
-    const [p2, a2] = await Promise.all([metricsOf(ctx, spec.prometheus, prometheusDownHint), metricsOf(ctx, spec.alertmanager, amDownHint)]);
-    if (p2.ok && a2.ok) {
-      now = ctx.now();
-      readings = [...readings, readingOf(p2.value, a2.value, now, prom.startedAt, amStart)];
+  if (needsSecondReading(earlier, first)) {
+    const second = await secondReading(ctx, spec, first);
+    if (second) {
+      now = second.at;
+      readings = [...readings, second];
     }
   }
   const kept = keepReadings(readings, now, clock.windowMs);
@@ -421,7 +424,7 @@ function alertmanagersOf(data: unknown): Listed | undefined {
 
 /**
  * An empty list of active Alertmanagers. After every reload Prometheus lists none until its discovery
- * runs again (up to 5 s): not yet known shortly after a load, and read again after a pause otherwise
+ * runs again (up to 5 s): not yet known shortly after a load, and read again 6 s later otherwise
  * (a failed reload re-applies the list too, without a new lastConfigTime). None configured at all, or
  * all dropped by relabeling, is no transient and fails at once.
  */
@@ -436,7 +439,7 @@ async function noAlertmanagers(ctx: ProbeContext, base: string, prom: Prometheus
     const why = `Prometheus loaded its config ${formatSeconds(loadedMs)} ago and discovers its Alertmanagers within 5s`;
     return { outcome: settling('Prometheus lists no active Alertmanager yet', why, Math.max(prom.startedAt, prom.configAt) + SLACK_MS, ctx.now(), {}) };
   }
-  if (await pause(ctx, SECOND_READING_MS)) {
+  if (await pause(ctx, REDISCOVERY_MS)) {
     const again = await prometheusApi(ctx, base, '/api/v1/alertmanagers');
     if (!again.ok) return again;
     const active = alertmanagersOf(again.value)?.active ?? [];
@@ -528,6 +531,19 @@ function isReading(x: unknown): x is Reading {
 function keepReadings(readings: Reading[], now: number, windowMs: number): Reading[] {
   const base = baseIndex(readings, now - windowMs);
   return readings.slice(Math.max(0, base)).slice(-MAX_READINGS);
+}
+
+/** Readings a second apart until an integration shows two more failed requests or a successful one (or SECOND_READING_MS); the last one. */
+async function secondReading(ctx: ProbeContext, spec: AlertPathSettings, first: Reading): Promise<Reading | undefined> {
+  let last: Reading | undefined;
+  while (ctx.now() - first.at < SECOND_READING_MS && (await pause(ctx, 1000))) {
+    const [prom, am] = await Promise.all([metricsOf(ctx, spec.prometheus, prometheusDownHint), metricsOf(ctx, spec.alertmanager, amDownHint)]);
+    if (!prom.ok || !am.ok) break;
+    last = readingOf(prom.value, am.value, ctx.now(), first.promStart, first.amStart);
+    const grown = Object.entries(last.requests).map(([who, t]) => since(t, first.requests[who]));
+    if (grown.some((g) => g.failed >= 2 || g.total > g.failed)) break;
+  }
+  return last;
 }
 
 /** A run with no earlier reading of this Alertmanager, which has failed notifications to judge: growth needs two readings. */

@@ -70,11 +70,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
       // A glob, so writeRuleFile() + reload() works without rewriting prom.yml.
       rule_files: ['rules/*'],
       scrape_configs: current.scrapeConfigs ?? [],
-      ...(current.alerting
-        ? { alerting: current.alerting }
-        : current.alertmanagers?.length
-          ? { alerting: { alertmanagers: [{ static_configs: [{ targets: current.alertmanagers }] }] } }
-          : {}),
+      ...(current.alerting ? { alerting: current.alerting } : current.alertmanagers?.length ? { alerting: { alertmanagers: [{ static_configs: [{ targets: current.alertmanagers }] }] } } : {}),
     };
     // JSON is valid YAML: no YAML library needed to produce prom.yml.
     writeFileSync(configFile, JSON.stringify(config, null, 2));
