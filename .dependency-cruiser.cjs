@@ -52,9 +52,21 @@ const sideways = ranks
 
 // Inside src/probers/: one file per probe kind, plus shared pieces that kinds build on. A kind file
 // may import only the shared pieces, never another kind (what two kinds share moves to a shared file).
-const proberShared = '^src/probers/(types|define|common|expect|docker|[a-z][A-Za-z0-9]*Api)\\.ts$';
+const proberShared = '^src/probers/(types|reasons|define|common|expect|docker|[a-z][A-Za-z0-9]*Api)\\.ts$';
 const proberIndex = '^src/probers/index\\.ts$';
 const proberKind = { path: '^src/probers/[^/]+\\.ts$', pathNot: anyOf([proberShared, proberIndex]) };
+
+// One module reads each outside format; the library it wraps is imported there and nowhere else.
+const soleImporters = [
+  ['protobuf', 'src/util/protobuf.ts', '@bufbuild/protobuf', 'read and write messages through it (WireMessage, ProtoWriter)'],
+  ['promql-grammar', 'src/util/promql.ts', '@prometheus-io/lezer-promql', 'ask it for selectors, label matchers and aggregations (readPromql)'],
+].map(([name, module, pkg, how]) => ({
+  name: `${name}-outside-its-module`,
+  comment: `Only ${module} imports ${pkg}: ${how}.`,
+  severity: 'error',
+  from: { pathNot: `^${module.replace(/\./g, '\\.')}$` },
+  to: { path: `(^|/)node_modules/${pkg}/` },
+}));
 
 module.exports = {
   forbidden: [
@@ -99,11 +111,14 @@ module.exports = {
     },
     {
       name: 'probers-internals-from-outside',
-      comment: 'Outside src/probers/, use the probers through index.ts (the registry) and types.ts (the contract) only; ' + 'a helper needed elsewhere belongs in src/util/ or src/core/.',
+      comment:
+        "Outside src/probers/, use the probers through index.ts (the registry), types.ts (the contract) and reasons.ts (the framework's reasons) only; " +
+        'a helper needed elsewhere belongs in src/util/ or src/core/.',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/probers/' },
-      to: { path: '^src/probers/', pathNot: '^src/probers/(index|types)\\.ts$' },
+      to: { path: '^src/probers/', pathNot: '^src/probers/(index|types|reasons)\\.ts$' },
     },
+    ...soleImporters,
     {
       name: 'src-imports-test-or-bench',
       comment: 'Shipped code must not depend on the tests or the benchmarks (neither is in the image).',

@@ -12,7 +12,7 @@ import { Agent, request } from 'undici';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir, startProcess, type ManagedProcess } from '../test/support/process.js';
 import type { EngineReply, EngineRequest } from './engine-child.js';
-import { cpuMs, ipcChild, median, memory, parseWrk, probeFile, startTarget, type Round } from './proc.js';
+import { cpuMs, ipcChild, median, memory, parseWrk, probeFile, scrape, startTarget, type Round } from './proc.js';
 
 const PROBES = 200;
 /** The daemon's default WATCHDOG_CONCURRENCY; the blackbox driver keeps as many requests in flight. */
@@ -330,13 +330,11 @@ async function soakBoth(dir: string, targetUrl: string, blackbox: Blackbox, driv
 
 /** Totals over all probes, read from the daemon's own /metrics. */
 async function daemonCounters(url: string) {
-  const res = await request(`${url}/metrics`);
-  const text = await res.body.text();
-  const sum = (re: RegExp) => [...text.matchAll(re)].reduce((total, m) => total + Number(m[1]), 0);
+  const metrics = await scrape(url);
   return {
-    runs: sum(/^watchdog_probe_runs_total\{[^}]*\} (\S+)$/gm),
-    failed: sum(/^watchdog_probe_runs_total\{[^}]*result="failing"[^}]*\} (\S+)$/gm),
-    skipped: sum(/^watchdog_probe_skipped_runs_total\{[^}]*\} (\S+)$/gm),
+    runs: metrics.sum('watchdog_probe_runs_total'),
+    failed: metrics.sum('watchdog_probe_runs_total', { result: 'failing' }),
+    skipped: metrics.sum('watchdog_probe_skipped_runs_total'),
   };
 }
 

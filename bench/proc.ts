@@ -4,6 +4,8 @@ import { execFileSync, fork, type Serializable } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { parseExposition, type Exposition } from '../src/util/promText.js';
 import { freePort } from '../test/support/ports.js';
 import { onExit, startProcess, type ManagedProcess } from '../test/support/process.js';
 
@@ -114,4 +116,14 @@ export async function startTarget(dir: string): Promise<{ url: string; process: 
     readyUrl: `${url}/`,
   });
   return { url, process: child };
+}
+
+/** A process's /metrics, read with the project's one text-format reader. */
+export async function scrape(url: string): Promise<Exposition> {
+  return parseExposition(await (await request(`${url}/metrics`)).body.text());
+}
+
+/** A counter summed over all its series. */
+export async function counter(url: string, name: string): Promise<number> {
+  return (await scrape(url)).sum(name);
 }

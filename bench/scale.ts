@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir, startProcess } from '../test/support/process.js';
-import { memory, parseWrk, probeFile, startTarget } from './proc.js';
+import { counter, memory, parseWrk, probeFile, scrape, startTarget } from './proc.js';
 
 const PROBES = Number(process.env.BENCH_PROBES ?? 1000);
 const WRK_SECONDS = 5;
@@ -57,19 +57,10 @@ function imageNodeOptions(): string {
   return m[1]!;
 }
 
-async function counter(url: string, name: string): Promise<number> {
-  const text = await (await request(`${url}/metrics`)).body.text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return sum;
-}
-
 /** The schedule-lateness histogram's cumulative bucket counts, by upper bound (seconds). */
 async function lagBuckets(url: string): Promise<Map<number, number>> {
-  const text = await (await request(`${url}/metrics`)).body.text();
-  const out = new Map<number, number>();
-  for (const m of text.matchAll(/^watchdog_schedule_lag_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
-  return out;
+  const buckets = (await scrape(url)).samples('watchdog_schedule_lag_seconds_bucket');
+  return new Map(buckets.map((b) => [b.labels.le === '+Inf' ? Infinity : Number(b.labels.le), b.value]));
 }
 
 /**

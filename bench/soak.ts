@@ -9,11 +9,10 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request } from 'undici';
 import { closedPort, hangAfterAccept, invalidJson, resetServer, statusServer, type MisbehavingTarget } from '../test/support/misbehaving.js';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir, startProcess } from '../test/support/process.js';
-import { memory, startTarget } from './proc.js';
+import { counter, memory, startTarget } from './proc.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -62,13 +61,6 @@ function fit(xs: number[], ys: number[]): { slope: number; residualSd: number } 
   const residuals = ys.map((y, i) => y - (my + slope * (xs[i]! - mx)));
   const residualSd = Math.sqrt(residuals.reduce((a, r) => a + r * r, 0) / Math.max(1, n - 2));
   return { slope, residualSd };
-}
-
-async function counter(url: string, name: string): Promise<number> {
-  const text = await (await request(`${url}/metrics`)).body.text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return sum;
 }
 
 async function main(): Promise<void> {

@@ -15,12 +15,15 @@ import { createDockerClient, type DockerClient } from './net/docker.js';
 import { createHttpClient, type HttpClient } from './net/http.js';
 import { buildApp } from './server/app.js';
 import { Maintenance } from './maintenance/manager.js';
+import { systemTimers, type Timers } from './util/timers.js';
 
 export interface DaemonDeps {
   logger: Logger;
   http?: HttpClient;
   docker?: DockerClient;
   now?: () => number;
+  /** What the scheduler, discovery, maintenance, the direct alert path and the config poll run on. */
+  timers?: Timers;
   /** Off in tests that start many daemons. */
   processMetrics?: boolean;
 }
@@ -47,19 +50,20 @@ export function createClients(settings: Settings, deps: Pick<DaemonDeps, 'http' 
 export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise<Daemon> {
   const { logger } = deps;
   const now = deps.now ?? Date.now;
+  const timers = deps.timers ?? systemTimers;
   let config = await loadConfig(settings.configPath, settings.env, settings.configLimits);
   let reloadStatus: ReloadStatus = { ok: true, at: now(), hash: config.hash, loadedAt: now() };
   /** The config content the last load attempt saw: the poll reloads when the files differ from it. */
   let seenHash = config.hash ?? '';
   const { http, docker } = createClients(settings, deps);
 
-  const engine = new Engine({ http, docker, logger, now, concurrency: settings.concurrency });
+  const engine = new Engine({ http, docker, logger, now, timers, concurrency: settings.concurrency });
   engine.load(config);
   // Discovered probes are there before the first round (a Docker that cannot be listed costs at most the discover timeout).
-  const discovery = new Discovery({ engine, docker, logger, now });
+  const discovery = new Discovery({ engine, docker, logger, now, timers });
   discovery.configure(config);
   await discovery.refresh();
-  const maintenance = new Maintenance({ logger, now, http, stateDir: settings.stateDir, specs: () => engine.states().map((s) => s.spec) });
+  const maintenance = new Maintenance({ logger, now, timers, http, stateDir: settings.stateDir, specs: () => engine.states().map((s) => s.spec) });
   maintenance.configure(config);
   await maintenance.start();
   const inMaintenance = (s: { spec: Parameters<Maintenance['covering']>[0] }) => maintenance.covering(s.spec) !== undefined;
@@ -82,7 +86,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   engine.start();
   discovery.start();
   // Host name only as an annotation: labels must match across replicas so Alertmanager merges them.
-  const alerting = startAlerting({ engine, config: () => config, http, logger, now, instance: hostname(), externalUrl: settings.externalUrl, registry, inMaintenance });
+  const alerting = startAlerting({ engine, config: () => config, http, logger, now, timers, instance: hostname(), externalUrl: settings.externalUrl, registry, inMaintenance });
   // A window that opens or ends changes what should be firing: post now, not at the next renewal.
   maintenance.on('change', () => void alerting.flush());
   logger.info({ url, probes: config.probes.length, disabled: config.disabled, files: config.files, version: settings.version }, 'stack-watchdog started');
@@ -128,7 +132,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     if ((await currentConfigHash(settings.configPath, settings.configLimits)) !== seenHash) await reload();
   };
   const watcher = await watchConfig(settings.configPath, () => reloadIfChanged(), logger);
-  const poll = setInterval(() => void reloadIfChanged().catch((err: unknown) => logger.warn({ err }, 'config poll failed')), settings.configPollMs);
+  const poll = timers.setInterval(() => void reloadIfChanged().catch((err: unknown) => logger.warn({ err }, 'config poll failed')), settings.configPollMs);
   poll.unref();
 
   return {
@@ -138,7 +142,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     config: () => config,
     reload,
     async stop() {
-      clearInterval(poll);
+      timers.clear(poll);
       watcher?.close();
       discovery.stop();
       await alerting.stop();

@@ -12,6 +12,7 @@ import type { ProbeState } from '../engine/result.js';
 import type { HttpClient } from '../net/http.js';
 import { deadline } from '../util/deadline.js';
 import { iso } from '../util/format.js';
+import { systemTimers, type Timer, type Timers } from '../util/timers.js';
 import { joinUrl } from '../util/url.js';
 import { describeFailure, linkLog } from './link.js';
 
@@ -129,6 +130,8 @@ export interface SenderOptions {
   random?: () => number;
   /** Whether the probe is in a maintenance window now (src/maintenance): no new alert is posted for it. */
   inMaintenance?: (s: ProbeState) => boolean;
+  /** What the debounce, renewal and retry timers run on (beside `now`). */
+  timers?: Timers;
 }
 
 export interface SenderStats {
@@ -151,9 +154,10 @@ export class AlertmanagerSender {
   private inFlight?: Promise<boolean>;
   private again = false;
   private failures = 0;
-  private debounceTimer?: NodeJS.Timeout;
-  private renewTimer?: NodeJS.Timeout;
-  private retryTimer?: NodeJS.Timeout;
+  private debounceTimer?: Timer;
+  private renewTimer?: Timer;
+  private retryTimer?: Timer;
+  private readonly timers: Timers;
   private stopped = false;
   private readonly stopController = new AbortController();
   private readonly link: ReturnType<typeof linkLog>;
@@ -161,6 +165,7 @@ export class AlertmanagerSender {
 
   constructor(private readonly opts: SenderOptions) {
     this.link = linkLog(opts.logger, 'alertmanager', opts.now);
+    this.timers = opts.timers ?? systemTimers;
     this.stats = {
       posts: this.posts,
       tracked: () => {
@@ -179,7 +184,7 @@ export class AlertmanagerSender {
   /** Something changed: post soon, unless a retry is already scheduled (it will carry the change). */
   trigger(): void {
     if (this.stopped || this.retryTimer || this.debounceTimer) return;
-    this.debounceTimer = setTimeout(() => {
+    this.debounceTimer = this.timers.setTimeout(() => {
       this.debounceTimer = undefined;
       void this.run();
     }, this.opts.debounceMs ?? 50);
@@ -188,9 +193,9 @@ export class AlertmanagerSender {
 
   /** Posts now, skipping any wait; true when Alertmanager has the current state (or there was nothing to send). */
   flush(): Promise<boolean> {
-    clearTimeout(this.retryTimer);
+    this.timers.clear(this.retryTimer);
     this.retryTimer = undefined;
-    clearTimeout(this.debounceTimer);
+    this.timers.clear(this.debounceTimer);
     this.debounceTimer = undefined;
     return this.run();
   }
@@ -201,7 +206,7 @@ export class AlertmanagerSender {
    */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of [this.debounceTimer, this.renewTimer, this.retryTimer]) clearTimeout(t);
+    for (const t of [this.debounceTimer, this.renewTimer, this.retryTimer]) this.timers.clear(t);
     this.stopController.abort();
     await this.inFlight;
   }
@@ -210,7 +215,7 @@ export class AlertmanagerSender {
     if (this.stopped) return;
     const settings = directSettings(this.opts.config());
     const every = Math.max(250, (settings?.resolveTimeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS) / RENEWALS_PER_TIMEOUT);
-    this.renewTimer = setTimeout(() => {
+    this.renewTimer = this.timers.setTimeout(() => {
       if (!this.retryTimer) void this.run();
       this.armRenewal();
     }, every);
@@ -338,7 +343,7 @@ export class AlertmanagerSender {
     const ceiling = Math.min(max, base * 2 ** Math.min(this.failures - 1, 30));
     // Half fixed, half random: replicas that lost Alertmanager together do not retry in step.
     const delay = ceiling / 2 + (this.opts.random ?? Math.random)() * (ceiling / 2);
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.timers.setTimeout(() => {
       this.retryTimer = undefined;
       void this.run();
     }, delay);

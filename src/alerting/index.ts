@@ -16,6 +16,8 @@ export interface AlertingOptions extends Omit<HeartbeatOptions, 'timeoutMs'> {
   tuning?: Pick<SenderOptions, 'retry' | 'requestTimeoutMs' | 'debounceMs' | 'random'> & { heartbeatTimeoutMs?: number };
   /** Whether a probe is in a maintenance window now: the direct path posts no new alert for it. */
   inMaintenance?: SenderOptions['inMaintenance'];
+  /** What the direct path's debounce, renewal and retry timers run on (beside `now`). */
+  timers?: SenderOptions['timers'];
 }
 
 export interface Alerting {
@@ -36,6 +38,7 @@ export function startAlerting(opts: AlertingOptions): Alerting {
     now: opts.now,
     context: { instance: opts.instance, externalUrl: opts.externalUrl },
     inMaintenance: opts.inMaintenance,
+    timers: opts.timers,
   });
   // Only status changes need a prompt post; everything else is renewal, which has its own timer.
   const onResult = (_state: unknown, _raw: unknown, changed: boolean): void => {

@@ -11,6 +11,7 @@ import { validate as validateCron } from 'node-cron';
 import { parseDocument, visit } from 'yaml';
 import { parseDuration } from '../core/fields.js';
 import { proberFor, probers } from '../probers/index.js';
+import { unknownHintKeys } from '../probers/reasons.js';
 import type { CommonSpec, Prober, ProbeSpec } from '../probers/types.js';
 import type { DockerClient } from '../net/docker.js';
 import { checkAlerting, decodeAlerting, type AlertingConfig } from './alerting.js';
@@ -362,13 +363,18 @@ function decodeProbe(file: string, index: number, p: unknown, fileDefaults: Defa
   if (!intervalMs.ok) at('interval', intervalMs.problem);
   if (!timeoutMs.ok) at('timeout', timeoutMs.problem);
   if (!intervalMs.ok || !timeoutMs.ok) return undefined;
-  // The scheduler ticks once a second; a shorter interval would silently run at 1 s.
+  // The 1 s floor came from the scheduler's old 1 s tick; the tick is 25 ms now, and the floor stays the
+  // documented smallest interval (a probe is no load generator for the stack it watches).
   if (intervalMs.value < 1000) at('interval', `${interval} is shorter than the 1s minimum`);
   if (obj.schedule !== undefined) {
     if (obj.interval !== undefined) at('schedule', 'give either interval or schedule, not both');
     else if (!validateCron(obj.schedule)) at('schedule', `"${obj.schedule}" is not a valid cron expression`);
   } else if (timeoutMs.value >= intervalMs.value) {
     at('timeout', `${timeout} is not shorter than the interval (${interval})`);
+  }
+  // A hint under a key no run of this kind can produce would load and silently never be shown.
+  for (const u of unknownHintKeys(prober, obj.hints)) {
+    at(`hints.${u.key}`, `"${u.key}" is not a reason of kind ${obj.kind}${u.nearest ? `; did you mean "${u.nearest}"?` : ''} (its reasons: ${u.known.join(', ')})`);
   }
   if (refused) return undefined;
   const common: CommonSpec = {

@@ -9,6 +9,7 @@ import type { ContainerSummary, DockerClient } from '../net/docker.js';
 import { proberFor } from '../probers/index.js';
 import type { ProbeSpec } from '../probers/types.js';
 import { iso } from '../util/format.js';
+import { systemTimers, type Timer, type Timers } from '../util/timers.js';
 import type { Engine } from './engine.js';
 import type { DiscoveryStatus } from './result.js';
 
@@ -22,6 +23,8 @@ export interface DiscoveryOptions {
   docker: DockerClient;
   logger: Logger;
   now: () => number;
+  /** What the listing interval runs on (beside `now`). */
+  timers?: Timers;
 }
 
 /** A discovered probe, and what it was made from (for deciding whether anything changed). */
@@ -33,7 +36,7 @@ interface Made {
 export class Discovery {
   private config?: DiscoverConfig;
   private written: ProbeSpec[] = [];
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private running?: Promise<void>;
   private signature = '';
   private status: DiscoveryStatus | undefined;
@@ -67,7 +70,7 @@ export class Discovery {
   /** Lists every discover.interval, and now unless a listing was already made (the daemon lists before its first round). */
   start(): void {
     if (!this.config || this.timer) return;
-    this.timer = setInterval(() => void this.refresh(), this.config.intervalMs);
+    this.timer = (this.opts.timers ?? systemTimers).setInterval(() => void this.refresh(), this.config.intervalMs);
     this.timer.unref();
     if (!this.status?.lastAttempt) void this.refresh();
   }
@@ -77,7 +80,7 @@ export class Discovery {
   }
 
   private stopTimer(): void {
-    clearInterval(this.timer);
+    (this.opts.timers ?? systemTimers).clear(this.timer);
     this.timer = undefined;
   }
 

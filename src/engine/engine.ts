@@ -6,9 +6,10 @@ import type { Logger } from 'pino';
 import type { ProbeSpec } from '../probers/types.js';
 import type { WatchdogConfig } from '../config/load.js';
 import { runProbe, type RunDeps } from './runner.js';
-import { newState, previousOutcome, record, touched, type ProbeResult, type ProbeState } from './result.js';
+import { newState, record, touched, type ProbeResult, type ProbeState } from './result.js';
 import { Semaphore } from './semaphore.js';
 import type { DiscoveryStatus } from './result.js';
+import { systemTimers, type Timer, type Timers } from '../util/timers.js';
 
 export interface EngineOptions extends Omit<RunDeps, 'stopSignal'> {
   logger: Logger;
@@ -19,6 +20,8 @@ export interface EngineOptions extends Omit<RunDeps, 'stopSignal'> {
   /** Upper bound of the random delay before each probe's first run, so a restart does not burst. */
   maxStartJitterMs?: number;
   random?: () => number;
+  /** What the scheduler tick runs on (beside `now`); tests move it forward instead of sleeping. */
+  timers?: Timers;
 }
 
 export interface EngineEvents {
@@ -53,7 +56,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** What discovery last reported (set by src/engine/discovery.ts); undefined without a discover block. */
   discovery?: DiscoveryStatus;
   /** The scheduler tick (not the alerting heartbeat, which hangs on `round`). */
-  private ticker?: NodeJS.Timeout;
+  private ticker?: Timer;
   private readonly stopController = new AbortController();
   private readonly inFlight = new Set<Promise<unknown>>();
   /** The run going for a probe, so any number of run-now callers wait on it without a listener each. */
@@ -65,6 +68,7 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   private readonly slowLane: Semaphore;
   private readonly limits: { history: number; failures: number };
+  private readonly timers: Timers;
   private started = false;
   /** Slots that have not run since the last `round` event. */
   private roundLeft = 0;
@@ -79,6 +83,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.semaphore = new Semaphore(opts.concurrency ?? 8);
     this.slowLane = new Semaphore(opts.concurrency ?? 8);
     this.limits = { history: opts.historySize ?? 20, failures: opts.failureHistorySize ?? 50 };
+    this.timers = opts.timers ?? systemTimers;
   }
 
   /** Installs a config. Probes that keep their name and kind keep their history and counters. */
@@ -105,7 +110,11 @@ export class Engine extends EventEmitter<EngineEvents> {
       const old = this.slots.get(spec.name);
       const sameSchedule = old?.state.spec.intervalMs === spec.intervalMs && old?.state.spec.schedule === spec.schedule;
       // Same object, new spec: a run in flight across the reload still lands in the right place.
-      const state = old && old.state.spec.kind === spec.kind ? touched(Object.assign(old.state, { spec })) : newState(spec, now);
+      const kept = old && old.state.spec.kind === spec.kind ? old.state : undefined;
+      // What the kind remembered was about the old definition (another container, another window): a
+      // changed probe starts its memory afresh; an unchanged one keeps it across the reload.
+      if (kept && kept.spec.definition !== spec.definition) kept.memory = {};
+      const state = kept ? touched(Object.assign(kept, { spec })) : newState(spec, now);
       // A kept probe keeps its place in the schedule: a reload must not re-run everything at once
       // (the OTLP canary writes into Tempo on every run).
       const keep = old && old.state === state && state.last !== undefined && sameSchedule;
@@ -126,15 +135,19 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.started = true;
     this.lastTick = this.opts.now();
     // One ticking timer drives every interval probe; cron-scheduled probes get a task of their own.
-    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.ticker = this.timers.setInterval(() => this.tick(), TICK_MS);
     for (const slot of this.slots.values()) this.schedule(slot);
     this.tick();
   }
 
-  /** Stops scheduling, lets runs in flight finish for up to `graceMs`, then cancels them. */
+  /**
+   * Stops scheduling, lets runs in flight finish for up to `graceMs`, then cancels them. The grace
+   * is on Node's timers, not the injected ones: it bounds real work, and must end even in a test
+   * whose time stands still.
+   */
   async stop(graceMs = 3000): Promise<void> {
     this.started = false;
-    clearInterval(this.ticker);
+    this.timers.clear(this.ticker);
     for (const slot of this.slots.values()) this.destroy(slot.task);
     const all = Promise.allSettled([...this.inFlight]);
     let timer: NodeJS.Timeout | undefined;
@@ -273,7 +286,7 @@ export class Engine extends EventEmitter<EngineEvents> {
               touched(state).lagMs = lag;
               this.emit('lag', state, lag);
             }
-            return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, previousOutcome(state));
+            return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, state.memory);
           },
           state.last ? 0 : 1,
         ));

@@ -16,6 +16,15 @@ export interface ProbeResult {
   samples?: ProbeOutcome['samples'];
 }
 
+/**
+ * Where a probe's private memory lives between runs (held by the engine per probe): a run reads
+ * `value` as `ctx.memory` and replaces it with its outcome's `memory`, if it kept any. A timeout or a
+ * bug keeps nothing new, so the earlier memory stays. Never part of the result people see.
+ */
+export interface MemoryCell {
+  value?: unknown;
+}
+
 export interface ProbeState {
   spec: ProbeSpec;
   /** The status people and alerts see: the raw results damped by failure/successThreshold. */
@@ -38,6 +47,12 @@ export interface ProbeState {
   /** How late the newest scheduled run started, in ms after it was due (waiting for a slot included). */
   lagMs?: number;
   running: boolean;
+  /**
+   * What the kind's last run kept for the next (`ProbeOutcome.memory`, handed back as `ctx.memory`).
+   * Private to the kind: no view reads it. Replaced by an empty cell when the probe's definition
+   * changes, so a run of the old definition still in flight writes into a cell nobody reads.
+   */
+  memory: MemoryCell;
   /**
    * Bumped by every change a view of the probe can show (see `touched`): /status and /metrics keep
    * each probe's rendered text and redo it only when this moved, so a field added to a view must be
@@ -69,6 +84,7 @@ export function newState(spec: ProbeSpec, now: number): ProbeState {
     failuresByReason: new Map(),
     skipped: 0,
     running: false,
+    memory: {},
     version: 0,
   };
 }
@@ -113,16 +129,6 @@ export function record(state: ProbeState, raw: ProbeResult, limits: { history: n
     return true;
   }
   return false;
-}
-
-/**
- * The newest result the probe's own run produced, as the outcome handed to its next run (ctx.previous):
- * a block by a dependency, or pending, says nothing about the probe's target and is skipped.
- */
-export function previousOutcome(state: ProbeState): ProbeOutcome | undefined {
-  const r = state.history.find((h) => h.status !== 'pending' && h.reason !== 'dependency_failed');
-  if (!r || r.status === 'pending') return undefined;
-  return { status: r.status, reason: r.reason, message: r.message, hint: r.hint, value: r.value, details: r.details, samples: r.samples };
 }
 
 function stillFailing(state: ProbeState, raw: ProbeResult): ProbeResult {

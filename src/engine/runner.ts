@@ -6,8 +6,9 @@ import type { DockerClient } from '../net/docker.js';
 import { deadline } from '../util/deadline.js';
 import { formatDuration } from '../util/format.js';
 import { redactText } from '../util/url.js';
+import { frameworkReasons } from '../probers/reasons.js';
 import type { ProbeOutcome, ProbeSpec } from '../probers/types.js';
-import type { ProbeResult } from './result.js';
+import type { MemoryCell, ProbeResult } from './result.js';
 
 export interface RunDeps {
   http: HttpClient;
@@ -18,8 +19,8 @@ export interface RunDeps {
   stopSignal?: AbortSignal;
 }
 
-/** `previous` is handed to the prober as `ctx.previous`: what it concluded last time, for kinds that compare runs. */
-export async function runProbe(spec: ProbeSpec, deps: RunDeps, previous?: ProbeOutcome): Promise<ProbeResult> {
+/** `memory` is handed to the prober as `ctx.memory` and takes what the run keeps, for kinds that compare runs. */
+export async function runProbe(spec: ProbeSpec, deps: RunDeps, memory: MemoryCell = {}): Promise<ProbeResult> {
   const started = deps.now();
   const bound = deadline(deps.stopSignal, spec.timeoutMs);
   const signal = bound.signal;
@@ -32,7 +33,7 @@ export async function runProbe(spec: ProbeSpec, deps: RunDeps, previous?: ProbeO
     const hardStop = new Promise<'deadline'>((resolve) => {
       timer = setTimeout(() => resolve('deadline'), spec.timeoutMs + 50);
     });
-    const res = await Promise.race([spec.run({ signal, deadline: started + spec.timeoutMs, http: deps.http, docker: deps.docker, logger, now: deps.now, previous }), hardStop]);
+    const res = await Promise.race([spec.run({ signal, deadline: started + spec.timeoutMs, http: deps.http, docker: deps.docker, logger, now: deps.now, memory: memory.value }), hardStop]);
     // A failure after the signal fired is the signal's doing, whatever the prober called it. A stop
     // also overrides the prober's own "timeout", whose message and hint would blame the target.
     const cut = res !== 'deadline' && signal.aborted && res.status === 'failing' && (res.reason !== 'timeout' || deps.stopSignal?.aborted === true);
@@ -43,12 +44,7 @@ export async function runProbe(spec: ProbeSpec, deps: RunDeps, previous?: ProbeO
     } else {
       // A prober throws only on a bug; say so plainly rather than inventing a target failure.
       logger.error({ err }, 'probe raised an error');
-      outcome = {
-        status: 'failing',
-        reason: 'error',
-        message: `internal error: ${(err as Error).message}`,
-        hint: 'This is a bug in stack-watchdog: the log line "probe raised an error" has the stack trace; please report it.',
-      };
+      outcome = { status: 'failing', reason: 'error', message: `internal error: ${(err as Error).message}`, hint: frameworkReasons.error };
     }
   } finally {
     clearTimeout(timer);
@@ -58,6 +54,7 @@ export async function runProbe(spec: ProbeSpec, deps: RunDeps, previous?: ProbeO
   const hint = extra ? [outcome.hint, extra].filter(Boolean).join(' ') : outcome.hint;
   // Every result passes here on its way to /status, logs, alerts and `check`: a URL a kind quoted
   // with its credentials is masked once, whatever kind built the message.
+  if (outcome.memory !== undefined) memory.value = outcome.memory;
   return {
     status: outcome.status,
     reason: outcome.reason,
@@ -89,6 +86,6 @@ function timedOut(spec: ProbeSpec, stopSignal: AbortSignal | undefined): ProbeOu
     status: 'failing',
     reason: 'timeout',
     message: `no result within the ${formatDuration(spec.timeoutMs)} timeout`,
-    hint: "The target accepted the request but did not answer in time: check that it is not overloaded or stuck (docker logs <container>), or raise the probe's timeout.",
+    hint: frameworkReasons.timeout,
   };
 }

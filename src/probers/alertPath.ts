@@ -16,22 +16,23 @@
 // - Notification errors count as a share of the attempts in a window of two periods, per Alertmanager
 //   (Prometheus's side) and per integration (Alertmanager's side), as kube-prometheus's
 //   PrometheusErrorSendingAlertsToSomeAlertmanagers does; never one failed send.
-// - Counters only mean something as growth, so each outcome carries the readings in details.readings
-//   and the next run gets them back as ctx.previous: the engine keeps them with the probe, as
+// - Counters only mean something as growth, so each run keeps the readings of the window in its private
+//   memory and the next run gets them back as ctx.memory: the engine keeps them with the probe, as
 //   container_state keeps its restart track. A run with no earlier reading whose Alertmanager has
 //   failed notifications reads again, a second apart, for up to 8 s, so that a one-shot
 //   `watchdog check` sees a receiver that fails now; counts since start fail only where every attempt failed.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
 import { Duration, HttpUrl, parseDuration } from '../core/fields.js';
 import { formatDuration, formatSeconds } from '../util/format.js';
 import { count, quoted, snippet } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
+import { parseExposition, type Sample } from '../util/promText.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
-import { asRecord, attempt, failed, failure, fetchJson, passed, success } from './common.js';
-import { notPrometheusHint, prometheusApi, prometheusDownHint } from './prometheusApi.js';
+import { asRecord, attempt, failed, failure, fetchJson, httpReasons, passed, success, type HttpReason } from './common.js';
+import { notPrometheusHint, prometheusApi, prometheusDownHint, prometheusReasons } from './prometheusApi.js';
 
 const defaults = { heartbeatAlert: 'WatchdogAlertPathHeartbeat' };
 /** The watchdog's own page: the alert whose route must end at someone. */
@@ -86,7 +87,46 @@ const hints = {
     'then `amtool check-config alertmanager.yml` and reload: curl -X POST http://alertmanager:9093/-/reload.',
 };
 
+const reasons = {
+  ...httpReasons,
+  ...prometheusReasons,
+  no_alertmanagers: hints.no_alertmanagers,
+  notifications_failing: `${hints.prometheus_failing} Or, when Alertmanager's own integration fails: ${hints.am_failing}`,
+  not_delivered: hints.not_delivered,
+  no_receiver: hints.no_receiver,
+  // An ok outcome's reason: its hint is never shown, but says what it means where reasons are listed.
+  settling:
+    'Not a failure: Prometheus or Alertmanager started or reloaded a moment ago, so the heartbeat, the list of Alertmanagers or the error counts are not yet known; ' +
+    'the message says when they are judged. If it lasts, one of them keeps restarting: docker ps -a shows the restart counts.',
+} as const;
+type AlertPathReason = keyof typeof reasons;
+
+/** Attempts, and those that failed. */
+const Tally = Type.Object({ total: Type.Number(), failed: Type.Number() });
+type Tally = Static<typeof Tally>;
+
+/** One reading of both sides' counters. */
+const Reading = Type.Object({
+  at: Type.Number(),
+  /** When each side started: its counters begin at zero then, so a reading from before is no base. */
+  promStart: Type.Number(),
+  amStart: Type.Number(),
+  /** Per Alertmanager URL as Prometheus labels it: batches of alerts it tried to send, and those that failed. */
+  sends: Type.Record(Type.String(), Tally),
+  /** Alerts Prometheus dropped: no Alertmanager took them (or it had none). */
+  dropped: Type.Number(),
+  /** Per integration: Alertmanager's requests (retries included), and its notifications (each retried until its timeout). */
+  requests: Type.Record(Type.String(), Tally),
+  notifications: Type.Record(Type.String(), Tally),
+});
+type Reading = Static<typeof Reading>;
+
+/** The readings one run hands the next (oldest first): the window's, and its base. */
+const Readings = Type.Array(Reading);
+
 export const alertPathProber = defineProber({
+  reasons,
+  memory: Readings,
   fields: Type.Object({
     prometheus: HttpUrl,
     alertmanager: HttpUrl,
@@ -118,8 +158,9 @@ export const alertPathProber = defineProber({
     };
   },
   async run(spec, ctx) {
-    const { outcome, readings } = await judge(spec, ctx, recallReadings(ctx.previous));
-    return readings.length ? { ...outcome, details: { ...outcome.details, readings } } : outcome;
+    // A run that ends before reading the counters keeps nothing new: the engine holds on to the earlier readings.
+    const { outcome, readings } = await judge(spec, ctx, ctx.memory ?? []);
+    return readings ? { ...outcome, memory: readings } : outcome;
   },
 });
 
@@ -138,14 +179,16 @@ interface AlertPathSettings {
   routedAlert: string;
 }
 
-/** A run's verdict, and the readings the next run compares with (the earlier ones when this run read none). */
+type Outcome = ProbeOutcome<never, AlertPathReason, never>;
+
+/** A run's verdict, and the readings the next run compares with (none new when this run read none). */
 interface Judgement {
-  outcome: ProbeOutcome;
-  readings: Reading[];
+  outcome: Outcome;
+  readings?: Reading[];
 }
 
 async function judge(spec: AlertPathSettings, ctx: ProbeContext, earlier: Reading[]): Promise<Judgement> {
-  const stop = (outcome: ProbeOutcome): Judgement => ({ outcome, readings: earlier });
+  const stop = (outcome: Outcome): Judgement => ({ outcome });
   // Everything the run reads, at once: one round trip instead of eight. Checked in this order, so a
   // service that is down is named by the first request that needed it.
   const [ams, runtime, flags, rules, promText, amStatus, amText, heartbeat] = await Promise.all([
@@ -202,7 +245,7 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, earlier: Readin
     }
   }
   const kept = keepReadings(readings, now, clock.windowMs);
-  const done = (outcome: ProbeOutcome): Judgement => ({ outcome, readings: kept });
+  const done = (outcome: Outcome): Judgement => ({ outcome, readings: kept });
   const sends = judgeSends(readings, now, clock, prom);
   const dropped = droppedIn(readings, now, clock.windowMs);
   const integrations = judgeIntegrations(readings, now, clock);
@@ -303,7 +346,7 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, earlier: Readin
 }
 
 /** "Not yet known": ok, so that nothing pages, with the reason and the time from which it is judged. */
-function settling(what: string, why: string, judgedAt: number, now: number, details: Record<string, unknown>): ProbeOutcome {
+function settling(what: string, why: string, judgedAt: number, now: number, details: Record<string, unknown>): Outcome {
   const inMs = Math.max(0, judgedAt - now);
   return {
     status: 'ok',
@@ -428,7 +471,7 @@ function alertmanagersOf(data: unknown): Listed | undefined {
  * (a failed reload re-applies the list too, without a new lastConfigTime). None configured at all, or
  * all dropped by relabeling, is no transient and fails at once.
  */
-async function noAlertmanagers(ctx: ProbeContext, base: string, prom: PrometheusFacts, listed: Listed): Promise<{ outcome: ProbeOutcome } | { active: string[] }> {
+async function noAlertmanagers(ctx: ProbeContext, base: string, prom: PrometheusFacts, listed: Listed): Promise<{ outcome: Outcome } | { active: string[] }> {
   const fail = (why: string) => ({ outcome: failed('no_alertmanagers', `Prometheus has no active Alertmanager (${why}), so its alerts reach nobody`, hints.no_alertmanagers, { value: 0 }) });
   if (listed.dropped.length) return fail(`dropped: ${quoted(listed.dropped)}`);
   const config = await prometheusApi(ctx, base, '/api/v1/status/config');
@@ -464,28 +507,7 @@ function configuresAlertmanagers(yaml: unknown): boolean {
 
 // --- counters: readings, kept between runs, judged over a window -------------------------------
 
-/** Attempts, and those that failed. */
-interface Tally {
-  total: number;
-  failed: number;
-}
-
-/** One reading of both sides' counters. */
-interface Reading {
-  at: number;
-  /** When each side started: its counters begin at zero then, so a reading from before is no base. */
-  promStart: number;
-  amStart: number;
-  /** Per Alertmanager URL as Prometheus labels it: batches of alerts it tried to send, and those that failed. */
-  sends: Record<string, Tally>;
-  /** Alerts Prometheus dropped: no Alertmanager took them (or it had none). */
-  dropped: number;
-  /** Per integration: Alertmanager's requests (retries included), and its notifications (each retried until its timeout). */
-  requests: Record<string, Tally>;
-  notifications: Record<string, Tally>;
-}
-
-function readingOf(prom: MetricSample[], am: MetricSample[], at: number, promStart: number, amStart: number): Reading {
+function readingOf(prom: Sample[], am: Sample[], at: number, promStart: number, amStart: number): Reading {
   // Prometheus 2.x counts errors per batch and sent per alert; every attempt is one latency observation, so
   // errors / attempts is the share of failed batches. The sent counter stands in where there is no latency.
   const sent = tallies(prom, 'alertmanager', 'prometheus_notifications_sent_total', 'prometheus_notifications_errors_total');
@@ -501,7 +523,7 @@ function readingOf(prom: MetricSample[], am: MetricSample[], at: number, promSta
   };
 }
 
-function tallies(samples: MetricSample[], label: string, totalName: string, failedName: string): Record<string, Tally> {
+function tallies(samples: Sample[], label: string, totalName: string, failedName: string): Record<string, Tally> {
   const out = new Map<string, Tally>();
   for (const s of samples) {
     const who = s.labels[label];
@@ -512,19 +534,6 @@ function tallies(samples: MetricSample[], label: string, totalName: string, fail
     out.set(who, t);
   }
   return Object.fromEntries(out);
-}
-
-/** The previous run's readings, oldest first; anything unreadable counts as none. */
-function recallReadings(previous: ProbeOutcome | undefined): Reading[] {
-  const list = previous?.details?.readings;
-  return Array.isArray(list) ? list.flatMap((r) => (isReading(r) ? [r] : [])) : [];
-}
-
-function isReading(x: unknown): x is Reading {
-  const r = asRecord(x);
-  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
-  const tallyMap = (v: unknown) => Object.values(asRecord(v) ?? { bad: null }).every((t) => num(asRecord(t)?.total) && num(asRecord(t)?.failed));
-  return !!r && num(r.at) && num(r.promStart) && num(r.amStart) && num(r.dropped) && tallyMap(r.sends) && tallyMap(r.requests) && tallyMap(r.notifications);
 }
 
 /** What the next run needs: the readings of the window, and the newest one before it (the window's base). */
@@ -686,71 +695,25 @@ function droppedIn(readings: Reading[], now: number, windowMs: number): { count:
   return { count: Math.max(0, current.dropped - base.dropped), span: `in the last ${formatSeconds(now - base.at)}` };
 }
 
-// --- Prometheus text format, just enough for counters -------------------------------------------
+// --- the counters, from each side's /metrics ------------------------------------------------
 
-interface MetricSample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-async function metricsOf(ctx: ProbeContext, base: string, hint: string): Promise<Attempt<MetricSample[]>> {
+async function metricsOf(ctx: ProbeContext, base: string, hint: string): Promise<Attempt<Sample[], HttpReason>> {
   const url = joinUrl(base, '/metrics');
   const res = await attempt(() => ctx.http.request(url, { signal: ctx.signal, maxBytes: 8 * 1024 * 1024 }), hint);
   if (!res.ok) return res;
   if (res.value.status !== 200) return failure(failed('http_status', `${url} answered HTTP ${res.value.status}: ${snippet(res.value.body)}`, hint));
   const wanted = /^(prometheus_notifications_|alertmanager_notification)/;
-  const out: MetricSample[] = [];
-  for (const line of res.value.body.split('\n')) {
-    if (!wanted.test(line)) continue;
-    const sample = parseSampleLine(line);
-    if (sample) out.push(sample);
-  }
-  return success(out);
-}
-
-/** `name{a="b",c="d"} 12` → its parts; undefined for anything else. Label values may hold escaped quotes. */
-function parseSampleLine(line: string): MetricSample | undefined {
-  const brace = line.indexOf('{');
-  const space = line.indexOf(' ');
-  if (brace < 0 || (space >= 0 && space < brace)) {
-    const [name, value] = line.trim().split(/\s+/);
-    const n = Number(value);
-    return name && value !== undefined && !Number.isNaN(n) ? { name, labels: {}, value: n } : undefined;
-  }
-  const name = line.slice(0, brace);
-  const labels: Record<string, string> = {};
-  let i = brace + 1;
-  while (i < line.length && line[i] !== '}') {
-    const eq = line.indexOf('=', i);
-    if (eq < 0 || line[eq + 1] !== '"') return undefined;
-    const key = line.slice(i, eq).trim();
-    let j = eq + 2;
-    let value = '';
-    while (j < line.length && line[j] !== '"') {
-      if (line[j] === '\\' && j + 1 < line.length) {
-        const next = line[j + 1];
-        value += next === 'n' ? '\n' : next;
-        j += 2;
-      } else value += line[j++];
-    }
-    labels[key] = value;
-    i = j + 1;
-    if (line[i] === ',') i++;
-  }
-  const value = Number(
-    line
-      .slice(i + 1)
-      .trim()
-      .split(/\s+/)[0],
+  return success(
+    parseExposition(res.value.body)
+      .allSamples()
+      .filter((s) => wanted.test(s.name)),
   );
-  return Number.isNaN(value) ? undefined : { name, labels, value };
 }
 
 // --- the heartbeat ----------------------------------------------------------------------------
 
 /** The newest updatedAt (ms) of the heartbeat at Alertmanager, undefined when it is not there. */
-async function heartbeatAt(ctx: ProbeContext, url: string): Promise<Attempt<number | undefined>> {
+async function heartbeatAt(ctx: ProbeContext, url: string): Promise<Attempt<number | undefined, HttpReason>> {
   const ans = await fetchJson(ctx, url, { hint: amDownHint });
   if (!ans.ok) return ans;
   if (!Array.isArray(ans.value.json)) return failure(failed('invalid_response', `${url} answered without a list of alerts`, notAlertmanagerHint));
@@ -778,9 +741,9 @@ interface RouteMatch {
 }
 
 /** The routes (and their receivers) an alert with `labels` ends at in Alertmanager's running config (`status`, read from `url`). */
-function routeOf(status: unknown, url: string, labels: Record<string, string>): Attempt<RouteMatch[]> {
+function routeOf(status: unknown, url: string, labels: Record<string, string>): Attempt<RouteMatch[], 'invalid_response'> {
   const original = asRecord(asRecord(status)?.config)?.original;
-  const invalid = (why: string) => failure<RouteMatch[]>(failed('invalid_response', `${url}: ${why}`, notAlertmanagerHint));
+  const invalid = (why: string) => failure<RouteMatch[], 'invalid_response'>(failed('invalid_response', `${url}: ${why}`, notAlertmanagerHint));
   if (typeof original !== 'string') return invalid('no config.original in the answer');
   let config: Record<string, unknown> | undefined;
   try {

@@ -11,7 +11,7 @@ import { formatDuration, formatSeconds } from '../util/format.js';
 import { snippet } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
-import { attempt, failed, fetchJson, passed } from './common.js';
+import { attempt, failed, fetchJson, httpReasons, passed } from './common.js';
 
 interface Status {
   cluster?: { status?: unknown; peers?: unknown; name?: string };
@@ -37,6 +37,17 @@ export const alertmanagerStatusProber = defineProber({
     /** How long "settling" after start still counts as healthy; default 2m. */
     settlingGrace: Type.Optional(Duration),
   }),
+  reasons: {
+    ...httpReasons,
+    connect: hints.down,
+    timeout: hints.down,
+    reset: hints.down,
+    dns: hints.down,
+    http_status: hints.down,
+    invalid_response: hints.invalid,
+    not_ready: hints.not_ready,
+    cluster_settling: hints.cluster_settling,
+  },
   decode: (f, d) => ({ alertmanager: f.alertmanager, settlingGraceMs: d.duration('settlingGrace', f.settlingGrace ?? defaultGrace) }),
   async run(spec, ctx) {
     const readyUrl = joinUrl(spec.alertmanager, '/-/ready');

@@ -2,40 +2,56 @@
 // outcomes with a reason and a next step, so each kind's file only holds what is special to it.
 import { TransportError, type HttpRequest } from '../net/http.js';
 import { snippet } from '../util/text.js';
-import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
+import type { Attempt, ProbeContext, ProbeOutcome, ReasonHints } from './types.js';
 
-export function passed<G extends string = never>(message: string, extra: Partial<ProbeOutcome<G>> = {}): ProbeOutcome<G> {
+/** What an outcome may carry besides its status, reason and message. */
+type Extra<G extends string, M> = Partial<Omit<ProbeOutcome<G, never, M>, 'status' | 'reason' | 'message'>>;
+
+export function passed<G extends string = never, M = never>(message: string, extra: Extra<G, M> = {}): ProbeOutcome<G, never, M> {
   return { status: 'ok', reason: 'ok', message, ...extra };
 }
 
-export function failed<G extends string = never>(reason: string, message: string, hint: string, extra: Partial<ProbeOutcome<G>> = {}): ProbeOutcome<G> {
-  return { status: 'failing', reason, message, hint, ...extra };
+/**
+ * A failure. `reason` must be one the kind declares (its type comes from the declaration); `hint` is
+ * for a next step that depends on what the run saw: left out, the declared hint of the reason is shown.
+ */
+export function failed<R extends string, G extends string = never, M = never>(reason: R, message: string, hint?: string, extra: Extra<G, M> = {}): ProbeOutcome<G, R, M> {
+  return { status: 'failing', reason, message, ...(hint === undefined ? {} : { hint }), ...extra };
 }
 
-export function success<T>(value: T): Attempt<T> {
+export function success<T>(value: T): Attempt<T, never> {
   return { ok: true, value };
 }
 
-export function failure<T = never>(outcome: ProbeOutcome): Attempt<T> {
+export function failure<T = never, R extends string = never>(outcome: ProbeOutcome<never, R, never>): Attempt<T, R> {
   return { ok: false, outcome };
 }
 
-const transportHints: Record<TransportError['reason'], string> = {
+/** The reasons a failed transport gives, whatever the kind: every kind that makes a request declares them. */
+export const transportReasons = {
   timeout: "The target accepted the request but did not answer within the timeout: check that it is not overloaded or stuck (docker logs <container>), or raise the probe's timeout.",
   connect: "Nothing accepts connections there: check that the container is running (docker compose ps) and that the URL's host and port match the service.",
   reset: 'The target closed the connection mid-request: it may be restarting or crashing (docker compose ps, docker logs <container>).',
   dns: 'The host name does not resolve: in compose the host is the service name, and the watchdog must be on the same network.',
   body_too_large: 'The answer is larger than the probe accepts: point the probe at a narrower endpoint or raise maxBodyBytes.',
   protocol: 'The target did not speak HTTP as expected: check the scheme (http/https) and the port.',
-};
+} as const satisfies ReasonHints<TransportError['reason']>;
+export type TransportReason = keyof typeof transportReasons;
+
+const httpStatusHint = "The endpoint answered with an error status: read the body above and the service's logs.";
+const invalidResponseHint = 'Something other than the expected API answered (a proxy, a login page, another service on that port?): check the URL.';
+
+/** The reasons of a JSON API call (fetchJson): a transport failure, an error status, a body that is not JSON. */
+export const httpReasons = { ...transportReasons, http_status: httpStatusHint, invalid_response: invalidResponseHint } as const;
+export type HttpReason = keyof typeof httpReasons;
 
 /** A transport failure as an outcome. `hint` overrides the generic one where the prober knows better. */
-export function transportFailure(err: TransportError, hint?: string): ProbeOutcome {
-  return failed(err.reason, err.message, hint ?? transportHints[err.reason]);
+export function transportFailure(err: TransportError, hint?: string): ProbeOutcome<never, TransportReason, never> {
+  return failed(err.reason, err.message, hint ?? transportReasons[err.reason]);
 }
 
 /** Runs `fn`, turning a TransportError into a failed attempt; anything else is a bug and propagates. */
-export async function attempt<T>(fn: () => Promise<T>, hint?: string): Promise<Attempt<T>> {
+export async function attempt<T>(fn: () => Promise<T>, hint?: string): Promise<Attempt<T, TransportReason>> {
   try {
     return success(await fn());
   } catch (err) {
@@ -53,24 +69,22 @@ export interface JsonAnswer {
  * GET (or other) a URL and parse JSON. Non-2xx is `http_status`; a body that is not JSON is
  * `invalid_response`.
  */
-export async function fetchJson(ctx: ProbeContext, url: string, opts: Omit<HttpRequest, 'signal'> & { hint?: string; acceptStatus?: (s: number) => boolean } = {}): Promise<Attempt<JsonAnswer>> {
+export async function fetchJson(
+  ctx: ProbeContext,
+  url: string,
+  opts: Omit<HttpRequest, 'signal'> & { hint?: string; acceptStatus?: (s: number) => boolean } = {},
+): Promise<Attempt<JsonAnswer, HttpReason>> {
   const res = await attempt(() => ctx.http.request(url, { ...opts, signal: ctx.signal }), opts.hint);
   if (!res.ok) return res;
   const { status, body } = res.value;
   const accept = opts.acceptStatus ?? ((s: number) => s >= 200 && s < 300);
   if (!accept(status)) {
-    return failure(failed('http_status', `${url} answered HTTP ${status}: ${snippet(body)}`, opts.hint ?? "The endpoint answered with an error status: read the body above and the service's logs."));
+    return failure(failed('http_status', `${url} answered HTTP ${status}: ${snippet(body)}`, opts.hint ?? httpStatusHint));
   }
   try {
     return success({ status, json: JSON.parse(body) as unknown });
   } catch {
-    return failure(
-      failed(
-        'invalid_response',
-        `${url} answered HTTP ${status} with a body that is not JSON: ${snippet(body)}`,
-        'Something other than the expected API answered (a proxy, a login page, another service on that port?): check the URL.',
-      ),
-    );
+    return failure(failed('invalid_response', `${url} answered HTTP ${status} with a body that is not JSON: ${snippet(body)}`, invalidResponseHint));
   }
 }
 

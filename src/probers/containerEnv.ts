@@ -14,7 +14,7 @@ import { formatBytes } from '../util/format.js';
 import { defineProber } from './define.js';
 import type { Attempt } from './types.js';
 import { failed, failure, passed, success } from './common.js';
-import { ContainerName, decodeDockerEndpoint, DockerEndpoint, inspectOnEngine } from './docker.js';
+import { ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, inspectOnEngine } from './docker.js';
 
 /** Expected keys whose values stay out of messages and /status, even though the operator named them. */
 const SECRET_LOOKING = /PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH/i;
@@ -42,6 +42,12 @@ export const containerEnvProber = defineProber({
       { minProperties: 1, errorMessage: 'expected a mapping of VARIABLE: "value" with at least one entry' },
     ),
   }),
+  reasons: {
+    ...dockerReasons,
+    env_mismatch:
+      "Set the expected values where the app reads them: the environment: (or env_file:) of its compose service, then recreate it (docker compose up -d <service>); or the app's .env on the host, then restart the app. The OTEL_* sampler variables belong to the app, not to Tempo.",
+    env_file_unreadable: 'Check the path and its permissions from inside the watchdog (docker exec mystocks-watchdog ls -l <path>).',
+  },
   decode(f, d) {
     for (const bad of Object.keys(f.expect).filter((k) => !/^[^=\s]+$/.test(k))) d.problem('expect', `${JSON.stringify(bad)} is not a variable name (no "=" or spaces)`);
     const envFile = f.envFile?.trim() ? resolve(f.envFile.trim()) : undefined;
@@ -181,18 +187,13 @@ fileHints.ENOTDIR = fileHints.ENOENT!;
 fileHints.EPERM = fileHints.EACCES!;
 
 /** The wanted keys of the env file, or `env_file_unreadable` naming the file, the probe and the cause. */
-async function readEnvFile(path: string, wanted: Set<string>, probe: string): Promise<Attempt<Map<string, string>>> {
-  const unreadable = (code: string, why: string): Attempt<Map<string, string>> =>
+async function readEnvFile(path: string, wanted: Set<string>, probe: string): Promise<Attempt<Map<string, string>, 'env_file_unreadable'>> {
+  const unreadable = (code: string, why: string): Attempt<Map<string, string>, 'env_file_unreadable'> =>
     failure(
-      failed(
-        'env_file_unreadable',
-        `probe "${probe}" cannot read the env file ${path}: ${why}`,
-        fileHints[code] ?? 'Check the path and its permissions from inside the watchdog (docker exec mystocks-watchdog ls -l <path>).',
-        {
-          value: null,
-          details: { envFile: path, cause: code },
-        },
-      ),
+      failed('env_file_unreadable', `probe "${probe}" cannot read the env file ${path}: ${why}`, fileHints[code], {
+        value: null,
+        details: { envFile: path, cause: code },
+      }),
     );
   let handle;
   try {

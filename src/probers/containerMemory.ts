@@ -8,7 +8,7 @@ import { count } from '../util/text.js';
 import { defineProber } from './define.js';
 import type { ProbeOutcome, Sample } from './types.js';
 import { failed, passed } from './common.js';
-import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, downState, inspectOnEngine, inspectStateCommand } from './docker.js';
+import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand } from './docker.js';
 
 const USAGE_GAUGE = 'watchdog_container_memory_usage_bytes';
 const LIMIT_GAUGE = 'watchdog_container_memory_limit_bytes';
@@ -38,6 +38,14 @@ export const containerMemoryProber = defineProber({
     /** Usage above this share of the limit fails. Default 0.9. */
     maxUsageRatio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
   }),
+  reasons: {
+    ...dockerReasons,
+    not_running: "Read why it stops: docker logs --tail 50 <container> and docker inspect -f '{{json .State}}' <container>; fix the cause, then docker compose up -d <service>.",
+    no_limit: 'Set deploy.resources.limits.memory (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>): a restart keeps the old limit.',
+    limit_mismatch:
+      'Compose sets another limit, or the container predates the change: set deploy.resources.limits.memory (or mem_limit) for its service and recreate it (docker compose up -d <service>); if the limit is intended, change expectLimit.',
+    near_limit: `At its limit the kernel OOM-kills it: ${raiseLimit}, or cut what it holds; docker stats <container> shows the trend.`,
+  },
   decode: (f, d) => ({
     container: f.container,
     /** The limit as written, for messages, and in bytes. */
@@ -110,7 +118,7 @@ export const containerMemoryProber = defineProber({
 });
 
 /** The container must be up and staying up; otherwise `not_running` with what docker knows of why. */
-function notRunning(name: string, info: ContainerInspect, now: number): ProbeOutcome<never> | undefined {
+function notRunning(name: string, info: ContainerInspect, now: number): ProbeOutcome<never, 'not_running', never> | undefined {
   const s = info.State;
   const restarts = info.RestartCount ?? 0;
   const startedAt = s.StartedAt ? Date.parse(s.StartedAt) : NaN;

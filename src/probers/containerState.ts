@@ -1,15 +1,16 @@
 // kind: container_state — what `docker compose ps` and `docker inspect` would tell an operator about one
 // container: it runs, stays up, was not killed for memory, passes its own HEALTHCHECK and (optionally)
 // has a memory limit. One `docker inspect` per run. What must be remembered across runs (the restart
-// counts seen within the window, when an OOM kill was last seen) travels in the outcome's details and
-// comes back as ctx.previous: the engine keeps it with the probe, this module keeps nothing.
-import { Type } from '@sinclair/typebox';
+// counts seen within the window, when an OOM kill was last seen) is the kind's private memory
+// (outcome.memory, back as ctx.memory): the engine keeps it with the probe, this module keeps nothing,
+// and /status never shows it.
+import { Type, type Static } from '@sinclair/typebox';
 import { Duration } from '../core/fields.js';
 import { formatBytes, formatDuration, formatSeconds } from '../util/format.js';
 import { count, snippet } from '../util/text.js';
 import { defineProber } from './define.js';
-import { asRecord, failed, passed } from './common.js';
-import { ContainerName, decodeDockerEndpoint, DockerEndpoint, downState, inspectOnEngine, inspectStateCommand } from './docker.js';
+import { failed, passed } from './common.js';
+import { ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand } from './docker.js';
 
 /** The health-check output shown, after masking: enough for "connection refused" and a path. */
 const HEALTH_OUTPUT_CHARS = 200;
@@ -17,13 +18,16 @@ const HEALTH_OUTPUT_CHARS = 200;
 const MIN_MASKED_VALUE = 4;
 const MASK = '***';
 
-/** What one run hands the next, inside details.track. */
-interface Track {
+/** What one run hands the next. */
+const Track = Type.Object({
   /** [when (ms), RestartCount] seen within the window, oldest first. */
-  restarts: [number, number][];
+  restarts: Type.Array(Type.Tuple([Type.Number(), Type.Number()])),
   /** When an OOM kill was last seen (State.OOMKilled), ms. */
-  oomSeenAt?: number;
-}
+  oomSeenAt: Type.Optional(Type.Number()),
+});
+type Track = Static<typeof Track>;
+
+const recreate = 'and recreate it (docker compose up -d <service>)';
 
 export const containerStateProber = defineProber({
   fields: Type.Object({
@@ -35,6 +39,15 @@ export const containerStateProber = defineProber({
     /** A restart (or an OOM kill) within this long is reported. Default 5m. */
     window: Type.Optional(Duration),
   }),
+  reasons: {
+    ...dockerReasons,
+    oom_killed: `It ran out of memory at its limit: raise deploy.resources.limits.memory (or mem_limit) for its service ${recreate}, or find what grows (docker stats <container>).`,
+    restarting: 'It crashes and its restart policy starts it again: read why with docker logs --tail 50 <container>; fix the cause, then docker compose up -d <service>.',
+    not_running: 'Read why it stopped: docker logs --tail 50 <container>; fix the cause, then docker compose up -d <service>.',
+    unhealthy: "Its own health check says it does not work: docker inspect -f '{{json .State.Health}}' <container> shows the recent checks; read docker logs --tail 50 <container>.",
+    no_limit: `Set deploy.resources.limits.memory (or mem_limit) for its service in compose ${recreate}: a restart keeps the old limit.`,
+  },
+  memory: Track,
   decode: (f, d) => ({
     container: f.container,
     requireLimit: f.requireLimit ?? false,
@@ -52,7 +65,7 @@ export const containerStateProber = defineProber({
     const window = spec.windowMs;
 
     // What earlier runs saw, within the window, plus this run.
-    const before = readTrack(ctx.previous?.details?.track, now - window);
+    const before = pruned(runCtx.memory, now - window);
     const track: Track = { restarts: [...before.restarts, [now, restarts]] };
     const startedAt = s.StartedAt ? Date.parse(s.StartedAt) : NaN;
     const upMs = now - startedAt;
@@ -74,9 +87,8 @@ export const containerStateProber = defineProber({
       ...(s.StartedAt ? { startedAt: s.StartedAt } : {}),
       ...(s.Health ? { health: s.Health.Status } : {}),
       memoryLimitBytes: info.HostConfig.Memory ?? 0,
-      track,
     };
-    const extra = { value: restarts, details };
+    const extra = { value: restarts, details, memory: track };
     const inspectState = inspectStateCommand(name);
 
     if (track.oomSeenAt !== undefined) {
@@ -123,30 +135,19 @@ export const containerStateProber = defineProber({
     }
 
     if (spec.requireLimit && !info.HostConfig.Memory) {
-      return failed(
-        'no_limit',
-        `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory`,
-        'Set deploy.resources.limits.memory (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>): a restart keeps the old limit.',
-        extra,
-      );
+      return failed('no_limit', `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory`, undefined, extra);
     }
     const health = s.Health ? `, health ${s.Health.Status}` : '';
     return passed(`"${name}" is running (up ${formatSeconds(Math.max(0, upMs))}${health}, restarted ${count(restarts, 'time')})`, extra);
   },
 });
 
-/** The previous run's track, pruned to what is newer than `since`; an unreadable one counts as none. */
-function readTrack(raw: unknown, since: number): Track {
-  const t = asRecord(raw);
-  const restarts: [number, number][] = [];
-  if (Array.isArray(t?.restarts)) {
-    for (const e of t.restarts) {
-      if (Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'number' && e[0] >= since) restarts.push([e[0], e[1]]);
-    }
-  }
+/** The earlier runs' track, pruned to what is newer than `since`; none on a first run. */
+function pruned(track: Track | undefined, since: number): Track {
+  const restarts = (track?.restarts ?? []).filter(([at]) => at >= since);
   // A run every few seconds over a long window: keep the oldest and the newest few, which is all the test needs.
   const kept = restarts.length > 32 ? [restarts[0]!, ...restarts.slice(-31)] : restarts;
-  return { restarts: kept, ...(typeof t?.oomSeenAt === 'number' ? { oomSeenAt: t.oomSeenAt } : {}) };
+  return { restarts: kept, ...(track?.oomSeenAt !== undefined ? { oomSeenAt: track.oomSeenAt } : {}) };
 }
 
 /**

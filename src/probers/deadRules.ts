@@ -5,13 +5,13 @@
 // promql/series.) The expressions are parsed with the Prometheus project's own grammar
 // (@prometheus-io/lezer-promql); a selector inside absent() or absent_over_time() expects its
 // metric to be missing, so it does not make the rule dead.
-import { parser } from '@prometheus-io/lezer-promql';
 import { Type } from '@sinclair/typebox';
 import { HttpUrl } from '../core/fields.js';
+import { selectedMetricNames } from '../util/promql.js';
 import { capped, count, quoted } from '../util/text.js';
 import { defineProber } from './define.js';
 import { asRecord, failed, passed } from './common.js';
-import { metricNames, notPrometheusHint, prometheusApi, suggest } from './prometheusApi.js';
+import { metricNames, notPrometheusHint, prometheusApi, prometheusReasons, suggest } from './prometheusApi.js';
 
 interface DeadRule {
   group: string;
@@ -31,6 +31,7 @@ export const deadRulesProber = defineProber({
     prometheus: HttpUrl,
     groups: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true }),
   }),
+  reasons: { ...prometheusReasons, rule_dead: hint },
   decode: (f) => ({ prometheus: f.prometheus, groups: f.groups }),
   async run(spec, ctx) {
     const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/rules');
@@ -62,7 +63,7 @@ export const deadRulesProber = defineProber({
         (d) =>
           `rule "${d.rule}" in group "${d.group}" selects ${quoted(d.missing)}, which Prometheus does not have${d.similar.length ? ` (look-alikes: ${d.similar.join(', ')})` : ' (no look-alike exists)'}`,
       );
-      return failed('rule_dead', `${dead.length > 1 ? `${dead.length} rules can never fire` : 'a rule can never fire'}: ${capped(each, '; ')}`, hint, { value: dead.length, details });
+      return failed('rule_dead', `${dead.length > 1 ? `${dead.length} rules can never fire` : 'a rule can never fire'}: ${capped(each, '; ')}`, undefined, { value: dead.length, details });
     }
     const notLoaded = spec.groups.filter((g) => !loaded.has(g));
     const note = notLoaded.length ? `; ${quoted(notLoaded)} not loaded (the prometheus_rules probe reports that)` : '';
@@ -75,37 +76,5 @@ export const deadRulesProber = defineProber({
  * Selectors without a fixed name ({__name__=~"..."}) are left out: they cannot be checked by name.
  */
 export function selectedMetrics(query: string): string[] {
-  const tree = parser.parse(query);
-  const absentRanges: [number, number][] = [];
-  const selectors: { from: number; name: string }[] = [];
-  tree.iterate({
-    enter(node) {
-      if (node.name === 'FunctionCall') {
-        const fn = node.node.getChild('FunctionIdentifier')?.firstChild?.name;
-        if (fn === 'Absent' || fn === 'AbsentOverTime') absentRanges.push([node.from, node.to]);
-      }
-      if (node.name !== 'VectorSelector') return;
-      const id = node.node.getChild('Identifier');
-      if (id) {
-        selectors.push({ from: node.from, name: query.slice(id.from, id.to) });
-        return;
-      }
-      // {__name__="x"}: the name as an equality matcher.
-      for (const m of node.node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? []) {
-        const label = m.getChild('LabelName');
-        const op = m.getChild('MatchOp')?.firstChild?.name;
-        const value = m.getChild('StringLiteral');
-        if (label && value && op === 'EqlSingle' && query.slice(label.from, label.to) === '__name__') selectors.push({ from: node.from, name: unquote(query.slice(value.from, value.to)) });
-      }
-    },
-  });
-  const names = selectors.filter((s) => !absentRanges.some(([a, b]) => s.from >= a && s.from < b)).map((s) => s.name);
-  return [...new Set(names)];
-}
-
-/** A PromQL string literal's text: "..." and '...' with escapes, `...` raw. */
-function unquote(literal: string): string {
-  const body = literal.slice(1, -1);
-  if (literal.startsWith('`')) return body;
-  return body.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
+  return selectedMetricNames(query, { exceptAbsent: true });
 }

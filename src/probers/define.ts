@@ -1,12 +1,13 @@
 // Decoding a kind's fields at load, and packaging a kind for the registry. A kind's `decode` calls
 // the Decoder for each field that needs parsing; the Decoder keeps every problem, so one load
 // reports all of them, and the kind's run() only ever sees decoded values.
-import type { TObject } from '@sinclair/typebox';
+import type { TObject, TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { parseDuration } from '../core/fields.js';
 import type { Parsed } from '../core/result.js';
 import { combine, parseComparison, type Expectation } from './expect.js';
-import type { CommonSpec, Decoder, GaugeDecl, KindDefinition, ProbeContext, ProbeOutcome, ProbeSpec, Prober, SpecError } from './types.js';
+import { frameworkReasons } from './reasons.js';
+import type { CommonSpec, Decoder, GaugeDecl, KindDefinition, ProbeContext, ProbeOutcome, ProbeSpec, Prober, ReasonHints, SpecError } from './types.js';
 
 class FieldDecoder implements Decoder {
   readonly problems: SpecError[] = [];
@@ -48,14 +49,17 @@ class FieldDecoder implements Decoder {
  * this closure: the loader hands in fields it has checked, the schema check here narrows them to the
  * kind's own type (no cast), and the engine gets back a ProbeSpec whose run() is already typed.
  */
-export function defineProber<F extends TObject, S extends object, G extends string = never>(def: KindDefinition<F, S, G>): Prober {
+export function defineProber<F extends TObject, S extends object, G extends string = never, R extends string = never, M extends TSchema = TSchema>(def: KindDefinition<F, S, G, R, M>): Prober {
   // Compiled on first use and kept: compiling is the slow part of a load, and the schema never changes.
   let compiled: TypeCheck<F> | undefined;
   const gauges: Readonly<Record<string, GaugeDecl>> = def.gauges ?? {};
+  // The framework's reasons (a helper's timeout, say) have hints too; the kind's own declaration wins.
+  const reasons: ReasonHints = { ...frameworkReasons, ...def.reasons };
   return {
     fields: def.fields,
     defaults: def.defaults ?? {},
     gauges,
+    reasons: def.reasons,
     bind(fields, common) {
       compiled ??= TypeCompiler.Compile(def.fields);
       // The loader checked these fields with friendlier messages; this check is what gives them their type.
@@ -70,11 +74,20 @@ export function defineProber<F extends TObject, S extends object, G extends stri
         ...common,
         ...(def.unit ? { unit: def.unit } : {}),
         settings: decoded,
-        run: async (ctx: ProbeContext): Promise<ProbeOutcome> => checkSamples(common, gauges, await def.run(typed, ctx)),
+        definition: JSON.stringify(fields),
+        // The memory is the kind's own: only its own earlier runs wrote it, so its type holds.
+        run: async (ctx: ProbeContext): Promise<ProbeOutcome> => withHint(reasons, checkSamples(common, gauges, await def.run(typed, ctx))),
       };
       return { ok: true, spec };
     },
   };
+}
+
+/** A failure without a hint of its own gets its reason's declared one: no failure reaches people without a next step. */
+function withHint(reasons: ReasonHints, outcome: ProbeOutcome): ProbeOutcome {
+  if (outcome.status === 'ok' || outcome.hint !== undefined) return outcome;
+  const hint = Object.hasOwn(reasons, outcome.reason) ? reasons[outcome.reason] : undefined;
+  return hint === undefined ? outcome : { ...outcome, hint };
 }
 
 /**

@@ -5,7 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { DockerEndpoint } from '../core/fields.js';
 import { clientForEndpoint, ContainerNotFoundError, DockerUnavailableError, type ContainerInspect, type DockerClient } from '../net/docker.js';
 import { failed, failure, success } from './common.js';
-import type { Attempt, Decoder, ProbeContext, ProbeOutcome } from './types.js';
+import type { Attempt, Decoder, ProbeContext, ProbeOutcome, ReasonHints } from './types.js';
 
 export { DockerEndpoint } from '../core/fields.js';
 
@@ -48,8 +48,20 @@ const defaultUnavailableHint = `The Docker Engine cannot be asked: ${startDocker
 const refusedHint =
   'The call was refused: if DOCKER_HOST points at a socket proxy, allow the read-only container endpoints (docker-socket-proxy: CONTAINERS=1); if dockerd itself answered an error, read its log (journalctl -u docker).';
 
+const notFoundHint =
+  "List the names with docker ps -a --format '{{.Names}}': compose names containers <project>-<service>-1 unless the service sets container_name. Set the probe's container to the real name (it may not have been created yet: docker compose up -d).";
+const dockerTimeoutHint = "dockerd is overloaded or stuck: check that docker ps answers on the host and read the daemon's log (journalctl -u docker); raise the probe's timeout if it is only slow.";
+
+/** What asking the Engine about a container may end in: every container kind declares these. */
+export const dockerReasons = {
+  docker_unavailable: defaultUnavailableHint,
+  not_found: notFoundHint,
+  timeout: dockerTimeoutHint,
+} as const satisfies ReasonHints;
+export type DockerReason = keyof typeof dockerReasons;
+
 /** Blocked, with one message for the whole outage and the step that fixes its particular cause. */
-export function dockerUnavailable(err: DockerUnavailableError, container: string): ProbeOutcome {
+export function dockerUnavailable(err: DockerUnavailableError, container: string): ProbeOutcome<never, 'docker_unavailable', never> {
   const hint = err.statusCode ? refusedHint : (unavailableHints[err.code ?? ''] ?? defaultUnavailableHint);
   return {
     status: 'blocked',
@@ -65,29 +77,20 @@ export function dockerUnavailable(err: DockerUnavailableError, container: string
  * Runs a Docker call, turning the client's known errors into outcomes: unreachable → blocked,
  * no such container → not_found, no answer before the deadline → timeout. Anything else is a bug.
  */
-export async function askDocker<T>(ctx: ProbeContext, container: string, call: () => Promise<T>): Promise<Attempt<T>> {
+export async function askDocker<T>(ctx: ProbeContext, container: string, call: () => Promise<T>): Promise<Attempt<T, DockerReason>> {
   try {
     return success(await call());
   } catch (err) {
     if (err instanceof DockerUnavailableError) return failure(dockerUnavailable(err, container));
     if (err instanceof ContainerNotFoundError) {
-      return failure(
-        failed(
-          'not_found',
-          `no container named "${container}" on ${ctx.docker.endpoint}`,
-          "List the names with docker ps -a --format '{{.Names}}': compose names containers <project>-<service>-1 unless the service sets container_name. Set the probe's container to the real name (it may not have been created yet: docker compose up -d).",
-          { value: null, details: { container } },
-        ),
-      );
+      return failure(failed('not_found', `no container named "${container}" on ${ctx.docker.endpoint}`, notFoundHint, { value: null, details: { container } }));
     }
     if (ctx.signal.aborted) {
       return failure(
-        failed(
-          'timeout',
-          `the Docker Engine at ${ctx.docker.endpoint} did not answer about "${container}" within the probe's timeout`,
-          "dockerd is overloaded or stuck: check that docker ps answers on the host and read the daemon's log (journalctl -u docker); raise the probe's timeout if it is only slow.",
-          { value: null, details: { container } },
-        ),
+        failed('timeout', `the Docker Engine at ${ctx.docker.endpoint} did not answer about "${container}" within the probe's timeout`, dockerTimeoutHint, {
+          value: null,
+          details: { container },
+        }),
       );
     }
     throw err;
@@ -98,14 +101,14 @@ export async function askDocker<T>(ctx: ProbeContext, container: string, call: (
  * `docker inspect` on the probe's own Engine (or the watchdog's), with the run's context for any
  * further call to the same Engine: how every container kind starts.
  */
-export async function inspectOnEngine(runCtx: ProbeContext, docker: DockerClient | undefined, container: string): Promise<Attempt<{ ctx: ProbeContext; info: ContainerInspect }>> {
+export async function inspectOnEngine(runCtx: ProbeContext, docker: DockerClient | undefined, container: string): Promise<Attempt<{ ctx: ProbeContext; info: ContainerInspect }, DockerReason>> {
   const ctx = onEngine(runCtx, docker);
   const inspected = await inspectContainer(ctx, container);
   return inspected.ok ? success({ ctx, info: inspected.value }) : inspected;
 }
 
 /** `docker inspect`, as an outcome when it cannot be had. */
-export function inspectContainer(ctx: ProbeContext, container: string): Promise<Attempt<ContainerInspect>> {
+export function inspectContainer(ctx: ProbeContext, container: string): Promise<Attempt<ContainerInspect, DockerReason>> {
   return askDocker(ctx, container, () => ctx.docker.inspect(container, ctx.signal));
 }
 

@@ -4,7 +4,7 @@ import { HttpUrl, textLimits } from '../core/fields.js';
 import { parsed, unparsed, type Parsed } from '../core/result.js';
 import { snippet } from '../util/text.js';
 import { defineProber } from './define.js';
-import { attempt, failed, passed } from './common.js';
+import { attempt, failed, passed, transportReasons } from './common.js';
 import { ExpectField, holds, type Expectation } from './expect.js';
 
 const Assertion = Type.Object(
@@ -35,6 +35,12 @@ export const httpProber = defineProber({
     assertions: Type.Optional(Type.Array(Assertion)),
     maxBodyBytes: Type.Optional(Type.Integer({ minimum: 1 })),
   }),
+  reasons: {
+    ...transportReasons,
+    http_status: "The service answered another status than expected: read its logs (docker logs <container>) for a 5xx, or compare the URL and method with the service's API documentation.",
+    invalid_response: 'The assertions need a JSON body: check that the URL points at the JSON API and not at a page or a proxy.',
+    assertion: 'The service answered, but the response does not hold what the assertion expects: read that field in the full response.',
+  },
   decode(f, d) {
     const assertions = (f.assertions ?? []).flatMap((a, i): Check[] => {
       const steps = d.take(`assertions[${i}].path`, parsePath(a.path), []);
@@ -76,11 +82,7 @@ export const httpProber = defineProber({
     try {
       doc = JSON.parse(body);
     } catch {
-      return failed(
-        'invalid_response',
-        `${spec.url} answered HTTP ${status} with a body that is not JSON: ${snippet(body)}`,
-        'The assertions need a JSON body: check that the URL points at the JSON API and not at a page or a proxy.',
-      );
+      return failed('invalid_response', `${spec.url} answered HTTP ${status} with a body that is not JSON: ${snippet(body)}`);
     }
     for (const a of spec.assertions) {
       const found = lookup(doc, a.steps);

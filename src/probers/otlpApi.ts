@@ -2,9 +2,9 @@
 // span, and the outcomes of a failed call with their next steps. Shared by otlp_grpc and otlp_canary.
 import { GrpcTransportError, grpcCodeName, grpcUnary } from '../net/grpc.js';
 import { snippet } from '../util/text.js';
-import type { Attempt, ProbeContext } from './types.js';
+import type { Attempt, ProbeContext, ReasonHints } from './types.js';
 import { failed, failure, success } from './common.js';
-import { lenField, varint } from '../util/protobuf.js';
+import { ProtobufError, ProtoWriter, WireMessage } from '../util/protobuf.js';
 
 export const EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
@@ -26,13 +26,16 @@ const receiverHint =
   'Tempo\'s OTLP/gRPC receiver must be enabled with distributor.receivers.otlp.protocols.grpc endpoint "0.0.0.0:4317" ' +
   '(recent releases listen on localhost only by default), and compose must publish port 4317.';
 
-const transportHints: Record<GrpcTransportError['reason'], string> = {
+/** What one Export call may fail with: otlp_grpc and otlp_canary (over gRPC) declare these. */
+export const otlpGrpcReasons = {
   connect: `Nothing listens on the OTLP/gRPC port: check that Tempo runs (docker compose ps) and that the host and port are right. ${receiverHint} A Tempo 3 started with a Tempo 2 config (an ingester: or compactor: block) stops at once: look for "failed to parse configFile" in docker logs mystocks-tempo.`,
   dns: 'The host name does not resolve: in compose the host is the service name, and the watchdog must be on the same network.',
   timeout:
     "The port accepted the connection but no gRPC answer came in time: a stuck or overloaded receiver, or a listener that is not HTTP/2. Check docker logs mystocks-tempo, or raise the probe's timeout.",
   protocol: `Something listens on the port but it is not an OTLP/gRPC receiver: another process holds the port, or the address points at an HTTP port (Tempo's 3200 or 4318 instead of 4317). ${receiverHint}`,
-};
+  grpc_status: 'The OTLP receiver answered with a gRPC error: docker logs mystocks-tempo | grep -i "distributor\\|receiver" says why.',
+} as const satisfies ReasonHints<GrpcTransportError['reason'] | 'grpc_status'>;
+export type OtlpGrpcReason = keyof typeof otlpGrpcReasons;
 
 /**
  * A receiver that takes spans but cannot pass them on (gRPC UNAVAILABLE, OTLP/HTTP 5xx): shared by
@@ -54,12 +57,12 @@ function statusHint(code: number): string {
     case 'PERMISSION_DENIED':
       return "The receiver refuses the caller: a multi-tenant Tempo needs X-Scope-OrgID (set this probe's tenant), or a proxy in front asks for credentials.";
     default:
-      return 'The OTLP receiver answered with a gRPC error: docker logs mystocks-tempo | grep -i "distributor\\|receiver" says why.';
+      return otlpGrpcReasons.grpc_status;
   }
 }
 
 /** One Export call; any gRPC error, transport failure or partial rejection is a failed attempt. */
-export async function otlpGrpcExport(ctx: ProbeContext, target: GrpcTarget, message: Buffer): Promise<Attempt<ExportAnswer>> {
+export async function otlpGrpcExport(ctx: ProbeContext, target: GrpcTarget, message: Buffer): Promise<Attempt<ExportAnswer, OtlpGrpcReason>> {
   let answer;
   try {
     answer = await grpcUnary({
@@ -71,7 +74,7 @@ export async function otlpGrpcExport(ctx: ProbeContext, target: GrpcTarget, mess
       signal: ctx.signal,
     });
   } catch (err) {
-    if (err instanceof GrpcTransportError) return failure(failed(err.reason, err.message, transportHints[err.reason]));
+    if (err instanceof GrpcTransportError) return failure(failed(err.reason, err.message, otlpGrpcReasons[err.reason]));
     throw err;
   }
   if (answer.code !== 0) {
@@ -86,16 +89,7 @@ export async function otlpGrpcExport(ctx: ProbeContext, target: GrpcTarget, mess
   return success(partial && partial.rejectedSpans > 0n ? { rejected: `${partial.rejectedSpans} span(s) rejected${partial.errorMessage ? `: ${partial.errorMessage}` : ''}` } : {});
 }
 
-// ------------------------------------------------------------------------------- protobuf wire
-
-const len = lenField;
-const fixed64 = (field: number, value: bigint): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(value);
-  return Buffer.concat([varint((field << 3) | 1), b]);
-};
-const enumField = (field: number, value: number): Buffer => Buffer.concat([varint(field << 3), varint(value)]);
-const keyValue = (key: string, value: string): Buffer => Buffer.concat([len(1, key), len(2, len(1, value))]);
+// ------------------------------------------------------------------------------- protobuf
 
 export interface CanarySpan {
   /** 32 hex */
@@ -114,72 +108,42 @@ export interface CanarySpan {
  */
 export function encodeCanaryRequest(s: CanarySpan): Buffer {
   const startNs = BigInt(Math.floor(s.startMs)) * 1_000_000n;
-  const span = Buffer.concat([
-    len(1, Buffer.from(s.traceId, 'hex')),
-    len(2, Buffer.from(s.spanId, 'hex')),
-    len(5, 'watchdog canary'),
-    enumField(6, 1), // SPAN_KIND_INTERNAL
-    fixed64(7, startNs),
-    fixed64(8, startNs + 1_000_000n),
-    len(9, keyValue('watchdog.probe', s.probe)),
-  ]);
-  const resource = len(1, keyValue('service.name', s.service));
-  const scopeSpans = Buffer.concat([len(1, len(1, 'stack-watchdog')), len(2, span)]);
-  return len(1, Buffer.concat([len(1, resource), len(2, scopeSpans)]));
+  // KeyValue { key=1, value=2 AnyValue { string_value=1 } }
+  const keyValue = (key: string, value: string) => (kv: ProtoWriter) => kv.string(1, key).message(2, (any) => any.string(1, value));
+  return ProtoWriter.encode((request) =>
+    request.message(1, (resourceSpans) =>
+      resourceSpans
+        .message(1, (resource) => resource.message(1, keyValue('service.name', s.service)))
+        .message(2, (scopeSpans) =>
+          scopeSpans
+            .message(1, (scope) => scope.string(1, 'stack-watchdog'))
+            .message(2, (span) =>
+              span
+                .bytes(1, Buffer.from(s.traceId, 'hex'))
+                .bytes(2, Buffer.from(s.spanId, 'hex'))
+                .string(5, 'watchdog canary')
+                .int64(6, 1) // SPAN_KIND_INTERNAL
+                .fixed64(7, startNs)
+                .fixed64(8, startNs + 1_000_000n)
+                .message(9, keyValue('watchdog.probe', s.probe)),
+            ),
+        ),
+    ),
+  );
 }
 
-/** ExportTraceServiceResponse.partial_success (field 1): rejected_spans=1 (int64), error_message=2. */
+/**
+ * ExportTraceServiceResponse.partial_success (field 1): rejected_spans=1 (int64), error_message=2.
+ * An answer that is not valid protobuf counts as no partial success: the call itself said OK.
+ */
 function readPartialSuccess(body: Buffer): { rejectedSpans: bigint; errorMessage: string } | undefined {
-  const fields = readFields(body);
-  const ps = fields?.find((f) => f.no === 1 && f.bytes);
-  if (!ps?.bytes) return undefined;
-  const inner = readFields(ps.bytes) ?? [];
-  return {
-    rejectedSpans: inner.find((f) => f.no === 1)?.value ?? 0n,
-    errorMessage: inner.find((f) => f.no === 2)?.bytes?.toString('utf8') ?? '',
-  };
-}
-
-interface WireField {
-  no: number;
-  value?: bigint;
-  bytes?: Buffer;
-}
-
-/** The top-level fields of a message; undefined when it is not valid protobuf. */
-function readFields(buf: Buffer): WireField[] | undefined {
-  const out: WireField[] = [];
-  let i = 0;
-  const readVarint = (): bigint | undefined => {
-    let v = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      if (i >= buf.length) return undefined;
-      const b = buf[i++]!;
-      v |= BigInt(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
-    }
-    return undefined;
-  };
-  while (i < buf.length) {
-    const key = readVarint();
-    if (key === undefined) return undefined;
-    const no = Number(key >> 3n);
-    const wire = Number(key & 7n);
-    if (wire === 0) {
-      const value = readVarint();
-      if (value === undefined) return undefined;
-      out.push({ no, value });
-    } else if (wire === 2) {
-      const n = readVarint();
-      if (n === undefined || i + Number(n) > buf.length) return undefined;
-      out.push({ no, bytes: buf.subarray(i, i + Number(n)) });
-      i += Number(n);
-    } else if (wire === 1 || wire === 5) {
-      i += wire === 1 ? 8 : 4;
-      if (i > buf.length) return undefined;
-    } else {
-      return undefined;
-    }
+  let ps: WireMessage | undefined;
+  try {
+    ps = WireMessage.decode(body).message(1);
+  } catch (err) {
+    if (err instanceof ProtobufError) return undefined;
+    throw err;
   }
-  return out;
+  if (!ps) return undefined;
+  return { rejectedSpans: ps.int64(1) ?? 0n, errorMessage: ps.string(2) ?? '' };
 }

@@ -14,7 +14,7 @@ import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { ProbeContext, ProbeOutcome } from './types.js';
 import { attempt, failed, passed } from './common.js';
-import { notTempoHint, recentStore, tempoMajor, tempoRequest, tenantHeaders, type RecentStore } from './tempoApi.js';
+import { notTempoHint, recentStore, tempoMajor, tempoReasons, tempoRequest, tenantHeaders, type RecentStore, type TempoReason } from './tempoApi.js';
 import { encodeCanaryRequest, noHealthyStoreHint, otlpGrpcExport } from './otlpApi.js';
 
 const exportHint =
@@ -53,6 +53,11 @@ export const otlpCanaryProber = defineProber({
     tenant: Type.Optional(Type.String({ minLength: 1 })),
   }),
   defaults: { interval: '5m', timeout: '30s' },
+  reasons: {
+    ...tempoReasons,
+    export_failed: `${exportHint} Over gRPC: ${grpcExportHint}`,
+    not_found: notFoundHint(recentStore(undefined)),
+  },
   decode(f, d) {
     const transport = f.transport ?? 'http';
     let send: { transport: 'http'; otlpHttp: string } | { transport: 'grpc'; address: string; host: string; port: number; tenant?: string } = { transport: 'http', otlpHttp: f.otlpHttp ?? '' };
@@ -81,7 +86,7 @@ export const otlpCanaryProber = defineProber({
       const exported = await otlpGrpcExport(ctx, target, span);
       if (!exported.ok) {
         const o = exported.outcome;
-        if (o.reason === 'timeout') return o;
+        if (o.reason === 'timeout') return { ...o, reason: o.reason };
         return failed('export_failed', `cannot send the canary span to ${target.address} over OTLP/gRPC: ${o.message}`, o.hint ?? grpcExportHint, {
           details: { ...details, transport: o.reason, ...o.details },
         });
@@ -120,7 +125,7 @@ async function lookUp(
   spec: { tempo: string; headers: Record<string, string>; pollMs: number; timeoutMs: number },
   ctx: ProbeContext,
   sent: { traceId: string; sentAt: number; details: Record<string, unknown> },
-): Promise<ProbeOutcome> {
+): Promise<ProbeOutcome<never, TempoReason | 'not_found', never>> {
   const { pollMs } = spec;
   const { traceId, sentAt, details } = sent;
 
@@ -129,7 +134,7 @@ async function lookUp(
   const giveUpAt = ctx.deadline - Math.min(2000, Math.max(100, Math.floor(spec.timeoutMs / 10)));
   const traceUrl = joinUrl(spec.tempo, `/api/traces/${traceId}`);
   let lookups = 0;
-  let lastError: ProbeOutcome | undefined;
+  let lastError: ProbeOutcome<never, TempoReason, never> | undefined;
   while (!ctx.signal.aborted && ctx.now() < giveUpAt) {
     lookups++;
     const budget = Math.max(1, Math.floor(giveUpAt - ctx.now()));

@@ -10,7 +10,7 @@ import { Type } from '@sinclair/typebox';
 import { decodeAddress, HostPort } from '../core/fields.js';
 import { defineProber } from './define.js';
 import { passed } from './common.js';
-import { otlpGrpcExport } from './otlpApi.js';
+import { otlpGrpcExport, otlpGrpcReasons } from './otlpApi.js';
 
 export const otlpGrpcProber = defineProber({
   fields: Type.Object({
@@ -19,6 +19,7 @@ export const otlpGrpcProber = defineProber({
     /** X-Scope-OrgID sent as gRPC metadata, for a multi-tenant Tempo. */
     tenant: Type.Optional(Type.String({ minLength: 1 })),
   }),
+  reasons: otlpGrpcReasons,
   decode(f, d) {
     return { ...d.take('address', decodeAddress(f.address), { address: f.address, host: '', port: 0 }), tenant: f.tenant };
   },

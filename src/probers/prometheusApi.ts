@@ -4,15 +4,29 @@
 import { levenshtein } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import type { Attempt, ProbeContext } from './types.js';
-import { asRecord, failed, failure, fetchJson, success } from './common.js';
+import { asRecord, failed, failure, fetchJson, httpReasons, success } from './common.js';
 
 export const prometheusDownHint =
   'Prometheus does not answer: check its container (docker ps -a, docker logs mystocks-prometheus); an OOM kill at its memory limit or a bad config after a reload are the usual causes.';
 
 export const notPrometheusHint = 'Check that the URL points at Prometheus itself (not Grafana or a proxy) and has no extra path.';
 
+const queryErrorHint = 'Fix the expression (promtool or the Prometheus UI show where it breaks) and reload the watchdog.';
+
+/** What a call into Prometheus's API may fail with: every kind that reads Prometheus declares these. */
+export const prometheusReasons = {
+  ...httpReasons,
+  connect: prometheusDownHint,
+  timeout: prometheusDownHint,
+  reset: prometheusDownHint,
+  http_status: prometheusDownHint,
+  invalid_response: notPrometheusHint,
+  query_error: queryErrorHint,
+} as const;
+export type PrometheusReason = keyof typeof prometheusReasons;
+
 /** `data` of a successful answer, or the outcome (transport, HTTP status, `query_error`). */
-export async function prometheusApi(ctx: ProbeContext, base: string, path: string, params: Record<string, string> = {}): Promise<Attempt<unknown>> {
+export async function prometheusApi(ctx: ProbeContext, base: string, path: string, params: Record<string, string> = {}): Promise<Attempt<unknown, PrometheusReason>> {
   const qs = new URLSearchParams(params).toString();
   const url = joinUrl(base, path) + (qs ? `?${qs}` : '');
   // 400/422/503 carry a JSON error that says more than the status code, so parse them too.
@@ -23,13 +37,13 @@ export async function prometheusApi(ctx: ProbeContext, base: string, path: strin
   if (env?.status === 'error') {
     const type = typeof env.errorType === 'string' ? env.errorType : 'error';
     const error = typeof env.error === 'string' ? env.error : '';
-    return failure(failed('query_error', `Prometheus rejected ${path}: ${type}: ${error}`.trim(), 'Fix the expression (promtool or the Prometheus UI show where it breaks) and reload the watchdog.'));
+    return failure(failed('query_error', `Prometheus rejected ${path}: ${type}: ${error}`.trim(), queryErrorHint));
   }
   return failure(failed('invalid_response', `${url} answered without a Prometheus API envelope`, notPrometheusHint));
 }
 
 /** Every metric name Prometheus holds (/api/v1/label/__name__/values). */
-export async function metricNames(ctx: ProbeContext, base: string): Promise<Attempt<string[]>> {
+export async function metricNames(ctx: ProbeContext, base: string): Promise<Attempt<string[], PrometheusReason>> {
   const known = await prometheusApi(ctx, base, '/api/v1/label/__name__/values');
   if (!known.ok) return known;
   if (!Array.isArray(known.value)) return failure(failed('invalid_response', 'the answer of /api/v1/label/__name__/values is not a list of names', notPrometheusHint));

@@ -3,11 +3,12 @@
 // as "rate is zero", and its hint names the metrics that do exist and look alike.
 import { Type } from '@sinclair/typebox';
 import { HttpUrl } from '../core/fields.js';
+import { selectedMetricNames } from '../util/promql.js';
 import { defineProber } from './define.js';
 import type { ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, failed, passed } from './common.js';
 import { ExpectField, holds } from './expect.js';
-import { metricNames, notPrometheusHint, prometheusApi, suggest } from './prometheusApi.js';
+import { metricNames, notPrometheusHint, prometheusApi, prometheusReasons, suggest } from './prometheusApi.js';
 
 export const prometheusQueryProber = defineProber({
   fields: Type.Object({
@@ -21,6 +22,12 @@ export const prometheusQueryProber = defineProber({
      */
     relatedMetrics: Type.Optional(Type.Array(Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }), { minItems: 1 })),
   }),
+  reasons: {
+    ...prometheusReasons,
+    absent:
+      'The query returns nothing: either a metric it selects does not exist in Prometheus (misspelt, or nothing writes it yet: check that the exporter or remote-write sender producing it is configured and scraped), or its label matchers select nothing now.',
+    threshold: 'The metric exists but its value is out of range: look at its recent graph in Prometheus to see when it changed.',
+  },
   decode(f, d) {
     return { prometheus: f.prometheus, query: f.query, expect: f.expect === undefined ? undefined : d.expectation('expect', f.expect), relatedMetrics: f.relatedMetrics ?? [] };
   },
@@ -43,12 +50,7 @@ export const prometheusQueryProber = defineProber({
     if (expectation) {
       const bad = samples.find((s) => Number.isNaN(s.value) || !holds(expectation, s.value));
       if (bad) {
-        return failed(
-          'threshold',
-          `${bad.labels || 'value'} = ${bad.value}, expected ${expectation.text}`,
-          'The metric exists but its value is out of range: look at its recent graph in Prometheus to see when it changed.',
-          { value: Number.isNaN(bad.value) ? null : bad.value, details },
-        );
+        return failed('threshold', `${bad.labels || 'value'} = ${bad.value}, expected ${expectation.text}`, undefined, { value: Number.isNaN(bad.value) ? null : bad.value, details });
       }
       return passed(`${first.value} (${expectation.text})${samples.length > 1 ? ` for all ${samples.length} series` : ''}`, { value: first.value, details });
     }
@@ -88,29 +90,8 @@ function formatLabels(m: Record<string, unknown>): string {
   return inner ? `${String(name)}{${inner}}` : String(name);
 }
 
-// Words in PromQL that look like metric names but are not.
-const promqlWords = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
-
-/** Metric names referenced by a query: identifiers not followed by `(` and not inside {..} or "..". */
-export function metricNamesIn(query: string): string[] {
-  const stripped = query
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
-    .replace(/\{[^}]*\}/g, '{}')
-    .replace(/\[[^\]]*\]/g, '[]');
-  const names = new Set<string>();
-  for (const m of stripped.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\()?/g)) {
-    const word = m[1]!;
-    if (m[2] || promqlWords.has(word.toLowerCase())) continue;
-    // `by (job)`: the label list after by/without/on/ignoring is not a metric.
-    const before = stripped.slice(0, m.index).trimEnd();
-    if (/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*$/i.test(before)) continue;
-    names.add(word);
-  }
-  return [...names];
-}
-
-async function absent(ctx: ProbeContext, base: string, query: string, related: string[]): Promise<ProbeOutcome> {
-  const wanted = metricNamesIn(query);
+async function absent(ctx: ProbeContext, base: string, query: string, related: string[]): Promise<ProbeOutcome<never, 'absent', never>> {
+  const wanted = selectedMetricNames(query);
   const known = await metricNames(ctx, base);
   const all = known.ok ? known.value : [];
   const missing = wanted.filter((w) => !all.includes(w));

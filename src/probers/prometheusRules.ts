@@ -10,7 +10,7 @@ import { HttpUrl } from '../core/fields.js';
 import { capped, count, quoted, snippet } from '../util/text.js';
 import { defineProber } from './define.js';
 import { asRecord, failed, passed } from './common.js';
-import { notPrometheusHint, prometheusApi } from './prometheusApi.js';
+import { notPrometheusHint, prometheusApi, prometheusReasons } from './prometheusApi.js';
 
 interface Rule {
   name: string;
@@ -54,6 +54,7 @@ export const prometheusRulesProber = defineProber({
       }),
     ),
   }),
+  reasons: { ...prometheusReasons, ...hints },
   decode(f, d) {
     // One number for every group, or per group: decoded to a minimum per group (absent: no minimum).
     const minRules = new Map<string, number>();

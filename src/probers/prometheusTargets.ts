@@ -6,7 +6,7 @@ import { HttpUrl } from '../core/fields.js';
 import { capped, count } from '../util/text.js';
 import { defineProber } from './define.js';
 import { failed, passed } from './common.js';
-import { notPrometheusHint, prometheusApi } from './prometheusApi.js';
+import { notPrometheusHint, prometheusApi, prometheusReasons } from './prometheusApi.js';
 
 interface Target {
   scrapePool?: string;
@@ -39,6 +39,7 @@ export const prometheusTargetsProber = defineProber({
     /** Fewest active targets the job must have; default 1. */
     minTargets: Type.Optional(Type.Integer({ minimum: 1 })),
   }),
+  reasons: { ...prometheusReasons, ...hints },
   decode: (f) => ({ prometheus: f.prometheus, job: f.job, minTargets: f.minTargets ?? 1 }),
   async run(spec, ctx) {
     const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/targets', { state: 'active' });

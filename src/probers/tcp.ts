@@ -5,12 +5,19 @@ import { decodeAddress, HostPort } from '../core/fields.js';
 import { defineProber } from './define.js';
 import { failed, passed } from './common.js';
 
+const dnsHint = 'In compose the host is the service name, and the watchdog must be on the same network.';
+
 export const tcpProber = defineProber({
   unit: 'seconds',
   fields: Type.Object({
     /** host:port, or [v6]:port */
     address: HostPort,
   }),
+  reasons: {
+    timeout: 'Packets are dropped on the way (a firewall, a wrong network) or the host is down: check that the watchdog and the target share a compose network.',
+    dns: dnsHint,
+    connect: 'Nothing listens on that port: check that the service is running and that it listens on that port on all interfaces (0.0.0.0), not only on its own localhost.',
+  },
   decode(f, d) {
     return d.take('address', decodeAddress(f.address), { address: f.address, host: '', port: 0 });
   },
@@ -31,14 +38,10 @@ export const tcpProber = defineProber({
     const seconds = (ctx.now() - started) / 1000;
     if (!err) return passed(`${spec.address} accepted a connection in ${seconds.toFixed(3)}s`, { value: seconds });
     if (ctx.signal.aborted) {
-      return failed(
-        'timeout',
-        `${spec.address} did not accept a connection in time`,
-        'Packets are dropped on the way (a firewall, a wrong network) or the host is down: check that the watchdog and the target share a compose network.',
-      );
+      return failed('timeout', `${spec.address} did not accept a connection in time`);
     }
     if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
-      return failed('dns', `cannot resolve ${host} (${err.code})`, 'In compose the host is the service name, and the watchdog must be on the same network.');
+      return failed('dns', `cannot resolve ${host} (${err.code})`);
     }
     return failed(
       'connect',

@@ -2,13 +2,15 @@
 // API, and hints that name Tempo's container and ports instead of "the target".
 // https://grafana.com/docs/tempo/latest/api_docs/
 import type { HttpRequest, HttpResponse } from '../net/http.js';
-import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
+import type { Attempt, ProbeContext } from './types.js';
 import { joinUrl } from '../util/url.js';
-import { attempt, failure, fetchJson, success, type JsonAnswer } from './common.js';
+import { attempt, failure, fetchJson, httpReasons, success, type HttpReason, type JsonAnswer } from './common.js';
 
 export const notTempoHint = "Something other than Tempo's API answered (a proxy, Grafana, another service on that port?): point the URL at Tempo's HTTP port (3200) with no extra path.";
 
-const tempoHints: Record<string, string> = {
+/** What a call into Tempo's API may fail with, with hints that name Tempo: every Tempo kind declares these. */
+export const tempoReasons = {
+  ...httpReasons,
   connect:
     "Nothing accepts connections on Tempo's HTTP port: check the container (docker ps -a | grep mystocks-tempo, docker logs mystocks-tempo) and that the URL uses server.http_listen_port (3200 by default).",
   timeout:
@@ -16,23 +18,22 @@ const tempoHints: Record<string, string> = {
   reset: 'Tempo closed the connection mid-request: it may be restarting or OOM-killed at its memory limit (docker inspect mystocks-tempo --format "{{.State.OOMKilled}}", docker logs mystocks-tempo).',
   http_status: 'Tempo answered with an error: the body above says why, and docker logs mystocks-tempo has the rest.',
   invalid_response: notTempoHint,
-};
+} as const;
+export type TempoReason = HttpReason;
 
-/** Replaces a generic hint by Tempo's own where there is one. */
-function withTempoHint<T>(a: Attempt<T>): Attempt<T> {
+/** Replaces a generic hint by Tempo's own. */
+function withTempoHint<T, R extends TempoReason>(a: Attempt<T, R>): Attempt<T, R> {
   if (a.ok) return a;
-  const hint: string | undefined = tempoHints[a.outcome.reason];
-  const outcome: ProbeOutcome = hint ? { ...a.outcome, hint } : a.outcome;
-  return failure(outcome);
+  return failure({ ...a.outcome, hint: tempoReasons[a.outcome.reason as R] });
 }
 
 /** One request to Tempo; transport failures come back as outcomes with Tempo's hints. */
-export async function tempoRequest(ctx: ProbeContext, url: string, opts: Omit<HttpRequest, 'signal'> = {}, signal = ctx.signal): Promise<Attempt<HttpResponse>> {
+export async function tempoRequest(ctx: ProbeContext, url: string, opts: Omit<HttpRequest, 'signal'> = {}, signal = ctx.signal): Promise<Attempt<HttpResponse, TempoReason>> {
   return withTempoHint(await attempt(() => ctx.http.request(url, { maxBytes: 4 * 1024 * 1024, ...opts, signal })));
 }
 
 /** A JSON answer from Tempo; non-2xx, non-JSON and transport failures come back as outcomes. */
-export async function tempoJson(ctx: ProbeContext, url: string, headers: Record<string, string> = {}): Promise<Attempt<JsonAnswer>> {
+export async function tempoJson(ctx: ProbeContext, url: string, headers: Record<string, string> = {}): Promise<Attempt<JsonAnswer, TempoReason>> {
   return withTempoHint(await fetchJson(ctx, url, { headers: { accept: 'application/json', ...headers }, maxBytes: 4 * 1024 * 1024 }));
 }
 
@@ -46,7 +47,7 @@ export function tenantHeaders(tenant: string | undefined): Record<string, string
  * (an old release, a proxy): callers then use what every 2.x supports. A Tempo that cannot be
  * reached at all is a failed attempt, with Tempo's hints.
  */
-export async function tempoVersion(ctx: ProbeContext, base: string, headers: Record<string, string> = {}): Promise<Attempt<[number, number] | undefined>> {
+export async function tempoVersion(ctx: ProbeContext, base: string, headers: Record<string, string> = {}): Promise<Attempt<[number, number] | undefined, TempoReason>> {
   const ans = await tempoJson(ctx, joinUrl(base, '/api/status/buildinfo'), headers);
   if (!ans.ok) return ['http_status', 'invalid_response'].includes(ans.outcome.reason) ? success(undefined) : ans;
   const version = (ans.value.json as { version?: unknown } | null)?.version;

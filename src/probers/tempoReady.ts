@@ -11,7 +11,7 @@ import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { ProbeContext } from './types.js';
 import { failed, passed } from './common.js';
-import { notTempoHint, recentStore, tempoMajor, tempoRequest, tenantHeaders } from './tempoApi.js';
+import { notTempoHint, recentStore, tempoMajor, tempoReasons, tempoRequest, tenantHeaders } from './tempoApi.js';
 
 interface ModuleRow {
   name: string;
@@ -26,6 +26,11 @@ export const tempoReadyProber = defineProber({
     /** X-Scope-OrgID, for a multi-tenant Tempo. */
     tenant: Type.Optional(Type.String({ minLength: 1 })),
   }),
+  reasons: {
+    ...tempoReasons,
+    not_ready:
+      'Tempo is starting (its ingester or live-store joining the ring) or a module is failing: if this lasts beyond a minute, docker logs mystocks-tempo names the module (the message lists those not Running).',
+  },
   decode: (f) => ({ tempo: f.tempo, headers: tenantHeaders(f.tenant) }),
   async run(spec, ctx) {
     const readyUrl = joinUrl(spec.tempo, '/ready');

@@ -15,7 +15,7 @@ import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, failed, failure, passed, success } from './common.js';
-import { notTempoHint, tempoJson, tempoRequest, tempoVersion, tenantHeaders } from './tempoApi.js';
+import { notTempoHint, tempoJson, tempoReasons, tempoRequest, tempoVersion, tenantHeaders, type TempoReason } from './tempoApi.js';
 
 /** Tempo's own default page size for /api/search. */
 const DEFAULT_LIMIT = 20;
@@ -29,9 +29,18 @@ interface SearchHit {
 
 const AGE_GAUGE = 'watchdog_tempo_newest_trace_age_seconds';
 
+const tooFewHint =
+  'Traces arrive, but fewer than expected: the sampler keeps only a share of requests (OTEL_TRACES_SAMPLER_ARG=0.1 keeps 1 in 10, so little traffic gives few traces). Raise the ratio, widen window, or lower minTraces.';
+
 export const tempoSearchProber = defineProber({
   gauges: {
     [AGE_GAUGE]: { help: 'Age of the newest trace found by a tempo_search probe.', labelNames: ['probe', 'service'] },
+  },
+  reasons: {
+    ...tempoReasons,
+    absent: absentHint('the service'),
+    stale: staleHint('the service'),
+    too_few: tooFewHint,
   },
   fields: Type.Object({
     /** Tempo's HTTP API, e.g. http://tempo:3200. */
@@ -156,27 +165,17 @@ export const tempoSearchProber = defineProber({
     };
     const counted = `${count}${count >= limit ? '+' : ''} trace(s) of ${what} in the last ${windowText}`;
     if (ageS * 1000 > maxAgeMs) {
-      return failed(
-        'stale',
-        `the newest trace of ${what} started ${formatSeconds(ageS * 1000)} ago, longer than maxAge ${formatDuration(maxAgeMs)} (${counted})`,
-        `${spec.service} exported traces before and then stopped: check that the app is running and taking requests (docker compose ps, its logs for OpenTelemetry "Failed to export" errors), and whether Tempo's distributor still receives spans: docker logs mystocks-tempo | grep -i "received\\|processed".`,
-        extra,
-      );
+      return failed('stale', `the newest trace of ${what} started ${formatSeconds(ageS * 1000)} ago, longer than maxAge ${formatDuration(maxAgeMs)} (${counted})`, staleHint(spec.service), extra);
     }
     if (count < minTraces) {
-      return failed(
-        'too_few',
-        `${counted}, fewer than minTraces ${minTraces}`,
-        'Traces arrive, but fewer than expected: the sampler keeps only a share of requests (OTEL_TRACES_SAMPLER_ARG=0.1 keeps 1 in 10, so little traffic gives few traces). Raise the ratio, widen window, or lower minTraces.',
-        extra,
-      );
+      return failed('too_few', `${counted}, fewer than minTraces ${minTraces}`, undefined, extra);
     }
     return passed(`${counted}, the newest started ${formatSeconds(ageS * 1000)} ago`, extra);
   },
 });
 
 /** GET /api/search?q= over [fromMs, toMs], newest first. */
-async function search(ctx: ProbeContext, base: string, q: string, fromMs: number, toMs: number, limit: number, headers: Record<string, string>): Promise<Attempt<SearchHit[]>> {
+async function search(ctx: ProbeContext, base: string, q: string, fromMs: number, toMs: number, limit: number, headers: Record<string, string>): Promise<Attempt<SearchHit[], TempoReason>> {
   // Tempo takes whole unix seconds and needs end > start; round outward so the edges are covered.
   const params = new URLSearchParams({ q, start: String(Math.floor(fromMs / 1000)), end: String(Math.ceil(toMs / 1000) + 1), limit: String(limit) });
   const url = `${joinUrl(base, '/api/search')}?${params}`;
@@ -250,6 +249,10 @@ async function serviceNames(ctx: ProbeContext, base: string, service: string, he
     .sort((a, b) => a.s - b.s || a.name.localeCompare(b.name))
     .map((x) => x.name);
   return { names: sorted, from };
+}
+
+function staleHint(service: string): string {
+  return `${service} exported traces before and then stopped: check that the app is running and taking requests (docker compose ps, its logs for OpenTelemetry "Failed to export" errors), and whether Tempo's distributor still receives spans: docker logs mystocks-tempo | grep -i "received\\|processed".`;
 }
 
 function absentHint(service: string): string {

@@ -2,7 +2,7 @@
 // exports `defineProber({...})`, plus one line in ./index.ts; nothing in the config loader, the
 // engine, the API or the metrics changes. A kind's file holds everything about it: its fields, how
 // they are decoded, the gauges it publishes, and the run.
-import type { Static, TObject } from '@sinclair/typebox';
+import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { HttpClient } from '../net/http.js';
 import type { DockerClient } from '../net/docker.js';
@@ -29,27 +29,42 @@ export interface Sample<G extends string = string> {
 }
 
 /**
+ * A kind's reasons: every word its failures may carry (a metric label that alert routes and dashboards
+ * key on), each with the hint shown when a run gives none of its own. Declared in the kind's file, as its
+ * gauges are, so a reason cannot be misspelt (the outcome's type comes from these keys) and cannot lack a hint.
+ */
+export type ReasonHints<R extends string = string> = Readonly<Record<R, string>>;
+
+/**
  * The result of one run, as data. A probe returns this for every target behaviour, good or bad;
  * it throws only on a bug. `reason` is a short fixed word (it becomes a metric label), while
- * `message` and `hint` are free text for people and never reach a label.
+ * `message` and `hint` are free text for people and never reach a label. `R` is the reasons the kind
+ * declares, `M` what it remembers between runs.
  */
-export interface ProbeOutcome<G extends string = string> {
+export interface ProbeOutcome<G extends string = string, R extends string = string, M = unknown> {
   status: OutcomeStatus;
-  reason: string;
+  reason: R | 'ok';
   message: string;
+  /** The next step; when left out, the framework gives the declared hint of `reason`. */
   hint?: string;
   /** The measured number (trace count, query value, usage ratio, latency seconds, ...). */
   value?: number | null;
   /** Structured facts shown in /status (never secrets). */
   details?: Record<string, unknown>;
   samples?: Sample<G>[];
+  /**
+   * What the kind keeps for its next run (a restart track, counter readings): handed back as
+   * `ctx.memory`, never shown in /status, /metrics or logs. Left out, the earlier memory is kept.
+   */
+  memory?: M;
 }
 
 /**
  * What a helper that may fail returns: the value, or the outcome the probe reports. Tagged, so the
- * compiler checks that every caller handles the failure.
+ * compiler checks that every caller handles the failure; `R` is the reasons the helper may fail with,
+ * which a kind using it must declare (the helper's module exports them to spread into `reasons`).
  */
-export type Attempt<T> = { ok: true; value: T } | { ok: false; outcome: ProbeOutcome };
+export type Attempt<T, R extends string = string> = { ok: true; value: T } | { ok: false; outcome: ProbeOutcome<never, R, never> };
 
 /** Fields every probe has, whatever its kind, after decoding; the engine owns them. */
 export interface CommonSpec {
@@ -74,7 +89,7 @@ export interface CommonSpec {
 }
 
 /** Everything a run may use. Injected, so tests hand in real clients pointed at local servers. */
-export interface ProbeContext {
+export interface ProbeContext<M = unknown> {
   /** Aborts when the probe's timeout passes or the daemon stops. Pass it to every I/O call. */
   signal: AbortSignal;
   /** Wall-clock deadline (ms since epoch) matching `signal`, for probes that poll. */
@@ -84,12 +99,11 @@ export interface ProbeContext {
   logger: Logger;
   now: () => number;
   /**
-   * This probe's previous outcome of its own run (not a dependency's block), kept by the engine; undefined
-   * on a first run or a one-off. A kind that must remember across runs (a restart count, an OOM kill
-   * seen) writes it into its outcome's details and reads it back here: state lives in the engine, not
-   * in the kind's module.
+   * What this probe's earlier run kept (`ProbeOutcome.memory`), held by the engine per probe and dropped
+   * when the probe's definition changes; undefined on a first run or a one-off. State lives in the
+   * engine, not in the kind's module, and never in the public `details`.
    */
-  previous?: ProbeOutcome;
+  memory?: M;
 }
 
 export interface SpecError {
@@ -111,11 +125,22 @@ export interface Decoder {
 
 /**
  * What a kind's file writes. `F` is the schema of its fields as written, `S` what they decode to,
- * `G` the names of the gauges it publishes.
+ * `G` the names of the gauges it publishes, `R` its reasons, `M` the schema of what it remembers.
  */
-export interface KindDefinition<F extends TObject, S extends object, G extends string = never> {
+export interface KindDefinition<F extends TObject, S extends object, G extends string, R extends string, M extends TSchema> {
   /** TypeBox schema of the fields this kind adds to a probe definition (unknown keys are refused). */
   fields: F;
+  /**
+   * Every reason a run may fail with, and its default hint: the kind's own, and those of the helpers it
+   * calls (spread from their modules, e.g. `...prometheusReasons`). A probe's `hints:` keys are checked
+   * against these at load.
+   */
+  reasons: ReasonHints<R>;
+  /**
+   * The schema of what a run keeps for the next one (`ProbeOutcome.memory`, `ctx.memory`). Private:
+   * the engine holds it per probe and drops it when the probe's definition changes.
+   */
+  memory?: M;
   /** Kind-specific defaults for the common fields (an OTLP canary writes data, so it runs rarely). */
   defaults?: { interval?: string; timeout?: string };
   /** The gauges this kind publishes through `ProbeOutcome.samples`, by full metric name. */
@@ -129,7 +154,8 @@ export interface KindDefinition<F extends TObject, S extends object, G extends s
   decode(fields: Static<F>, d: Decoder, common: CommonSpec): S;
   /** Cross-field checks on the decoded spec: every problem, or none. */
   check?(spec: CommonSpec & S): SpecError[];
-  run(spec: CommonSpec & S, ctx: ProbeContext): Promise<ProbeOutcome<G>>;
+  // NoInfer: the reasons come from the declaration only, so a misspelt reason in run() does not compile.
+  run(spec: CommonSpec & S, ctx: ProbeContext<Static<M>>): Promise<ProbeOutcome<G, NoInfer<R>, Static<M>>>;
 }
 
 /**
@@ -141,6 +167,11 @@ export interface ProbeSpec extends CommonSpec {
   readonly unit?: ValueUnit;
   /** The kind's fields as decoded at load, for views and tests; run() has them typed. */
   readonly settings: Readonly<object>;
+  /**
+   * The kind's fields as written (after ${VAR}), serialised: the engine drops a probe's memory when
+   * this changes, since what was remembered may not hold for the new definition.
+   */
+  readonly definition: string;
   readonly run: (ctx: ProbeContext) => Promise<ProbeOutcome>;
 }
 
@@ -149,6 +180,8 @@ export interface Prober {
   readonly fields: TObject;
   readonly defaults: { interval?: string; timeout?: string };
   readonly gauges: Readonly<Record<string, GaugeDecl>>;
+  /** The kind's reasons and their default hints. */
+  readonly reasons: ReasonHints;
   /**
    * Decodes one probe's fields (already checked against the schema of `fields` plus the common
    * fields) and binds them to this kind's run; or every problem found.

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { checkAlerting } from '../../src/config/alerting.js';
@@ -12,9 +11,12 @@ import { parseConfig, type WatchdogConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
+import { parseExposition } from '../../src/util/promText.js';
 import { startAlertmanager, type AlertmanagerHandle } from '../support/alertmanager.js';
 import { jsonServer, type JsonRequest } from '../support/misbehaving.js';
 import { freePort } from '../support/ports.js';
+import { ManualTime } from '../support/time.js';
+import { waitFor as poll } from '../support/wait.js';
 
 interface AmAlert {
   labels: Record<string, string>;
@@ -48,23 +50,31 @@ interface ProbeDef {
 }
 
 function makeConfig(probes: ProbeDef[], alertingConfig: object): WatchdogConfig {
-  const doc = { alerting: alertingConfig, probes: probes.map((p) => ({ kind: 'http', interval: '1s', timeout: '500ms', ...p })) };
+  // Runs are made by hand (round()), so the interval never applies. The targets answer at once, but the
+  // test process that serves them may be starved on a loaded machine: a 500 ms timeout made a healthy
+  // probe fail there, and the alerts asserted below are a probe's status.
+  const doc = { alerting: alertingConfig, probes: probes.map((p) => ({ kind: 'http', interval: '1m', timeout: '10s', ...p })) };
   // JSON is YAML: the loader sees exactly what a probe file would give it.
   return parseConfig([{ file: 'alerting.yaml', text: JSON.stringify(doc) }], {});
 }
 
+/**
+ * `extra.timers` (a ManualTime) holds the direct path's debounce, renewal and retry until the test
+ * moves time; `extra.now` is the clock of both the engine and the sender.
+ */
 async function startWatchdog(t: TestContext, probes: ProbeDef[], alertingConfig: object, extra: Partial<AlertingOptions> = {}) {
   const config = makeConfig(probes, alertingConfig);
   const logs = logSink();
   const http = createHttpClient({ userAgent: 'alerting-test' });
-  const engine = new Engine({ http, docker: createDockerClient({}), logger: logs.logger, now: Date.now, maxStartJitterMs: 0 });
+  const now = extra.now ?? Date.now;
+  const engine = new Engine({ http, docker: createDockerClient({}), logger: logs.logger, now, maxStartJitterMs: 0 });
   engine.load(config);
   const alerting = startAlerting({
     engine,
     config: () => config,
     http,
     logger: logs.logger,
-    now: Date.now,
+    now,
     tuning: { retry: { baseMs: 100, maxMs: 400 }, debounceMs: 10 },
     ...extra,
   });
@@ -95,20 +105,14 @@ const probesOf = (alerts: AmAlert[]) => alerts.map((a) => a.labels.probe);
 
 /** alertmanager_alerts_received_total by status, since the process started. */
 async function received(am: { url: string }): Promise<{ firing: number; resolved: number }> {
-  const text = await (await fetch(`${am.url}/metrics`)).text();
-  const read = (status: string) => Number(new RegExp(`^alertmanager_alerts_received_total\\{status="${status}",version="v2"\\} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  const metrics = parseExposition(await (await fetch(`${am.url}/metrics`)).text());
+  const read = (status: string) => metrics.value('alertmanager_alerts_received_total', { status, version: 'v2' }) ?? NaN;
   return { firing: read('firing'), resolved: read('resolved') };
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 8000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+/** Polls (bounded) until `fn` gives something; the failure names what the direct path had done by then. */
+const waitFor = <T>(what: string, fn: () => Promise<T | undefined | false>, w?: { alerting: { stats: { alertmanager: { posts: object } } } }) =>
+  poll(what, fn, { timeoutMs: 15_000, intervalMs: 100, describe: () => w && { posts: w.alerting.stats.alertmanager.posts } });
 
 async function alertmanager(t: TestContext): Promise<AlertmanagerHandle> {
   const am = await startAlertmanager();
@@ -164,12 +168,20 @@ test('fallback: nothing is posted while the guard is ok; when it fails, one aler
 test('renewal: the timer moves endsAt forward while startsAt stays put', async (t) => {
   const am = await alertmanager(t);
   const guard = await switchable(t, false);
-  const w = await startWatchdog(t, [{ name: GUARD, url: guard.url }], { alertmanager: { url: am.url, resolveTimeout: '2s' } });
+  // Time moves by hand: the renewals happen at 500 and 1000 ms, each post lands before time moves on.
+  // Alerts stamped ahead of the real clock only last longer at Alertmanager: nothing here resolves.
+  const time = new ManualTime();
+  const w = await startWatchdog(t, [{ name: GUARD, url: guard.url }], { alertmanager: { url: am.url, resolveTimeout: '2s' } }, { now: time.now, timers: time });
   await w.round();
   const [first] = await amAlerts(am);
   assert.ok(first);
   // resolveTimeout 2s renews every 500 ms; no engine round runs meanwhile.
-  await sleep(1300);
+  const posts = w.alerting.stats.alertmanager.posts;
+  for (const step of [500, 500, 300]) {
+    const before = posts.ok;
+    await time.advance(step);
+    if (step === 500) await waitFor('the renewal post', async () => posts.ok > before, w);
+  }
   const [later] = await amAlerts(am);
   assert.ok(later, 'renewed: still active after more than half its resolveTimeout');
   assert.equal(later.startsAt, first.startsAt);
@@ -210,6 +222,8 @@ test('fallback hand-over: when the guard recovers its alert resolves; a probe st
   const guard = await switchable(t, false);
   const app = await switchable(t, false);
   const db = await switchable(t, false);
+  // The renewal timer moves by hand; the clock stays real, as Alertmanager's is (alerts resolve and run out here).
+  const time = new ManualTime();
   const w = await startWatchdog(
     t,
     [
@@ -218,6 +232,7 @@ test('fallback hand-over: when the guard recovers its alert resolves; a probe st
       { name: 'db', url: db.url },
     ],
     { alertmanager: { url: am.url, resolveTimeout: '3s' } },
+    { timers: time },
   );
   await w.round();
   assert.deepEqual(probesOf(await amAlerts(am)), ['app', 'db', GUARD]);
@@ -230,7 +245,9 @@ test('fallback hand-over: when the guard recovers its alert resolves; a probe st
   assert.deepEqual(w.alerting.stats.alertmanager.tracked(), { firing: 0, handedOver: 2, resolving: 0 });
 
   // Not renewed any more (the timer runs every 750 ms): endsAt stays where the last renewal put it.
-  await sleep(1000);
+  // The flush waits for anything the renewal started, and would itself carry a wrongly renewed alert.
+  await time.advance(1000);
+  await w.alerting.flush();
   const still = await amAlerts(am);
   assert.deepEqual(
     still.map((a) => a.endsAt),
@@ -241,9 +258,10 @@ test('fallback hand-over: when the guard recovers its alert resolves; a probe st
   await w.round();
   assert.deepEqual(probesOf(await amAlerts(am)), ['db'], 'app recovered before its alert ran out: resolved explicitly');
 
-  // db never recovers: Alertmanager ends it at its endsAt, and the sender forgets it.
+  // db never recovers: Alertmanager ends it at its endsAt (on its own clock: waited for, bounded),
+  // and the sender forgets it.
   const dbEnds = Date.parse(still.find((a) => a.labels.probe === 'db')!.endsAt);
-  await sleep(Math.max(0, dbEnds - Date.now()) + 300);
+  await waitFor(`Alertmanager to end db at its endsAt ${new Date(dbEnds).toISOString()}`, async () => Date.now() > dbEnds && (await amAlerts(am)).length === 0, w);
   await w.round();
   assert.deepEqual(await amAlerts(am), []);
   assert.deepEqual(w.alerting.stats.alertmanager.tracked(), { firing: 0, handedOver: 0, resolving: 0 });
@@ -272,8 +290,8 @@ async function recoveryDuringOutage(t: TestContext, am: AlertmanagerHandle, url:
 test('Alertmanager restarted: a recovery during the outage is sent as resolved, the failure that remains fires again once, the outage is logged once', async (t) => {
   const am = await alertmanager(t);
   const w = await recoveryDuringOutage(t, am, am.url, () => am.stop());
-  // Backoff 100..400 ms: a few retries happen during this second, and are logged once.
-  await sleep(1000);
+  // Backoff 100..400 ms: a few retries happen (waited for, not slept on), and are logged once.
+  await waitFor('three failed posts', async () => w.alerting.stats.alertmanager.posts.error >= 3, w);
   const failedPosts = w.alerting.stats.alertmanager.posts.error;
   assert.ok(failedPosts >= 3, `${failedPosts} failed posts`);
   assert.equal(w.logs.count('alertmanager unreachable'), 1);
@@ -281,10 +299,14 @@ test('Alertmanager restarted: a recovery during the outage is sent as resolved, 
 
   await am.start();
   // Alertmanager keeps no alerts across a restart: what it shows now came from the retries.
-  const alerts = await waitFor('the alert to come back', async () => {
-    const a = await amAlerts(am);
-    return a.length ? a : undefined;
-  });
+  const alerts = await waitFor(
+    'the alert to come back',
+    async () => {
+      const a = await amAlerts(am);
+      return a.length ? a : undefined;
+    },
+    w,
+  );
   assert.deepEqual(probesOf(alerts), [GUARD]);
   assert.deepEqual(alerts[0]!.labels, { alertname: 'WatchdogProbeFailing', probe: GUARD, severity: 'critical' });
   // The first post that got through carried both: the resolution of app and the guard still firing.
@@ -332,7 +354,8 @@ test('partition: a recovery during the outage resolves the alert Alertmanager st
   const am = await alertmanager(t);
   const link = await partition(t, am.port);
   const w = await recoveryDuringOutage(t, am, link.url, () => link.cut());
-  await sleep(500);
+  // A retry has failed against the cut link too: nothing got through since the cut.
+  await waitFor('a failed retry', async () => w.alerting.stats.alertmanager.posts.error >= 2, w);
   // Alertmanager still believes app fails, for up to a minute.
   assert.deepEqual(probesOf(await amAlerts(am)), ['app', GUARD]);
 
@@ -355,7 +378,8 @@ test('two watchdogs against one Alertmanager: one group, one alert per probe', a
   const settings = { alertmanager: { url: am.url, resolveTimeout: '1m' } };
   const a = await startWatchdog(t, probes, settings, { instance: 'replica-a' });
   await a.round();
-  await sleep(50);
+  // The two replicas' failures start at different times (the earlier must win below): let the clock move on.
+  await waitFor("the clock past replica a's start", async () => Date.now() > a.engine.state('app')!.since + 10);
   const b = await startWatchdog(t, probes, settings, { instance: 'replica-b' });
   await b.round();
   await Promise.all([a.round(), b.round()]);
@@ -392,17 +416,23 @@ test('mode always posts while Prometheus is fine (the guard too, whatever its se
   await always.alerting.stop();
 
   const am2 = await alertmanager(t);
-  const off = await startWatchdog(t, probes, { alertmanager: { url: am2.url, mode: 'off' } });
+  const time = new ManualTime();
+  const off = await startWatchdog(t, probes, { alertmanager: { url: am2.url, mode: 'off' } }, { timers: time });
   assert.equal(await off.round(), true);
-  await sleep(300);
+  // Whatever the debounce, renewal or a retry would post in the next 300 ms is posted, and waited for.
+  await time.advance(300);
+  await off.alerting.flush();
   assert.deepEqual(await received(am2), { firing: 0, resolved: 0 });
 });
 
 test('backoff: retries double up to the cap, each carrying the whole current set', async (t) => {
   const posts: { at: number; req: JsonRequest }[] = [];
+  // Each retry is fired by hand, one at a time, and stamped with the time it fired at: the gaps are
+  // the backoff's, not the machine's.
+  const time = new ManualTime();
   // Alertmanager cannot be made to answer 503; a local server that does stands in for one that is overloaded.
   const busy = await jsonServer((req) => {
-    posts.push({ at: Date.now(), req });
+    posts.push({ at: time.now(), req });
     return { status: 503, body: 'overloaded' };
   });
   t.after(() => busy.close());
@@ -416,10 +446,15 @@ test('backoff: retries double up to the cap, each carrying the whole current set
       { name: 'app', url: app.url },
     ],
     { alertmanager: { url: busy.url, resolveTimeout: '1m' } },
-    { registry, tuning: { retry: { baseMs: 100, maxMs: 400 }, debounceMs: 60_000, random: () => 1 } },
+    { registry, tuning: { retry: { baseMs: 100, maxMs: 400 }, debounceMs: 60_000, random: () => 1 }, timers: time },
   );
   assert.equal(await w.round(), false);
-  await sleep(1700);
+  // 1.7 s of backoff (100 + 200 + 400 + 400 + 400 ms): the first post and five retries.
+  for (let retry = 1; retry <= 5; retry++) {
+    const failed = w.alerting.stats.alertmanager.posts.error;
+    await time.advanceToNext();
+    await waitFor(`retry ${retry} answered`, async () => w.alerting.stats.alertmanager.posts.error > failed, w);
+  }
   await w.alerting.stop();
 
   const gaps = posts.slice(1).map((p, i) => p.at - posts[i]!.at);

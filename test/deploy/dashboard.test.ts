@@ -11,10 +11,11 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parser } from '@prometheus-io/lezer-promql';
 import { parse, stringify } from 'yaml';
 import { readSettings } from '../../src/config/settings.js';
 import { startDaemon } from '../../src/daemon.js';
+import { parseExposition } from '../../src/util/promText.js';
+import { readPromql } from '../../src/util/promql.js';
 import { probers } from '../../src/probers/index.js';
 import { dockerAvailable, removeContainer, runContainer, uniqueName } from '../support/docker.js';
 import { captureLogger, eventually } from '../support/engine.js';
@@ -88,30 +89,11 @@ function substitute(expr: string): string {
 
 /** The metric names an expression selects, from Prometheus's own PromQL grammar; throws on a parse error. */
 function metricNames(expr: string): string[] {
-  const tree = parser.parse(expr);
-  const names: string[] = [];
-  const errors: string[] = [];
-  tree.iterate({
-    enter(ref) {
-      if (ref.type.isError) errors.push(`at ${ref.from}: "${expr.slice(Math.max(0, ref.from - 10), ref.to + 10)}"`);
-      if (ref.name === 'VectorSelector') {
-        const id = ref.node.getChild('Identifier') ?? ref.node.getChild('MetricIdentifier');
-        if (id) names.push(expr.slice(id.from, id.to));
-      }
-      // {__name__="x"}: the name as a matcher. A regex or negative matcher names no single metric.
-      if (ref.name === 'UnquotedLabelMatcher' || ref.name === 'LabelMatcher') {
-        const label = ref.node.getChild('LabelName');
-        if (label && expr.slice(label.from, label.to) === '__name__') {
-          const op = ref.node.getChild('MatchOp');
-          const value = ref.node.getChild('StringLiteral');
-          if (!op || !value || expr.slice(op.from, op.to) !== '=') throw new Error(`a __name__ matcher other than "=" cannot be checked: ${expr}`);
-          names.push(JSON.parse(expr.slice(value.from, value.to)) as string);
-        }
-      }
-    },
-  });
-  if (errors.length) throw new Error(`PromQL parse error ${errors.join(', ')} in: ${expr}`);
-  return names;
+  const { selectors, errors } = readPromql(expr);
+  if (errors.length) throw new Error(`PromQL parse error ${errors.map((e) => `at ${e.at}: "${e.near}"`).join(', ')} in: ${expr}`);
+  // {__name__="x"}: the name as a matcher. A regex or negative matcher names no single metric.
+  if (selectors.some((s) => s.matchers.some((m) => m.name === '__name__' && m.op !== '='))) throw new Error(`a __name__ matcher other than "=" cannot be checked: ${expr}`);
+  return selectors.flatMap((s) => (s.metric === undefined ? [] : [s.metric]));
 }
 
 /** `label_values(selector, label)`, Grafana's variable query: the selector and the label. */
@@ -284,12 +266,8 @@ test('against a real Prometheus scraping a real watchdog (ok, failing, blocked, 
   // after its bound.
   await t.test('every metric the dashboard names is exported by the running watchdog, a recording rule, or listed above', async () => {
     // The daemon has a first result of every probe, so every kind's gauges are in /metrics now.
-    const exposition = await (await fetch(`${daemon.url}/metrics`)).text();
-    const exported = new Set<string>();
-    for (const line of exposition.split('\n')) {
-      const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]/.exec(line);
-      if (m) exported.add(m[1]!);
-    }
+    const exposition = parseExposition(await (await fetch(`${daemon.url}/metrics`)).text());
+    const exported = new Set(exposition.allSamples().map((s) => s.name));
     assert.ok(exported.has('watchdog_probe_success') && !exported.has('watchdog_probe_sucess'), 'the exposition was read');
     const rules = parse(readFileSync(recordingRulesFile, 'utf8')) as { groups: { rules: { record?: string }[] }[] };
     const recorded = rules.groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : [])));

@@ -37,11 +37,19 @@ test('run-now calls racing a reload that removes the probe answer a JSON 404, no
   const { d, file, run } = await slowDaemon(t);
   // Alerting listens for results; run-now must add nothing to that.
   const listeners = d.engine.listenerCount('result');
+  // Counts the run-now calls that reached the engine, so the test waits for the second one to be there.
+  let reached = 0;
+  const runNow = d.engine.runNow.bind(d.engine);
+  d.engine.runNow = (name) => (reached++, runNow(name));
   const first = run('slow');
   await eventually(() => d.engine.state('slow')?.running === true, 'the run-now started');
   const second = run('slow');
-  // Give the second request time to reach the engine and wait there.
-  await new Promise((r) => setTimeout(r, 200));
+  await eventually(
+    () => reached === 2,
+    'the second request reached the engine and waits there',
+    10_000,
+    () => ({ reached, running: d.engine.state('slow')?.running }),
+  );
   writeFileSync(file, 'probes: [{ name: other, kind: tcp, address: "127.0.0.1:1", interval: 1h, timeout: 1s }]\n');
   assert.equal(await d.reload(), true);
   for (const res of await Promise.all([first, second])) {

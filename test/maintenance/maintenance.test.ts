@@ -4,12 +4,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { readSettings } from '../../src/config/settings.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { parseExposition } from '../../src/util/promText.js';
 import { startAlertmanager, type AlertmanagerHandle } from '../support/alertmanager.js';
 import { captureLogger, eventually } from '../support/engine.js';
 import { jsonServer } from '../support/misbehaving.js';
+import { waitFor } from '../support/wait.js';
 
 const TOKEN = 'maint-token';
 
@@ -61,8 +62,8 @@ const post = (d: Daemon, body: unknown, token = TOKEN) =>
   fetch(`${d.url}/maintenance`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
 
 async function metric(d: Daemon, probe: string): Promise<string | undefined> {
-  const text = await (await fetch(`${d.url}/metrics`)).text();
-  return new RegExp(`^watchdog_probe_maintenance\\{probe="${probe}"\\} (\\d)$`, 'm').exec(text)?.[1];
+  const value = parseExposition(await (await fetch(`${d.url}/metrics`)).text()).value('watchdog_probe_maintenance', { probe });
+  return value === undefined ? undefined : String(value);
 }
 
 test('a window opened over the API stops the direct path for its probes, shows in /status, /metrics and the page, silences Alertmanager, and ends by itself', async (t) => {
@@ -90,7 +91,9 @@ test('a window opened over the API stops the direct path for its probes, shows i
   // Both probes fail; only the one outside the window reaches Alertmanager.
   target.set(false);
   await eventually(() => d.engine.state('api')?.current.status === 'failing' && d.engine.state('other')?.current.status === 'failing', 'both failing', 5000);
-  await sleep(1500);
+  // Each post carries every alert that should fire: once "other" is there, a wrongly posted "api" would be too.
+  let seen: string[] = [];
+  await waitFor('the alert of the probe outside the window at Alertmanager', async () => (seen = await amAlerts(am)).includes('other'), { describe: () => seen });
   assert.deepEqual(await amAlerts(am), ['other']);
   assert.equal(await metric(d, 'api'), '1');
   assert.equal(await metric(d, 'other'), '0');
@@ -118,7 +121,7 @@ test('a window opened over the API stops the direct path for its probes, shows i
 
   // Ends by itself: the direct path posts the probe's alert, the metric goes back to 0.
   await eventually(() => log.lines.some((l) => l.msg === 'maintenance window ended' && l.id === window.id), 'window end logged', 10_000);
-  await sleep(1000);
+  await waitFor("the window's probe alerting again", async () => (seen = await amAlerts(am)).includes('api'), { describe: () => seen });
   assert.deepEqual(await amAlerts(am), ['api', 'other']);
   assert.equal(await metric(d, 'api'), '0');
   const list = (await (await fetch(`${d.url}/maintenance`)).json()) as { active: unknown[] };
@@ -210,7 +213,9 @@ test('a window opened over a firing direct alert lets it run out instead of reso
   // No "resolved" was posted: Alertmanager still holds it as firing until its endsAt (resolveTimeout 4s) passes.
   assert.deepEqual(await amAlerts(am), ['api', 'other']);
   assert.ok(!log.lines.some((l) => l.msg === 'direct alert resolved' && l.probe === 'api'));
-  await sleep(5000);
+  // Alertmanager ends it on its own clock (resolveTimeout 4s): waited for, bounded; renewed, it would never go.
+  let seen: string[] = [];
+  await waitFor('the alert to run out at Alertmanager', async () => !(seen = await amAlerts(am)).includes('api'), { timeoutMs: 15_000, describe: () => seen });
   assert.deepEqual(await amAlerts(am), ['other'], 'run out at its endsAt, not renewed');
 
   // A config window added by a reload applies at once; removed again, it ends and its silence expires.

@@ -23,7 +23,7 @@ after(() => am?.stop());
 const name = 'alertmanager';
 const probeFile = (fields: Record<string, unknown>) => JSON.stringify({ probes: [{ name, kind: 'alertmanager_status', ...fields }] });
 
-const runOnce = (fields: Record<string, unknown>) => runProber('alertmanager_status', { name, ...fields });
+const runOnce = (fields: Record<string, unknown>, deps: Parameters<typeof runProber>[2] = {}) => runProber('alertmanager_status', { name, ...fields }, deps);
 
 test('a single node with clustering off ("disabled") is healthy: ok, value 1', async () => {
   const r = await runOnce({ alertmanager: am.url });
@@ -95,8 +95,8 @@ test('a clustered node that cannot settle: ok within the grace, cluster_settling
   assert.match(within.message, /^ready; cluster settling for \d+s since start \(grace 1m\), 1 peer$/);
   assert.equal(within.value, 1);
 
-  await sleep(1500);
-  const late = await runOnce({ alertmanager: url, settlingGrace: '1s' });
+  // 1.5 s later by the probe's clock (injected), not by a sleep: past the 1 s grace however busy the machine.
+  const late = await runOnce({ alertmanager: url, settlingGrace: '1s' }, { now: () => Date.now() + 1500 });
   assert.equal(late.status, 'failing');
   assert.equal(late.reason, 'cluster_settling');
   assert.match(late.message, /^cluster still settling for \d+s since start \(grace 1s\), 1 peer$/);

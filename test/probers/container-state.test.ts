@@ -132,24 +132,27 @@ test('container_state oom_killed stays red after the container was restarted: th
   await waitForState(name, (i) => i.State.OOMKilled === true, 'OOM-killed once');
   const first = (await e.run()).oom!;
   assert.equal(first.reason, 'oom_killed', first.message);
-  const seenAt = (first.details!.track as { oomSeenAt: number }).oomSeenAt;
+  // What the kind remembers is its own: kept by the engine, never shown in /status.
+  assert.equal(first.details?.track, undefined, JSON.stringify(first.details));
+  const memory = () => e.engine.states().find((s) => s.spec.name === 'oom')!.memory.value as { oomSeenAt: number };
+  const seenAt = memory().oomSeenAt;
   assert.ok(seenAt > 0);
 
   // Newer Engines clear State.OOMKilled when the container starts again (20.10 keeps it); what the
   // previous run saw must be enough. A healthy running container, handed that previous outcome:
   const healthy = await container(t, 'state-oomafter', { memory: '32m' });
-  const previous = { status: 'failing' as const, reason: 'oom_killed', message: '', details: { track: { restarts: [[Date.now() - 20_000, 0]], oomSeenAt: Date.now() - 20_000 } } };
-  const kept = await runProber('container_state', { name: 'c', container: healthy, window: '2m' }, { previous });
+  const previous = { value: { restarts: [[Date.now() - 20_000, 0]], oomSeenAt: Date.now() - 20_000 } };
+  const kept = await runProber('container_state', { name: 'c', container: healthy, window: '2m' }, { memory: previous });
   assert.equal(`${kept.status}:${kept.reason}`, 'failing:oom_killed', kept.message);
   assert.match(kept.message, /OOM killer at its 32MiB limit 20s ago; it was restarted since and runs again/);
   // Once the window has passed, it is ok again.
-  const old = { ...previous, details: { track: { restarts: [], oomSeenAt: Date.now() - 3 * 60_000 } } };
-  assert.equal((await runProber('container_state', { name: 'c', container: healthy, window: '2m' }, { previous: old })).status, 'ok');
+  const old = { value: { restarts: [], oomSeenAt: Date.now() - 3 * 60_000 } };
+  assert.equal((await runProber('container_state', { name: 'c', container: healthy, window: '2m' }, { memory: old })).status, 'ok');
 
   // And through the engine itself: the second run carries the first run's sighting forward.
   const second = (await e.run()).oom!;
   assert.equal(second.reason, 'oom_killed', second.message);
-  assert.ok((second.details!.track as { oomSeenAt: number }).oomSeenAt >= seenAt);
+  assert.ok(memory().oomSeenAt >= seenAt);
 });
 
 test('container_state unhealthy: the failing HEALTHCHECK output, cut short, no value of the env in it, anywhere', async (t) => {

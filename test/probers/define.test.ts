@@ -21,10 +21,11 @@ const common: CommonSpec = { name: 'p', kind: 'test_kind', severity: 'critical',
 function kindReturning(outcome: ProbeOutcome) {
   return defineProber({
     gauges: { watchdog_test_level: { help: 'A level.', labelNames: ['probe'] } },
+    reasons: {},
     fields: Type.Object({}),
     decode: () => ({}),
     // The cast is the point: it stands for a kind whose sample names are computed at run time.
-    run: async () => outcome as ProbeOutcome<'watchdog_test_level'>,
+    run: async () => outcome as ProbeOutcome<'watchdog_test_level', never>,
   });
 }
 

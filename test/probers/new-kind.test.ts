@@ -21,12 +21,13 @@ const kindFile = `// kind: throwaway — reads a number from a JSON endpoint and
 import { Type } from '@sinclair/typebox';
 import { Duration, HttpUrl } from '../core/fields.js';
 import { defineProber } from './define.js';
-import { attempt, failed, passed } from './common.js';
+import { attempt, failed, passed, transportReasons } from './common.js';
 
 const GAUGE = 'watchdog_throwaway_reading';
 
 export const throwawayProber = defineProber({
   gauges: { [GAUGE]: { help: 'The number a throwaway probe read.', labelNames: ['probe'] } },
+  reasons: { ...transportReasons, too_low: 'Raise it.' },
   fields: Type.Object({ url: HttpUrl, settle: Type.Optional(Duration), atLeast: Type.Integer() }),
   decode: (f, d) => ({ url: f.url, settleMs: d.duration('settle', f.settle ?? '1s'), atLeast: f.atLeast }),
   check: (spec) => (spec.settleMs < spec.timeoutMs ? [] : [{ field: 'settle', message: 'must be shorter than the timeout' }]),
@@ -35,7 +36,7 @@ export const throwawayProber = defineProber({
     if (!res.ok) return res.outcome;
     const reading = Number(JSON.parse(res.value.body).n);
     const samples = [{ metric: GAUGE, labels: { probe: spec.name }, value: reading }];
-    if (reading < spec.atLeast) return failed('too_low', \`read \${reading}, expected at least \${spec.atLeast}\`, 'Raise it.', { value: reading, samples });
+    if (reading < spec.atLeast) return failed('too_low', \`read \${reading}, expected at least \${spec.atLeast}\`, undefined, { value: reading, samples });
     return passed(\`read \${reading} after settling \${spec.settleMs}ms\`, { value: reading, samples });
   },
 });
@@ -88,7 +89,9 @@ test('a new kind is one file plus its registry line: validated, run, in /status 
         [
           {
             file: 'new.yaml',
-            text: 'probes:\n  - { name: bad, kind: throwaway, url: "ftp://x", atLeast: 1 }\n  - { name: worse, kind: throwaway, url: "http://x", settle: soon, atLeast: 1 }\n  - { name: slow, kind: throwaway, url: "http://x", settle: 9s, atLeast: 1 }\n',
+            text:
+              'probes:\n  - { name: bad, kind: throwaway, url: "ftp://x", atLeast: 1 }\n  - { name: worse, kind: throwaway, url: "http://x", settle: soon, atLeast: 1 }\n  - { name: slow, kind: throwaway, url: "http://x", settle: 9s, atLeast: 1 }\n' +
+              '  - { name: typo, kind: throwaway, url: "http://x", atLeast: 1, hints: { to_low: "Page the owner.", too_low: "Fine." } }\n',
           },
         ],
         {},
@@ -102,6 +105,8 @@ test('a new kind is one file plus its registry line: validated, run, in /status 
     'new.yaml: probe "bad": url: expected an http:// or https:// URL, got "ftp://x"',
     'new.yaml: probe "worse": settle: expected a duration such as "500ms", "30s", "5m" or "1h", got "soon"',
     'new.yaml: probe "slow": settle: must be shorter than the timeout',
+    // Its declared reasons are what a probe's hints: may extend: a misspelt key names the nearest one.
+    'new.yaml: probe "typo": hints.to_low: "to_low" is not a reason of kind throwaway; did you mean "too_low"? (its reasons: timeout, connect, reset, dns, body_too_large, protocol, too_low, dependency_failed, error)',
   ]);
 
   const target = await jsonServer(() => ({ status: 200, body: { n: 42 } }));
@@ -125,6 +130,9 @@ test('a new kind is one file plus its registry line: validated, run, in /status 
       ['too-low', 'throwaway', 'failing', 'too_low', 'read 42, expected at least 100', 42],
     ],
   );
+  // A failure the kind gave no hint of its own shows the hint its reason was declared with.
+  const tooLow = (await (await fetch(`${daemon.url}/status/too-low`)).json()) as { hint?: string };
+  assert.equal(tooLow.hint, 'Raise it.');
   const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
   assert.match(metrics, /^# HELP watchdog_throwaway_reading The number a throwaway probe read\.$/m);
   assert.match(metrics, /^watchdog_throwaway_reading\{probe="reading"\} 42$/m);

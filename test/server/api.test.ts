@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSettings } from '../../src/config/settings.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
+import { parseExposition } from '../../src/util/promText.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
 import { captureLogger, eventually } from '../support/engine.js';
 
@@ -239,17 +240,17 @@ test("GET /metrics: a probe's value and extra samples follow the status /status 
   });
   const read = async () => {
     const status = ((await (await fetch(`${d.url}/status`)).json()) as { probes: { status: string; value: number | null }[] }).probes[0]!;
-    const text = await (await fetch(`${d.url}/metrics`)).text();
-    const series = (s: string) => {
-      const line = text.split('\n').find((l) => l.startsWith(`${s} `));
-      assert.ok(line, `missing: ${s}`);
-      return Number(line.slice(s.length + 1));
+    const metrics = parseExposition(await (await fetch(`${d.url}/metrics`)).text());
+    const series = (name: string, labels: Record<string, string>) => {
+      const value = metrics.value(name, labels);
+      assert.ok(value !== undefined, `missing: ${name}${JSON.stringify(labels)}`);
+      return value;
     };
     return {
       status,
-      value: series('watchdog_probe_value{probe="traces",kind="tempo_search"}'),
-      age: series('watchdog_tempo_newest_trace_age_seconds{probe="traces",service="shop"}'),
-      lastRun: series('watchdog_probe_last_run_timestamp_seconds{probe="traces",kind="tempo_search"}'),
+      value: series('watchdog_probe_value', { probe: 'traces', kind: 'tempo_search' }),
+      age: series('watchdog_tempo_newest_trace_age_seconds', { probe: 'traces', service: 'shop' }),
+      lastRun: series('watchdog_probe_last_run_timestamp_seconds', { probe: 'traces', kind: 'tempo_search' }),
     };
   };
 

@@ -5,6 +5,8 @@ import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { createDockerClient } from '../../src/net/docker.js';
+import type { ManualTime } from './time.js';
+import { waitFor } from './wait.js';
 
 /** A pino logger whose lines are parsed back into objects, so tests assert on fields. */
 export function captureLogger(level = 'debug'): { logger: Logger; lines: Record<string, unknown>[] } {
@@ -40,14 +42,9 @@ export function engineFor(yamlText: string, opts: Partial<EngineOptions> & { env
   };
 }
 
-/** Polls until `check` is true or the bound passes (then throws with `what`). */
-export async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs}ms waiting for: ${what}`);
+/** Polls until `check` is true or the bound passes (then throws with `what` and, given `describe`, what was seen). */
+export async function eventually(check: () => boolean, what: string, timeoutMs = 10_000, describe?: () => unknown): Promise<void> {
+  await waitFor(what, check, { timeoutMs, describe });
 }
 
 /** The problems a config load refuses with; fails the test when `load` accepts the config. */
@@ -59,4 +56,17 @@ export function problemsOf(load: () => unknown): string[] {
     throw err;
   }
   throw new Error('the config was accepted');
+}
+
+/**
+ * Moves `time` forward by `ms` in scheduler-tick steps; after each step the runs it started (real
+ * requests to real local targets) finish before time moves on, so a run never overlaps its next
+ * turn because the machine was slow. Each wait is bounded and names the probes still running.
+ */
+export async function advanceEngine(engine: Engine, time: ManualTime, ms: number, stepMs = 25): Promise<void> {
+  for (let left = ms; left > 0; left -= stepMs) {
+    await time.advance(Math.min(stepMs, left));
+    const running = () => engine.states().filter((s) => s.running);
+    await waitFor('the runs started by this step to finish', () => running().length === 0, { describe: () => running().map((s) => s.spec.name) });
+  }
 }

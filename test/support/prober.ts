@@ -5,11 +5,11 @@
 import { pino } from 'pino';
 import { parseDuration } from '../../src/core/fields.js';
 import { runProbe, type RunDeps } from '../../src/engine/runner.js';
-import type { ProbeResult } from '../../src/engine/result.js';
+import type { MemoryCell, ProbeResult } from '../../src/engine/result.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { proberFor } from '../../src/probers/index.js';
-import type { CommonSpec, ProbeOutcome, ProbeSpec } from '../../src/probers/types.js';
+import type { CommonSpec, ProbeSpec } from '../../src/probers/types.js';
 
 /** Common fields a test may give beside the kind's own; everything else must be one of the kind's fields. */
 const commonKeys = new Set(['name', 'kind', 'timeout', 'hints', 'severity', 'description']);
@@ -47,7 +47,7 @@ export function bindProber(kind: string, probe: Record<string, unknown>): ProbeS
  * One run of `kind` with `probe`'s fields against real local servers. Clients not handed in are
  * made for the run and closed after it.
  */
-export async function runProber(kind: string, probe: Record<string, unknown>, deps: Partial<RunDeps> & { dockerHost?: string; previous?: ProbeOutcome } = {}): Promise<ProbeResult> {
+export async function runProber(kind: string, probe: Record<string, unknown>, deps: Partial<RunDeps> & { dockerHost?: string; memory?: MemoryCell } = {}): Promise<ProbeResult> {
   const spec = bindProber(kind, probe);
   const http = deps.http ?? createHttpClient({ userAgent: 'stack-watchdog-test' });
   try {
@@ -60,7 +60,7 @@ export async function runProber(kind: string, probe: Record<string, unknown>, de
         now: deps.now ?? Date.now,
         stopSignal: deps.stopSignal,
       },
-      deps.previous,
+      deps.memory,
     );
   } finally {
     if (!deps.http) await http.close();

@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './ports.js';
-import { lenField, varint } from './protobuf.js';
+import { ProtoWriter, varint } from './protobuf.js';
 import { makeTempDir, startProcess, type ManagedProcess } from './process.js';
 
 // ---------------------------------------------------------------------------
@@ -163,7 +163,7 @@ export async function waitForQuery(promUrl: string, promql: string, predicate: (
 }
 
 // ---------------------------------------------------------------------------
-// Remote write: protobuf + snappy by hand, so tests need no extra npm packages.
+// Remote write: protobuf on the project's codec, snappy by hand (literals only: no snappy package needed).
 // ---------------------------------------------------------------------------
 
 export interface RemoteWriteSeries {
@@ -190,29 +190,21 @@ export async function remoteWrite(promUrl: string, series: RemoteWriteSeries[]):
   }
 }
 
-function encodeLabel(name: string, value: string): Buffer {
-  return Buffer.concat([lenField(1, Buffer.from(name, 'utf8')), lenField(2, Buffer.from(value, 'utf8'))]);
-}
-
-function encodeSample(value: number, timestampMs: number): Buffer {
-  const dbl = Buffer.alloc(9);
-  dbl[0] = (1 << 3) | 1; // field 1, wire type 1 (64-bit)
-  dbl.writeDoubleLE(value, 1);
-  const ts = Buffer.concat([varint((2 << 3) | 0), varint(Math.trunc(timestampMs))]);
-  return Buffer.concat([dbl, ts]);
-}
-
-/** prometheus.WriteRequest { repeated TimeSeries timeseries = 1; } */
+/**
+ * prometheus.WriteRequest { repeated TimeSeries timeseries = 1 }, TimeSeries { repeated Label labels = 1;
+ * repeated Sample samples = 2 }, Label { name = 1; value = 2 }, Sample { double value = 1; int64 timestamp = 2 }.
+ */
 export function encodeWriteRequest(series: RemoteWriteSeries[]): Buffer {
-  const parts = series.map((s) => {
-    // Prometheus expects labels sorted by name (it does not re-sort them).
-    const labels = Object.entries(s.labels)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([n, v]) => lenField(1, encodeLabel(n, v)));
-    const samples = s.samples.map((smp) => lenField(2, encodeSample(smp.value, smp.timestampMs)));
-    return lenField(1, Buffer.concat([...labels, ...samples]));
+  return ProtoWriter.encode((request) => {
+    for (const s of series) {
+      request.message(1, (ts) => {
+        // Prometheus expects labels sorted by name (it does not re-sort them).
+        const labels = Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        for (const [name, value] of labels) ts.message(1, (label) => label.string(1, name).string(2, value));
+        for (const smp of s.samples) ts.message(2, (sample) => sample.double(1, smp.value).int64(2, Math.trunc(smp.timestampMs)));
+      });
+    }
   });
-  return Buffer.concat(parts);
 }
 
 /**

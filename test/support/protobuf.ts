@@ -1,4 +1,4 @@
-// Just enough protobuf wire format to write requests by hand (remote write, OTLP), so the tests
-// need no protobuf library.
+// The tests write and read protobuf with the project's one codec (src/util/protobuf.ts, on
+// @bufbuild/protobuf's wire format): remote write, OTLP requests, the stand-in's OTLP decoding.
 
-export { lenField, varint } from '../../src/util/protobuf.js';
+export { lenField, ProtobufError, ProtoWriter, varint, WireMessage } from '../../src/util/protobuf.js';

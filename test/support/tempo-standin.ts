@@ -42,6 +42,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { randomBytes } from 'node:crypto';
+import { ProtoWriter, WireMessage } from './protobuf.js';
 
 // ----------------------------------------------------------------------------------- public API
 
@@ -1394,119 +1395,55 @@ function normalizeRequest(doc: unknown): ParsedSpan[] {
   return out;
 }
 
-// Minimal protobuf wire decoder for ExportTraceServiceRequest (field numbers from
-// opentelemetry/proto/{collector/trace,trace,common,resource}/v1/*.proto). Real clients default to
-// http/protobuf, so accepting it keeps the stand-in honest about what Tempo takes.
+// ExportTraceServiceRequest in protobuf (field numbers from
+// opentelemetry/proto/{collector/trace,trace,common,resource}/v1/*.proto), read with the project's
+// codec into the JSON-shaped tree. Real clients default to http/protobuf, so accepting it keeps the
+// stand-in honest about what Tempo takes. A malformed message throws ProtobufError, a 400.
 
-type PbField = { wt: 0; v: bigint } | { wt: 1; v: Buffer } | { wt: 2; v: Buffer } | { wt: 5; v: Buffer };
+const hexOf = (b: Uint8Array | undefined): string | undefined => (b === undefined ? undefined : Buffer.from(b).toString('hex'));
 
-function pbFields(buf: Buffer): Map<number, PbField[]> {
-  const fields = new Map<number, PbField[]>();
-  let pos = 0;
-  const varint = (): bigint => {
-    let result = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
-      if (pos >= buf.length) throw new BadRequest('proto: truncated varint');
-      const b = buf[pos++]!;
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result;
-    }
-    throw new BadRequest('proto: varint overflow');
-  };
-  const take = (n: number): Buffer => {
-    if (pos + n > buf.length) throw new BadRequest('proto: truncated field');
-    const out = buf.subarray(pos, pos + n);
-    pos += n;
-    return out;
-  };
-  while (pos < buf.length) {
-    const tag = Number(varint());
-    const field = tag >>> 3;
-    const wt = tag & 7;
-    if (field === 0) throw new BadRequest('proto: illegal field number 0');
-    let f: PbField;
-    if (wt === 0) f = { wt, v: varint() };
-    else if (wt === 1) f = { wt, v: take(8) };
-    else if (wt === 2) f = { wt, v: take(Number(varint())) };
-    else if (wt === 5) f = { wt, v: take(4) };
-    else throw new BadRequest(`proto: unsupported wire type ${wt}`);
-    fields.set(field, [...(fields.get(field) ?? []), f]);
-  }
-  return fields;
-}
-function pbBytes(m: Map<number, PbField[]>, n: number): Buffer[] {
-  return (m.get(n) ?? []).filter((f) => f.wt === 2).map((f) => f.v);
-}
-function pbString(m: Map<number, PbField[]>, n: number): string | undefined {
-  const b = pbBytes(m, n).at(-1);
-  return b === undefined ? undefined : b.toString('utf8');
-}
-function pbVarint(m: Map<number, PbField[]>, n: number): bigint | undefined {
-  const f = (m.get(n) ?? []).filter((x) => x.wt === 0).at(-1);
-  return f === undefined ? undefined : f.v;
-}
-function pbFixed64(m: Map<number, PbField[]>, n: number): string | undefined {
-  const f = (m.get(n) ?? []).filter((x) => x.wt === 1).at(-1);
-  return f === undefined ? undefined : f.v.readBigUInt64LE(0).toString();
-}
-function pbHex(m: Map<number, PbField[]>, n: number): string | undefined {
-  const b = pbBytes(m, n).at(-1);
-  return b === undefined ? undefined : b.toString('hex');
-}
-function pbAnyValue(buf: Buffer): Record<string, unknown> {
-  const m = pbFields(buf);
-  if (m.has(1)) return { stringValue: pbString(m, 1) };
-  if (m.has(2)) return { boolValue: pbVarint(m, 2) === 1n };
-  if (m.has(3)) return { intValue: BigInt.asIntN(64, pbVarint(m, 3) ?? 0n).toString() };
-  if (m.has(4)) return { doubleValue: (m.get(4)!.at(-1)!.v as Buffer).readDoubleLE(0) };
-  if (m.has(5)) return { arrayValue: { values: pbBytes(pbFields(pbBytes(m, 5).at(-1)!), 1).map(pbAnyValue) } };
-  if (m.has(6)) return { kvlistValue: { values: pbBytes(pbFields(pbBytes(m, 6).at(-1)!), 1).map(pbKeyValue) } };
-  if (m.has(7)) return { bytesValue: pbBytes(m, 7).at(-1)!.toString('base64') };
+function pbAnyValue(m: WireMessage): Record<string, unknown> {
+  if (m.has(1)) return { stringValue: m.string(1) };
+  if (m.has(2)) return { boolValue: m.uint64(2) === 1n };
+  if (m.has(3)) return { intValue: (m.int64(3) ?? 0n).toString() };
+  if (m.has(4)) return { doubleValue: m.double(4) };
+  if (m.has(5)) return { arrayValue: { values: (m.message(5)?.messages(1) ?? []).map(pbAnyValue) } };
+  if (m.has(6)) return { kvlistValue: { values: (m.message(6)?.messages(1) ?? []).map(pbKeyValue) } };
+  if (m.has(7)) return { bytesValue: Buffer.from(m.bytes(7) ?? []).toString('base64') };
   return {};
 }
-function pbKeyValue(buf: Buffer): Record<string, unknown> {
-  const m = pbFields(buf);
-  const v = pbBytes(m, 2).at(-1);
-  return { key: pbString(m, 1) ?? '', value: v ? pbAnyValue(v) : {} };
+function pbKeyValue(m: WireMessage): Record<string, unknown> {
+  const v = m.message(2);
+  return { key: m.string(1) ?? '', value: v ? pbAnyValue(v) : {} };
 }
 function parseOtlpProto(body: Buffer): ParsedSpan[] {
-  const req = pbFields(body);
-  const resourceSpans = pbBytes(req, 1).map((rsBuf) => {
-    const rs = pbFields(rsBuf);
-    const resBuf = pbBytes(rs, 1).at(-1);
-    return {
-      resource: { attributes: resBuf ? pbBytes(pbFields(resBuf), 1).map(pbKeyValue) : [] },
-      scopeSpans: pbBytes(rs, 2).map((ssBuf) => {
-        const ss = pbFields(ssBuf);
-        const scopeBuf = pbBytes(ss, 1).at(-1);
-        const scope = scopeBuf ? pbFields(scopeBuf) : new Map<number, PbField[]>();
+  const resourceSpans = WireMessage.decode(body)
+    .messages(1)
+    .map((rs) => ({
+      resource: { attributes: rs.message(1)?.messages(1).map(pbKeyValue) ?? [] },
+      scopeSpans: rs.messages(2).map((ss) => {
+        const scope = ss.message(1);
         return {
-          scope: { name: pbString(scope, 1), version: pbString(scope, 2) },
-          spans: pbBytes(ss, 2).map((spBuf) => {
-            const sp = pbFields(spBuf);
-            const statusBuf = pbBytes(sp, 15).at(-1);
-            const status = statusBuf ? pbFields(statusBuf) : new Map<number, PbField[]>();
+          scope: { name: scope?.string(1), version: scope?.string(2) },
+          spans: ss.messages(2).map((sp) => {
+            const status = sp.message(15);
             return {
-              traceId: pbHex(sp, 1),
-              spanId: pbHex(sp, 2),
-              traceState: pbString(sp, 3),
-              parentSpanId: pbHex(sp, 4),
-              name: pbString(sp, 5),
-              kind: Number(pbVarint(sp, 6) ?? 0n),
-              startTimeUnixNano: pbFixed64(sp, 7),
-              endTimeUnixNano: pbFixed64(sp, 8),
-              attributes: pbBytes(sp, 9).map(pbKeyValue),
-              events: pbBytes(sp, 11).map((evBuf) => {
-                const ev = pbFields(evBuf);
-                return { timeUnixNano: pbFixed64(ev, 1), name: pbString(ev, 2), attributes: pbBytes(ev, 3).map(pbKeyValue) };
-              }),
-              status: { message: pbString(status, 2), code: Number(pbVarint(status, 3) ?? 0n) },
+              traceId: hexOf(sp.bytes(1)),
+              spanId: hexOf(sp.bytes(2)),
+              traceState: sp.string(3),
+              parentSpanId: hexOf(sp.bytes(4)),
+              name: sp.string(5),
+              kind: Number(sp.uint64(6) ?? 0n),
+              startTimeUnixNano: sp.fixed64(7)?.toString(),
+              endTimeUnixNano: sp.fixed64(8)?.toString(),
+              attributes: sp.messages(9).map(pbKeyValue),
+              events: sp.messages(11).map((ev) => ({ timeUnixNano: ev.fixed64(1)?.toString(), name: ev.string(2), attributes: ev.messages(3).map(pbKeyValue) })),
+              status: { message: status?.string(2), code: Number(status?.uint64(3) ?? 0n) },
             };
           }),
         };
       }),
-    };
-  });
+    }));
   return normalizeRequest({ resourceSpans });
 }
 
@@ -1549,20 +1486,9 @@ function otlpStatus(res: ServerResponse, format: 'json' | 'proto', status: numbe
     send(res, status, 'application/json', JSON.stringify({ code: grpcCode, message }));
     return;
   }
-  const msg = Buffer.from(message, 'utf8');
-  const body = Buffer.concat([Buffer.from([0x08, grpcCode, 0x12]), encodeVarint(msg.length), msg]);
+  // google.rpc.Status { int32 code = 1; string message = 2 }
+  const body = ProtoWriter.encode((status) => status.int64(1, grpcCode).string(2, message));
   send(res, status, 'application/x-protobuf', body);
-}
-
-function encodeVarint(n: number): Buffer {
-  const bytes: number[] = [];
-  let v = n;
-  while (v > 0x7f) {
-    bytes.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  bytes.push(v);
-  return Buffer.from(bytes);
 }
 
 /** The whole body, or null once it passes `max` (the rest is drained so the answer still arrives). */
