@@ -661,27 +661,22 @@ function judgeIntegrations(readings: Reading[], now: number, clock: Clock): (Jud
   const base = { countingSince: current.amStart, settleMs: clock.periodMs + SLACK_MS, startedAs: 'since Alertmanager started', retriesHold: true };
   const order = { failing: 0, unsure: 1, fine: 2 };
   const names = [...new Set([...Object.keys(current.requests), ...Object.keys(current.notifications)])];
+  const judged = (who: string, what: 'request' | 'notification', minAll: number) => {
+    const counter = what === 'request' ? 'requests' : 'notifications';
+    return {
+      who,
+      what,
+      ...judgeSeries(
+        points.map((p) => ({ at: p.at, tally: p[counter][who] })),
+        now,
+        windowMs,
+        { ...base, minAll },
+      ),
+    };
+  };
   return names.map((who) => {
-    const requests = {
-      who,
-      what: 'request' as const,
-      ...judgeSeries(
-        points.map((p) => ({ at: p.at, tally: p.requests[who] })),
-        now,
-        windowMs,
-        { ...base, minAll: 2 },
-      ),
-    };
-    const notifications = {
-      who,
-      what: 'notification' as const,
-      ...judgeSeries(
-        points.map((p) => ({ at: p.at, tally: p.notifications[who] })),
-        now,
-        windowMs,
-        { ...base, minAll: 1 },
-      ),
-    };
+    const requests = judged(who, 'request', 2);
+    const notifications = judged(who, 'notification', 1);
     return order[notifications.state] < order[requests.state] ? notifications : requests;
   });
 }

@@ -6,38 +6,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { parse } from 'yaml';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { startAlertmanager, type AlertmanagerHandle } from '../support/alertmanager.js';
 import { engineFor, eventually } from '../support/engine.js';
-import { closedPort, jsonServer, type JsonRequest } from '../support/misbehaving.js';
+import { closedPort } from '../support/misbehaving.js';
 import { runProber } from '../support/prober.js';
+import { shippedRoute, webhook } from '../support/alert-route.js';
 import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const shippedRules = readFileSync(resolve(root, 'deploy/prometheus/watchdog-rules.yml'), 'utf8');
-const routeExample = readFileSync(resolve(root, 'deploy/alertmanager/route-example.yml'), 'utf8');
-
-/** A webhook receiver on 127.0.0.1 whose answer the test switches; it records what it was sent. */
-async function webhook(t: TestContext, status = 200) {
-  let answer = status;
-  const received: JsonRequest[] = [];
-  const server = await jsonServer((req) => {
-    received.push(req);
-    return { status: answer, body: answer === 200 ? {} : { error: 'receiver broken' } };
-  });
-  t.after(() => server.close());
-  return { url: server.url, received, set: (s: number) => void (answer = s) };
-}
-
-/** The shipped route example with its receivers pointed at `hook`, and waits short enough for a test. */
-function shippedRoute(hookUrl: string): object {
-  const config = parse(routeExample.replaceAll('http://alert-relay:5001', hookUrl)) as { route: Record<string, unknown> & { routes: Record<string, unknown>[] } };
-  const fast = { group_wait: '1s', group_interval: '1s', repeat_interval: '1m' };
-  Object.assign(config.route, fast);
-  for (const r of config.route.routes) if (r.group_wait) Object.assign(r, fast);
-  return config;
-}
 
 async function stack(t: TestContext, opts: { alertmanagers?: (am: AlertmanagerHandle) => string[]; amConfig?: (hookUrl: string) => object; hookStatus?: number } = {}) {
   const hook = await webhook(t, opts.hookStatus);
