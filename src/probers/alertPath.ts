@@ -189,21 +189,21 @@ interface Judgement {
 
 async function judge(spec: AlertPathSettings, ctx: ProbeContext, earlier: Reading[]): Promise<Judgement> {
   const stop = (outcome: Outcome): Judgement => ({ outcome });
-  // Everything the run reads, at once: one round trip instead of eight. Checked in this order, so a
-  // service that is down is named by the first request that needed it.
-  const [ams, runtime, flags, rules, promText, amStatus, amText, heartbeat] = await Promise.all([
-    prometheusApi(ctx, spec.prometheus, '/api/v1/alertmanagers'),
+  // First one request to each side: a service that is down, hangs or answers 50 MB is named by it, and
+  // the run does not wait for (or hold) six such answers at once. Then the rest at once: one round trip.
+  const [ams, amStatus] = await Promise.all([prometheusApi(ctx, spec.prometheus, '/api/v1/alertmanagers'), fetchJson(ctx, joinUrl(spec.alertmanager, '/api/v2/status'), { hint: amDownHint })]);
+  if (!ams.ok) return stop(ams.outcome);
+  if (!amStatus.ok) return stop(amStatus.outcome);
+  const [runtime, flags, rules, promText, amText, heartbeat] = await Promise.all([
     prometheusApi(ctx, spec.prometheus, '/api/v1/status/runtimeinfo'),
     prometheusApi(ctx, spec.prometheus, '/api/v1/status/flags'),
     prometheusApi(ctx, spec.prometheus, '/api/v1/rules', { type: 'alert' }),
     metricsOf(ctx, spec.prometheus, prometheusDownHint),
-    fetchJson(ctx, joinUrl(spec.alertmanager, '/api/v2/status'), { hint: amDownHint }),
     metricsOf(ctx, spec.alertmanager, amDownHint),
     heartbeatAt(ctx, spec.heartbeatUrl),
   ]);
 
   // 1. Prometheus knows an Alertmanager.
-  if (!ams.ok) return stop(ams.outcome);
   const listed = alertmanagersOf(ams.value);
   if (!listed) {
     // Without the list, "no active Alertmanager" would be a guess: say that something else answered.
@@ -215,7 +215,6 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, earlier: Readin
   if (!promText.ok) return stop(promText.outcome);
   const prom = prometheusFacts(runtime.value, flags.value, rules.value, spec.heartbeatAlert);
   if (!prom) return stop(failed('invalid_response', `the answer of /api/v1/status/runtimeinfo has no startTime: ${snippet(JSON.stringify(runtime.value))}`, notPrometheusHint));
-  if (!amStatus.ok) return stop(amStatus.outcome);
   const amStart = startOf(amStatus.value.json);
   if (amStart === undefined) {
     return stop(failed('invalid_response', `${joinUrl(spec.alertmanager, '/api/v2/status')} answered without uptime: ${snippet(JSON.stringify(amStatus.value.json))}`, notAlertmanagerHint));
