@@ -7,7 +7,7 @@ import type { ProbeSpec } from '../probers/types.js';
 import type { WatchdogConfig } from '../config/load.js';
 import { runProbe, type RunDeps } from './runner.js';
 import { newState, record, touched, type ProbeResult, type ProbeState } from './result.js';
-import { Semaphore } from './semaphore.js';
+import { Priority, Semaphore } from './semaphore.js';
 import type { DiscoveryStatus } from './result.js';
 import { systemTimers, type Timer, type Timers } from '../util/timers.js';
 
@@ -288,7 +288,7 @@ export class Engine extends EventEmitter<EngineEvents> {
             }
             return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, state.memory);
           },
-          state.last ? 0 : 1,
+          state.last ? Priority.known : Priority.first,
         ));
       state.running = false;
       // A reload may have replaced this probe while it ran: then its result belongs to nobody.
