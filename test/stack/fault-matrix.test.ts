@@ -90,15 +90,18 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   });
   // Span metrics reach Prometheus as from Tempo: its metrics-generator remote-writes them.
   tempo.setRemoteWrite(`${prometheus.url}/api/v1/write`);
-  const heartbeatArrives = () => waitForHeartbeat(alertmanager.url);
+  const heartbeatArrives = (since = 0) => waitForHeartbeat(alertmanager.url, since);
   // After any reload Prometheus rebuilds its list of Alertmanagers, empty until discovery runs (up
-  // to 5 s): alert-path reads no_alertmanagers meanwhile (its failureThreshold damps that in the profile).
-  // With the test's 1 s resend delay the heartbeat also lapses at Alertmanager meanwhile (endsAt is
-  // four resend delays ahead; four minutes by default): wait for it to arrive again.
+  // to 5 s): alert-path reads settling meanwhile. With the test's 1 s resend delay the heartbeat also
+  // lapses at Alertmanager meanwhile (endsAt is four resend delays ahead; four minutes by default). The
+  // heartbeat that was there before the reload may still be listed for a few seconds and then lapse, so
+  // the wait is for one that Alertmanager received after the reload (a failed reload, which leaves
+  // lastConfigTime as it was, gets no grace from alert-path: the stack must be settled when it runs).
   const reload = async () => {
+    const at = Date.now();
     await prometheus.reload();
     await waitForActiveAlertmanager(prometheus.url);
-    await heartbeatArrives();
+    await heartbeatArrives(at);
   };
   const secret = `s3cr3t-${Math.random().toString(36).slice(2)}`;
   // The app's .env as mounted into the watchdog; it holds the app's secret beside the sampler.
@@ -473,10 +476,11 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       name: "a rule file that breaks the reload (the guide's tracing-business-alerts.yml)",
       apply: async () => {
         prometheus.writeRuleFile('tracing-business-alerts.yml', unparsableRules);
+        const at = Date.now();
         await assert.rejects(prometheus.reload());
         // A failed reload still re-applies the notifier's part of the config.
         await waitForActiveAlertmanager(prometheus.url);
-        await heartbeatArrives();
+        await heartbeatArrives(at);
       },
       restore: async () => {
         prometheus.writeRuleFile('tracing-business-alerts.yml', 'groups: []\n');
@@ -719,15 +723,24 @@ async function waitForRuleError(promUrl: string): Promise<void> {
   throw new Error('the broken rule never reported health err');
 }
 
-/** Polls Alertmanager until Prometheus's heartbeat alert is there (the alert-path probe's proof). */
-async function waitForHeartbeat(amUrl: string): Promise<void> {
+/**
+ * Polls Alertmanager until Prometheus's heartbeat alert is there (the alert-path probe's proof), updated
+ * at or after `since` (ms): a send that happened then, not one from before that may lapse any moment.
+ */
+async function waitForHeartbeat(amUrl: string, since = 0): Promise<void> {
   const until = Date.now() + 30_000;
+  let seen = 'no answer';
   while (Date.now() < until) {
-    const res = await fetch(`${amUrl}/api/v2/alerts?filter=${encodeURIComponent('alertname="WatchdogAlertPathHeartbeat"')}`).catch(() => undefined);
-    if (res?.ok && ((await res.json()) as unknown[]).length > 0) return;
+    const res = await fetch(`${amUrl}/api/v2/alerts?filter=${encodeURIComponent('alertname="WatchdogAlertPathHeartbeat"')}`).catch((err: unknown) => String(err));
+    if (typeof res === 'string' || !res.ok) seen = typeof res === 'string' ? res : `HTTP ${res.status}`;
+    else {
+      const updated = ((await res.json()) as { updatedAt?: string }[]).map((a) => Date.parse(a.updatedAt ?? ''));
+      if (updated.some((t) => t >= since)) return;
+      seen = updated.length ? `updatedAt ${updated.map((t) => new Date(t).toISOString()).join(', ')}` : 'not listed';
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error('the heartbeat alert never reached Alertmanager');
+  throw new Error(`the heartbeat alert never reached Alertmanager after ${new Date(since).toISOString()}; last seen: ${seen}`);
 }
 
 async function waitForActiveAlertmanager(promUrl: string): Promise<void> {

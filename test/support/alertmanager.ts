@@ -11,6 +11,8 @@ export interface AlertmanagerOptions {
   resolveTimeout?: string; // default '5s'
   /** Replaces the generated am.yml entirely (object, written as JSON = valid YAML). */
   config?: object;
+  /** A port chosen beforehand (e.g. one Prometheus already sends to); default a free one. */
+  port?: number;
 }
 
 export interface AlertmanagerHandle {
@@ -47,7 +49,7 @@ export async function startAlertmanager(opts: AlertmanagerOptions = {}): Promise
   };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
 
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   let proc: ManagedProcess | undefined;
 

@@ -20,6 +20,8 @@ export interface PrometheusOptions {
   scrapeInterval?: string;
   /** host:port of Alertmanagers that alerting rules notify. */
   alertmanagers?: string[];
+  /** Passed verbatim as `alerting` instead of the one `alertmanagers` makes (e.g. a file_sd_configs that finds none). */
+  alerting?: object;
   /** Extra command-line flags, e.g. --web.enable-admin-api for tests that delete series. */
   extraArgs?: string[];
   /** false: started without --web.enable-remote-write-receiver, so POST /api/v1/write answers 404. Default true. */
@@ -70,7 +72,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
       // A glob, so writeRuleFile() + reload() works without rewriting prom.yml.
       rule_files: ['rules/*'],
       scrape_configs: current.scrapeConfigs ?? [],
-      ...(current.alertmanagers?.length ? { alerting: { alertmanagers: [{ static_configs: [{ targets: current.alertmanagers }] }] } } : {}),
+      ...(current.alerting ? { alerting: current.alerting } : current.alertmanagers?.length ? { alerting: { alertmanagers: [{ static_configs: [{ targets: current.alertmanagers }] }] } } : {}),
     };
     // JSON is valid YAML: no YAML library needed to produce prom.yml.
     writeFileSync(configFile, JSON.stringify(config, null, 2));
