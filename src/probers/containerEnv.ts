@@ -120,8 +120,20 @@ export const containerEnvProber = defineProber({
       const also = mismatched.filter((k) => !invalid.some((p) => p.key === k));
       const message =
         invalid.map((p) => `${p.problem} in ${p.where.label}`).join('; ') +
-        (also.length ? `. Also differing: ${also.map((k) => describe(sources.find((s) => s.actual.get(k) !== spec.expect[k])!, k)).join('; ')}` : '');
-      const fixes = invalid.map((p) => `Set ${p.fix} in ${p.where.kind === 'container' ? `the environment of the compose service that runs "${spec.container}" and recreate it (docker compose up -d <service>)` : `${p.where.label} and restart the app`}.`);
+        (also.length
+          ? `. Also differing: ${also
+              .map((k) =>
+                describe(
+                  sources.find((s) => s.actual.get(k) !== spec.expect[k])!,
+                  k,
+                ),
+              )
+              .join('; ')}`
+          : '');
+      const fixes = invalid.map(
+        (p) =>
+          `Set ${p.fix} in ${p.where.kind === 'container' ? `the environment of the compose service that runs "${spec.container}" and recreate it (docker compose up -d <service>)` : `${p.where.label} and restart the app`}.`,
+      );
       return failed('env_invalid', message, `${fixes.join(' ')} Until then ${invalid.map((p) => p.effect).join('; ')}.`, {
         value: invalid.length,
         details: { ...details, invalid: invalid.map((p) => ({ key: p.key, source: p.where.label, nearest: p.nearest })) },

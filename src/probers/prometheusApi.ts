@@ -103,7 +103,7 @@ export async function jobMetadata(ctx: ProbeContext, base: string, job: string):
   const out = new Map<string, { type: string; help: string }>();
   for (const item of data.value) {
     const m = asRecord(item);
-    if (typeof m?.metric === 'string') out.set(m.metric, { type: String(m.type ?? 'unknown'), help: String(m.help ?? '') });
+    if (typeof m?.metric === 'string') out.set(m.metric, { type: typeof m.type === 'string' ? m.type : 'unknown', help: typeof m.help === 'string' ? m.help : '' });
   }
   return success(out);
 }

@@ -13,7 +13,7 @@ import { ExpectField, holds } from './expect.js';
 import { jobMetadata, jobTargets, metricNames, notPrometheusHint, prometheusApi, prometheusReasons, suggest, type PrometheusReason, type ScrapeTarget } from './prometheusApi.js';
 
 const targetDownHint =
-  "Prometheus cannot scrape the job's target, and lastError says why: \"connection refused\" means nothing listens at that host:port (compare the port in scrape_configs with the port the app really listens on), \"context deadline exceeded\" an app slower than scrape_timeout, an HTTP 404 a wrong metrics_path. The query's rate() keeps returning the last samples for minutes: do not read its value as current.";
+  'Prometheus cannot scrape the job\'s target, and lastError says why: "connection refused" means nothing listens at that host:port (compare the port in scrape_configs with the port the app really listens on), "context deadline exceeded" an app slower than scrape_timeout, an HTTP 404 a wrong metrics_path. The query\'s rate() keeps returning the last samples for minutes: do not read its value as current.';
 const neverWrittenHint =
   'The target declares the metric (its # HELP/# TYPE lines are served) but has no sample of it: the code defines the counter and never increments it, or increments another one. Query the counter that moves, or make the app increment this one.';
 
@@ -51,7 +51,11 @@ export const prometheusQueryProber = defineProber({
       query: f.query,
       expect: f.expect === undefined ? undefined : d.expectation('expect', f.expect),
       relatedMetrics: f.relatedMetrics ?? [],
-      job: f.job ?? readPromql(f.query).selectors.flatMap((s) => s.matchers).find((m) => m.name === 'job' && m.op === '=')?.value,
+      job:
+        f.job ??
+        readPromql(f.query)
+          .selectors.flatMap((s) => s.matchers)
+          .find((m) => m.name === 'job' && m.op === '=')?.value,
     };
   },
   async run(spec, ctx) {
