@@ -2,6 +2,8 @@
 // window opened here is the daemon's (it pages nobody, shows on the page, survives restarts).
 // Exit codes: 0 done, 1 the daemon refused, 2 bad usage, 3 the daemon cannot be reached.
 import { parseArgs } from 'node:util';
+import { MaintenanceList, MaintenanceWindowView, readView } from './report/schemas.js';
+import { ErrorReply } from './server/schemas.js';
 
 export const maintenanceUsage = `usage: watchdog maintenance start --duration 30m --reason TEXT [--probe NAME]... [--kind KIND]... [--label KEY=VALUE]...
        watchdog maintenance end ID
@@ -91,23 +93,40 @@ export async function maintenanceCommand(argv: string[], env: NodeJS.ProcessEnv,
     return 3;
   }
   const text = await res.text();
-  let body: Record<string, unknown> = {};
+  let body: unknown;
   try {
-    body = JSON.parse(text) as Record<string, unknown>;
+    body = JSON.parse(text);
   } catch {
-    // Not the watchdog's JSON: quoted below as it came.
+    // Not JSON: quoted below as it came.
   }
   if (!res.ok) {
-    io.err(`watchdog maintenance: the daemon answered ${res.status}: ${typeof body.message === 'string' ? body.message : text.slice(0, 200)}\n`);
+    const error = readView(ErrorReply, body);
+    io.err(`watchdog maintenance: the daemon answered ${res.status}: ${error.ok ? error.value.message : quote(text)}\n`);
     return 1;
   }
+  /** A 2xx that is not the view asked for: a proxy's page, another program on the port, a version skew. */
+  const unexpected = (what: string, problem: string): number => {
+    io.err(
+      `watchdog maintenance: ${base}${request.path} answered ${res.status} but not with ${what} (${body === undefined ? `not JSON: ${quote(text)}` : problem}); is ${base} a stack-watchdog of this version?\n`,
+    );
+    return 1;
+  };
   if (action === 'list') {
-    const show = (w: Record<string, unknown>) => `${String(w.id)}  ${String(w.startsAt)} .. ${String(w.until)}  ${(w.covered as string[]).join(',') || '-'}  ${String(w.reason)}\n`;
-    const active = body.active as Record<string, unknown>[];
-    const upcoming = body.upcoming as Record<string, unknown>[];
+    const list = readView(MaintenanceList, body);
+    if (!list.ok) return unexpected('the list of maintenance windows', list.problem);
+    const show = (w: MaintenanceWindowView) => `${w.id}  ${w.startsAt} .. ${w.until}  ${w.covered.join(',') || '-'}  ${w.reason}\n`;
+    const { active, upcoming } = list.value;
     io.out(active.length ? `active:\n${active.map(show).join('')}` : 'active: none\n');
     if (upcoming.length) io.out(`upcoming:\n${upcoming.map(show).join('')}`);
-  } else if (action === 'start') io.out(`${String(body.id)}  until ${String(body.until)}  covers ${(body.covered as string[]).join(', ') || 'no probe'}\n`);
-  else io.out(`${String(body.id)} ended\n`);
+    return 0;
+  }
+  const window = readView(MaintenanceWindowView, body);
+  if (!window.ok) return unexpected('a maintenance window', window.problem);
+  if (action === 'start') io.out(`${window.value.id}  until ${window.value.until}  covers ${window.value.covered.join(', ') || 'no probe'}\n`);
+  else io.out(`${window.value.id} ended\n`);
   return 0;
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}...` : text);
 }

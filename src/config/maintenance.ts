@@ -1,7 +1,7 @@
 // The `maintenance:` block of a probe file, checked and decoded once at load: src/maintenance/ runs
 // the windows and never parses a string itself. Every problem names the file and the field.
 import type { Static } from '@sinclair/typebox';
-import { validate as cronValid } from 'node-cron';
+import { Cron } from 'croner';
 import { parseDuration } from '../core/fields.js';
 import type { Maintenance } from './schema.js';
 
@@ -43,9 +43,30 @@ interface Context {
   problems: string[];
 }
 
+/**
+ * A recurring window's start times, read in its zone. Five fields only (windows are evaluated a minute
+ * at a time; a seconds field would promise a precision they lack), and day-of-month AND day-of-week
+ * both have to match, as node-cron (the probes' `schedule:`) reads them, so "0 2 1-7 * 0" is the first
+ * Sunday of a month in both. Without a callback croner schedules nothing: no timer to dispose.
+ * Throws on a bad expression (the message says which field).
+ */
+export function windowCron(cron: string, timezone: string): Cron {
+  return new Cron(cron, { timezone, mode: '5-part', domAndDow: true });
+}
+
 export function isTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The expression windowCron() will read: validated by the same parser that runs it. */
+function cronValid(cron: string, timezone: string): boolean {
+  try {
+    windowCron(cron, timezone);
     return true;
   } catch {
     return false;
@@ -98,8 +119,7 @@ export function decodeMaintenance(file: string, block: Static<typeof Maintenance
       const timezone = w.timezone ?? 'UTC';
       if (w.end !== undefined) at(field('end'), 'a recurring window takes a duration, not an end');
       if (!isTimeZone(timezone)) at(field('timezone'), `unknown time zone "${timezone}" (an IANA name such as Europe/Berlin or UTC)`);
-      // Windows are evaluated a minute at a time; a seconds field would promise a precision they lack.
-      else if (w.cron.trim().split(/\s+/).length !== 5 || !cronValid(w.cron)) at(field('cron'), `"${w.cron}" is not a 5-field cron expression (minute hour day-of-month month day-of-week)`);
+      else if (!cronValid(w.cron, timezone)) at(field('cron'), `"${w.cron}" is not a 5-field cron expression (minute hour day-of-month month day-of-week)`);
       const duration = w.duration === undefined ? undefined : boundedDuration(w.duration, MAX_WINDOW_MS, 'at most 168h');
       if (!duration) at(field('duration'), 'a recurring window needs a duration, e.g. "30m"');
       else if (!duration.ok) at(field('duration'), duration.problem);

@@ -7,7 +7,7 @@ import type { ProbeSpec } from '../probers/types.js';
 import type { WatchdogConfig } from '../config/load.js';
 import { runProbe, type RunDeps } from './runner.js';
 import { newState, record, touched, type ProbeResult, type ProbeState } from './result.js';
-import { Semaphore } from './semaphore.js';
+import { Priority, Semaphore } from './semaphore.js';
 import type { DiscoveryStatus } from './result.js';
 import { systemTimers, type Timer, type Timers } from '../util/timers.js';
 
@@ -196,17 +196,20 @@ export class Engine extends EventEmitter<EngineEvents> {
    */
   async runOnce(names?: string[]): Promise<ProbeState[]> {
     const wanted = names ? this.withDependencies(names) : new Set(this.slots.keys());
-    const done = new Set<string>();
-    const order = [...wanted];
-    while (done.size < order.length) {
-      const ready = order.filter((n) => !done.has(n) && this.slots.get(n)!.state.spec.dependsOn.every((d) => done.has(d) || !wanted.has(d)));
-      await Promise.all(
-        ready.map(async (n) => {
-          await this.execute(this.slots.get(n)!, { undamped: true });
-          done.add(n);
-        }),
-      );
-    }
+    // Each probe starts as soon as its own dependencies are done, not when a whole wave is: in waves, a
+    // chain (container-tempo → tempo-ready → otlp-canary) waited at each step for the slowest probe of
+    // the step before, and a round outlasted its slowest probe's timeout. The load refuses cycles.
+    const runs = new Map<string, Promise<void>>();
+    const run = (n: string): Promise<void> => {
+      let started = runs.get(n);
+      if (!started) {
+        const deps = this.slots.get(n)!.state.spec.dependsOn.filter((d) => wanted.has(d));
+        started = Promise.all(deps.map(run)).then(async () => void (await this.execute(this.slots.get(n)!, { undamped: true })));
+        runs.set(n, started);
+      }
+      return started;
+    };
+    await Promise.all([...wanted].map(run));
     // Reported in config order, as people wrote them, not in the order they ran.
     return [...this.slots.keys()].filter((n) => wanted.has(n)).map((n) => this.slots.get(n)!.state);
   }
@@ -288,7 +291,7 @@ export class Engine extends EventEmitter<EngineEvents> {
             }
             return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, state.memory);
           },
-          state.last ? 0 : 1,
+          state.last ? Priority.known : Priority.first,
         ));
       state.running = false;
       // A reload may have replaced this probe while it ran: then its result belongs to nobody.

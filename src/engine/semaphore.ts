@@ -1,23 +1,22 @@
 // Bounds how many probes run at once, so a config with fifty probes cannot open fifty sockets at the same instant.
-// A freed slot is handed straight to the next caller in line, so one arriving just after a release waits its turn.
-// Callers queue by priority (0 first), in arrival order within one priority: the engine puts probes
-// whose last run was quick ahead of those that have not run yet, so neither waits behind the other's backlog.
+// p-queue does the queueing: a freed slot goes to the best waiting caller before a newcomer can take it,
+// callers queue by priority and in arrival order within one priority. The engine puts probes whose last run
+// was quick ahead of those that have not run yet, so neither waits behind the other's backlog.
+import PQueue from 'p-queue';
+
+/** Who goes first when callers wait (higher first, as p-queue counts): probes with a result before probes that have none yet. */
+export const Priority = { known: 1, first: 0 } as const;
+export type Priority = (typeof Priority)[keyof typeof Priority];
+
 export class Semaphore {
-  private active = 0;
-  private readonly queues: (() => void)[][] = [[], [], []];
+  private readonly queue: PQueue;
 
-  constructor(private readonly limit: number) {}
+  constructor(limit: number) {
+    this.queue = new PQueue({ concurrency: limit });
+  }
 
-  async use<T>(fn: () => Promise<T>, priority = 0): Promise<T> {
-    if (this.active < this.limit) this.active++;
-    else await new Promise<void>((resolve) => this.queues[Math.max(0, Math.min(priority, this.queues.length - 1))]!.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = this.queues.find((q) => q.length)?.shift();
-      // The slot passes to the next caller as it is; only when nobody waits is it freed.
-      if (next) next();
-      else this.active--;
-    }
+  /** Runs fn once a slot is free; its promise settles as fn's does, and the slot is freed either way. */
+  use<T>(fn: () => Promise<T>, priority: Priority = Priority.known): Promise<T> {
+    return this.queue.add(fn, { priority });
   }
 }

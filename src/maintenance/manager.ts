@@ -59,7 +59,6 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
   }
 
   configure(config: WatchdogConfig): void {
-    for (const c of this.clocks) c.dispose();
     this.config = config.maintenance;
     this.clocks = (config.maintenance?.windows ?? []).map((w) => new ConfigClock(w));
     this.cache = undefined;
@@ -88,7 +87,6 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
 
   async stop(): Promise<void> {
     (this.opts.timers ?? systemTimers).clear(this.timer);
-    for (const c of this.clocks) c.dispose();
     await this.writing;
   }
 

@@ -1,6 +1,6 @@
 // What a maintenance window is at run time, which probes it covers, and when a recurring one is open.
-import { createTask, type ScheduledTask } from 'node-cron';
-import type { ConfigWindow, MaintenanceSelector } from '../config/maintenance.js';
+import type { Cron } from 'croner';
+import { windowCron, type ConfigWindow, type MaintenanceSelector } from '../config/maintenance.js';
 import type { CommonSpec } from '../probers/types.js';
 
 export type { MaintenanceSelector } from '../config/maintenance.js';
@@ -29,59 +29,50 @@ export function covers(sel: MaintenanceSelector, spec: Pick<CommonSpec, 'name' |
   return wanted.length > 0 && wanted.every(([k, v]) => spec.labels?.[k] === v);
 }
 
-const MINUTE = 60_000;
-
 /**
- * A config window, open or not at a given time. A recurring one is open when its cron expression
- * matched a minute in (now - duration, now]. The minutes are scanned once and then only the new
- * ones, so a week-long window costs its 10080 matches once, not every minute.
+ * A config window, open or not at a given time. A recurring one is open when its latest start at or
+ * before `now` (croner, in the window's zone) is less than its duration ago. Starts are looked up
+ * once per occurrence, not per call: the latest start stays the answer until the next one is reached.
+ * Every answer counts from the `now` it is given (the injected clock), never from the wall clock.
  */
 export class ConfigClock {
-  private readonly task?: ScheduledTask;
-  private cache?: { minute: number; start?: number };
+  private readonly starts?: Cron;
+  /** The latest start at or before `from`, and the first after it (null: none ever). */
+  private cache?: { from: number; start?: number; next: number | null };
 
   constructor(readonly window: ConfigWindow) {
-    if (window.schedule.kind === 'cron') this.task = createTask(window.schedule.cron, () => undefined, { timezone: window.schedule.timezone, name: `maintenance-${window.name}` });
+    if (window.schedule.kind === 'cron') this.starts = windowCron(window.schedule.cron, window.schedule.timezone);
   }
 
   /** The occurrence open at `now`, if any. */
   open(now: number): Window | undefined {
     const s = this.window.schedule;
     if (s.kind === 'once') return s.startMs <= now && now < s.endMs ? this.occurrence(this.window.name, s.startMs, s.endMs) : undefined;
-    const start = this.latestStart(now, s.durationMs);
+    const start = this.latestStart(now);
     if (start === undefined || start + s.durationMs <= now) return undefined;
-    return this.occurrence(`${this.window.name}@${new Date(start).toISOString()}`, start, start + s.durationMs);
+    return this.recurring(start, s.durationMs);
   }
 
   /** The next occurrence that starts after `now` (for GET /maintenance), if any. */
   next(now: number): Window | undefined {
     const s = this.window.schedule;
     if (s.kind === 'once') return s.startMs > now ? this.occurrence(this.window.name, s.startMs, s.endMs) : undefined;
-    // getNextRuns counts from the wall clock, which is what `now` is outside tests.
-    const start = this.task?.getNextRuns(1)[0]?.getTime();
-    return start === undefined ? undefined : this.occurrence(`${this.window.name}@${new Date(start).toISOString()}`, start, start + s.durationMs);
+    const start = this.starts!.nextRun(new Date(now))?.getTime();
+    return start === undefined ? undefined : this.recurring(start, s.durationMs);
   }
 
-  dispose(): void {
-    void this.task?.destroy();
-  }
-
-  private latestStart(now: number, durationMs: number): number | undefined {
-    const minute = Math.floor(now / MINUTE) * MINUTE;
-    const cache = this.cache;
-    if (cache?.minute === minute) return cache.start;
-    // Only the minutes since the last scan are new. A full scan (about 40 ms per day of duration;
-    // measured 300 ms for 168h) happens on the first call and after a jump of the clock.
-    const from = cache && cache.minute < minute && minute - cache.minute < durationMs ? cache.minute : now - durationMs;
-    let start = from === cache?.minute ? cache.start : undefined;
-    for (let m = minute; m > from; m -= MINUTE) {
-      if (this.task!.match(new Date(m))) {
-        start = m;
-        break;
-      }
-    }
-    this.cache = { minute, start };
+  private latestStart(now: number): number | undefined {
+    const c = this.cache;
+    if (c && c.from <= now && (c.next === null || now < c.next)) return c.start;
+    // previousRuns leaves out a start at the reference itself; +1 ms takes it in (a window opens at its start).
+    const start = this.starts!.previousRuns(1, new Date(now + 1))[0]?.getTime();
+    const next = this.starts!.nextRun(new Date(now))?.getTime() ?? null;
+    this.cache = { from: now, start, next };
     return start;
+  }
+
+  private recurring(start: number, durationMs: number): Window {
+    return this.occurrence(`${this.window.name}@${new Date(start).toISOString()}`, start, start + durationMs);
   }
 
   private occurrence(id: string, startsAt: number, endsAt: number): Window {

@@ -1,4 +1,4 @@
-// Read-only Docker Engine access (inspect, stats). The watchdog never execs into a container:
+// Read-only Docker Engine access (inspect, stats, the last log lines). The watchdog never execs into a container:
 // inspect answers what the guide's `docker exec ... env` asked, without a shell.
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
@@ -48,8 +48,15 @@ export interface ContainerInspect {
     /** Present when the image or the run defines a HEALTHCHECK. */
     Health?: { Status: string; FailingStreak?: number; Log?: { Start?: string; End?: string; ExitCode?: number; Output?: string }[] | null };
   };
-  HostConfig: { Memory?: number; RestartPolicy?: { Name?: string; MaximumRetryCount?: number } };
-  Config: { Env?: string[] | null; Image?: string; Labels?: Record<string, string> | null };
+  HostConfig: {
+    Memory?: number;
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+    /** `--tmpfs` (and compose's `tmpfs:`) mounts by destination: these are not listed in Mounts. */
+    Tmpfs?: Record<string, string> | null;
+  };
+  Config: { Env?: string[] | null; Image?: string; Labels?: Record<string, string> | null; Tty?: boolean };
+  /** Volumes, bind mounts and tmpfs, with where each appears inside the container. */
+  Mounts?: { Type?: string; Name?: string; Source?: string; Destination: string; RW?: boolean }[] | null;
 }
 
 export interface ContainerStats {
@@ -72,7 +79,15 @@ export interface DockerClient {
   list(labels: string[], signal: AbortSignal): Promise<ContainerSummary[]>;
   inspect(container: string, signal: AbortSignal): Promise<ContainerInspect>;
   stats(container: string, signal: AbortSignal): Promise<ContainerStats>;
+  /**
+   * The container's last `tail` log lines, stdout and stderr in the order written (`docker logs --tail`,
+   * GET /containers/{id}/logs, read-only), at most LOG_BYTES of their end.
+   */
+  logs(container: string, tail: number, signal: AbortSignal): Promise<string>;
 }
+
+/** The most of a container's log the watchdog holds: a few lines are wanted, a line may be huge. */
+export const LOG_BYTES = 16 * 1024;
 
 /** PEM texts for a tcp:// Engine behind TLS (dockerd --tlsverify): the CA, and this client's certificate and key. */
 export interface DockerTls {
@@ -125,7 +140,39 @@ export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls 
         throw classify(err, container, endpoint, signal);
       }
     },
+    async logs(container, tail, signal) {
+      try {
+        // follow: false answers one body and ends; docker-modem takes abortSignal (not in @types/dockerode).
+        const options = { stdout: true, stderr: true, follow: false as const, tail, abortSignal: signal };
+        const answer: unknown = await client().getContainer(container).logs(options);
+        if (!Buffer.isBuffer(answer)) throw new DockerUnavailableError(`something answered at ${endpoint}, but not as the Docker Engine API does`, 'not_docker');
+        const text = demultiplex(answer).toString('utf8');
+        return text.length > LOG_BYTES ? text.slice(-LOG_BYTES) : text;
+      } catch (err) {
+        throw classify(err, container, endpoint, signal);
+      }
+    },
   };
+}
+
+/**
+ * The log body without Docker's stream framing. A container without a TTY answers in frames of an
+ * 8-byte header (stream 0/1/2, three zero bytes, the payload's length as uint32 big-endian) and the
+ * payload; one with a TTY answers the raw bytes. Written here rather than with docker-modem's
+ * demuxStream, which works on a live stream into two writers and loses the order of stdout and stderr.
+ * A body that does not parse as frames from its first byte on is taken as raw.
+ */
+export function demultiplex(body: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at + 8 <= body.length) {
+    const stream = body[at]!;
+    if (stream > 2 || body[at + 1] !== 0 || body[at + 2] !== 0 || body[at + 3] !== 0) return at === 0 ? body : Buffer.concat(parts);
+    const size = body.readUInt32BE(at + 4);
+    parts.push(body.subarray(at + 8, Math.min(body.length, at + 8 + size)));
+    at += 8 + size;
+  }
+  return at === 0 && body.length > 0 ? body : Buffer.concat(parts);
 }
 
 /**

@@ -8,18 +8,11 @@ import { count } from '../util/text.js';
 import { defineProber } from './define.js';
 import type { ProbeOutcome, Sample } from './types.js';
 import { failed, passed } from './common.js';
-import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand } from './docker.js';
+import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand, judgeState, missingLimit, withLastWords } from './docker.js';
 
 const USAGE_GAUGE = 'watchdog_container_memory_usage_bytes';
 const LIMIT_GAUGE = 'watchdog_container_memory_limit_bytes';
 type Gauge = typeof USAGE_GAUGE | typeof LIMIT_GAUGE;
-
-/**
- * A container that is "running" again soon after its restart policy restarted it is treated as
- * looping: a crash loop shows up as running for most of each cycle once the app boots slowly, and
- * docker itself only calls a start successful after 10 s. 30 s leaves room for slow boots.
- */
-const RESTART_LOOP_WINDOW_MS = 30_000;
 
 const raiseLimit = 'raise deploy.resources.limits.memory (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>)';
 
@@ -59,7 +52,8 @@ export const containerMemoryProber = defineProber({
     if (!inspected.ok) return inspected.outcome;
     const { ctx, info } = inspected.value;
     const down = notRunning(name, info, ctx.now());
-    if (down) return down;
+    // An OOM kill explains itself; any other stop is explained by the container's own last log lines.
+    if (down) return info.State.OOMKilled ? down : withLastWords(ctx, name, info, down);
 
     const read = await askDocker(ctx, name, () => ctx.docker.stats(name, ctx.signal));
     if (!read.ok) return read.outcome;
@@ -81,10 +75,11 @@ export const containerMemoryProber = defineProber({
 
     if (limit === 0) {
       const hostMemory = stats.memory_stats.limit ? ` and docker stats shows the host's ${formatBytes(stats.memory_stats.limit)} as its "limit"` : '';
+      const missing = missingLimit(info, spec.expectLimit?.text);
       return failed(
         'no_limit',
-        `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${hostMemory}; it uses ${formatBytes(usage.bytes)}`,
-        `Set deploy.resources.limits.memory${spec.expectLimit ? ` to ${spec.expectLimit.text}` : ''} (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>): a restart keeps the old limit.`,
+        `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${hostMemory}; it uses ${formatBytes(usage.bytes)}${missing.because}`,
+        missing.hint,
         { value: null, details, samples },
       );
     }
@@ -120,11 +115,10 @@ export const containerMemoryProber = defineProber({
 /** The container must be up and staying up; otherwise `not_running` with what docker knows of why. */
 function notRunning(name: string, info: ContainerInspect, now: number): ProbeOutcome<never, 'not_running', never> | undefined {
   const s = info.State;
-  const restarts = info.RestartCount ?? 0;
-  const startedAt = s.StartedAt ? Date.parse(s.StartedAt) : NaN;
-  const uptimeMs = now - startedAt;
-  const up = s.Status === 'running' && !s.Restarting && !s.Paused;
-  const looping = up && restarts > 0 && uptimeMs >= 0 && uptimeMs < RESTART_LOOP_WINDOW_MS;
+  // The judgement container_state makes too (docker.ts), without its memory of earlier runs: this kind
+  // needs a process to measure, and says why there is none in container_state's terms (not_running).
+  const { up, loop, restarts, uptimeMs } = judgeState(info, now);
+  const looping = up && loop !== undefined;
   if (up && !looping) return undefined;
 
   const more: string[] = [];

@@ -9,14 +9,12 @@ import { Duration } from '../core/fields.js';
 import { formatBytes, formatDuration, formatSeconds } from '../util/format.js';
 import { count, snippet } from '../util/text.js';
 import { defineProber } from './define.js';
+import { maskEnv } from './dockerLogsApi.js';
 import { failed, passed } from './common.js';
-import { ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand } from './docker.js';
+import { ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand, judgeState, missingLimit, withLastWords } from './docker.js';
 
 /** The health-check output shown, after masking: enough for "connection refused" and a path. */
 const HEALTH_OUTPUT_CHARS = 200;
-/** Environment values shorter than this are not masked in health output ("1", "true" would blot out everything). */
-const MIN_MASKED_VALUE = 4;
-const MASK = '***';
 
 /** What one run hands the next. */
 const Track = Type.Object({
@@ -61,20 +59,14 @@ export const containerStateProber = defineProber({
     const { ctx, info } = inspected.value;
     const now = ctx.now();
     const s = info.State;
-    const restarts = info.RestartCount ?? 0;
     const window = spec.windowMs;
 
-    // What earlier runs saw, within the window, plus this run.
+    // What earlier runs saw, within the window, judged with this run's inspect (docker.ts judgeState,
+    // the judgement container_memory uses too), and kept with this run's count for the next one.
     const before = pruned(runCtx.memory, now - window);
-    const track: Track = { restarts: [...before.restarts, [now, restarts]] };
-    const startedAt = s.StartedAt ? Date.parse(s.StartedAt) : NaN;
-    const upMs = now - startedAt;
-    const up = s.Status === 'running' && !s.Restarting && !s.Paused;
-    const startedRecently = upMs >= 0 && upMs < window;
-    // Docker 20.10 keeps OOMKilled true across a restart; newer Engines clear it on start. Either way an
-    // OOM kill counts while the container is down from it, or came back from it within the window.
-    if (s.OOMKilled && (!up || startedRecently)) track.oomSeenAt = now;
-    else if (before.oomSeenAt !== undefined && now - before.oomSeenAt < window) track.oomSeenAt = before.oomSeenAt;
+    const judged = judgeState(info, now, before, window);
+    const { up, restarts, uptimeMs: upMs } = judged;
+    const track: Track = { restarts: [...before.restarts, [now, restarts]], ...(judged.oomSeenAt !== undefined ? { oomSeenAt: judged.oomSeenAt } : {}) };
 
     const details: Record<string, unknown> = {
       container: name,
@@ -103,39 +95,49 @@ export const containerStateProber = defineProber({
       );
     }
 
-    const grewFrom = before.restarts.find(([, c]) => c < restarts);
-    // A first run has no earlier count: a container that runs again shortly after a restart is looping.
-    const firstLooking = before.restarts.length === 0 && restarts > 0 && startedRecently && s.Status === 'running';
-    if (s.Restarting || s.Status === 'restarting' || grewFrom || firstLooking) {
-      const grew = grewFrom ? `, ${restarts - grewFrom[1]} time(s) in the last ${formatDuration(now - grewFrom[0])}` : '';
-      return failed(
-        'restarting',
-        `"${name}" keeps restarting: ${s.Status}, restarted ${count(restarts, 'time')} by its restart policy "${String(details.restartPolicy)}"${grew} (last exit code ${s.ExitCode}${s.Error ? `, error: ${s.Error}` : ''})`,
-        `It crashes and its restart policy starts it again: read why with docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`,
-        extra,
+    if (judged.loop) {
+      const grew = judged.grew ? `, ${judged.grew.count} time(s) in the last ${formatDuration(judged.grew.sinceMs)}` : '';
+      return withLastWords(
+        ctx,
+        name,
+        info,
+        failed(
+          'restarting',
+          `"${name}" keeps restarting: ${s.Status}, restarted ${count(restarts, 'time')} by its restart policy "${String(details.restartPolicy)}"${grew} (last exit code ${s.ExitCode}${s.Error ? `, error: ${s.Error}` : ''})`,
+          `It crashes and its restart policy starts it again: read why with docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`,
+          extra,
+        ),
       );
     }
 
     if (!up) {
       const { what, facts, hint } = downState(name, s);
-      return failed('not_running', `"${name}" ${what}${facts.length ? ` (${facts.join(', ')})` : ''}`, hint, extra);
+      const down = failed('not_running', `"${name}" ${what}${facts.length ? ` (${facts.join(', ')})` : ''}`, hint, extra);
+      // A paused or never-started container has no last words: it did not fail.
+      return s.Status === 'paused' || s.Status === 'created' ? down : withLastWords(ctx, name, info, down);
     }
 
-    if (s.Health?.Status === 'unhealthy') {
+    if (judged.unhealthy && s.Health) {
       const last = s.Health.Log?.at(-1);
       const output = last?.Output ? snippet(maskEnv(last.Output, info.Config.Env ?? []), HEALTH_OUTPUT_CHARS) : '(no output)';
       details.healthFailingStreak = s.Health.FailingStreak ?? 0;
       details.healthOutput = output;
-      return failed(
-        'unhealthy',
-        `"${name}" runs but its HEALTHCHECK fails (${s.Health.FailingStreak ?? '?'} time(s) in a row; last exit code ${last?.ExitCode ?? '?'}): ${output}`,
-        `Its own health check says it does not work: docker inspect -f '{{json .State.Health}}' ${name} shows the recent checks; read docker logs --tail 50 ${name}.`,
-        extra,
+      return withLastWords(
+        ctx,
+        name,
+        info,
+        failed(
+          'unhealthy',
+          `"${name}" runs but its HEALTHCHECK fails (${s.Health.FailingStreak ?? '?'} time(s) in a row; last exit code ${last?.ExitCode ?? '?'}): ${output}`,
+          `Its own health check says it does not work: docker inspect -f '{{json .State.Health}}' ${name} shows the recent checks; read docker logs --tail 50 ${name}.`,
+          extra,
+        ),
       );
     }
 
-    if (spec.requireLimit && !info.HostConfig.Memory) {
-      return failed('no_limit', `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory`, undefined, extra);
+    if (spec.requireLimit && judged.noLimit) {
+      const missing = missingLimit(info);
+      return failed('no_limit', `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${missing.because}`, missing.hint, extra);
     }
     const health = s.Health ? `, health ${s.Health.Status}` : '';
     return passed(`"${name}" is running (up ${formatSeconds(Math.max(0, upMs))}${health}, restarted ${count(restarts, 'time')})`, extra);
@@ -150,24 +152,4 @@ function pruned(track: Track | undefined, since: number): Track {
   return { restarts: kept, ...(track?.oomSeenAt !== undefined ? { oomSeenAt: track.oomSeenAt } : {}) };
 }
 
-/**
- * The health-check output with every value of the container's environment (long enough to mean
- * something) replaced by ***, also a value cut off at the end of Docker's own 4 KiB truncation.
- */
-export function maskEnv(output: string, env: string[]): string {
-  const values = env
-    .map((e) => e.slice(e.indexOf('=') + 1))
-    .filter((v, i) => env[i]!.includes('=') && v.length >= MIN_MASKED_VALUE)
-    .sort((a, b) => b.length - a.length);
-  let out = output;
-  for (const v of values) out = out.split(v).join(MASK);
-  for (const v of values) {
-    for (let k = v.length - 1; k >= MIN_MASKED_VALUE; k--) {
-      if (out.endsWith(v.slice(0, k))) {
-        out = out.slice(0, out.length - k) + MASK;
-        break;
-      }
-    }
-  }
-  return out;
-}
+export { maskEnv } from './dockerLogsApi.js';

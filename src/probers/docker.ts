@@ -5,6 +5,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { DockerEndpoint } from '../core/fields.js';
 import { clientForEndpoint, ContainerNotFoundError, DockerUnavailableError, type ContainerInspect, type DockerClient } from '../net/docker.js';
 import { failed, failure, success } from './common.js';
+import { lastWords } from './dockerLogsApi.js';
 import type { Attempt, Decoder, ProbeContext, ProbeOutcome, ReasonHints } from './types.js';
 
 export { DockerEndpoint } from '../core/fields.js';
@@ -113,6 +114,71 @@ export function inspectContainer(ctx: ProbeContext, container: string): Promise<
 }
 
 /**
+ * Without an earlier run's restart count to compare with, a container that runs again for less than
+ * this after its restart policy restarted it is taken as looping: a crash loop shows up as running for
+ * most of each cycle once the app boots slowly, and docker itself only calls a start successful after
+ * 10 s. 30 s leaves room for slow boots; a slower loop shows as a count that grew between two runs.
+ */
+export const RESTART_LOOP_MS = 30_000;
+
+/** What earlier runs saw, for the judgement: [when (ms), RestartCount] pairs, and an OOM kill's sighting. */
+export interface SeenBefore {
+  restarts: readonly (readonly [number, number])[];
+  oomSeenAt?: number;
+}
+
+/**
+ * The one judgement of a container's state, from one `docker inspect` (and what earlier runs saw, when
+ * the kind remembers it): both container kinds decide by it, and word it each their own way.
+ */
+export interface StateJudgement {
+  /** Running, not restarting, not paused: there is a process. */
+  up: boolean;
+  /** ms since its last start (NaN when it never started). */
+  uptimeMs: number;
+  restarts: number;
+  /** Crash-looping, and what shows it: docker's own state, a count that grew since an earlier run, or a short uptime after a restart. */
+  loop?: 'state' | 'count' | 'uptime';
+  /** How much the restart count grew since the oldest earlier run that saw it lower, and how long ago that was. */
+  grew?: { count: number; sinceMs: number };
+  /** When an OOM kill was seen: now while it is down from one, or an earlier sighting still within the window. */
+  oomSeenAt?: number;
+  /** Its own HEALTHCHECK fails. */
+  unhealthy: boolean;
+  /** HostConfig.Memory is 0. */
+  noLimit: boolean;
+}
+
+/**
+ * Judges a container: `before` is what earlier runs within `windowMs` saw (none for a kind that does
+ * not remember, or on a first run). An OOM kill counts while the container is down from it, or, with a
+ * window, when it came back from it within the window (Docker 20.10 keeps State.OOMKilled across a
+ * restart, newer Engines clear it on start, so an earlier sighting is carried forward).
+ */
+export function judgeState(info: ContainerInspect, now: number, before?: SeenBefore, windowMs?: number): StateJudgement {
+  const s = info.State;
+  const restarts = info.RestartCount ?? 0;
+  const uptimeMs = now - (s.StartedAt ? Date.parse(s.StartedAt) : NaN);
+  const up = s.Status === 'running' && !s.Restarting && !s.Paused;
+  const earlier = before?.restarts ?? [];
+  const grewFrom = earlier.find(([, c]) => c < restarts);
+  const loop: StateJudgement['loop'] =
+    s.Restarting || s.Status === 'restarting' ? 'state' : grewFrom ? 'count' : earlier.length === 0 && up && restarts > 0 && uptimeMs >= 0 && uptimeMs < RESTART_LOOP_MS ? 'uptime' : undefined;
+  const startedWithin = windowMs !== undefined && uptimeMs >= 0 && uptimeMs < windowMs;
+  const oomSeenAt = s.OOMKilled && (!up || startedWithin) ? now : before?.oomSeenAt !== undefined && windowMs !== undefined && now - before.oomSeenAt < windowMs ? before.oomSeenAt : undefined;
+  return {
+    up,
+    uptimeMs,
+    restarts,
+    ...(loop ? { loop } : {}),
+    ...(grewFrom ? { grew: { count: restarts - grewFrom[1], sinceMs: now - grewFrom[0] } } : {}),
+    ...(oomSeenAt !== undefined ? { oomSeenAt } : {}),
+    unhealthy: s.Health?.Status === 'unhealthy',
+    noLimit: !info.HostConfig.Memory,
+  };
+}
+
+/**
  * A container that is not up, in words both container kinds use: what its status means, the facts
  * docker keeps about why (exit code, `more` in between, the error), and what to do about it.
  */
@@ -133,4 +199,46 @@ export function downState(name: string, s: ContainerInspect['State'], more: stri
 /** The command that shows a container's last exit. */
 export function inspectStateCommand(name: string): string {
   return `docker inspect -f '{{json .State}}' ${name}`;
+}
+
+/**
+ * A failure of a container that ran and stopped (restarting, exited, unhealthy), with the container's
+ * last log lines quoted in its message; a log line with a known signature (dockerLogsApi.ts) puts its
+ * precise hint in place of the generic "read docker logs" one. One extra Engine call, on failure only.
+ */
+export async function withLastWords<O extends ProbeOutcome<string, string, unknown>>(ctx: ProbeContext, name: string, info: ContainerInspect, outcome: O): Promise<O> {
+  const words = await lastWords(ctx, name, info.Config.Env ?? []);
+  if (!words) return outcome;
+  return {
+    ...outcome,
+    message: `${outcome.message}; ${words.quoted}`,
+    ...(words.signature ? { hint: words.signature.hint } : {}),
+    details: { ...outcome.details, lastLogLines: words.lines, ...(words.signature ? { logSignature: words.signature.id } : {}) },
+  };
+}
+
+/** The label Compose puts on every container it creates: its own version. */
+const COMPOSE_VERSION_LABEL = 'com.docker.compose.version';
+
+/**
+ * Why a container has no memory limit and how to give it one. Compose v1 (docker-compose 1.x, what
+ * Debian ships) ignores `deploy:` unless run with --compatibility, so a limit written under
+ * deploy.resources never reaches the container: the usual advice ("set deploy.resources.limits.memory")
+ * would send the operator to a file that already says the right thing.
+ */
+export function missingLimit(info: ContainerInspect, want?: string): { because: string; hint: string } {
+  const size = want ?? '<size>';
+  const version = info.Config.Labels?.[COMPOSE_VERSION_LABEL];
+  if (version?.startsWith('1.')) {
+    return {
+      because: `; it was created by Compose v1 (docker-compose ${version}), which ignores deploy.resources without --compatibility`,
+      hint:
+        `Compose v1 (docker-compose ${version}) drops deploy.resources.limits.memory unless it runs with --compatibility, so the limit in the compose file never reached the container. ` +
+        `Recreate it with Compose v2 (docker compose up -d <service>), or with docker-compose --compatibility up -d <service>, or set mem_limit: ${size} on the service (read by Compose v1 and v2 alike).`,
+    };
+  }
+  return {
+    because: '',
+    hint: `Set deploy.resources.limits.memory${want ? ` to ${want}` : ''} (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>): a restart keeps the old limit.`,
+  };
 }

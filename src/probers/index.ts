@@ -15,6 +15,7 @@ import { alertPathProber } from './alertPath.js';
 import { deadRulesProber } from './deadRules.js';
 import { otlpGrpcProber } from './otlpGrpc.js';
 import { containerStateProber } from './containerState.js';
+import { tempoStorageProber } from './tempoStorage.js';
 
 export const probers: Readonly<Record<string, Prober>> = {
   http: httpProber,
@@ -32,6 +33,7 @@ export const probers: Readonly<Record<string, Prober>> = {
   dead_rules: deadRulesProber,
   otlp_grpc: otlpGrpcProber,
   container_state: containerStateProber,
+  tempo_storage: tempoStorageProber,
 };
 
 export function proberFor(kind: string): Prober | undefined {

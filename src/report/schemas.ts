@@ -1,6 +1,8 @@
 // The views the API answers with and `watchdog check --format json` prints, once: TypeBox values give
-// the response serialisation, the TypeScript types and the OpenAPI document.
-import { Type, type Static } from '@sinclair/typebox';
+// the response serialisation, the TypeScript types and the OpenAPI document, and clients of the API
+// (`watchdog maintenance`, the tests) read replies back through readView().
+import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ProbeStatus, Severity } from '../core/status.js';
 
 export const ProbeView = Type.Object(
@@ -42,6 +44,13 @@ export const MaintenanceWindowView = Type.Object({
   covered: Type.Array(Type.String(), { description: 'The probes the window covers now.' }),
 });
 export type MaintenanceWindowView = Static<typeof MaintenanceWindowView>;
+
+/** GET /maintenance. */
+export const MaintenanceList = Type.Object({
+  active: Type.Array(MaintenanceWindowView, { description: 'Open windows, soonest end first.' }),
+  upcoming: Type.Array(MaintenanceWindowView, { description: "The config windows' next occurrences." }),
+});
+export type MaintenanceList = Static<typeof MaintenanceList>;
 
 export const HistoryEntry = Type.Object({
   at: Type.String({ format: 'date-time' }),
@@ -92,3 +101,22 @@ export const StatusReport = Type.Object({
   maintenance: Type.Optional(Type.Array(MaintenanceWindowView, { description: 'Open maintenance windows, soonest end first.' })),
 });
 export type StatusReport = Static<typeof StatusReport>;
+
+// TypeBox checks no string format it was not told about (ajv has its own, for the server's validation):
+// the views' times are RFC 3339 with an offset, as iso() writes them.
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i;
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)));
+
+const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+/**
+ * A reply read back as the view it should be, or the first place where it is not ("/active/0/until:
+ * Expected string"): what a client says when the daemon answers something unexpected.
+ */
+export function readView<T extends TSchema>(schema: T, value: unknown): { ok: true; value: Static<T> } | { ok: false; problem: string } {
+  let check = compiled.get(schema);
+  if (!check) compiled.set(schema, (check = TypeCompiler.Compile(schema)));
+  if (check.Check(value)) return { ok: true, value: value as Static<T> };
+  const first = check.Errors(value).First();
+  return { ok: false, problem: first ? `${first.path || '/'}: ${first.message}` : 'does not match' };
+}

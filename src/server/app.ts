@@ -12,6 +12,7 @@ import statusPlugin from './plugins/status.js';
 import healthPlugin from './plugins/health.js';
 import adminPlugin from './plugins/admin.js';
 import openapiPlugin from './plugins/openapi.js';
+import authPlugin from './plugins/auth.js';
 import pagePlugin from './plugins/page.js';
 import conventionsPlugin from './plugins/conventions.js';
 import maintenancePlugin from './plugins/maintenance.js';
@@ -35,11 +36,6 @@ export interface AppOptions {
 }
 
 declare module 'fastify' {
-  interface FastifySchema {
-    /** For the OpenAPI document. */
-    summary?: string;
-    produces?: string[];
-  }
   interface FastifyInstance {
     watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string; reload?: () => Promise<boolean>; maintenance?: Maintenance };
   }
@@ -88,7 +84,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.addSchema(ProbeView);
   app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });
-  app.addSchema({ ...ErrorReply, $id: 'ErrorReply' });
+  app.addSchema(ErrorReply);
 
   app.setErrorHandler((err: { statusCode?: number; validation?: unknown; message: string }, req, reply) => {
     const code = err.statusCode ?? 500;
@@ -103,7 +99,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reply.code(404).send(errorReply(404, `no route ${req.method} ${req.url.split('?')[0] ?? ''}: see /openapi.json`));
   });
 
+  // First: the document collects the routes registered after it.
   await app.register(openapiPlugin, { version: opts.version });
+  await app.register(authPlugin);
   await app.register(metricsPlugin);
   await app.register(statusPlugin);
   await app.register(healthPlugin);

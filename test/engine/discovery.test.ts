@@ -133,6 +133,7 @@ test('discovery: a Docker that cannot be listed keeps the last set, and says so 
     endpoint: real.endpoint,
     inspect: (c, s) => real.inspect(c, s),
     stats: (c, s) => real.stats(c, s),
+    logs: (c, n, s) => real.logs(c, n, s),
     list: (l, s) => (broken ? Promise.reject(new DockerUnavailableError(`nothing accepts connections at ${real.endpoint} (is dockerd running?)`, 'ECONNREFUSED')) : real.list(l, s)),
   };
   const engine = new Engine({ http: createHttpClient({ userAgent: 't' }), docker, logger: pino({ level: 'silent' }), now: Date.now });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readSettings } from '../../src/config/settings.js';
 import { startDaemon } from '../../src/daemon.js';
+import { maintenanceCommand } from '../../src/maintenanceCli.js';
 import { captureLogger, eventually } from '../support/engine.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
 
@@ -69,4 +70,32 @@ probes:
   const unreachable = await watchdog(['list'], { ...env, WATCHDOG_URL: nobody.url });
   assert.equal(unreachable.code, 3);
   assert.match(unreachable.stderr, /cannot reach the daemon at http:\/\/127\.0\.0\.1:\d+/);
+});
+
+test('watchdog maintenance reads replies as the views they should be: anything else is exit 1 with what was wrong', async (t) => {
+  // Not a watchdog: a server that answers 200 to everything, with a body the test picks per path.
+  const replies: Record<string, string | object> = {
+    'GET /maintenance': { active: [{ id: 'm-00000001', source: 'api', reason: 'x', startsAt: 'yesterday' }], upcoming: [] },
+    'POST /maintenance': { ok: true },
+    'DELETE /maintenance/m-1': '<html><body>Welcome to nginx!</body></html>',
+  };
+  const other = await jsonServer((req) => ({ status: 200, body: replies[`${req.method} ${req.path}`] ?? {} }));
+  t.after(() => other.close());
+  const run = async (...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await maintenanceCommand(args, { WATCHDOG_URL: other.url, WATCHDOG_ADMIN_TOKEN: 't' }, { out: (s) => out.push(s), err: (s) => err.push(s) });
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  };
+
+  const list = await run('list');
+  assert.deepEqual([list.code, list.stdout], [1, '']);
+  assert.match(list.stderr, new RegExp(`^watchdog maintenance: ${other.url}/maintenance answered 200 but not with the list of maintenance windows \\(/active/0/`));
+  assert.match(list.stderr, /is http:\/\/127\.0\.0\.1:\d+ a stack-watchdog of this version\?\n$/);
+  const start = await run('start', '--duration', '5m', '--reason', 'x');
+  assert.deepEqual([start.code, start.stdout], [1, '']);
+  assert.match(start.stderr, /answered 200 but not with a maintenance window \(\/\w+: /);
+  const end = await run('end', 'm-1');
+  assert.deepEqual([end.code, end.stdout], [1, '']);
+  assert.match(end.stderr, /answered 200 but not with a maintenance window \(not JSON: "<html><body>Welcome to nginx!<\/body><\/html>"\)/);
 });

@@ -30,6 +30,7 @@ function countingDocker(): { docker: DockerClient; calls: string[] } {
       inspect: (c, s) => (calls.push('inspect'), real.inspect(c, s)),
       stats: (c, s) => (calls.push('stats'), real.stats(c, s)),
       list: (l, s) => (calls.push('list'), real.list(l, s)),
+      logs: (c, n, s) => (calls.push('logs'), real.logs(c, n, s)),
     },
   };
 }

@@ -116,6 +116,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     small: uniqueName('small'),
     appOom: uniqueName('app-oom'),
     appUnhealthy: uniqueName('app-unhealthy'),
+    tempoLoop: uniqueName('tempo3-loop'),
     grafana: uniqueName('grafana'),
     loki: uniqueName('loki'),
     // Never created: the app that runs on the host.
@@ -128,11 +129,23 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   const sampler = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
   await Promise.all([
     runContainer({ name: names.prom, memory: '2g' }),
-    runContainer({ name: names.tempo, memory: '1g' }),
+    // Its data volume where the stand-in's config says Tempo writes (tempo-storage).
+    runContainer({ name: names.tempo, memory: '1g', extraArgs: ['-v', '/var/tempo'] }),
+    // Tempo 3 refusing the guide's Tempo 2 config, restarting in a loop, as grafana/tempo:latest does on it.
+    runContainer({
+      name: names.tempoLoop,
+      memory: '1g',
+      restart: 'always',
+      cmd: [
+        'sh',
+        '-c',
+        'echo "failed parsing config: failed to parse configFile /etc/tempo-config.yaml: yaml: unmarshal errors:" >&2; echo "  line 13: field ingester not found in type app.Config" >&2; sleep 1; exit 1',
+      ],
+    }),
     runContainer({ name: names.app, env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1', DB_PASSWORD: secret } }),
     runContainer({ name: names.appNoSampler, env: { DB_PASSWORD: secret } }),
     runContainer({ name: names.noLimit }),
-    runContainer({ name: names.small, memory: '512m' }),
+    runContainer({ name: names.small, memory: '512m', extraArgs: ['-v', '/var/tempo'] }),
     // The kernel OOM-kills its main process: it allocates past 16 MiB with no swap.
     runContainer({
       name: names.appOom,
@@ -238,10 +251,10 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       1,
     ),
   );
-  // Deliberately 20: issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio; issue 10 added
+  // Deliberately 21: issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio; issue 10 added
   // container-prometheus, container-tempo and container-backend, and discovery adds container-grafana (the
-  // project's one container no probe names).
-  assert.equal(healthy.states.length, 20);
+  // project's one container no probe names); issue 17 added tempo-storage.
+  assert.equal(healthy.states.length, 21);
   assert.equal(healthy.states.find((s) => s.spec.name === 'container-grafana')?.spec.discovered, true);
   const value = (name: string) => healthy.states.find((s) => s.spec.name === name)!.current.value;
   assert.ok(value('span-rate')! > 0);
@@ -250,7 +263,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   assert.equal(value('rule-groups'), 3);
   // The app's secret never leaves the process, though the same container is inspected.
   assert.doesNotMatch(JSON.stringify(statusReport(healthy.states, Date.now())), new RegExp(secret));
-  t.diagnostic(`healthy round: ${healthy.ms} ms, 20/20 ok`);
+  t.diagnostic(`healthy round: ${healthy.ms} ms, 21/21 ok`);
 
   // The same, as an operator runs it right after a deploy: the CLI prints every probe green, exit 0.
   const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
@@ -259,18 +272,34 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     ),
   );
   assert.equal(cli.code, 0, cli.stdout);
-  const rows = cli.stdout.split('\n').slice(1, 21);
+  const rows = cli.stdout.split('\n').slice(1, 22);
   // PROBE KIND STATUS SINCE REASON ...
-  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+\S+\s+ok\s/.test(r)).length, 20, cli.stdout);
+  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+\S+\s+ok\s/.test(r)).length, 21, cli.stdout);
   assert.match(cli.stdout, /^container-grafana\s+container_state\s+OK/m);
   assert.match(cli.stdout, /overall: ok/);
+
+  // A Tempo container that is down or looping: Tempo's own probes wait on container-tempo (issue 17).
+  const behindTempoContainer = {
+    'tempo-memory': 'blocked:dependency_failed',
+    'tempo-ready': 'blocked:dependency_failed',
+    'tempo-ingestion': 'blocked:dependency_failed',
+    'otlp-canary': 'blocked:dependency_failed',
+    'span-rate': 'blocked:dependency_failed',
+    'tempo-storage': 'blocked:dependency_failed',
+  } as const;
 
   const faults: Fault[] = [
     {
       name: 'Tempo ingester not Running',
       apply: () => tempo.setModuleState('ingester', 'Failed', 'failed to replay WAL'),
       restore: () => tempo.setModuleState('ingester', 'Running'),
-      expect: { 'tempo-ready': 'failing:not_ready', 'tempo-ingestion': 'blocked:dependency_failed', 'otlp-canary': 'blocked:dependency_failed', 'span-rate': 'blocked:dependency_failed' },
+      expect: {
+        'tempo-ready': 'failing:not_ready',
+        'tempo-ingestion': 'blocked:dependency_failed',
+        'otlp-canary': 'blocked:dependency_failed',
+        'span-rate': 'blocked:dependency_failed',
+        'tempo-storage': 'blocked:dependency_failed',
+      },
     },
     {
       name: 'no traces of the app',
@@ -501,8 +530,33 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       name: 'Tempo container stopped',
       apply: () => stopContainer(names.tempo),
       restore: () => startContainer(names.tempo),
-      // One failure: the container's state; its memory probe is not run.
-      expect: { 'container-tempo': 'failing:not_running', 'tempo-memory': 'blocked:dependency_failed' },
+      // One failure: the container's state; its memory probe is not run, nor Tempo's own (issue 17: the
+      // consequences of the container's failure, not outages of their own).
+      expect: {
+        'container-tempo': 'failing:not_running',
+        ...behindTempoContainer,
+      },
+    },
+    {
+      name: "Tempo 3 refuses the guide's Tempo 2 config and restarts in a loop",
+      apply: () => waitFor(async () => (await inspectContainer(names.tempoLoop)).RestartCount >= 1, 'a restart'),
+      env: { TEMPO_CONTAINER: names.tempoLoop },
+      // The cause, from the container's own log, and its fix; Tempo's probes are its consequences.
+      expect: {
+        'container-tempo': 'failing:restarting',
+        ...behindTempoContainer,
+      },
+      check: async (states) => {
+        const r = states.find((s) => s.spec.name === 'container-tempo')!.current;
+        assert.match(r.message, /last log lines: .*"line 13: field ingester not found in type app\.Config"/);
+        assert.match(r.hint!, /grafana\/tempo:2\.\d.*tempo-cli migrate config/);
+      },
+    },
+    {
+      name: "Tempo writes its traces into the container's layer (the guide's /tmp/tempo)",
+      apply: () => tempo.setStoragePaths({ traces: '/tmp/tempo/traces' }),
+      restore: () => tempo.setStoragePaths({ traces: '/var/tempo/traces' }),
+      expect: { 'tempo-storage': 'failing:not_persistent' },
     },
     {
       name: 'app container OOM-killed by the kernel',
@@ -534,6 +588,12 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'prometheus-memory': 'blocked:dependency_failed',
         'tempo-memory': 'blocked:dependency_failed',
         'sampler-env': 'blocked:docker_unavailable',
+        // tempo-ready waits on container-tempo (issue 17): while Docker cannot be asked, Tempo's probes wait too.
+        'tempo-ready': 'blocked:dependency_failed',
+        'tempo-ingestion': 'blocked:dependency_failed',
+        'otlp-canary': 'blocked:dependency_failed',
+        'span-rate': 'blocked:dependency_failed',
+        'tempo-storage': 'blocked:dependency_failed',
       },
     },
     {
@@ -570,6 +630,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       },
       expect: {
         'tempo-ready': 'failing:connect',
+        'tempo-storage': 'blocked:dependency_failed',
         'otlp-grpc-port': 'failing:connect',
         'tempo-metrics-target': 'failing:target_down',
         'tempo-ingestion': 'blocked:dependency_failed',

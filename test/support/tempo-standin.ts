@@ -28,6 +28,10 @@
 //            grafana/tempo pkg/tempopb/tempo.proto (SearchTagValuesV2Response, TagValue) and
 //            pkg/api/http.go (PathSearchTagValues, PathSearchTagValuesV2); answers are jsonpb, which
 //            leaves out empty lists and zero numbers (modules/frontend/combiner/common.go)
+//  [config]  grafana/tempo cmd/tempo/app/app.go writeStatusConfig: GET /status/config answers "GET /status/config",
+//            "---" and the whole config in effect as YAML (yaml.Marshal of app.Config, defaults filled in);
+//            storage paths from modules/storage and tempodb/wal (storage.trace.local.path, storage.trace.wal.path)
+//            and modules/generator (metrics_generator.storage.path)
 //  [spanm]   grafana/tempo modules/generator/processor/spanmetrics/spanmetrics.go: the metrics-generator
 //            counts every span it receives (the watchdog's canary too) as traces_spanmetrics_calls_total
 //            {service, span_name, span_kind, status_code}
@@ -42,6 +46,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { randomBytes } from 'node:crypto';
+import { stringify as yamlStringify } from 'yaml';
 import { ProtoWriter, WireMessage } from './protobuf.js';
 
 // ----------------------------------------------------------------------------------- public API
@@ -71,7 +76,21 @@ export interface TempoStandinOptions {
    * in front that passes /api/v2 only); /api/v2/search/tag/<scope.tag>/values still answers [tagv2].
    */
   tagValuesV1?: boolean;
+  /** The folders its config in /status/config names [config]; by default those of Tempo's docker-compose examples. */
+  storagePaths?: Partial<TempoStoragePaths>;
 }
+
+/** Where Tempo writes, as its config names them [config]. */
+export interface TempoStoragePaths {
+  /** storage.trace.local.path (the local trace backend). */
+  traces: string;
+  /** storage.trace.wal.path. */
+  wal: string;
+  /** metrics_generator.storage.path (the generator's remote-write WAL). */
+  generatorWal: string;
+}
+
+const DEFAULT_STORAGE_PATHS: TempoStoragePaths = { traces: '/var/tempo/traces', wal: '/var/tempo/wal', generatorWal: '/var/tempo/generator/wal' };
 
 export interface SeedTrace {
   serviceName: string;
@@ -154,6 +173,8 @@ export interface TempoStandin {
    * traces_spanmetrics_* series; true (the default) counts every span ingested over OTLP [spanm].
    */
   setMetricsGenerator(on: boolean): void;
+  /** Changes the folders /status/config names [config] (as a restart with another tempo-config.yaml would). */
+  setStoragePaths(paths: Partial<TempoStoragePaths>): void;
   /** Trace ids currently stored (visible or not yet), lowercase 32 hex. */
   traceIds(): string[];
   stop(): Promise<void>;
@@ -280,6 +301,7 @@ class Standin {
   private readonly spanCalls = new Map<string, { labels: Record<string, string>; calls: number }>();
   private metricsGenerator = true;
   private readonly tagValuesV1: boolean;
+  private storagePaths: TempoStoragePaths;
 
   private ready = true;
   private stopping = false;
@@ -306,6 +328,7 @@ class Standin {
     this.version = opts.version ?? '2.6.1';
     this.maxIngestBytes = opts.maxIngestBytes ?? 20 * 1024 * 1024;
     this.tagValuesV1 = opts.tagValuesV1 ?? true;
+    this.storagePaths = { ...DEFAULT_STORAGE_PATHS, ...opts.storagePaths };
     for (const m of opts.modules ?? DEFAULT_TEMPO_MODULES) this.modules.set(m, { state: 'Running', failure: '' });
   }
 
@@ -356,6 +379,9 @@ class Standin {
       setMetricsGenerator: (on) => {
         this.metricsGenerator = on;
         if (!on) this.spanCalls.clear();
+      },
+      setStoragePaths: (paths) => {
+        this.storagePaths = { ...this.storagePaths, ...paths };
       },
       stop: () => this.stop(),
     };
@@ -692,6 +718,7 @@ class Standin {
       version: () =>
         `tempo, version ${this.version} (branch: HEAD, revision: standin)\n  build user:       \n  build date:       \n  go version:       go1.23.4\n  platform:         linux/amd64\n  tags:             netgo\n`,
       services: () => this.servicesTable(),
+      config: () => this.configYaml(),
     };
     const wanted = path === '/status' ? ['version', 'services'] : [path.slice('/status/'.length)];
     if (wanted.some((w) => !(w in sections))) {
@@ -708,6 +735,27 @@ class Standin {
     const rule = '+' + widths.map((w) => '-'.repeat(w + 2)).join('+') + '+\n';
     const line = (cells: string[]): string => '|' + cells.map((c, i) => ` ${c.padEnd(widths[i]!)} `).join('|') + '|\n';
     return rule + line(header) + rule + rows.map(line).join('') + rule;
+  }
+
+  /** [config] A trimmed app.Config: the storage part in full, the rest as a monolithic Tempo 2.x has it. */
+  private configYaml(): string {
+    const p = this.storagePaths;
+    const config = {
+      target: 'all',
+      http_api_prefix: '',
+      server: { http_listen_address: '', http_listen_port: 3200, grpc_listen_port: 9095 },
+      metrics_generator: { storage: { path: p.generatorWal, wal: null, remote_write_flush_deadline: '1m0s' } },
+      storage: {
+        trace: {
+          pool: { max_workers: 400, queue_depth: 20000 },
+          wal: { path: p.wal, v2_encoding: 'snappy', ingestion_time_range_slack: '2m0s', version: 'vParquet4' },
+          block: { version: 'vParquet4' },
+          backend: 'local',
+          local: { path: p.traces },
+        },
+      },
+    };
+    return `---\n${yamlStringify(config)}`;
   }
 
   private buildInfo(): Record<string, string> {

@@ -1,14 +1,15 @@
 // Maintenance windows over HTTP: open one (POST, token), list them (GET), end one early (DELETE, token).
-// The token and its check are the run-now route's (admin.ts).
+// The token and its check are every admin route's (auth.ts).
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { boundedDuration, MAX_WINDOW_MS } from '../../config/maintenance.js';
 import { MaintenanceSelector } from '../../config/schema.js';
-import { MaintenanceWindowView } from '../../report/schemas.js';
+import { MaintenanceList, MaintenanceWindowView } from '../../report/schemas.js';
 import { windowView } from '../../report/maintenance.js';
-import { errorReply } from '../schemas.js';
-import { tokenMatches } from './admin.js';
+import { ErrorRef, errorReply } from '../schemas.js';
+import { adminSecurity } from './auth.js';
 
 const MaintenanceRequest = Type.Object(
   {
@@ -22,38 +23,33 @@ const MaintenanceRequest = Type.Object(
   { additionalProperties: false },
 );
 
-const MaintenanceList = Type.Object({
-  active: Type.Array(MaintenanceWindowView, { description: 'Open windows, soonest end first.' }),
-  upcoming: Type.Array(MaintenanceWindowView, { description: "The config windows' next occurrences." }),
-});
-
 const WindowParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9@:.TZ-]{1,100}$' }) });
 
-const errors = { 400: { $ref: 'ErrorReply#' }, 401: { $ref: 'ErrorReply#' }, 403: { $ref: 'ErrorReply#' }, 503: { $ref: 'ErrorReply#' } };
+const errors = { 400: ErrorRef, 401: ErrorRef, 403: ErrorRef, 503: ErrorRef };
 
-async function maintenance(app: FastifyInstance) {
-  /** The run-now route's check; a reply when the request may not change windows. */
-  const refuse = (req: FastifyRequest, reply: FastifyReply): FastifyReply | undefined => {
-    const { adminToken } = app.watchdog;
-    if (!app.watchdog.maintenance) return reply.code(503).send(errorReply(503, 'this server has no maintenance windows'));
-    if (!adminToken) return reply.code(403).send(errorReply(403, 'changing maintenance windows is disabled: set WATCHDOG_ADMIN_TOKEN to enable it'));
-    if (!tokenMatches(req.headers.authorization, adminToken)) return reply.code(401).header('www-authenticate', 'Bearer').send(errorReply(401, 'missing or wrong bearer token'));
-    return undefined;
-  };
+const maintenance: FastifyPluginAsyncTypebox = async (app) => {
+  /** The routes that change windows: 503 when this server has none, then the admin token's check. */
+  const changes = [
+    async (_req: FastifyRequest, reply: FastifyReply) => (app.watchdog.maintenance ? undefined : reply.code(503).send(errorReply(503, 'this server has no maintenance windows'))),
+    app.adminOnly('changing maintenance windows is disabled: set WATCHDOG_ADMIN_TOKEN to enable it'),
+  ];
   const specs = () => app.watchdog.engine.states();
+  /** Set by the first hook of `changes` on every route that uses them. */
+  const manager = () => app.watchdog.maintenance!;
 
-  app.post<{ Body: Static<typeof MaintenanceRequest> }>(
+  app.post(
     '/maintenance',
     {
+      onRequest: changes,
       schema: {
         summary: 'Open a maintenance window now: the probes it covers keep running but page nobody (needs Authorization: Bearer <WATCHDOG_ADMIN_TOKEN>)',
+        security: adminSecurity,
         body: MaintenanceRequest,
         response: { 201: MaintenanceWindowView, ...errors },
       },
     },
     async (req, reply) => {
-      if (refuse(req, reply)) return reply;
-      const m = app.watchdog.maintenance!;
+      const m = manager();
       const duration = boundedDuration(req.body.duration, Math.min(m.maxDurationMs, MAX_WINDOW_MS), 'maintenance.maxDuration');
       if (!duration.ok) return reply.code(400).send(errorReply(400, `duration: ${duration.problem}`));
       const selector = { probes: req.body.probes ?? [], kinds: req.body.kinds ?? [], labels: req.body.labels ?? {} };
@@ -74,22 +70,23 @@ async function maintenance(app: FastifyInstance) {
     return { active: (m?.active(now) ?? []).map((w) => windowView(w, states)), upcoming: (m?.upcoming(now) ?? []).map((w) => windowView(w, states)) };
   });
 
-  app.delete<{ Params: Static<typeof WindowParams> }>(
+  app.delete(
     '/maintenance/:id',
     {
+      onRequest: changes,
       schema: {
         summary: 'End a maintenance window opened over the API now (needs Authorization: Bearer <WATCHDOG_ADMIN_TOKEN>)',
+        security: adminSecurity,
         params: WindowParams,
-        response: { 200: MaintenanceWindowView, 404: { $ref: 'ErrorReply#' }, 409: { $ref: 'ErrorReply#' }, ...errors },
+        response: { 200: MaintenanceWindowView, 404: ErrorRef, 409: ErrorRef, ...errors },
       },
     },
     async (req, reply) => {
-      if (refuse(req, reply)) return reply;
-      const ended = app.watchdog.maintenance!.end(req.params.id);
+      const ended = manager().end(req.params.id);
       if (!ended.ok) return reply.code(ended.status).send(errorReply(ended.status, ended.problem));
       return windowView(ended.window, specs());
     },
   );
-}
+};
 
-export default fp(maintenance, { name: 'watchdog-maintenance', fastify: '5.x' });
+export default fp(maintenance, { name: 'watchdog-maintenance', fastify: '5.x', dependencies: ['watchdog-auth'] });
