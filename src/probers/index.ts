@@ -16,6 +16,7 @@ import { deadRulesProber } from './deadRules.js';
 import { otlpGrpcProber } from './otlpGrpc.js';
 import { containerStateProber } from './containerState.js';
 import { tempoStorageProber } from './tempoStorage.js';
+import { spanMetricsPathProber } from './spanMetricsPath.js';
 
 export const probers: Readonly<Record<string, Prober>> = {
   http: httpProber,
@@ -34,6 +35,7 @@ export const probers: Readonly<Record<string, Prober>> = {
   otlp_grpc: otlpGrpcProber,
   container_state: containerStateProber,
   tempo_storage: tempoStorageProber,
+  span_metrics_path: spanMetricsPathProber,
 };
 
 export function proberFor(kind: string): Prober | undefined {

@@ -14,7 +14,7 @@ import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { ProbeContext, ProbeOutcome } from './types.js';
 import { attempt, failed, passed } from './common.js';
-import { notTempoHint, recentStore, tempoMajor, tempoReasons, tempoRequest, tenantHeaders, type RecentStore, type TempoReason } from './tempoApi.js';
+import { canaryService, notTempoHint, recentStore, tempoMajor, tempoReasons, tempoRequest, tenantHeaders, type RecentStore, type TempoReason } from './tempoApi.js';
 import { encodeCanaryRequest, noHealthyStoreHint, otlpGrpcExport } from './otlpApi.js';
 
 const exportHint =
@@ -67,7 +67,7 @@ export const otlpCanaryProber = defineProber({
       if (f.otlpGrpc === undefined) d.problem('otlpGrpc', 'transport grpc needs otlpGrpc, the OTLP/gRPC host:port (e.g. tempo:4317)');
       else send = { transport: 'grpc', ...d.take('otlpGrpc', decodeAddress(f.otlpGrpc), { address: f.otlpGrpc, host: '', port: 0 }), tenant: f.tenant };
     }
-    return { tempo: f.tempo, headers: tenantHeaders(f.tenant), send, service: f.service ?? 'stack-watchdog-canary', pollMs: d.duration('pollInterval', f.pollInterval ?? '1s') };
+    return { tempo: f.tempo, headers: tenantHeaders(f.tenant), send, service: f.service ?? canaryService, pollMs: d.duration('pollInterval', f.pollInterval ?? '1s') };
   },
   check(spec) {
     if (spec.pollMs < spec.timeoutMs) return [];

@@ -4,7 +4,11 @@
 import type { HttpRequest, HttpResponse } from '../net/http.js';
 import type { Attempt, ProbeContext } from './types.js';
 import { joinUrl } from '../util/url.js';
-import { attempt, failure, fetchJson, httpReasons, success, type HttpReason, type JsonAnswer } from './common.js';
+import { attempt, failed, failure, fetchJson, httpReasons, success, type HttpReason, type JsonAnswer } from './common.js';
+import { snippet } from '../util/text.js';
+
+/** service.name of the otlp_canary kind's spans by default: the watchdog's own traffic, not the app's. */
+export const canaryService = 'stack-watchdog-canary';
 
 export const notTempoHint = "Something other than Tempo's API answered (a proxy, Grafana, another service on that port?): point the URL at Tempo's HTTP port (3200) with no extra path.";
 
@@ -35,6 +39,14 @@ export async function tempoRequest(ctx: ProbeContext, url: string, opts: Omit<Ht
 /** A JSON answer from Tempo; non-2xx, non-JSON and transport failures come back as outcomes. */
 export async function tempoJson(ctx: ProbeContext, url: string, headers: Record<string, string> = {}): Promise<Attempt<JsonAnswer, TempoReason>> {
   return withTempoHint(await fetchJson(ctx, url, { headers: { accept: 'application/json', ...headers }, maxBytes: 4 * 1024 * 1024 }));
+}
+
+/** A plain-text page of Tempo's (/metrics, the /status tables); a non-200 answer is http_status. */
+export async function tempoText(ctx: ProbeContext, url: string, headers: Record<string, string> = {}): Promise<Attempt<string, TempoReason>> {
+  const res = await tempoRequest(ctx, url, { headers });
+  if (!res.ok) return res;
+  if (res.value.status !== 200) return failure(failed('http_status', `${url} answered HTTP ${res.value.status}: ${snippet(res.value.body)}`, tempoReasons.http_status));
+  return success(res.value.body);
 }
 
 /** The X-Scope-OrgID header of a multi-tenant Tempo, or none. */

@@ -15,7 +15,8 @@ import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, failed, failure, passed, success } from './common.js';
-import { notTempoHint, tempoJson, tempoReasons, tempoRequest, tempoVersion, tenantHeaders, type TempoReason } from './tempoApi.js';
+import { parseExposition } from '../util/promText.js';
+import { canaryService, notTempoHint, tempoJson, tempoReasons, tempoRequest, tempoText, tempoVersion, tenantHeaders, type TempoReason } from './tempoApi.js';
 
 /** Tempo's own default page size for /api/search. */
 const DEFAULT_LIMIT = 20;
@@ -29,6 +30,14 @@ interface SearchHit {
 
 const AGE_GAUGE = 'watchdog_tempo_newest_trace_age_seconds';
 
+const nothingReceivedHint =
+  "No app sends traces to Tempo at all, so this is not about a service name. Check the app's tracer: is the OpenTelemetry SDK set up when the app starts (a TracerProvider with an OTLP exporter, " +
+  'installed before the first request, and the web framework instrumented)? Is the exporter endpoint reachable from where the app runs (tempo:4317 resolves only inside the compose network; an app on the host needs localhost:4317)? ' +
+  'Its logs say whether export fails ("Failed to export", "StatusCode.UNAVAILABLE"). ' +
+  'MyStocks as published (chengjon/mystocks, 2026-08-09): web/backend/app/core/logging/tracing.py builds the provider in setup_telemetry(), which runs only on the first get_tracer(), get_tracing_client() or trace_operation() call, ' +
+  'and nothing in the backend calls them or adds its TracingMiddleware, so no span is ever made; call setup_telemetry() at startup and add the middleware (or FastAPIInstrumentor). ' +
+  'That exporter is also hard-coded to http://tempo:4317 (OTEL_EXPORTER_OTLP_ENDPOINT is not read), which a backend running on the host cannot resolve, and names the service mystocks-api.';
+
 const tooFewHint =
   'Traces arrive, but fewer than expected: the sampler keeps only a share of requests (OTEL_TRACES_SAMPLER_ARG=0.1 keeps 1 in 10, so little traffic gives few traces). Raise the ratio, widen window, or lower minTraces.';
 
@@ -39,6 +48,7 @@ export const tempoSearchProber = defineProber({
   reasons: {
     ...tempoReasons,
     absent: absentHint('the service'),
+    nothing_received: nothingReceivedHint,
     stale: staleHint('the service'),
     too_few: tooFewHint,
   },
@@ -62,6 +72,8 @@ export const tempoSearchProber = defineProber({
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     /** X-Scope-OrgID, for a multi-tenant Tempo. */
     tenant: Type.Optional(Type.String({ minLength: 1 })),
+    /** The watchdog's own canary service (otlp_canary's service): its traces are not the app's traffic. Default stack-watchdog-canary. */
+    canaryService: Type.Optional(Type.String({ minLength: 1 })),
   }),
   decode(f, d) {
     for (const key of Object.keys(f.tags ?? {})) {
@@ -79,6 +91,7 @@ export const tempoSearchProber = defineProber({
       limit: f.limit ?? Math.max(DEFAULT_LIMIT, minTraces),
       limitGiven: f.limit !== undefined,
       headers: tenantHeaders(f.tenant),
+      canaryService: f.canaryService ?? canaryService,
       // Built once here, not on every run: they depend on the fields only.
       filter: traceql(f.service, f.tags ?? {}),
       what: describeSearch(f.service, f.tags ?? {}),
@@ -122,7 +135,23 @@ export const tempoSearchProber = defineProber({
     // Newest first: the first hit is the newest found.
     let [newest] = found;
     if (!newest) {
-      const { names: known, from } = await serviceNames(ctx, spec.tempo, spec.service, spec.headers);
+      const { names: known, from, all } = await serviceNames(ctx, spec.tempo, spec.service, spec.headers, now - windowMs, now);
+      // Tempo said which services it has, and none is an app: nothing is sent at all, so the
+      // did-you-mean below would have nothing to offer and a service name is not the thing to fix.
+      if (from && all.every((name) => name === spec.canaryService)) {
+        const spans = await receivedSpans(ctx, spec.tempo, spec.headers);
+        const counted =
+          spans === undefined
+            ? ''
+            : spans === 0
+              ? '; its distributor has not received a single span since it started (tempo_distributor_spans_received_total)'
+              : `; its distributor counted ${spans} span(s) since it started, the canary's included (tempo_distributor_spans_received_total)`;
+        const canarySeen = all.length ? `only the watchdog's own canary (${spec.canaryService}) has traces` : 'no service has traces';
+        return failed('nothing_received', `Tempo receives no trace from any app: ${canarySeen} in the last ${windowText}, so ${what} is not the only one missing${counted}`, undefined, {
+          value: 0,
+          details: { traces: 0, window: windowText, query, knownServices: all, knownServicesFrom: from, ...(spans === undefined ? {} : { distributorSpansReceived: spans }) },
+        });
+      }
       const others = known.length
         ? ` Tempo has traces of these services (look-alikes first): ${capped(known, ', ', 10)}. If one of them is the app, set TRACED_SERVICE (or this probe's service) to that name, or OTEL_SERVICE_NAME in the app.`
         : '';
@@ -206,6 +235,16 @@ async function search(ctx: ProbeContext, base: string, q: string, fromMs: number
 const TAG_VALUES_V1 = '/api/search/tag/service.name/values';
 const TAG_VALUES_V2 = '/api/v2/search/tag/resource.service.name/values';
 
+/** Spans Tempo's distributor counted since it started (all tenants), or undefined when /metrics does not say. */
+async function receivedSpans(ctx: ProbeContext, base: string, headers: Record<string, string>): Promise<number | undefined> {
+  const text = await tempoText(ctx, joinUrl(base, '/metrics'), headers);
+  if (!text.ok) return undefined;
+  const exp = parseExposition(text.value);
+  // client_golang prints no series before the first span: a Tempo exposition without it has received none.
+  if (!exp.family('tempo_build_info') && !exp.family('tempo_distributor_spans_received_total')) return undefined;
+  return exp.sum('tempo_distributor_spans_received_total');
+}
+
 /** One tag-values answer: its status, and its tagValues (Tempo leaves an empty list out), or none. */
 async function tagValues(ctx: ProbeContext, url: string, headers: Record<string, string>): Promise<{ status: number; values?: unknown[] }> {
   const res = await tempoRequest(ctx, url, { headers: { accept: 'application/json', ...headers } });
@@ -226,16 +265,26 @@ async function tagValues(ctx: ProbeContext, url: string, headers: Record<string,
  * e.g. a proxy that passes /api/v2 only) from /api/v2/search/tag/resource.service.name/values,
  * whose values are {type, value}.
  */
-async function serviceNames(ctx: ProbeContext, base: string, service: string, headers: Record<string, string>): Promise<{ names: string[]; from?: string }> {
+async function serviceNames(
+  ctx: ProbeContext,
+  base: string,
+  service: string,
+  headers: Record<string, string>,
+  fromMs: number,
+  toMs: number,
+): Promise<{ names: string[]; from?: string; all: string[] }> {
+  // The search's window (Tempo 2.4+ reads start/end here; older releases answer from recent data).
+  const window = `?${new URLSearchParams({ start: String(Math.floor(fromMs / 1000)), end: String(Math.ceil(toMs / 1000) + 1) })}`;
   let from = TAG_VALUES_V1;
-  let answer = await tagValues(ctx, joinUrl(base, from), headers);
+  let answer = await tagValues(ctx, joinUrl(base, from) + window, headers);
   if (answer.status === 404) {
     from = TAG_VALUES_V2;
-    answer = await tagValues(ctx, joinUrl(base, from), headers);
+    answer = await tagValues(ctx, joinUrl(base, from) + window, headers);
   }
-  if (!answer.values) return { names: [] };
+  if (!answer.values) return { names: [], all: [] };
   const texts = answer.values.map((v) => (typeof v === 'string' ? v : typeof asRecord(v)?.value === 'string' ? String(asRecord(v)!.value) : undefined));
-  const names = texts.filter((v): v is string => v !== undefined && v !== '' && v !== service);
+  const all = texts.filter((v): v is string => v !== undefined && v !== '');
+  const names = all.filter((v) => v !== service);
   const want = service.toLowerCase();
   const stem = want.split(/[-_.]/)[0] ?? want;
   const score = (name: string): number => {
@@ -248,7 +297,7 @@ async function serviceNames(ctx: ProbeContext, base: string, service: string, he
     .map((name) => ({ name, s: score(name) }))
     .sort((a, b) => a.s - b.s || a.name.localeCompare(b.name))
     .map((x) => x.name);
-  return { names: sorted, from };
+  return { names: sorted, from, all };
 }
 
 function staleHint(service: string): string {

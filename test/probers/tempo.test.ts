@@ -92,18 +92,79 @@ test('tempo_search: the newest trace older than maxAge is stale', async (t) => {
   assert.equal(r.samples?.[0]?.metric, 'watchdog_tempo_newest_trace_age_seconds');
 });
 
-test('tempo_search: no traces at all is absent, with the exporter, sampler and distributor hint', async (t) => {
+test('tempo_search: no traces at all is nothing_received (issue 17: was absent), with a hint about the tracer, not the service name', async (t) => {
   const s = await standin(t);
   const r = await run(t, search(s.url));
   assert.equal(r.status, 'failing');
-  assert.equal(r.reason, 'absent');
+  assert.equal(r.reason, 'nothing_received');
   assert.equal(r.value, 0);
-  assert.equal(r.message, 'no trace of "mystocks-backend" in the last 15m');
-  for (const part of ['OTEL_EXPORTER_OTLP_ENDPOINT', 'tempo:4317', 'http://tempo:4318', 'OTEL_TRACES_SAMPLER_ARG=0.1', 'docker logs mystocks-tempo | grep -i "received\\|processed"']) {
+  assert.equal(
+    r.message,
+    'Tempo receives no trace from any app: no service has traces in the last 15m, so "mystocks-backend" is not the only one missing; its distributor has not received a single span since it started (tempo_distributor_spans_received_total)',
+  );
+  for (const part of [
+    'set up when the app starts',
+    'tempo:4317',
+    'localhost:4317',
+    'Failed to export',
+    'setup_telemetry()',
+    'get_tracer()',
+    'trace_operation()',
+    'TracingMiddleware',
+    'mystocks-api',
+  ]) {
     assert.ok(r.hint!.includes(part), `hint lacks ${part}: ${r.hint}`);
   }
+  assert.doesNotMatch(r.hint!, /set TRACED_SERVICE|OTEL_SERVICE_NAME is/, 'no service-name hunt');
+  assert.equal(r.details?.distributorSpansReceived, 0);
   assert.equal(r.samples, undefined);
   assert.equal(s.received.searchRequests, 1);
+});
+
+test("tempo_search: only the watchdog's canary sends (its spans counted by the distributor) is nothing_received; where others send it stays absent", async (t) => {
+  const s = await standin(t);
+  const start = BigInt(Date.now() - 5_000) * 1_000_000n;
+  const canary = {
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'stack-watchdog-canary' } }] },
+        scopeSpans: [
+          { spans: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), name: 'watchdog canary', kind: 1, startTimeUnixNano: String(start), endTimeUnixNano: String(start + 1_000_000n) }] },
+        ],
+      },
+    ],
+  };
+  const sent = await fetch(`${s.otlpHttpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(canary), signal: AbortSignal.timeout(2000) });
+  assert.equal(sent.status, 200);
+  const r = await run(t, search(s.url));
+  assert.equal(r.reason, 'nothing_received', r.message);
+  assert.match(r.message, /only the watchdog's own canary \(stack-watchdog-canary\) has traces in the last 15m.*its distributor counted 1 span\(s\) since it started, the canary's included/);
+  assert.deepEqual(r.details?.knownServices, ['stack-watchdog-canary']);
+  // The canary service is the otlp_canary probe's: another name is set here too.
+  const renamed = await run(t, search(s.url, { canaryService: 'my-canary' }));
+  assert.equal(renamed.reason, 'absent', 'stack-watchdog-canary is then an app like any other');
+
+  s.addTrace({ serviceName: 'mystocks-api', startedAgoMs: 5_000 });
+  const others = await run(t, search(s.url));
+  assert.equal(others.reason, 'absent');
+  assert.match(others.hint!, /look-alikes first\): mystocks-api/);
+});
+
+test('tempo_search: nothing_received also where only the v2 tag-values form answers', async (t) => {
+  const s = await standin(t, { tagValuesV1: false });
+  s.addTrace({ serviceName: 'stack-watchdog-canary', startedAgoMs: 5_000 });
+  const r = await run(t, search(s.url));
+  assert.equal(r.reason, 'nothing_received', r.message);
+  assert.equal(r.details?.knownServicesFrom, '/api/v2/search/tag/resource.service.name/values');
+});
+
+test('tempo_search: when Tempo does not list its services, no trace of the app stays absent (nothing_received is not guessed)', async (t) => {
+  const fake = await target(
+    t,
+    jsonServer((req) => (req.path === '/api/search' ? { status: 200, body: { metrics: {} } } : { status: 500, body: { error: 'tag values unavailable' } })),
+  );
+  const r = await run(t, search(fake.url));
+  assert.equal(r.reason, 'absent', r.message);
 });
 
 test("tempo_search: only other services' traces is absent", async (t) => {
@@ -234,8 +295,9 @@ test('tempo_search: the tenant goes as X-Scope-OrgID on every request', async (t
     }),
   );
   const r = await run(t, search(fake.url, { tenant: 'team-a' }));
-  assert.equal(r.reason, 'absent');
-  assert.deepEqual(seen, ['/api/status/buildinfo team-a', '/api/search team-a', '/api/search/tag/service.name/values team-a']);
+  // No service listed at all: nothing_received since issue 17 (was absent), which also reads /metrics.
+  assert.equal(r.reason, 'nothing_received');
+  assert.deepEqual(seen, ['/api/status/buildinfo team-a', '/api/search team-a', '/api/search/tag/service.name/values team-a', '/metrics team-a']);
 });
 
 test("tempo_search: a closed port is connect, with Tempo's own hint", async (t) => {

@@ -88,6 +88,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     // The heartbeat is re-sent every second instead of every minute.
     extraArgs: ['--web.enable-admin-api', '--rules.alert.resend-delay=1s'],
   });
+  // Span metrics reach Prometheus as from Tempo: its metrics-generator remote-writes them.
+  tempo.setRemoteWrite(`${prometheus.url}/api/v1/write`);
   const heartbeatArrives = () => waitForHeartbeat(alertmanager.url);
   // After any reload Prometheus rebuilds its list of Alertmanagers, empty until discovery runs (up
   // to 5 s): alert-path reads no_alertmanagers meanwhile (its failureThreshold damps that in the profile).
@@ -179,6 +181,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     APP_CONTAINER: names.app,
     WATCHDOG_ALERT_MODE: 'off',
     COMPOSE_PROJECT: project,
+    // span-metrics-path's second reading on a one-shot run: short, so a round stays within its bound.
+    SPAN_METRICS_PAUSE: '500ms',
   };
   const http = createHttpClient({ userAgent: 'fault-matrix' });
   t.after(() => http.close());
@@ -251,10 +255,10 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       1,
     ),
   );
-  // Deliberately 21: issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio; issue 10 added
+  // Deliberately 22: issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio; issue 10 added
   // container-prometheus, container-tempo and container-backend, and discovery adds container-grafana (the
-  // project's one container no probe names); issue 17 added tempo-storage.
-  assert.equal(healthy.states.length, 21);
+  // project's one container no probe names); issue 17 added tempo-storage and span-metrics-path.
+  assert.equal(healthy.states.length, 22);
   assert.equal(healthy.states.find((s) => s.spec.name === 'container-grafana')?.spec.discovered, true);
   const value = (name: string) => healthy.states.find((s) => s.spec.name === name)!.current.value;
   assert.ok(value('span-rate')! > 0);
@@ -263,7 +267,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   assert.equal(value('rule-groups'), 3);
   // The app's secret never leaves the process, though the same container is inspected.
   assert.doesNotMatch(JSON.stringify(statusReport(healthy.states, Date.now())), new RegExp(secret));
-  t.diagnostic(`healthy round: ${healthy.ms} ms, 21/21 ok`);
+  t.diagnostic(`healthy round: ${healthy.ms} ms, 22/22 ok`);
 
   // The same, as an operator runs it right after a deploy: the CLI prints every probe green, exit 0.
   const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
@@ -272,9 +276,9 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     ),
   );
   assert.equal(cli.code, 0, cli.stdout);
-  const rows = cli.stdout.split('\n').slice(1, 22);
+  const rows = cli.stdout.split('\n').slice(1, 23);
   // PROBE KIND STATUS SINCE REASON ...
-  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+\S+\s+ok\s/.test(r)).length, 21, cli.stdout);
+  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+\S+\s+ok\s/.test(r)).length, 22, cli.stdout);
   assert.match(cli.stdout, /^container-grafana\s+container_state\s+OK/m);
   assert.match(cli.stdout, /overall: ok/);
 
@@ -284,6 +288,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     'tempo-ready': 'blocked:dependency_failed',
     'tempo-ingestion': 'blocked:dependency_failed',
     'otlp-canary': 'blocked:dependency_failed',
+    'span-metrics-path': 'blocked:dependency_failed',
     'span-rate': 'blocked:dependency_failed',
     'tempo-storage': 'blocked:dependency_failed',
   } as const;
@@ -297,16 +302,36 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'tempo-ready': 'failing:not_ready',
         'tempo-ingestion': 'blocked:dependency_failed',
         'otlp-canary': 'blocked:dependency_failed',
+        'span-metrics-path': 'blocked:dependency_failed',
         'span-rate': 'blocked:dependency_failed',
         'tempo-storage': 'blocked:dependency_failed',
       },
     },
     {
-      name: 'no traces of the app',
+      name: 'no traces of any app (the canary aside)',
       apply: () => tempo.clearTraces(),
       restore: freshTrace,
-      // span-rate is blocked behind it, not a second failure (issue 9).
+      // span-rate is blocked behind it, not a second failure (issue 9); nothing_received, not absent,
+      // since no app sends at all (issue 17).
+      expect: { 'tempo-ingestion': 'failing:nothing_received', 'span-rate': 'blocked:dependency_failed' },
+    },
+    {
+      name: 'the app traces under another service name (mystocks-api)',
+      apply: () => {
+        tempo.clearTraces();
+        tempo.addTrace({ serviceName: 'mystocks-api', startedAgoMs: 20_000 });
+      },
+      restore: () => {
+        tempo.clearTraces();
+        freshTrace();
+      },
       expect: { 'tempo-ingestion': 'failing:absent', 'span-rate': 'blocked:dependency_failed' },
+    },
+    {
+      name: 'no metrics-generator processor for the tenant (the published tempo-config.yaml has no overrides)',
+      apply: () => tempo.setProcessors([]),
+      restore: () => tempo.setProcessors(['service-graphs', 'span-metrics']),
+      expect: { 'span-metrics-path': 'failing:no_processors', 'span-rate': 'blocked:dependency_failed' },
     },
     {
       name: 'only stale traces (12 min old): the guide\'s "> 0" would pass',
@@ -368,7 +393,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       },
       // One outage, read once per side: the app's counter and its traces fail; the ratio and the
       // span rate built on them are blocked.
-      expect: { 'app-requests': 'failing:threshold', 'sampling-ratio': 'blocked:dependency_failed', 'tempo-ingestion': 'failing:absent', 'span-rate': 'blocked:dependency_failed' },
+      expect: { 'app-requests': 'failing:threshold', 'sampling-ratio': 'blocked:dependency_failed', 'tempo-ingestion': 'failing:nothing_received', 'span-rate': 'blocked:dependency_failed' },
       check: async (states) => {
         // The guide's unfiltered rate stays above zero on the canary's spans alone...
         await waitForQuery(prometheus.url, 'sum(rate(traces_spanmetrics_calls_total[5m])) > 0', (r) => r.length === 1, 15_000);
@@ -416,7 +441,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       // dead-rules stays ok here: deleted series keep their name in /api/v1/label/__name__/values
       // until compaction; test/probers/dead-rules.test.ts covers a metric that was never written.
       // The request counter is not fed either while feeding is off, but its last series is still in the 5m window.
-      expect: { 'span-rate': 'failing:absent', 'sampling-ratio': 'failing:absent' },
+      // span-rate is now blocked behind span-metrics-path, which names the cause (issue 17).
+      expect: { 'span-metrics-path': 'failing:generator_off', 'span-rate': 'blocked:dependency_failed', 'sampling-ratio': 'failing:absent' },
     },
     {
       name: 'rule group mystocks_business_alerts not loaded',
@@ -613,6 +639,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       },
       expect: {
         'prometheus-ready': 'failing:connect',
+        'span-metrics-path': 'blocked:dependency_failed',
         'span-rate': 'blocked:dependency_failed',
         'rule-groups': 'blocked:dependency_failed',
         'dead-rules': 'blocked:dependency_failed',
@@ -635,6 +662,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'tempo-metrics-target': 'failing:target_down',
         'tempo-ingestion': 'blocked:dependency_failed',
         'otlp-canary': 'blocked:dependency_failed',
+        'span-metrics-path': 'blocked:dependency_failed',
         'span-rate': 'blocked:dependency_failed',
       },
     },

@@ -22,6 +22,8 @@ export interface PrometheusOptions {
   alertmanagers?: string[];
   /** Extra command-line flags, e.g. --web.enable-admin-api for tests that delete series. */
   extraArgs?: string[];
+  /** false: started without --web.enable-remote-write-receiver, so POST /api/v1/write answers 404. Default true. */
+  remoteWriteReceiver?: boolean;
 }
 
 export interface PrometheusHandle {
@@ -86,7 +88,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
         `--web.listen-address=127.0.0.1:${port}`,
         `--storage.tsdb.path=${join(dir, 'data')}`,
         '--web.enable-lifecycle',
-        '--web.enable-remote-write-receiver',
+        ...(opts.remoteWriteReceiver === false ? [] : ['--web.enable-remote-write-receiver']),
         '--log.level=info',
         ...(opts.extraArgs ?? []),
       ],

@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { startTempoStandin, type TempoStandin, type TempoStandinOptions } from './tempo-standin.js';
+import { startPrometheus, waitForQuery } from './prometheus.js';
 
 const T = 2000; // per-request timeout: every request in here is bounded
 
@@ -563,11 +564,15 @@ test('/metrics: build info always, distributor counters only once spans arrived'
   assert.deepEqual(Object.keys(info).sort(), ['branch', 'buildDate', 'buildUser', 'goVersion', 'revision', 'version']);
 });
 
-test("/metrics: span metrics count every span received over OTLP, the canary's too, until the metrics-generator is off", async (t) => {
-  const s = await standin(t);
+test("span metrics count every span received over OTLP, the canary's too, and are remote-written to a real Prometheus until the metrics-generator is off", async (t) => {
+  // Behaviour changed with issue 17: Tempo's generator remote-writes, it serves no span metrics for a scrape.
+  const prom = await startPrometheus();
+  t.after(() => prom.stop());
+  const s = await standin(t, { remoteWriteUrl: `${prom.url}/api/v1/write`, generatorIntervalMs: 3_600_000 });
   // Seeded traces stand for data held from before: not counted now.
   s.addTrace({ serviceName: 'mystocks-backend', startedAgoMs: 5_000 });
-  assert.doesNotMatch(await (await get(`${s.url}/metrics`)).text(), /traces_spanmetrics_calls_total/);
+  await s.flushSpanMetrics();
+  assert.doesNotMatch(await (await get(`${s.url}/metrics`)).text(), /traces_spanmetrics_calls_total|prometheus_remote_storage/, 'nothing to send before the first span');
   const canary = (): unknown => {
     const body = otlpBody({ traceId: hex(16), service: 'stack-watchdog-canary', name: 'watchdog canary' });
     (body.resourceSpans[0]!.scopeSpans[0]!.spans[0] as { kind: number }).kind = 1;
@@ -576,19 +581,74 @@ test("/metrics: span metrics count every span received over OTLP, the canary's t
   await push(s, canary());
   await push(s, canary());
   await push(s, otlpBody({ traceId: hex(16), service: 'mystocks-api', name: 'GET "/api/stocks"' }));
+  await s.flushSpanMetrics();
   const text = await (await get(`${s.url}/metrics`)).text();
-  assert.match(text, /^# TYPE traces_spanmetrics_calls_total counter$/m);
-  assert.match(text, /^traces_spanmetrics_calls_total\{service="stack-watchdog-canary",span_kind="SPAN_KIND_INTERNAL",span_name="watchdog canary",status_code="STATUS_CODE_UNSET"\} 2$/m);
-  assert.match(text, /^traces_spanmetrics_calls_total\{service="mystocks-api",span_kind="SPAN_KIND_SERVER",span_name="GET \\"\/api\/stocks\\"",status_code="STATUS_CODE_UNSET"\} 1$/m);
-  assert.doesNotMatch(text, /service="mystocks-backend"/);
+  assert.doesNotMatch(text, /traces_spanmetrics/, 'not served for a scrape');
+  assert.match(text, /^prometheus_remote_storage_samples_total\{remote_name="[0-9a-f]+",tenant="single-tenant",url="http:\/\/127\.0\.0\.1:\d+\/api\/v1\/write"\} 2$/m);
+  assert.match(text, /^prometheus_remote_storage_samples_failed_total\{.*\} 0$/m);
+  assert.match(text, /^prometheus_remote_storage_samples_pending\{.*\} 0$/m);
+  const calls = await waitForQuery(prom.url, 'traces_spanmetrics_calls_total', (r) => r.length === 2);
+  const by = Object.fromEntries(calls.map((c) => [c.metric.service!, c]));
+  assert.deepEqual(by['stack-watchdog-canary']!.metric, {
+    __name__: 'traces_spanmetrics_calls_total',
+    service: 'stack-watchdog-canary',
+    span_kind: 'SPAN_KIND_INTERNAL',
+    span_name: 'watchdog canary',
+    status_code: 'STATUS_CODE_UNSET',
+  });
+  assert.equal(by['stack-watchdog-canary']!.value![1], '2');
+  assert.deepEqual(by['mystocks-api']!.metric, {
+    __name__: 'traces_spanmetrics_calls_total',
+    service: 'mystocks-api',
+    span_kind: 'SPAN_KIND_SERVER',
+    span_name: 'GET "/api/stocks"',
+    status_code: 'STATUS_CODE_UNSET',
+  });
+  assert.equal(by['mystocks-backend'], undefined);
   // Dropped spans never reach the generator either.
   s.setDropIngest(true);
   await push(s, canary());
-  assert.match(await (await get(`${s.url}/metrics`)).text(), /service="stack-watchdog-canary".* 2$/m);
   s.setDropIngest(false);
+  await s.flushSpanMetrics();
+  await waitForQuery(prom.url, 'count_over_time(traces_spanmetrics_calls_total{service="stack-watchdog-canary"}[1m])', (r) => r[0]?.value?.[1] === '2');
+  assert.equal((await waitForQuery(prom.url, 'traces_spanmetrics_calls_total{service="stack-watchdog-canary"}', (r) => r.length === 1))[0]!.value![1], '2');
+  // Off: the module leaves /status/services, and nothing more is counted or sent.
   s.setMetricsGenerator(false);
   await push(s, canary());
-  assert.doesNotMatch(await (await get(`${s.url}/metrics`)).text(), /traces_spanmetrics/);
+  await s.flushSpanMetrics();
+  assert.doesNotMatch(await (await get(`${s.url}/status/services`)).text(), /metrics-generator/);
+  assert.match(await (await get(`${s.url}/metrics`)).text(), /^prometheus_remote_storage_samples_total\{.*\} 4$/m);
+});
+
+test('/status/overrides/<tenant>: JSON with the runtime overrides as YAML; processors left out when none', async (t) => {
+  const s = await standin(t);
+  const page = (await (await get(`${s.url}/status/overrides/single-tenant`, { headers: { accept: 'application/json' } })).json()) as Record<string, string>;
+  assert.deepEqual(Object.keys(page).sort(), ['now', 'runtime_overrides', 'tenant', 'user_configurable_overrides', 'using_default_or_wildcard_runtime_overrides']);
+  assert.equal(page.tenant, 'single-tenant');
+  assert.match(page.runtime_overrides!, /^metrics_generator:\n {2}processors:\n {2}- service-graphs\n {2}- span-metrics\n/m);
+  s.setProcessors([]);
+  const none = (await (await get(`${s.url}/status/overrides/single-tenant`, { headers: { accept: 'application/json' } })).json()) as Record<string, string>;
+  assert.doesNotMatch(none.runtime_overrides!, /metrics_generator/);
+  const html = await get(`${s.url}/status/overrides/single-tenant`);
+  assert.match(html.headers.get('content-type')!, /^text\/html/);
+});
+
+test('remote write refused (404 from a Prometheus without the receiver) counts failed; unreachable counts retried and pending', async (t) => {
+  const prom = await startPrometheus({ remoteWriteReceiver: false });
+  t.after(() => prom.stop());
+  const s = await standin(t, { remoteWriteUrl: `${prom.url}/api/v1/write`, generatorIntervalMs: 3_600_000 });
+  await push(s, otlpBody({ traceId: hex(16), service: 'm' }));
+  await s.flushSpanMetrics();
+  const refused = await (await get(`${s.url}/metrics`)).text();
+  assert.match(refused, /^prometheus_remote_storage_samples_failed_total\{.*\} 1$/m);
+  assert.match(refused, /^prometheus_remote_storage_samples_retried_total\{.*\} 0$/m);
+  await prom.stop();
+  await s.flushSpanMetrics();
+  await s.flushSpanMetrics();
+  const down = await (await get(`${s.url}/metrics`)).text();
+  assert.match(down, /^prometheus_remote_storage_samples_total\{.*\} 4$/m, 'every attempt is counted, retries too');
+  assert.match(down, /^prometheus_remote_storage_samples_retried_total\{.*\} 3$/m, 'the pending sample is sent again with the new one');
+  assert.match(down, /^prometheus_remote_storage_samples_pending\{.*\} 2$/m);
 });
 
 test('tag values: v1 strings, v2 typed {type, value} by scope; empty lists left out; v1 can be unrouted', async (t) => {

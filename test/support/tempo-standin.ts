@@ -35,19 +35,33 @@
 //  [spanm]   grafana/tempo modules/generator/processor/spanmetrics/spanmetrics.go: the metrics-generator
 //            counts every span it receives (the watchdog's canary too) as traces_spanmetrics_calls_total
 //            {service, span_name, span_kind, status_code}
+//  [gen]     grafana/tempo modules/generator/storage/instance.go: per tenant, a WAL that remote-writes
+//            through prometheus/prometheus storage/remote (remote.NewStorage), its registerer wrapped with
+//            {tenant}; the queue manager (storage/remote/queue_manager.go) registers
+//            prometheus_remote_storage_samples_total / _samples_failed_total / _samples_retried_total
+//            (counters) and _samples_pending (gauge), const labels {remote_name, url}. samples_total
+//            counts every send attempt (recordBatchAttempt), a non-recoverable error (a 4xx) adds to
+//            failed, a recoverable one (connection error, 5xx, 429) to retried and the batch stays pending.
+//  [ovr]     grafana/tempo cmd/tempo/app/modules.go (/status/overrides/{tenant}) and
+//            modules/overrides/overrides_tenant_status_http.go: with Accept: application/json, a JSON page
+//            whose runtime_overrides is the tenant's overrides as YAML (metrics_generator.processors
+//            left out when unset, config.go `omitempty`)
 //
 // Deliberate gaps, so nobody mistakes them for Tempo behaviour: no gzip on OTLP/HTTP, no protobuf
 // answers from the query API (JSON only), TraceQL limited to `{ a = b && c != d }` with string,
-// number and boolean values, events kept but span links dropped. Span metrics [spanm] are served on
-// /metrics for the test Prometheus to scrape (job tempo-metrics), where Tempo's metrics-generator
-// writes them to Prometheus by remote write; names and labels are the generator's, the latency
-// histogram and __metrics_gen_instance are left out.
+// number and boolean values, events kept but span links dropped. Span metrics [spanm] are remote-written
+// [gen] to the URL given by setRemoteWrite (a real Prometheus in tests), as Tempo's metrics-generator
+// does, every generatorIntervalMs (Tempo's registry.collection_interval, 15s by default there), each
+// send one batch; names and labels are the generator's, the latency histogram, the service-graphs
+// processor's series and __metrics_gen_instance are left out, and a retried batch is resent at the
+// next collection instead of on Prometheus's backoff schedule.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createH2Server, type Http2Server, type ServerHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import { randomBytes } from 'node:crypto';
 import { stringify as yamlStringify } from 'yaml';
 import { ProtoWriter, WireMessage } from './protobuf.js';
+import { encodeWriteRequest, snappyBlockEncode, type RemoteWriteSeries } from './prometheus.js';
 
 // ----------------------------------------------------------------------------------- public API
 
@@ -78,6 +92,12 @@ export interface TempoStandinOptions {
   tagValuesV1?: boolean;
   /** The folders its config in /status/config names [config]; by default those of Tempo's docker-compose examples. */
   storagePaths?: Partial<TempoStoragePaths>;
+  /** Where the metrics-generator remote-writes (storage.remote_write[0].url); none: it writes nowhere. */
+  remoteWriteUrl?: string;
+  /** The tenant's metrics_generator.processors override; default [service-graphs, span-metrics]. */
+  processors?: string[];
+  /** How often the generator collects and remote-writes (default 500 ms; Tempo's default is 15s). */
+  generatorIntervalMs?: number;
 }
 
 /** Where Tempo writes, as its config names them [config]. */
@@ -169,12 +189,19 @@ export interface TempoStandin {
   /** Listens again on the same port number. */
   openGrpcPort(): Promise<void>;
   /**
-   * false: the metrics-generator is off, so spans are no longer counted and /metrics has no
-   * traces_spanmetrics_* series; true (the default) counts every span ingested over OTLP [spanm].
+   * false: the metrics-generator is off: its modules leave /status/services (as where the target
+   * does not run it), spans are no longer counted and nothing is remote-written; true (the default)
+   * counts every span ingested over OTLP [spanm] and remote-writes the counts [gen].
    */
   setMetricsGenerator(on: boolean): void;
   /** Changes the folders /status/config names [config] (as a restart with another tempo-config.yaml would). */
   setStoragePaths(paths: Partial<TempoStoragePaths>): void;
+  /** The tenant's metrics_generator.processors; without span-metrics nothing is counted or written. */
+  setProcessors(processors: string[]): void;
+  /** The generator's remote-write URL (e.g. `${prometheus.url}/api/v1/write`), or null for none. */
+  setRemoteWrite(url: string | null): void;
+  /** One collection and send now (what the interval does), for tests that must not wait for it. */
+  flushSpanMetrics(): Promise<void>;
   /** Trace ids currently stored (visible or not yet), lowercase 32 hex. */
   traceIds(): string[];
   stop(): Promise<void>;
@@ -300,6 +327,13 @@ class Standin {
   // [spanm] One counter per label set, as the generator's span-metrics processor keeps them.
   private readonly spanCalls = new Map<string, { labels: Record<string, string>; calls: number }>();
   private metricsGenerator = true;
+  private processors: string[];
+  private remoteWriteUrl: string | null;
+  private readonly generatorIntervalMs: number;
+  private generatorTimer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
+  // [gen] The queue manager's counters, per url; absent until the tenant's first send.
+  private readonly queues = new Map<string, { total: number; failed: number; retried: number; pending: RemoteWriteSeries[] }>();
   private readonly tagValuesV1: boolean;
   private storagePaths: TempoStoragePaths;
 
@@ -329,6 +363,9 @@ class Standin {
     this.maxIngestBytes = opts.maxIngestBytes ?? 20 * 1024 * 1024;
     this.tagValuesV1 = opts.tagValuesV1 ?? true;
     this.storagePaths = { ...DEFAULT_STORAGE_PATHS, ...opts.storagePaths };
+    this.processors = opts.processors ?? ['service-graphs', 'span-metrics'];
+    this.remoteWriteUrl = opts.remoteWriteUrl ?? null;
+    this.generatorIntervalMs = opts.generatorIntervalMs ?? 500;
     for (const m of opts.modules ?? DEFAULT_TEMPO_MODULES) this.modules.set(m, { state: 'Running', failure: '' });
   }
 
@@ -338,6 +375,8 @@ class Standin {
     this.apiPort = await listen(this.api$, 0);
     this.otlpPort = await listen(this.otlp$, 0);
     this.grpcPort = await this.openGrpc(0);
+    this.generatorTimer = setInterval(() => void this.flushSpanMetrics(), this.generatorIntervalMs);
+    this.generatorTimer.unref();
   }
 
   api(): TempoStandin {
@@ -378,16 +417,29 @@ class Standin {
       traceIds: () => [...this.traces.keys()],
       setMetricsGenerator: (on) => {
         this.metricsGenerator = on;
+        for (const m of ['metrics-generator', 'metrics-generator-ring']) {
+          if (on) this.modules.set(m, { state: 'Running', failure: '' });
+          else this.modules.delete(m);
+        }
         if (!on) this.spanCalls.clear();
       },
       setStoragePaths: (paths) => {
         this.storagePaths = { ...this.storagePaths, ...paths };
       },
+      setProcessors: (processors) => {
+        this.processors = [...processors];
+      },
+      setRemoteWrite: (url) => {
+        this.remoteWriteUrl = url;
+      },
+      flushSpanMetrics: () => this.flushSpanMetrics(),
       stop: () => this.stop(),
     };
   }
 
   private async stop(): Promise<void> {
+    clearInterval(this.generatorTimer);
+    await this.sending;
     await this.closeGrpc();
     for (const s of [this.api$, this.otlp$]) {
       s.closeAllConnections();
@@ -568,7 +620,7 @@ class Standin {
     const now = this.now();
     const batch = ++this.batchSeq;
     for (const s of spans) this.store({ ...s, batch, ingestedAtMs: now, visibleAtMs: now + this.ingestDelayMs });
-    if (this.metricsGenerator) for (const s of spans) this.countSpan(s);
+    if (this.metricsGenerator && this.processors.includes('span-metrics')) for (const s of spans) this.countSpan(s);
     this.received.ingestedSpans += spans.length;
     this.spansReceivedTotal += spans.length;
     this.bytesReceivedTotal += bytes;
@@ -662,6 +714,8 @@ class Standin {
     if (byId) return this.handleTraceById(decodeURIComponent(byId[2]!), url.searchParams, byId[1] !== undefined, res);
     if (path === '/metrics') return send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', this.metricsText());
     if (path === '/api/status/buildinfo') return send(res, 200, 'application/json', JSON.stringify(this.buildInfo()) + '\n');
+    const overrides = /^\/status\/overrides\/([^/]+)$/.exec(path);
+    if (overrides && req.method === 'GET') return this.handleOverrides(decodeURIComponent(overrides[1]!), req, res);
     if (path === '/status' || path.startsWith('/status/')) return this.handleStatus(path, req, res);
     goError(res, 404, '404 page not found');
   }
@@ -763,6 +817,74 @@ class Standin {
     return { version: this.version, revision: 'standin', branch: 'HEAD', buildDate: '', buildUser: '', goVersion: 'go1.23.4' };
   }
 
+  /**
+   * [gen] One collection: every span-metrics series at its current count, timestamped now (real time:
+   * Prometheus judges it), sent with whatever an earlier failed send left pending. Nothing before the
+   * first counted span: Tempo creates the tenant's instance, and its queue, on the first push.
+   */
+  flushSpanMetrics(): Promise<void> {
+    this.sending ??= this.sendSpanMetrics().finally(() => {
+      this.sending = undefined;
+    });
+    return this.sending;
+  }
+
+  private async sendSpanMetrics(): Promise<void> {
+    const url = this.remoteWriteUrl;
+    if (!this.metricsGenerator || url === null || this.spanCalls.size === 0) return;
+    let q = this.queues.get(url);
+    if (!q) this.queues.set(url, (q = { total: 0, failed: 0, retried: 0, pending: [] }));
+    const at = Date.now();
+    const fresh = [...this.spanCalls.values()].map(({ labels, calls }) => ({ labels: { __name__: 'traces_spanmetrics_calls_total', ...labels }, samples: [{ value: calls, timestampMs: at }] }));
+    // Bounded as Prometheus's queue is (its capacity), so a long outage cannot grow the test's memory.
+    const batch = [...q.pending, ...fresh].slice(-10_000);
+    const n = batch.reduce((sum, b) => sum + b.samples.length, 0);
+    q.total += n;
+    let status = 0;
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Encoding': 'snappy', 'Content-Type': 'application/x-protobuf', 'X-Prometheus-Remote-Write-Version': '0.1.0', 'User-Agent': 'Prometheus/2.53.0' },
+        body: new Uint8Array(snappyBlockEncode(encodeWriteRequest(batch))),
+        signal: AbortSignal.timeout(5000),
+      });
+      await res.arrayBuffer();
+      status = res.status;
+    } catch {
+      status = 0; // connection refused, reset, timeout: recoverable
+    }
+    if (status >= 200 && status < 300) {
+      q.pending = [];
+    } else if (status === 0 || status >= 500 || status === 429) {
+      q.retried += n;
+      q.pending = batch;
+    } else {
+      q.failed += n;
+      q.pending = [];
+    }
+  }
+
+  /** [ovr] /status/overrides/{tenant}: JSON when asked for, else a short page (Tempo renders HTML). */
+  private handleOverrides(tenant: string, req: IncomingMessage, res: ServerResponse): void {
+    // go-yaml v2's layout: two-space maps, list items at their key's indent.
+    const processors = this.processors.length
+      ? `metrics_generator:\n  processors:\n${[...this.processors]
+          .sort()
+          .map((p) => `  - ${p}\n`)
+          .join('')}`
+      : '';
+    const runtime = `ingestion:\n  rate_strategy: local\n  rate_limit_bytes: 15000000\n  burst_size_bytes: 20000000\n  max_traces_per_user: 10000\n${processors}global:\n  max_bytes_per_trace: 5000000\n`;
+    const page = {
+      now: new Date().toISOString(),
+      tenant,
+      user_configurable_overrides: 'User-configurable overrides are not enabled',
+      runtime_overrides: runtime,
+      using_default_or_wildcard_runtime_overrides: 'default overrides',
+    };
+    if ((req.headers.accept ?? '').includes('application/json')) return send(res, 200, 'application/json', JSON.stringify(page));
+    send(res, 200, 'text/html; charset=utf-8', `<html><body><h1>Overrides of tenant ${tenant}</h1><pre>${runtime}</pre></body></html>`);
+  }
+
   private metricsText(): string {
     const t = `{tenant="${this.tenant}"}`;
     const out = [
@@ -782,15 +904,22 @@ class Standin {
         `tempo_distributor_bytes_received_total${t} ${this.bytesReceivedTotal}`,
       );
     }
-    if (this.spanCalls.size > 0) {
-      const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-      out.push('# HELP traces_spanmetrics_calls_total Spans received by the metrics-generator, by service, span name, kind and status.', '# TYPE traces_spanmetrics_calls_total counter');
-      for (const { labels, calls } of this.spanCalls.values()) {
-        const text = Object.entries(labels)
-          .map(([k, v]) => `${k}="${esc(v)}"`)
-          .join(',');
-        out.push(`traces_spanmetrics_calls_total{${text}} ${calls}`);
-      }
+    if (this.queues.size > 0) {
+      // [gen] remote_name is Prometheus's hash of the remote-write config when it has no name: any 6 hex.
+      const label = (url: string) => `{remote_name="5c7f1e",tenant="${this.tenant}",url="${url.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"}`;
+      const family = (name: string, type: string, help: string, value: (q: { total: number; failed: number; retried: number; pending: RemoteWriteSeries[] }) => number) => {
+        out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+        for (const [url, q] of this.queues) out.push(`${name}${label(url)} ${value(q)}`);
+      };
+      family('prometheus_remote_storage_samples_total', 'counter', 'Total number of samples sent to remote storage.', (q) => q.total);
+      family('prometheus_remote_storage_samples_failed_total', 'counter', 'Total number of samples which failed on send to remote storage, non-recoverable errors.', (q) => q.failed);
+      family(
+        'prometheus_remote_storage_samples_retried_total',
+        'counter',
+        'Total number of samples which failed on send to remote storage but were retried because the send error was recoverable.',
+        (q) => q.retried,
+      );
+      family('prometheus_remote_storage_samples_pending', 'gauge', 'The number of samples pending in the queues shards to be sent to the remote storage.', (q) => q.pending.length);
     }
     if (this.tracesCreatedTotal > 0) {
       out.push(
