@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Type } from '@sinclair/typebox';
 import { formatBytes } from '../util/format.js';
+import { levenshtein } from '../util/text.js';
 import { defineProber } from './define.js';
 import type { Attempt } from './types.js';
 import { failed, failure, passed, success } from './common.js';
@@ -46,10 +47,14 @@ export const containerEnvProber = defineProber({
     ...dockerReasons,
     env_mismatch:
       "Set the expected values where the app reads them: the environment: (or env_file:) of its compose service, then recreate it (docker compose up -d <service>); or the app's .env on the host, then restart the app. The OTEL_* sampler variables belong to the app, not to Tempo.",
+    env_invalid:
+      'A value the OpenTelemetry SDK does not accept: an OTEL_TRACES_SAMPLER outside its list is ignored with a warning at start and the SDK falls back to parentbased_always_on (every trace sampled, 100%); an OTEL_TRACES_SAMPLER_ARG that is not a number is ignored, and a ratio sampler then samples everything (1.0). Set the nearest valid value, then restart the app.',
     env_file_unreadable: 'Check the path and its permissions from inside the watchdog (docker exec mystocks-watchdog ls -l <path>).',
   },
   decode(f, d) {
     for (const bad of Object.keys(f.expect).filter((k) => !/^[^=\s]+$/.test(k))) d.problem('expect', `${JSON.stringify(bad)} is not a variable name (no "=" or spaces)`);
+    // An expectation the SDK itself would ignore (copied from a guide with a misspelt sampler) could never be right.
+    for (const p of samplerProblems(new Map(Object.entries(f.expect)))) d.problem(`expect.${p.key}`, `${p.problem}: expect ${p.fix}`);
     const envFile = f.envFile?.trim() ? resolve(f.envFile.trim()) : undefined;
     if (f.container === undefined && envFile === undefined) {
       d.problem('container', "give container (the app's container), envFile (the app's .env as mounted into the watchdog), or both");
@@ -102,16 +107,43 @@ export const containerEnvProber = defineProber({
       ...(file ? { envFileActual: values(file.actual) } : {}),
       mismatched,
     };
-    if (mismatched.length === 0) {
-      const where = sources.map((s) => s.label).join(' and ');
-      const absent = containerAbsent ? ` (no container "${spec.container}": the app runs outside Docker, so the env file is its source)` : '';
-      return passed(`${where} ${sources.length > 1 ? 'have' : 'has'} the ${keys.length} expected variable(s)${absent}`, { value: 0, details });
-    }
     const describe = (s: Source, k: string) => {
       const a = s.actual.get(k);
       const now = a === undefined ? 'unset' : SECRET_LOOKING.test(k) ? 'set to another value' : JSON.stringify(a);
       return `${k} is ${now}, expected ${SECRET_LOOKING.test(k) ? 'the configured value' : JSON.stringify(spec.expect[k])}`;
     };
+    // Before env_mismatch: an invalid value is usually also a mismatch, but only this names the cause
+    // (the SDK ignores it and samples everything) and the exact fix; and it holds even when the
+    // expectation matches the actual value, or another variable differs too.
+    const invalid = sources.flatMap((s) => samplerProblems(s.actual).map((p) => ({ ...p, where: s })));
+    if (invalid.length) {
+      const also = mismatched.filter((k) => !invalid.some((p) => p.key === k));
+      const message =
+        invalid.map((p) => `${p.problem} in ${p.where.label}`).join('; ') +
+        (also.length
+          ? `. Also differing: ${also
+              .map((k) =>
+                describe(
+                  sources.find((s) => s.actual.get(k) !== spec.expect[k])!,
+                  k,
+                ),
+              )
+              .join('; ')}`
+          : '');
+      const fixes = invalid.map(
+        (p) =>
+          `Set ${p.fix} in ${p.where.kind === 'container' ? `the environment of the compose service that runs "${spec.container}" and recreate it (docker compose up -d <service>)` : `${p.where.label} and restart the app`}.`,
+      );
+      return failed('env_invalid', message, `${fixes.join(' ')} Until then ${invalid.map((p) => p.effect).join('; ')}.`, {
+        value: invalid.length,
+        details: { ...details, invalid: invalid.map((p) => ({ key: p.key, source: p.where.label, nearest: p.nearest })) },
+      });
+    }
+    if (mismatched.length === 0) {
+      const where = sources.map((s) => s.label).join(' and ');
+      const absent = containerAbsent ? ` (no container "${spec.container}": the app runs outside Docker, so the env file is its source)` : '';
+      return passed(`${where} ${sources.length > 1 ? 'have' : 'has'} the ${keys.length} expected variable(s)${absent}`, { value: 0, details });
+    }
     const parts = sources.filter((s) => differing(s).length > 0);
     const message = parts
       .map(
@@ -132,6 +164,74 @@ export const containerEnvProber = defineProber({
     return failed('env_mismatch', message, otel + steps.join(' '), { value: mismatched.length, details });
   },
 });
+
+/**
+ * OTEL_TRACES_SAMPLER's values in the OpenTelemetry specification (SDK environment variables). An SDK
+ * MUST warn about any other value and ignore it: the default parentbased_always_on then applies.
+ */
+export const OTEL_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+  'parentbased_jaeger_remote',
+  'jaeger_remote',
+  'xray',
+] as const;
+/** The samplers whose OTEL_TRACES_SAMPLER_ARG is a probability. */
+const RATIO_SAMPLERS = new Set(['traceidratio', 'parentbased_traceidratio']);
+
+interface SamplerProblem {
+  key: 'OTEL_TRACES_SAMPLER' | 'OTEL_TRACES_SAMPLER_ARG';
+  /** What is wrong, quoting the value. */
+  problem: string;
+  /** KEY=value to set instead. */
+  fix: string;
+  nearest: string;
+  /** What the SDK does with it. */
+  effect: string;
+}
+
+/**
+ * The sampler variables among `env` that the SDK would not accept. The argument is judged only beside
+ * a ratio sampler (jaeger_remote's is a list of key=value pairs), and only when the sampler is among the
+ * variables read: nothing else of the environment is read to find it.
+ */
+export function samplerProblems(env: ReadonlyMap<string, string>): SamplerProblem[] {
+  const out: SamplerProblem[] = [];
+  const sampler = env.get('OTEL_TRACES_SAMPLER')?.trim();
+  // Empty is unset, per the specification; the Python SDK (the MyStocks backend's) lowercases the name before comparing.
+  if (sampler && !(OTEL_SAMPLERS as readonly string[]).includes(sampler.toLowerCase())) {
+    const nearest = [...OTEL_SAMPLERS].sort((a, b) => levenshtein(sampler.toLowerCase(), a) - levenshtein(sampler.toLowerCase(), b))[0]!;
+    out.push({
+      key: 'OTEL_TRACES_SAMPLER',
+      problem: `OTEL_TRACES_SAMPLER=${JSON.stringify(sampler)} is not a sampler of the OpenTelemetry SDK (nearest: ${nearest})`,
+      fix: `OTEL_TRACES_SAMPLER=${nearest}`,
+      nearest,
+      effect: `the SDK logs a warning at start, ignores OTEL_TRACES_SAMPLER=${JSON.stringify(sampler)} and uses its default parentbased_always_on: every trace is sampled (100%), whatever OTEL_TRACES_SAMPLER_ARG says`,
+    });
+  }
+  const arg = env.get('OTEL_TRACES_SAMPLER_ARG');
+  if (sampler && RATIO_SAMPLERS.has(sampler.toLowerCase()) && arg !== undefined && arg.trim() !== '') {
+    const n = Number(arg.trim());
+    const number = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(arg.trim());
+    if (!number || n < 0 || n > 1) {
+      const nearest = number ? String(Math.min(1, Math.max(0, n))) : '0.1';
+      out.push({
+        key: 'OTEL_TRACES_SAMPLER_ARG',
+        problem: `OTEL_TRACES_SAMPLER_ARG=${JSON.stringify(arg)} is not a probability (a number in [0, 1], e.g. "0.1") for ${sampler}`,
+        fix: `OTEL_TRACES_SAMPLER_ARG=${nearest}`,
+        nearest,
+        effect: number
+          ? `SDKs differ on a ratio outside [0, 1]: some clamp it (to ${nearest}); the Python SDK (the MyStocks backend's) raises ValueError when the sampler is built, so tracing does not start`
+          : `the SDK logs a warning, ignores OTEL_TRACES_SAMPLER_ARG=${JSON.stringify(arg)} and samples with ratio 1.0: every trace (100%)`,
+      });
+    }
+  }
+  return out;
+}
 
 interface Source {
   kind: 'file' | 'container';

@@ -68,3 +68,42 @@ function similarity(a: string, b: string): number {
   const edit = 1 - levenshtein(a, b) / Math.max(a.length, b.length);
   return 0.6 * parts + 0.4 * edit;
 }
+
+/** One active target as /api/v1/targets lists it. */
+export interface ScrapeTarget {
+  scrapePool?: string;
+  scrapeUrl?: string;
+  labels?: Record<string, string>;
+  health?: string;
+  lastError?: string;
+  lastScrape?: string;
+  /** Prometheus 2.x lists it per target (e.g. "15s"). */
+  scrapeInterval?: string;
+}
+
+/**
+ * The active targets of one job. Relabelling may rewrite the job label away from the scrape pool's
+ * name: either one identifies the job. Also every job with targets, for a message when none matches.
+ */
+export async function jobTargets(ctx: ProbeContext, base: string, job: string): Promise<Attempt<{ targets: ScrapeTarget[]; jobs: string[] }, PrometheusReason>> {
+  const data = await prometheusApi(ctx, base, '/api/v1/targets', { state: 'active' });
+  if (!data.ok) return data;
+  const active = asRecord(data.value)?.activeTargets;
+  if (!Array.isArray(active)) return failure(failed('invalid_response', 'the answer of /api/v1/targets has no data.activeTargets list', notPrometheusHint));
+  const all = active.map((t) => (asRecord(t) ?? {}) as ScrapeTarget);
+  const jobs = [...new Set(all.map((t) => t.labels?.job ?? t.scrapePool).filter((j): j is string => Boolean(j)))];
+  return success({ targets: all.filter((t) => t.labels?.job === job || t.scrapePool === job), jobs });
+}
+
+/** What a job's targets declare (`# TYPE`/`# HELP`), by metric name: /api/v1/targets/metadata. */
+export async function jobMetadata(ctx: ProbeContext, base: string, job: string): Promise<Attempt<Map<string, { type: string; help: string }>, PrometheusReason>> {
+  const data = await prometheusApi(ctx, base, '/api/v1/targets/metadata', { match_target: `{job=${JSON.stringify(job)}}` });
+  if (!data.ok) return data;
+  if (!Array.isArray(data.value)) return failure(failed('invalid_response', 'the answer of /api/v1/targets/metadata is not a list', notPrometheusHint));
+  const out = new Map<string, { type: string; help: string }>();
+  for (const item of data.value) {
+    const m = asRecord(item);
+    if (typeof m?.metric === 'string') out.set(m.metric, { type: typeof m.type === 'string' ? m.type : 'unknown', help: typeof m.help === 'string' ? m.help : '' });
+  }
+  return success(out);
+}

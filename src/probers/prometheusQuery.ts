@@ -3,12 +3,19 @@
 // as "rate is zero", and its hint names the metrics that do exist and look alike.
 import { Type } from '@sinclair/typebox';
 import { HttpUrl } from '../core/fields.js';
-import { selectedMetricNames } from '../util/promql.js';
+import { parseExposition } from '../util/promText.js';
+import { readPromql, selectedMetricNames, type Selector } from '../util/promql.js';
+import { count, quoted } from '../util/text.js';
 import { defineProber } from './define.js';
-import type { ProbeContext, ProbeOutcome } from './types.js';
-import { asRecord, failed, passed } from './common.js';
+import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
+import { asRecord, attempt, failed, passed, success } from './common.js';
 import { ExpectField, holds } from './expect.js';
-import { metricNames, notPrometheusHint, prometheusApi, prometheusReasons, suggest } from './prometheusApi.js';
+import { jobMetadata, jobTargets, metricNames, notPrometheusHint, prometheusApi, prometheusReasons, suggest, type PrometheusReason, type ScrapeTarget } from './prometheusApi.js';
+
+const targetDownHint =
+  'Prometheus cannot scrape the job\'s target, and lastError says why: "connection refused" means nothing listens at that host:port (compare the port in scrape_configs with the port the app really listens on), "context deadline exceeded" an app slower than scrape_timeout, an HTTP 404 a wrong metrics_path. The query\'s rate() keeps returning the last samples for minutes: do not read its value as current.';
+const neverWrittenHint =
+  'The target declares the metric (its # HELP/# TYPE lines are served) but has no sample of it: the code defines the counter and never increments it, or increments another one. Query the counter that moves, or make the app increment this one.';
 
 export const prometheusQueryProber = defineProber({
   fields: Type.Object({
@@ -21,15 +28,35 @@ export const prometheusQueryProber = defineProber({
      * For a query written against one of several possible producers (e.g. Tempo's span metrics).
      */
     relatedMetrics: Type.Optional(Type.Array(Type.String({ pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' }), { minItems: 1 })),
+    /**
+     * The scrape job whose metrics the query reads; default: the `job="..."` matcher of its selectors, if
+     * any. With a job, every run also reads the job's targets and whether what the query selects is
+     * still being scraped, so a dead target or a counter that stopped is named within a scrape interval
+     * while a 5-minute rate() still returns the old samples. Leave it out for a query whose metrics
+     * arrive by remote write, or that selects one of several metrics with `or`.
+     */
+    job: Type.Optional(Type.String({ minLength: 1 })),
   }),
   reasons: {
     ...prometheusReasons,
     absent:
       'The query returns nothing: either a metric it selects does not exist in Prometheus (misspelt, or nothing writes it yet: check that the exporter or remote-write sender producing it is configured and scraped), or its label matchers select nothing now.',
     threshold: 'The metric exists but its value is out of range: look at its recent graph in Prometheus to see when it changed.',
+    target_down: targetDownHint,
+    never_written: neverWrittenHint,
   },
   decode(f, d) {
-    return { prometheus: f.prometheus, query: f.query, expect: f.expect === undefined ? undefined : d.expectation('expect', f.expect), relatedMetrics: f.relatedMetrics ?? [] };
+    return {
+      prometheus: f.prometheus,
+      query: f.query,
+      expect: f.expect === undefined ? undefined : d.expectation('expect', f.expect),
+      relatedMetrics: f.relatedMetrics ?? [],
+      job:
+        f.job ??
+        readPromql(f.query)
+          .selectors.flatMap((s) => s.matchers)
+          .find((m) => m.name === 'job' && m.op === '=')?.value,
+    };
   },
   async run(spec, ctx) {
     const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/query', { query: spec.query });
@@ -43,6 +70,12 @@ export const prometheusQueryProber = defineProber({
       return failed('invalid_response', 'the answer of /api/v1/query has no data.resultType and data.result of an instant query', notPrometheusHint);
     }
     const [first] = samples;
+    if (spec.job !== undefined) {
+      // Whatever the query returned: rate() over 5 minutes keeps the old samples after the target died
+      // or the counter stopped, and only the job's targets and the newest samples tell.
+      const scraped = await scrapedJob(ctx, spec.prometheus, spec.query, spec.job, first?.value);
+      if (scraped) return scraped;
+    }
     if (!first) return absent(ctx, spec.prometheus, spec.query, spec.relatedMetrics);
 
     const expectation = spec.expect;
@@ -117,4 +150,128 @@ async function absent(ctx: ProbeContext, base: string, query: string, related: s
   const details: Record<string, unknown> = { missingMetrics: missing, similarMetrics: similar };
   if (related.length) details.relatedMetricsPresent = relatedPresent;
   return failed('absent', message, hint, { value: null, details });
+}
+
+type JobReason = 'absent' | 'target_down' | 'never_written' | keyof typeof prometheusReasons;
+
+/**
+ * What the job's side says beyond the query's answer: a target that is down, or a selected metric of
+ * the job with no fresh sample (the target dropped it: Prometheus marks it stale at the next scrape).
+ * Undefined when the targets are up and every selected metric is fresh, or when the job has no
+ * target: its metrics then arrive some other way (remote write), where staleness cannot be seen.
+ */
+async function scrapedJob(ctx: ProbeContext, base: string, query: string, job: string, value: number | undefined): Promise<ProbeOutcome<never, JobReason, never> | undefined> {
+  const listed = await jobTargets(ctx, base, job);
+  if (!listed.ok) return listed.outcome;
+  const { targets } = listed.value;
+  if (!targets.length) return undefined;
+  const still = value === undefined ? '' : ` (the query still returns ${value}, computed from older samples)`;
+  const details: Record<string, unknown> = {
+    job,
+    targets: targets.map((t) => ({ scrapeUrl: t.scrapeUrl, health: t.health, lastError: t.lastError || undefined, lastScrape: t.lastScrape })),
+  };
+  const down = targets.filter((t) => t.health === 'down');
+  if (down.length) {
+    const each = down.map((t) => `${t.scrapeUrl ?? t.labels?.instance ?? '(no scrape URL)'}: ${t.lastError || 'no lastError given'}`);
+    return failed('target_down', `job "${job}": ${down.length} of ${count(targets.length, 'target')} down: ${each.join('; ')}${still}`, undefined, { value: null, details });
+  }
+
+  // An instant selector honours staleness markers: empty as soon as a scrape no longer has the series.
+  const stale: string[] = [];
+  for (const s of jobSelectors(query, job)) {
+    if (stale.includes(s.metric)) continue;
+    const fresh = await prometheusApi(ctx, base, '/api/v1/query', { query: `count(${s.text})` });
+    if (!fresh.ok) return fresh.outcome;
+    const result = asRecord(fresh.value)?.result;
+    if (!Array.isArray(result) || result.length === 0) stale.push(s.metric);
+  }
+  if (!stale.length) return undefined;
+  details.staleMetrics = stale;
+
+  // A counter's family may be named with or without _total (classic text format vs OpenMetrics).
+  const declaredIn = (has: (name: string) => boolean, w: string) => has(w) || (w.endsWith('_total') && has(w.slice(0, -'_total'.length)));
+  // The target's own exposition is the first-hand answer, when the watchdog can reach the scrape URL:
+  // Prometheus keeps a family's metadata for a while after the target stopped declaring it.
+  const own = await exposition(ctx, targets);
+  let declared: string[];
+  let declaredBy: string;
+  if (own) {
+    declared = stale.filter((w) => declaredIn((n) => own.text.family(n)?.samples.length === 0, w));
+    declaredBy = own.url;
+  } else {
+    const meta = await jobMetadata(ctx, base, job);
+    if (!meta.ok) return meta.outcome;
+    declared = stale.filter((w) => declaredIn((n) => meta.value.has(n), w));
+    declaredBy = "Prometheus's metadata of the target";
+  }
+  const moving = await movingCounters(ctx, base, job);
+  if (!moving.ok) return moving.outcome;
+  const others = moving.value.filter((m) => !stale.includes(m));
+  details.movingCounters = others;
+
+  if (declared.length) {
+    const alike = suggest(declared, others, 5);
+    const shown = alike.length ? alike : others.slice(0, 5);
+    const lead = shown.length ? `Counters of job "${job}" that do move: ${shown.join(', ')}. ` : `No counter of job "${job}" moves either. `;
+    return failed(
+      'never_written',
+      `job "${job}" declares ${quoted(declared)} (# HELP/# TYPE in ${declaredBy}) but has no sample of ${declared.length > 1 ? 'them' : 'it'}${still}`,
+      lead + neverWrittenHint,
+      { value: null, details },
+    );
+  }
+  const known = await metricNames(ctx, base);
+  if (!known.ok) return known.outcome;
+  // Never seen at all and nothing returned: the ordinary absent, with look-alikes from every name.
+  if (value === undefined && !stale.some((w) => known.value.includes(w))) return undefined;
+  const similar = suggest(
+    stale,
+    known.value.filter((n) => !stale.includes(n)),
+    5,
+  );
+  return failed(
+    'absent',
+    `no fresh sample of ${quoted(stale)}: the targets of job "${job}" are up but no longer expose it${still}`,
+    (similar.length ? `Metrics that do exist and look alike: ${similar.join(', ')}. ` : '') +
+      'The target stopped writing it (renamed in a new release of the app, or its registry is no longer exported): query the name it writes now.',
+    { value: null, details },
+  );
+}
+
+/** Each selector of the job's metrics, as an instant selector limited to the job. */
+function jobSelectors(query: string, job: string): { metric: string; text: string }[] {
+  const ofJob = (s: Selector) => s.matchers.every((m) => m.name !== 'job' || (m.op === '=' && m.value === job));
+  return readPromql(query).selectors.flatMap((s) => {
+    if (s.inAbsent || s.metric === undefined || !ofJob(s)) return [];
+    const rest = s.matchers.filter((m) => m.name !== '__name__' && m.name !== 'job').map((m) => `${m.name}${m.op}${JSON.stringify(m.value)}`);
+    return [{ metric: s.metric, text: `{${[`__name__=${JSON.stringify(s.metric)}`, ...rest, `job=${JSON.stringify(job)}`].join(', ')}}` }];
+  });
+}
+
+/**
+ * The counters (`*_total`) of the job that rose in the last 5 minutes: their raw samples (a range
+ * selector keeps the metric name, which rate() and every arithmetic would drop), compared first to last.
+ */
+async function movingCounters(ctx: ProbeContext, base: string, job: string): Promise<Attempt<string[], PrometheusReason>> {
+  const data = await prometheusApi(ctx, base, '/api/v1/query', { query: `{job=${JSON.stringify(job)}, __name__=~".+_total"}[5m]` });
+  if (!data.ok) return data;
+  const result = asRecord(data.value)?.result;
+  const moved = new Set<string>();
+  for (const series of Array.isArray(result) ? result : []) {
+    const s = asRecord(series);
+    const name = asRecord(s?.metric)?.__name__;
+    const values = Array.isArray(s?.values) ? s.values.map((v) => (Array.isArray(v) ? Number(v[1]) : Number.NaN)) : [];
+    // A counter that rose, or was reset (a restart) and counted again, moved.
+    if (typeof name === 'string' && values.some((v, i) => i > 0 && v !== values[i - 1])) moved.add(name);
+  }
+  return success([...moved].sort());
+}
+
+/** The first up target's own exposition, parsed; undefined when the watchdog cannot read it. */
+async function exposition(ctx: ProbeContext, targets: ScrapeTarget[]) {
+  const url = targets.find((t) => t.health === 'up' && t.scrapeUrl)?.scrapeUrl;
+  if (!url) return undefined;
+  const res = await attempt(() => ctx.http.request(url, { signal: ctx.signal, maxBytes: 8 * 1024 * 1024 }));
+  if (!res.ok || res.value.status !== 200) return undefined;
+  return { url, text: parseExposition(res.value.body) };
 }

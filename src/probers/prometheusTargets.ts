@@ -6,16 +6,7 @@ import { HttpUrl } from '../core/fields.js';
 import { capped, count } from '../util/text.js';
 import { defineProber } from './define.js';
 import { failed, passed } from './common.js';
-import { notPrometheusHint, prometheusApi, prometheusReasons } from './prometheusApi.js';
-
-interface Target {
-  scrapePool?: string;
-  scrapeUrl?: string;
-  labels?: Record<string, string>;
-  health?: string;
-  lastError?: string;
-  lastScrape?: string;
-}
+import { jobTargets, prometheusReasons } from './prometheusApi.js';
 
 const reloadStep = 'then reload: curl -X POST http://prometheus:9090/-/reload (needs --web.enable-lifecycle)';
 
@@ -42,14 +33,9 @@ export const prometheusTargetsProber = defineProber({
   reasons: { ...prometheusReasons, ...hints },
   decode: (f) => ({ prometheus: f.prometheus, job: f.job, minTargets: f.minTargets ?? 1 }),
   async run(spec, ctx) {
-    const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/targets', { state: 'active' });
-    if (!data.ok) return data.outcome;
-    const active = (data.value as { activeTargets?: unknown } | null)?.activeTargets;
-    if (!Array.isArray(active)) {
-      return failed('invalid_response', 'the answer of /api/v1/targets has no data.activeTargets list', notPrometheusHint);
-    }
-    // Relabelling may rewrite the job label away from the scrape pool's name: either one identifies the job.
-    const targets = (active as Target[]).filter((t) => t?.labels?.job === spec.job || t?.scrapePool === spec.job);
+    const listed = await jobTargets(ctx, spec.prometheus, spec.job);
+    if (!listed.ok) return listed.outcome;
+    const { targets, jobs } = listed.value;
     const up = targets.filter((t) => t.health === 'up');
     const down = targets.filter((t) => t.health === 'down');
     const details = {
@@ -57,7 +43,6 @@ export const prometheusTargetsProber = defineProber({
     };
 
     if (!targets.length) {
-      const jobs = [...new Set((active as Target[]).map((t) => t?.labels?.job ?? t?.scrapePool).filter((j): j is string => Boolean(j)))];
       return failed(
         'no_targets',
         `no active target for job "${spec.job}" (jobs with targets: ${

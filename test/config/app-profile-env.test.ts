@@ -15,6 +15,7 @@ const APP_ENV = {
   APP_REQUESTS_METRIC: 'app_requests_from_env_total',
   TRACED_SERVICE: 'traced-service-from-env',
   APP_ENV_FILE: '/env-file/from-env.env',
+  APP_JOB: 'app-job-from-env',
 };
 
 test('every value that names the app comes from the environment, none is written into a probe', () => {
@@ -31,6 +32,7 @@ test('every value that names the app comes from the environment, none is written
   assert.match(settings('sampler-env'), /\/env-file\/from-env\.env/);
   for (const name of ['tempo-ingestion', 'span-rate', 'sampling-ratio']) assert.match(settings(name), /traced-service-from-env/, name);
   for (const name of ['app-requests', 'sampling-ratio']) assert.match(settings(name), /app_requests_from_env_total/, name);
+  assert.equal((probes.find((p) => p.name === 'app-requests')!.settings as { job?: string }).job, 'app-job-from-env');
 });
 
 test('sampler-env reads APP_ENV_FILE when set, and is not blocked behind the app container', () => {

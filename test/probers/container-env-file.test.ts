@@ -1,6 +1,6 @@
 // container_env with an env file (the app's .env, mounted read-only into the watchdog): dotenv
 // syntax, only the expected keys read out, the app on the host (no container) judged by its file,
-// files that cannot be read, and no other value of the file in any view, log or `watchdog check`.
+// files that cannot be read, sampler values the OpenTelemetry SDK would ignore (env_invalid), and no other value of the file in any view, log or `watchdog check`.
 // Real files in a temporary folder, the real dockerd for the container side.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,7 +16,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
-import { pickDotenv } from '../../src/probers/containerEnv.js';
+import { pickDotenv, samplerProblems } from '../../src/probers/containerEnv.js';
 import { probeDetail, statusReport, statusTable } from '../../src/report/view.js';
 import { dockerAvailable, removeContainer, runContainer, uniqueName } from '../support/docker.js';
 import { problemsOf } from '../support/engine.js';
@@ -254,4 +254,71 @@ test('no other value of the env file reaches /status, a log line or `watchdog ch
   assert.match(cli.out, /env-file-wrong/);
   assert.match(cliJson, /OTEL_TRACES_SAMPLER_ARG is \\"0\.5\\"/);
   assert.match(lines.join(''), /"msg":"probe failing"/);
+});
+
+// env_invalid (issue 17, item 7): a sampler the OpenTelemetry SDK does not know, or a ratio that is not a
+// probability, named with the nearest valid value and what the SDK does instead, ahead of env_mismatch.
+test("the newer ops guide's parentbased_traceid_ratio in the app's .env is env_invalid: nearest value, and the SDK's 100% fallback", async () => {
+  const r = await runProber('container_env', probe({ envFile: envFile('OTEL_TRACES_SAMPLER=parentbased_traceid_ratio\nOTEL_TRACES_SAMPLER_ARG=0.1\n') }));
+  assert.equal(r.status, 'failing');
+  assert.equal(r.reason, 'env_invalid');
+  assert.match(r.message, /^OTEL_TRACES_SAMPLER="parentbased_traceid_ratio" is not a sampler of the OpenTelemetry SDK \(nearest: parentbased_traceidratio\) in \/.*app-\d+\.env$/);
+  assert.match(r.hint ?? '', /^Set OTEL_TRACES_SAMPLER=parentbased_traceidratio in \/.*\.env and restart the app\./);
+  assert.match(r.hint ?? '', /uses its default parentbased_always_on: every trace is sampled \(100%\)/);
+  assert.equal(r.value, 1);
+  assert.deepEqual(r.details?.invalid, [{ key: 'OTEL_TRACES_SAMPLER', source: r.details?.envFile, nearest: 'parentbased_traceidratio' }]);
+});
+
+test("a ratio that is not a number, in a real container's environment, is env_invalid: the SDK then samples everything", async (t) => {
+  const name = uniqueName('env-invalid');
+  t.after(() => removeContainer(name));
+  await runContainer({ name, env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '10%' } });
+  const r = await runProber('container_env', probe({ container: name }));
+  assert.equal(r.reason, 'env_invalid');
+  assert.equal(r.message, `OTEL_TRACES_SAMPLER_ARG="10%" is not a probability (a number in [0, 1], e.g. "0.1") for parentbased_traceidratio in "${name}"`);
+  assert.match(r.hint ?? '', new RegExp(`^Set OTEL_TRACES_SAMPLER_ARG=0\\.1 in the environment of the compose service that runs "${name}" and recreate it`));
+  assert.match(r.hint ?? '', /samples with ratio 1\.0: every trace \(100%\)/);
+});
+
+test('a ratio above 1 is env_invalid with the clamped value; a sampler differing only in case is not invalid', async () => {
+  const above = await runProber('container_env', probe({ envFile: envFile('OTEL_TRACES_SAMPLER=traceidratio\nOTEL_TRACES_SAMPLER_ARG=10\n') }));
+  assert.equal(above.reason, 'env_invalid');
+  assert.match(above.hint ?? '', /^Set OTEL_TRACES_SAMPLER_ARG=1 in/);
+  // Valid but not what the guide wants: the ordinary mismatch.
+  const cased = await runProber('container_env', probe({ envFile: envFile('OTEL_TRACES_SAMPLER=ParentBased_TraceIdRatio\nOTEL_TRACES_SAMPLER_ARG=0.1\n') }));
+  assert.equal(cased.reason, 'env_mismatch');
+});
+
+test('env_invalid comes before env_mismatch, and still names the other differing variable', async () => {
+  const r = await runProber('container_env', probe({ envFile: envFile('OTEL_TRACES_SAMPLER=parentbased_traceid_ratio\nOTEL_TRACES_SAMPLER_ARG=0.5\n') }));
+  assert.equal(r.reason, 'env_invalid');
+  assert.match(r.message, /\. Also differing: OTEL_TRACES_SAMPLER_ARG is "0\.5", expected "0\.1"$/);
+  assert.deepEqual(r.details?.mismatched, ['OTEL_TRACES_SAMPLER', 'OTEL_TRACES_SAMPLER_ARG']);
+});
+
+test('valid values: always_on with any argument, jaeger_remote with its key=value argument, are not judged invalid', () => {
+  const valid: [string, string][] = [
+    ['always_on', 'x'],
+    ['parentbased_jaeger_remote', 'endpoint=http://localhost:14250,pollingIntervalMs=5000'],
+    ['parentbased_traceidratio', '0'],
+    ['', 'x'],
+  ];
+  for (const [sampler, arg] of valid) {
+    const env = new Map([
+      ['OTEL_TRACES_SAMPLER', sampler],
+      ['OTEL_TRACES_SAMPLER_ARG', arg],
+    ]);
+    assert.deepEqual(samplerProblems(env), [], `${sampler} ${arg}`);
+  }
+});
+
+test('an expectation the SDK would ignore is refused at load, naming file, probe, field and the nearest value', () => {
+  const load = () =>
+    parseConfig(
+      [{ file: 'probes/app.yaml', text: JSON.stringify({ probes: [{ name: 'sampler-env', kind: 'container_env', container: 'app', expect: { OTEL_TRACES_SAMPLER: 'parentbased_traceid_ratio' } }] }) }],
+      {},
+    );
+  assert.deepEqual(problemsOf(load), [
+    'probes/app.yaml: probe "sampler-env": expect.OTEL_TRACES_SAMPLER: OTEL_TRACES_SAMPLER="parentbased_traceid_ratio" is not a sampler of the OpenTelemetry SDK (nearest: parentbased_traceidratio): expect OTEL_TRACES_SAMPLER=parentbased_traceidratio',
+  ]);
 });
