@@ -21,6 +21,7 @@ import { freePort } from '../support/ports.js';
 import { runProber } from '../support/prober.js';
 import { shippedRoute, webhook } from '../support/alert-route.js';
 import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
+import { parseExposition } from '../../src/util/promText.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const shippedRules = readFileSync(resolve(root, 'deploy/prometheus/watchdog-rules.yml'), 'utf8');
@@ -159,7 +160,7 @@ test('Alertmanager up only after Prometheus sent (one alert dropped while it sta
   // Prometheus first, sending to a port where Alertmanager is not up yet.
   const prom = await startPrometheus({ ruleFiles: { 'watchdog-rules.yml': shippedRules }, alertmanagers: [`127.0.0.1:${amPort}`], extraArgs: ['--rules.alert.resend-delay=20s'] });
   t.after(() => prom.stop());
-  const dropped = async () => Number(/^prometheus_notifications_dropped_total (\S+)$/m.exec(await (await fetch(`${prom.url}/metrics`)).text())?.[1] ?? 0);
+  const dropped = async () => parseExposition(await (await fetch(`${prom.url}/metrics`)).text()).value('prometheus_notifications_dropped_total') ?? 0;
   for (const until = Date.now() + 30_000; (await dropped()) < 1 && Date.now() < until;) await new Promise((r) => setTimeout(r, 250));
   assert.ok((await dropped()) >= 1, `Prometheus dropped the heartbeat while Alertmanager was not up: ${await dropped()}`);
   const am = await startAlertmanager({ config: shippedRoute(hook.url), port: amPort });
@@ -254,8 +255,8 @@ test('one-shot: a receiver that starts answering 500 after it worked is seen wit
       body: JSON.stringify([{ labels: { alertname: 'WatchdogProbeFailing', probe, severity: 'critical' }, annotations: {} }]),
     });
   const requests = async () => {
-    const text = await (await fetch(`${am.url}/metrics`)).text();
-    const value = (metric: string) => Number(new RegExp(`^${metric}\\{integration="webhook"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const exposition = parseExposition(await (await fetch(`${am.url}/metrics`)).text());
+    const value = (metric: string) => exposition.value(metric, { integration: 'webhook' }) ?? 0;
     return { total: value('alertmanager_notification_requests_total'), failed: value('alertmanager_notification_requests_failed_total') };
   };
   // One notification that works, so that counts since start are not all failures.

@@ -9,6 +9,7 @@ import { runProber } from '../support/prober.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
 import { startPrometheus, waitForQuery, type PrometheusHandle } from '../support/prometheus.js';
 import { startTempoStandin, type TempoStandin, type TempoStandinOptions } from '../support/tempo-standin.js';
+import { parseExposition } from '../../src/util/promText.js';
 
 type After = { after(fn: () => Promise<void> | void): void };
 
@@ -65,11 +66,8 @@ async function sendUntil(s: TempoStandin, until: (metrics: string) => boolean, w
   assert.fail(`${what} never showed on the stand-in's /metrics; last:\n${text}`);
 }
 
-const counter = (text: string, name: string): number =>
-  text
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}{`))
-    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+/** A counter summed over its series, read with the project's one text-format reader. */
+const counter = (text: string, name: string): number => parseExposition(text).sum(name);
 
 function path(s: TempoStandin, prom: PrometheusHandle | undefined, memory?: MemoryCell): Promise<ProbeResult> {
   return runProber('span_metrics_path', { name: 'span-metrics-path', tempo: s.url, ...(prom ? { prometheus: prom.url } : {}), timeout: '5s', pause: '1s' }, memory ? { memory } : {});

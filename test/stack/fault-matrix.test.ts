@@ -616,15 +616,9 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'container-tempo': 'blocked:docker_unavailable',
         'container-backend': 'blocked:docker_unavailable',
         'prometheus-memory': 'blocked:dependency_failed',
-        'tempo-memory': 'blocked:dependency_failed',
         'sampler-env': 'blocked:docker_unavailable',
         // tempo-ready waits on container-tempo (issue 17): while Docker cannot be asked, Tempo's probes wait too.
-        'tempo-ready': 'blocked:dependency_failed',
-        'tempo-ingestion': 'blocked:dependency_failed',
-        'otlp-canary': 'blocked:dependency_failed',
-        'span-metrics-path': 'blocked:dependency_failed',
-        'span-rate': 'blocked:dependency_failed',
-        'tempo-storage': 'blocked:dependency_failed',
+        ...behindTempoContainer,
       },
     },
     {
