@@ -13,6 +13,7 @@ import { startDaemon } from '../../src/daemon.js';
 import { readView, StatusReport, ProbeDetail, MaintenanceList } from '../../src/report/schemas.js';
 import { captureLogger, eventually } from '../support/engine.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
+import { farDailyWindow } from '../support/time.js';
 
 const TOKEN = 'status-schema';
 
@@ -30,6 +31,7 @@ test('GET /status holds to its StatusReport schema with every status, a maintena
   t.after(() => up.close());
   const dir = mkdtempSync(join(tmpdir(), 'watchdog-status-schema-'));
   const now = Date.now();
+  const nightly = farDailyWindow(now);
   writeFileSync(
     join(dir, 'probes.yaml'),
     `
@@ -37,7 +39,7 @@ discover: { docker: "tcp://127.0.0.1:${noDocker.port}", interval: 1m }
 maintenance:
   windows:
     - { name: now, reason: schema test, start: "${new Date(now - 60_000).toISOString()}", duration: 1h, probes: [in-window] }
-    - { name: nightly, reason: upcoming, cron: "0 3 * * *", timezone: Europe/Berlin, duration: 30m, probes: [api-up] }
+    - { name: nightly, reason: upcoming, cron: "${nightly.cron}", timezone: ${nightly.timezone}, duration: 30m, probes: [api-up] }
 probes:
   - { name: api-up, kind: http, url: "${up.url}/x", assertions: [{ path: $.n, expect: "> 2" }] }
   - { name: api-down, kind: http, url: "${down.url}/", timeout: 1s }

@@ -98,3 +98,16 @@ export class ManualTime implements Timers {
 function turn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/**
+ * A daily window that is far from now whenever the test runs: it opens at least ten hours ahead and
+ * closes at least ten hours ago, so a test about an *upcoming* window cannot see it open. A fixed
+ * "0 3 * * *" in Europe/Berlin is 01:00 or 02:00 UTC, and a CI run started at 02:10 UTC found it open.
+ * `utcHours` are the hours its start can fall on in UTC (Berlin is UTC+1 in winter, UTC+2 in summer).
+ */
+export function farDailyWindow(now = Date.now()): { cron: string; timezone: string; utcHours: number[] } {
+  const utcHour = (new Date(now).getUTCHours() + 12) % 24;
+  // Written in Berlin's time so the tests still show that the timezone is applied.
+  const berlinHour = (utcHour + 1) % 24;
+  return { cron: `0 ${berlinHour} * * *`, timezone: 'Europe/Berlin', utcHours: [utcHour, (utcHour + 23) % 24] };
+}
