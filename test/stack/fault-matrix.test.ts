@@ -339,7 +339,9 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     tempo.setStoragePaths({ traces: '/tmp/tempo/traces', wal: '/tmp/tempo/wal', generatorWal: '/tmp/tempo/generator/wal' });
     tempo.setRemoteWrite(`${published.url}/api/v1/write`);
   };
-  const restoreTempo = () => {
+  /** Back to the test stack: the published row's Tempo container goes, the stand-in is healthy again. */
+  const leavePublished = (tempoContainer: string) => async () => {
+    await removeContainer(tempoContainer);
     tempo.setRemoteWrite(`${prometheus.url}/api/v1/write`);
     tempo.setStoragePaths(defaultStorage);
     tempo.setProcessors(['service-graphs', 'span-metrics']);
@@ -717,10 +719,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         await waitFor(async () => (await inspectContainer(names.publishedTempo3)).RestartCount >= 1, 'a restart');
         await publishedSettled('down', at);
       },
-      restore: async () => {
-        await removeContainer(names.publishedTempo3);
-        restoreTempo();
-      },
+      restore: leavePublished(names.publishedTempo3),
       env: publishedEnv(names.publishedTempo3),
       expect: {
         'container-tempo': 'failing:restarting',
@@ -753,10 +752,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         // never_written needs a counter of the job that moves, to name it.
         await waitForQuery(published.url, 'changes(http_requests_total{job="mystocks-backend"}[1m]) > 0', (r) => r.length === 1, 15_000);
       },
-      restore: async () => {
-        await removeContainer(names.publishedTempo2);
-        restoreTempo();
-      },
+      restore: leavePublished(names.publishedTempo2),
       env: publishedEnv(names.publishedTempo2),
       expect: {
         'prometheus-memory': 'failing:no_limit',
