@@ -5,25 +5,17 @@
 // way would pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot as root, sourceFiles } from '../support/sources.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const room = 'src/probers/alertmanagerApi.ts';
 
 /** A string literal that starts with one of Alertmanager's v2 API paths (Tempo's /api/v2/search is not one). */
 const apiPath = /['"`]\/api\/v2\/(alerts|silences?|status|receivers)\b/;
 
-function sources(dir: string): string[] {
-  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return sources(path);
-    return e.name.endsWith('.ts') ? [path] : [];
-  });
-}
-
 test("no file of src/ but the Alertmanager module writes Alertmanager's API paths", () => {
-  const files = sources('src').map((f) => relative(root, join(root, f)));
+  const files = sourceFiles('src');
   assert.ok(files.includes(room) && files.length > 50, `the walk found the sources (${files.length} files)`);
   assert.match(readFileSync(join(root, room), 'utf8'), apiPath, 'the module itself holds the paths');
   const found = files.filter((f) => f !== room && apiPath.test(readFileSync(join(root, f), 'utf8')));
