@@ -20,6 +20,22 @@ export function badge(status: ProbeStatus): string {
   return `<span class="badge ${status}">${word[status]}</span>`;
 }
 
+/**
+ * A run's tooltip, written once per run: a run stays in the sparkline for 30 runs, and each of them
+ * renders the card again (the date, duration and escaping were most of a card's cost). Keyed weakly
+ * by the result, which is never changed once recorded and leaves with the history.
+ */
+const barTitles = new WeakMap<ProbeResult, string>();
+
+function barTitle(r: ProbeResult): string {
+  let title = barTitles.get(r);
+  if (title === undefined) {
+    title = `<title>${escapeHtml(`${iso(r.at)} ${word[r.status]} ${formatDuration(r.durationMs)}: ${r.message}`)}</title>`;
+    barTitles.set(r, title);
+  }
+  return title;
+}
+
 /** Recent runs, oldest left: bar height is the run's duration, colour and tooltip its status. */
 export function sparkline(history: ProbeResult[], runs = SPARK_RUNS): string {
   const recent = history.slice(0, runs).reverse();
@@ -33,7 +49,7 @@ export function sparkline(history: ProbeResult[], runs = SPARK_RUNS): string {
   const bars = recent
     .map((r, i) => {
       const bh = Math.max(3, Math.round((r.durationMs / max) * (h - 2)));
-      return `<rect class="r-${r.status}" x="${i * w}" y="${h - bh}" width="${w - 2}" height="${bh}"><title>${escapeHtml(`${iso(r.at)} ${word[r.status]} ${formatDuration(r.durationMs)}: ${r.message}`)}</title></rect>`;
+      return `<rect class="r-${r.status}" x="${i * w}" y="${h - bh}" width="${w - 2}" height="${bh}">${barTitle(r)}</rect>`;
     })
     .join('');
   return `<svg class="spark" role="img" aria-label="${escapeHtml(label)}" viewBox="0 0 ${runs * w} ${h}" preserveAspectRatio="xMinYMax meet">${bars}</svg>`;

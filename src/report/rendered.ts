@@ -2,23 +2,55 @@
 // text-table cells, its page card and its /metrics lines. The views (GET /status, the text table,
 // the page, /metrics) join what is kept here; with 1,000 probes a request then renders only the
 // probes that changed since the last one, and all views show the same version of a probe.
+//
+// Rendered when a view first asks after a change, not when the engine records the result: at a 1 s
+// interval and a 15 s scrape that would render each probe fifteen times for every time it is read.
 import type { ProbeState } from '../engine/result.js';
 import type { Window } from '../maintenance/windows.js';
 import { card, type Card } from './card.js';
 import { probeViewIn, rowCells, type RowCells } from './probe.js';
 
-/** One probe as every view shows it, rendered from one version of its state under one maintenance window. */
-export interface ProbeRendering {
-  /** The state's `version` it was rendered from. */
-  readonly version: number;
-  /** The covering maintenance window it was rendered under (`windowKey`): '' for none. */
-  readonly window: string;
+/**
+ * One probe as every view shows it, from one version of its state under one maintenance window. Each
+ * piece is written the first time a view reads it and kept until the whole rendering is replaced:
+ * a scrape does not pay for the page's card (a sparkline of 20-30 runs, ten times the cost of the
+ * other pieces together), nor /status for the exposition lines. Read the pieces right after
+ * `ProbeRenderings.of`, as the views do, not across an await: they are written from the live state.
+ */
+export class ProbeRendering {
+  #json?: string;
+  #cells?: RowCells;
+  #card?: Card;
+  #lines?: readonly string[];
+
+  constructor(
+    private readonly state: ProbeState,
+    /** The covering window it shows, if any. */
+    private readonly covering: Window | undefined,
+    private readonly writeLines: ((s: ProbeState) => string[]) | undefined,
+    /** The state's `version` it shows. */
+    readonly version: number = state.version,
+    /** `windowKey` of the window it shows: '' for none. */
+    readonly window: string = windowKey(covering),
+  ) {}
+
   /** Its entry of GET /status's `probes`, as JSON text. */
-  readonly json: string;
-  readonly cells: RowCells;
-  readonly card: Card;
+  get json(): string {
+    return (this.#json ??= JSON.stringify(probeViewIn(this.state, this.covering)));
+  }
+
+  get cells(): RowCells {
+    return (this.#cells ??= rowCells(this.state));
+  }
+
+  get card(): Card {
+    return (this.#card ??= card(this.state, this.covering));
+  }
+
   /** Its /metrics lines, one string per probe family and kind gauge (metrics/probeFamilies.ts `probeLines`). */
-  readonly lines: readonly string[];
+  get lines(): readonly string[] {
+    return (this.#lines ??= this.writeLines?.(this.state) ?? []);
+  }
 }
 
 export interface RenderingOptions {
@@ -48,20 +80,12 @@ export class ProbeRenderings {
 
   /**
    * The probe's rendering under `window`, kept while its state's version and its window stay;
-   * otherwise rendered afresh, all pieces at once, and kept instead.
+   * otherwise a fresh one replaces it, and every piece of the old one with it.
    */
   of(s: ProbeState, window: Window | undefined): ProbeRendering {
-    const key = windowKey(window);
     const k = this.kept.get(s);
-    if (k && k.version === s.version && k.window === key) return k;
-    const rendering: ProbeRendering = {
-      version: s.version,
-      window: key,
-      json: JSON.stringify(probeViewIn(s, window)),
-      cells: rowCells(s),
-      card: card(s, window),
-      lines: this.opts.lines?.(s) ?? [],
-    };
+    if (k && k.version === s.version && k.window === windowKey(window)) return k;
+    const rendering = new ProbeRendering(s, window, this.opts.lines);
     this.kept.set(s, rendering);
     return rendering;
   }
