@@ -9,7 +9,8 @@ import { startAlerting } from './alerting/index.js';
 import { ConfigError, currentConfigHash, loadConfig, type WatchdogConfig } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
-import { Discovery } from './engine/discovery.js';
+import { Discovery } from './discovery/discovery.js';
+import type { DiscoveryState } from './discovery/state.js';
 import { createMetrics, type ReloadStatus } from './metrics/registry.js';
 import { createDockerClient, type DockerClient } from './net/docker.js';
 import { createHttpClient, type HttpClient } from './net/http.js';
@@ -31,6 +32,8 @@ export interface DaemonDeps {
 export interface Daemon {
   app: FastifyInstance;
   engine: Engine;
+  /** What discovery last reported (src/discovery/). */
+  discovery: DiscoveryState;
   /** http://host:port the API listens on. */
   url: string;
   config: () => WatchdogConfig;
@@ -67,7 +70,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   maintenance.configure(config);
   await maintenance.start();
   const inMaintenance = (s: { spec: Parameters<Maintenance['covering']>[0] }) => maintenance.covering(s.spec) !== undefined;
-  const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics, inMaintenance });
+  const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics, inMaintenance, discovery });
   const app = await buildApp({
     engine,
     registry,
@@ -79,6 +82,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     now,
     reload: () => reload(),
     maintenance,
+    discovery,
   });
   await app.listen({ host: settings.host, port: settings.port });
   const addr = app.server.address();
@@ -138,6 +142,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   return {
     app,
     engine,
+    discovery,
     url,
     config: () => config,
     reload,

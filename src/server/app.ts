@@ -17,6 +17,7 @@ import pagePlugin from './plugins/page.js';
 import conventionsPlugin from './plugins/conventions.js';
 import maintenancePlugin from './plugins/maintenance.js';
 import type { Maintenance } from '../maintenance/manager.js';
+import type { DiscoveryState } from '../discovery/state.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -33,11 +34,18 @@ export interface AppOptions {
   reload?: () => Promise<boolean>;
   /** Maintenance windows (the /maintenance routes, and shown in /status and the page); none: the routes answer 503. */
   maintenance?: Maintenance;
+  /** Discovery's last report, shown in /status; none without discovery. */
+  discovery?: DiscoveryState;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string; reload?: () => Promise<boolean>; maintenance?: Maintenance };
+    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & {
+      adminToken?: string;
+      reload?: () => Promise<boolean>;
+      maintenance?: Maintenance;
+      discovery?: DiscoveryState;
+    };
   }
 }
 
@@ -81,6 +89,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     adminToken: opts.adminToken,
     reload: opts.reload,
     maintenance: opts.maintenance,
+    discovery: opts.discovery,
   });
   app.addSchema(ProbeView);
   app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });

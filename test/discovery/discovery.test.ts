@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { readSettings } from '../../src/config/settings.js';
 import { startDaemon } from '../../src/daemon.js';
-import { Discovery, probeName } from '../../src/engine/discovery.js';
+import { Discovery, probeName } from '../../src/discovery/discovery.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { createDockerClient, DockerUnavailableError, type DockerClient } from '../../src/net/docker.js';
@@ -146,7 +146,7 @@ test('discovery: a Docker that cannot be listed keeps the last set, and says so 
     engine.states().map((s) => s.spec.name),
     ['container-svc'],
   );
-  const registry = createMetrics({ engine, version: 't', reloadStatus: () => ({ ok: true, at: 0 }), processMetrics: false });
+  const registry = createMetrics({ engine, discovery, version: 't', reloadStatus: () => ({ ok: true, at: 0 }), processMetrics: false });
   assert.match(await registry.metrics(), /watchdog_discovery_up 1/);
 
   broken = true;
@@ -156,7 +156,7 @@ test('discovery: a Docker that cannot be listed keeps the last set, and says so 
     ['container-svc'],
     'the last set is kept',
   );
-  const report = statusReport(engine.states(), Date.now(), engine.discovery);
+  const report = statusReport(engine.states(), Date.now(), discovery.current());
   assert.equal(report.discovery!.status, 'stale');
   assert.match(report.discovery!.message, /cannot list containers at .*: nothing accepts connections .*; keeping the 1 discovered probe\(s\) found at /);
   assert.match(await registry.metrics(), /watchdog_discovery_up 0/);
@@ -169,7 +169,7 @@ test('discovery: a Docker that cannot be listed keeps the last set, and says so 
   once.configure(config);
   await once.refresh();
   assert.deepEqual(fresh.states(), []);
-  assert.equal(fresh.discovery!.status, 'pending');
+  assert.equal(once.current()!.status, 'pending');
 });
 
 test('watchdog check lists discovered probes like written ones', async (t) => {
