@@ -5,7 +5,8 @@
 // with label filters is asked of the Engine here. What discovery last saw is its own, read through
 // DiscoveryState (state.ts) by /status, /metrics and `watchdog check`.
 import type { Logger } from 'pino';
-import { DISCOVERED_KIND, type DiscoverConfig, type WatchdogConfig } from '../config/load.js';
+import { DISCOVERED_KIND, type DiscoverConfig } from '../config/discover.js';
+import type { WatchdogConfig } from '../config/load.js';
 import type { ContainerSummary, DockerClient } from '../net/docker.js';
 import { proberFor, probers } from '../probers/index.js';
 import type { ProbeSpec } from '../probers/types.js';
