@@ -6,7 +6,7 @@ import type { ContainerInspect, ContainerStats } from '../net/docker.js';
 import { formatBytes, formatDuration, percent } from '../util/format.js';
 import { count } from '../util/text.js';
 import { defineProber } from './define.js';
-import type { ProbeOutcome, Sample } from './types.js';
+import type { ProbeContext, ProbeOutcome, Sample } from './types.js';
 import { failed, passed } from './common.js';
 import {
   askDocker,
@@ -29,6 +29,13 @@ import {
 const USAGE_GAUGE = 'watchdog_container_memory_usage_bytes';
 const LIMIT_GAUGE = 'watchdog_container_memory_limit_bytes';
 type Gauge = typeof USAGE_GAUGE | typeof LIMIT_GAUGE;
+
+/** The decoded fields measure() reads. */
+interface MemorySpec {
+  container: string;
+  expectLimit?: { text: string; bytes: number };
+  maxUsageRatio: number;
+}
 
 const raiseLimit = 'raise deploy.resources.limits.memory (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>)';
 
@@ -73,67 +80,73 @@ export const containerMemoryProber = defineProber({
     if (!inspected.ok) return inspected.outcome;
     const { ctx, info } = inspected.value;
     const { judged, track } = judgeContainer(info, ctx.now(), runCtx.memory, spec.windowMs);
-    const down = notRunning(name, info, judged);
-    // An OOM kill explains itself; any other stop is explained by the container's own last log lines.
-    if (down) return { ...(info.State.OOMKilled ? down : await withLastWords(ctx, name, info, down)), memory: track };
-
-    const read = await askDocker(ctx, name, () => ctx.docker.stats(name, ctx.signal));
-    if (!read.ok) return { ...read.outcome, memory: track };
-    const stats = read.value;
-    const usage = memoryInUse(stats.memory_stats);
-    if (usage === undefined) {
-      // The Engine reports no memory for a stopped container: it stopped between the two calls.
-      return failed('not_running', `"${name}" stopped while its memory was being read`, `Read why it stops: docker logs --tail 50 ${name}; docker inspect -f '{{json .State}}' ${name}.`, {
-        value: null,
-        details: { container: name },
-        memory: track,
-      });
-    }
-    const limit = info.HostConfig.Memory ?? 0;
-    const samples: Sample<Gauge>[] = [
-      { metric: USAGE_GAUGE, labels: { container: name }, value: usage.bytes },
-      { metric: LIMIT_GAUGE, labels: { container: name }, value: limit },
-    ];
-    const details: Record<string, unknown> = { container: name, usageBytes: usage.bytes, limitBytes: limit, cacheExcludedBytes: usage.excluded };
-
-    if (judged.noLimit) {
-      const hostMemory = stats.memory_stats.limit ? ` and docker stats shows the host's ${formatBytes(stats.memory_stats.limit)} as its "limit"` : '';
-      const missing = missingLimit(info, spec.expectLimit?.text);
-      return failed(
-        'no_limit',
-        `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${hostMemory}; it uses ${formatBytes(usage.bytes)}${missing.because}`,
-        missing.hint,
-        { value: null, details, samples, memory: track },
-      );
-    }
-
-    const ratio = usage.bytes / limit;
-    details.ratio = round(ratio);
-    const used = `${formatBytes(usage.bytes)} of its ${formatBytes(limit)} limit (${percent(ratio)})`;
-    const expected = spec.expectLimit;
-    if (expected !== undefined && expected.bytes !== limit) {
-      details.expectLimitBytes = expected.bytes;
-      return failed(
-        'limit_mismatch',
-        `"${name}" is limited to ${formatBytes(limit)}, expected ${formatBytes(expected.bytes)} (expectLimit "${expected.text}"); it uses ${used}`,
-        `Compose sets another limit, or the container predates the change: set deploy.resources.limits.memory (or mem_limit) for its service to ${expected.text} and recreate it (docker compose up -d <service>). If ${formatBytes(limit)} is intended, change expectLimit.`,
-        { value: ratio, details, samples, memory: track },
-      );
-    }
-
-    const max = spec.maxUsageRatio;
-    details.maxUsageRatio = max;
-    if (ratio > max) {
-      return failed(
-        'near_limit',
-        `"${name}" uses ${used}, above ${percent(max)}`,
-        `At its limit the kernel OOM-kills it. Either ${raiseLimit}, or cut what it holds (Prometheus: fewer series or a shorter --storage.tsdb.retention.time; Tempo: lower what its ingester (Tempo 2) or live-store (Tempo 3, live_store.max_live_traces_bytes) keeps in memory). docker stats ${name} shows the trend.`,
-        { value: ratio, details, samples, memory: track },
-      );
-    }
-    return passed(`"${name}" uses ${used}`, { value: ratio, details, samples, memory: track });
+    // Every verdict keeps what this run saw, so the next one judges a loop as container_state does.
+    return { ...(await measure(ctx, spec, info, judged)), memory: track };
   },
 });
+
+/** The verdict on a container judged by judgeContainer: not_running, or its limit and usage. */
+async function measure(ctx: ProbeContext, spec: MemorySpec, info: ContainerInspect, judged: StateJudgement) {
+  const name = spec.container;
+  const down = notRunning(name, info, judged);
+  // An OOM kill explains itself; any other stop is explained by the container's own last log lines.
+  if (down) return info.State.OOMKilled ? down : withLastWords(ctx, name, info, down);
+
+  const read = await askDocker(ctx, name, () => ctx.docker.stats(name, ctx.signal));
+  if (!read.ok) return read.outcome;
+  const stats = read.value;
+  const usage = memoryInUse(stats.memory_stats);
+  if (usage === undefined) {
+    // The Engine reports no memory for a stopped container: it stopped between the two calls.
+    return failed('not_running', `"${name}" stopped while its memory was being read`, `Read why it stops: docker logs --tail 50 ${name}; docker inspect -f '{{json .State}}' ${name}.`, {
+      value: null,
+      details: { container: name },
+    });
+  }
+  const limit = info.HostConfig.Memory ?? 0;
+  const samples: Sample<Gauge>[] = [
+    { metric: USAGE_GAUGE, labels: { container: name }, value: usage.bytes },
+    { metric: LIMIT_GAUGE, labels: { container: name }, value: limit },
+  ];
+  const details: Record<string, unknown> = { container: name, usageBytes: usage.bytes, limitBytes: limit, cacheExcludedBytes: usage.excluded };
+
+  if (judged.noLimit) {
+    const hostMemory = stats.memory_stats.limit ? ` and docker stats shows the host's ${formatBytes(stats.memory_stats.limit)} as its "limit"` : '';
+    const missing = missingLimit(info, spec.expectLimit?.text);
+    return failed(
+      'no_limit',
+      `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${hostMemory}; it uses ${formatBytes(usage.bytes)}${missing.because}`,
+      missing.hint,
+      { value: null, details, samples },
+    );
+  }
+
+  const ratio = usage.bytes / limit;
+  details.ratio = round(ratio);
+  const used = `${formatBytes(usage.bytes)} of its ${formatBytes(limit)} limit (${percent(ratio)})`;
+  const expected = spec.expectLimit;
+  if (expected !== undefined && expected.bytes !== limit) {
+    details.expectLimitBytes = expected.bytes;
+    return failed(
+      'limit_mismatch',
+      `"${name}" is limited to ${formatBytes(limit)}, expected ${formatBytes(expected.bytes)} (expectLimit "${expected.text}"); it uses ${used}`,
+      `Compose sets another limit, or the container predates the change: set deploy.resources.limits.memory (or mem_limit) for its service to ${expected.text} and recreate it (docker compose up -d <service>). If ${formatBytes(limit)} is intended, change expectLimit.`,
+      { value: ratio, details, samples },
+    );
+  }
+
+  const max = spec.maxUsageRatio;
+  details.maxUsageRatio = max;
+  if (ratio > max) {
+    return failed(
+      'near_limit',
+      `"${name}" uses ${used}, above ${percent(max)}`,
+      `At its limit the kernel OOM-kills it. Either ${raiseLimit}, or cut what it holds (Prometheus: fewer series or a shorter --storage.tsdb.retention.time; Tempo: lower what its ingester (Tempo 2) or live-store (Tempo 3, live_store.max_live_traces_bytes) keeps in memory). docker stats ${name} shows the trend.`,
+      { value: ratio, details, samples },
+    );
+  }
+  return passed(`"${name}" uses ${used}`, { value: ratio, details, samples });
+}
 
 /**
  * The container must be up and staying up; otherwise `not_running` with what docker knows of why.
