@@ -9,7 +9,8 @@ import { startAlerting } from './alerting/index.js';
 import { ConfigError, currentConfigHash, loadConfig, type WatchdogConfig } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
-import { Discovery } from './engine/discovery.js';
+import { Discovery } from './discovery/discovery.js';
+import type { DiscoveryState } from './discovery/state.js';
 import { createMetrics, kindGauges, type ReloadStatus } from './metrics/registry.js';
 import { probeLines } from './metrics/probeFamilies.js';
 import { probers } from './probers/index.js';
@@ -34,6 +35,8 @@ export interface DaemonDeps {
 export interface Daemon {
   app: FastifyInstance;
   engine: Engine;
+  /** What discovery last reported (src/discovery/). */
+  discovery: DiscoveryState;
   /** http://host:port the API listens on. */
   url: string;
   config: () => WatchdogConfig;
@@ -80,6 +83,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     processMetrics: deps.processMetrics,
     inMaintenance,
     probeLines: (s) => renderings.ofAnyWindow(s).lines,
+    discovery,
   });
   const app = await buildApp({
     engine,
@@ -93,6 +97,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     now,
     reload: () => reload(),
     maintenance,
+    discovery,
   });
   await app.listen({ host: settings.host, port: settings.port });
   const addr = app.server.address();
@@ -152,6 +157,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   return {
     app,
     engine,
+    discovery,
     url,
     config: () => config,
     reload,

@@ -147,18 +147,3 @@ function notYetFailing(state: ProbeState, raw: ProbeResult): ProbeResult {
     details: { ...state.current.details, flapping: `${state.consecutiveFailures} of ${state.spec.failureThreshold} failures before failing: ${raw.reason}: ${raw.message}` },
   };
 }
-
-/** What container discovery last reported (src/engine/discovery.ts), for /status and /metrics. */
-export interface DiscoveryStatus {
-  /** ok: the last listing worked; stale: it failed and the last set seen is kept; pending: never listed yet. */
-  status: 'ok' | 'stale' | 'pending';
-  message: string;
-  endpoint: string;
-  /** ms since the epoch, or null. */
-  lastSuccess: number | null;
-  lastAttempt: number | null;
-  /** Containers the labels matched at the last successful listing (before the ignore rules). */
-  containers: number;
-  /** Names of the discovered probes in the engine. */
-  probes: string[];
-}

@@ -2,7 +2,7 @@
 // both `GET /status?format=text` and `watchdog check` print.
 import type { ProbeStatus } from '../core/status.js';
 import type { ProbeResult, ProbeState } from '../engine/result.js';
-import type { DiscoveryStatus } from '../engine/result.js';
+import type { DiscoveryStatus } from '../discovery/state.js';
 import { formatSeconds, iso } from '../util/format.js';
 import { windowView, type MaintenanceLookup } from './maintenance.js';
 import { oneLine, probeViewIn } from './probe.js';

@@ -18,6 +18,7 @@ import conventionsPlugin from './plugins/conventions.js';
 import maintenancePlugin from './plugins/maintenance.js';
 import type { Maintenance } from '../maintenance/manager.js';
 import { ProbeRenderings } from '../report/rendered.js';
+import type { DiscoveryState } from '../discovery/state.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -36,6 +37,8 @@ export interface AppOptions {
   maintenance?: Maintenance;
   /** Each probe's kept rendering, shared with /metrics (see the daemon); none: the app keeps its own. */
   renderings?: ProbeRenderings;
+  /** Discovery's last report, shown in /status; none without discovery. */
+  discovery?: DiscoveryState;
 }
 
 declare module 'fastify' {
@@ -45,6 +48,7 @@ declare module 'fastify' {
       reload?: () => Promise<boolean>;
       maintenance?: Maintenance;
       renderings: ProbeRenderings;
+      discovery?: DiscoveryState;
     };
   }
 }
@@ -91,6 +95,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     reload: opts.reload,
     maintenance,
     renderings: opts.renderings ?? new ProbeRenderings({ covering: maintenance && ((s) => maintenance.covering(s.spec)) }),
+    discovery: opts.discovery,
   });
   app.addSchema(ProbeView);
   app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });

@@ -95,7 +95,7 @@ async function freshPage(d: Daemon, served: string): Promise<string> {
 async function freshStatus(d: Daemon, served: Views['status']): Promise<unknown> {
   const now = Date.parse(served.generatedAt);
   const windows = await openWindows(d);
-  return JSON.parse(JSON.stringify(statusReport(d.engine.states(), now, d.engine.discovery, lookupAt({ active: () => windows }, now))));
+  return JSON.parse(JSON.stringify(statusReport(d.engine.states(), now, d.discovery?.current(), lookupAt({ active: () => windows }, now))));
 }
 
 /** The per-probe families of an exposition (watchdog_probe_maintenance is prom-client's, read at every scrape). */

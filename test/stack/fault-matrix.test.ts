@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
-import { Discovery } from '../../src/engine/discovery.js';
+import { Discovery } from '../../src/discovery/discovery.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { statusReport } from '../../src/report/view.js';

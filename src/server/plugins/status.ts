@@ -35,10 +35,11 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       const { engine, now, maintenance, renderings } = app.watchdog;
       const states = engine.states();
       const lookup = lookupAt(maintenance, now());
-      const report = statusReportJson(states, now(), engine.discovery, lookup, renderings);
+      const discovery = app.watchdog.discovery?.current();
+      const report = statusReportJson(states, now(), discovery, lookup, renderings);
       reply.code(report.status === 'failing' ? 503 : 200).serializer((s: string) => s);
       if (wantsText(req.query.format, req.headers.accept))
-        return reply.type('text/plain; charset=utf-8').send(statusTable(states, now(), { discovery: engine.discovery }, renderings) + maintenanceText(lookup?.active ?? [], states, now()));
+        return reply.type('text/plain; charset=utf-8').send(statusTable(states, now(), { discovery }, renderings) + maintenanceText(lookup?.active ?? [], states, now()));
       return reply.type('application/json; charset=utf-8').send(report.json);
     },
   );
