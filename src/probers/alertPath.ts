@@ -31,7 +31,7 @@ import { joinUrl } from '../util/url.js';
 import type { Sample } from '../util/promText.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
-import { asRecord, attempt, failed, failure, fetchJson, httpReasons, metricsOf, passed, success, type HttpReason } from './common.js';
+import { asRecord, failed, failure, fetchJson, httpReasons, metricsOf, passed, success, type HttpReason } from './common.js';
 import { notPrometheusHint, prometheusApi, prometheusDownHint, prometheusReasons } from './prometheusApi.js';
 
 const defaults = { heartbeatAlert: 'WatchdogAlertPathHeartbeat' };
