@@ -125,8 +125,9 @@ export const stackConfigProber = defineProber({
     let upgrade: Upgrade | undefined;
     if (spec.tempoContainer !== undefined && tempoFile?.ok && tempoFile.value) {
       const inspected = await inspectOnEngine(runCtx, spec.docker, spec.tempoContainer);
-      if (!inspected.ok) return inspected.outcome;
-      const image = inspected.value.info.Config.Image ?? '';
+      // Docker out of reach hides only this check: the files' findings above are reported all the same.
+      if (!inspected.ok && invalid.length + stale.length === 0) return inspected.outcome;
+      const image = inspected.ok ? (inspected.value.info.Config.Image ?? '') : '';
       const blocks = tempo2Blocks(tempoFile.value.text);
       if (isTempoImage(image) && unpinned(image) && blocks.length) {
         upgrade = { container: spec.tempoContainer, image, file: stackName(stack, tempoFile.value.path), blocks };

@@ -180,10 +180,13 @@ test('a missing STACK_DIR switches the probe off: blocked (not failing), one lin
   assert.match(r.hint!, /- \.:\/stack:ro/);
 
   const { logger, lines } = captureLogger('info');
-  const run = engineFor(`probes:\n  - name: stack-config\n    kind: stack_config\n    severity: warning\n    interval: 1s\n    timeout: 500ms\n    stackDir: \${STACK_DIR:-/stack}\n    prometheus: ${prom.url}\n`, {
-    logger,
-    env: { STACK_DIR: missing },
-  });
+  const run = engineFor(
+    `probes:\n  - name: stack-config\n    kind: stack_config\n    severity: warning\n    interval: 1s\n    timeout: 500ms\n    stackDir: \${STACK_DIR:-/stack}\n    prometheus: ${prom.url}\n`,
+    {
+      logger,
+      env: { STACK_DIR: missing },
+    },
+  );
   run.engine.start();
   try {
     await eventually(
