@@ -18,6 +18,7 @@ import { HttpUrl } from '../core/fields.js';
 import { iso } from '../util/format.js';
 import { capped, count, snippet } from '../util/text.js';
 import { asRecord, failed, metricsOf, passed } from './common.js';
+import { alertmanagerHints } from './alertmanagerApi.js';
 import { defineProber } from './define.js';
 import { ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, inspectOnEngine } from './docker.js';
 import { prometheusApi, prometheusDownHint, prometheusReasons } from './prometheusApi.js';
@@ -41,8 +42,6 @@ type Reads = (typeof READS)[number];
 
 /** Tempo 2 config blocks that Tempo 3 no longer has: its strict YAML decoding stops on them at start. */
 const TEMPO3_REFUSES = ['ingester', 'compactor'] as const;
-
-const amDownHint = 'Alertmanager does not answer: check its container (docker ps -a, docker logs mystocks-alertmanager).';
 
 export const stackConfigProber = defineProber({
   fields: Type.Object({
@@ -116,7 +115,7 @@ export const stackConfigProber = defineProber({
     if (!promReload.ok) return promReload.outcome;
     stale.push(...newerThan(stack, promFiles, 'Prometheus', promReload.value, `curl -X POST ${spec.prometheus}/-/reload`));
     if (spec.alertmanager !== undefined && amFile?.ok && amFile.value) {
-      const amReload = await reloadedAt(runCtx, spec.alertmanager, 'alertmanager_config_last_reload_success_timestamp_seconds', amDownHint);
+      const amReload = await reloadedAt(runCtx, spec.alertmanager, 'alertmanager_config_last_reload_success_timestamp_seconds', alertmanagerHints.down);
       if (!amReload.ok) return amReload.outcome;
       stale.push(...newerThan(stack, [amFile.value], 'Alertmanager', amReload.value, `curl -X POST ${spec.alertmanager}/-/reload`));
     }
