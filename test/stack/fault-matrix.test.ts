@@ -354,7 +354,11 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   };
   // ...and on the rest: the backend on the host with the newer ops guide's sampler spelling in its .env,
   // the Compose v1 containers, the project's own compose project for discovery.
+  // The published stack's folder: its config/ is the folder the published Prometheus loads.
+  const publishedStackDir = makeTempDir('fault-matrix-published-stack');
+  symlinkSync(published.dir, join(publishedStackDir, 'config'));
   const publishedEnv = (tempoContainer: string) => ({
+    STACK_DIR: publishedStackDir,
     PROMETHEUS_URL: published.url,
     PROMETHEUS_CONTAINER: names.publishedProm,
     TEMPO_CONTAINER: tempoContainer,
@@ -813,7 +817,6 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'container-backend': 'blocked:docker_unavailable',
         'prometheus-memory': 'blocked:dependency_failed',
         'sampler-env': 'blocked:docker_unavailable',
-        'stack-config': 'blocked:docker_unavailable',
         // tempo-ready waits on container-tempo (issue 17): while Docker cannot be asked, Tempo's probes wait too.
         ...behindTempoContainer,
       },
