@@ -7,8 +7,9 @@
 // A new kind is one row in `rows`; the last test fails when a registered kind has no row.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { probers } from '../../src/probers/index.js';
 import type { ProbeResult } from '../../src/engine/result.js';
@@ -67,6 +68,12 @@ const httpFaults: Expected = {
 
 const promEnvelope = (data: unknown) => ({ status: 'success', data });
 
+/** A stack folder for stack_config: one rule file (parsed by Prometheus), older than any reload. */
+const stackDir = mkdtempSync(join(tmpdir(), 'faults-stack-'));
+mkdirSync(join(stackDir, 'config/rules'), { recursive: true });
+writeFileSync(join(stackDir, 'config/rules/app.yml'), 'groups: [{ name: app, rules: [{ record: "app:one", expr: "vector(1)" }] }]\n');
+utimesSync(join(stackDir, 'config/rules/app.yml'), new Date(2020, 0, 1), new Date(2020, 0, 1));
+
 const rows: Row[] = [
   {
     kind: 'http',
@@ -114,6 +121,14 @@ const rows: Row[] = [
     fields: (at) => ({ prometheus: at.url, groups: ['faults'] }),
     healthy: (s) => s.ports.prometheus,
     wrongShape: promEnvelope({ groups: 'none' }),
+    expect: httpFaults,
+  },
+  {
+    kind: 'stack_config',
+    fields: (at) => ({ stackDir, prometheus: at.url }),
+    healthy: (s) => s.ports.prometheus,
+    // format_query's answer is not read beyond its envelope; the reload time on /metrics is then missing.
+    wrongShape: promEnvelope('vector(1)'),
     expect: httpFaults,
   },
   {
