@@ -236,7 +236,7 @@ export function panelQueries(d: Dashboard, scrapeMs: number): PanelQuery[] {
       visit(panel.panels);
       if (!Array.isArray(panel.targets)) continue;
       const key = `${d.file}#${n++}`;
-      const title = typeof panel.title === 'string' && panel.title.trim() ? panel.title : `panel ${String(panel.id ?? '?')}`;
+      const title = typeof panel.title === 'string' && panel.title.trim() ? panel.title : `panel ${typeof panel.id === 'number' ? panel.id : '?'}`;
       const panelRange = typeof panel.timeFrom === 'string' ? timeRange({ from: `now-${panel.timeFrom}` }, rangeMs) : rangeMs;
       const builtins = grafanaIntervals(panelRange, scrapeMs);
       for (const t of panel.targets) {
