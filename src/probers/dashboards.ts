@@ -20,7 +20,7 @@ import { capped, count, quoted, snippet } from '../util/text.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, failed, failure, success } from './common.js';
-import { metricNames, prometheusApi, prometheusReasons, suggest, type PrometheusReason } from './prometheusApi.js';
+import { metricNames, notPrometheusHint, prometheusApi, prometheusReasons, suggest, type PrometheusReason } from './prometheusApi.js';
 
 /** A provisioned dashboard is rarely over 1 MiB; a file far larger is not one, and is not read into memory. */
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
@@ -461,7 +461,8 @@ async function checkQuery(ctx: ProbeContext, base: string, names: PrometheusName
     return success({ ...q, problem: 'query_error', says: answer.outcome.message.replace(/^Prometheus rejected \/api\/v1\/query: /, 'Prometheus refuses it: ') });
   }
   const result = asRecord(answer.value)?.result;
-  const empty = Array.isArray(result) ? result.length === 0 : false;
+  if (!Array.isArray(result)) return failure(failed('invalid_response', 'the answer of /api/v1/query has no data.result list', notPrometheusHint));
+  const empty = result.length === 0;
 
   const read = readPromql(q.query);
   const selectors = read.selectors.filter((s) => !s.inAbsent && s.metric !== undefined);

@@ -7,13 +7,14 @@
 // A new kind is one row in `rows`; the last test fails when a registered kind has no row.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { probers } from '../../src/probers/index.js';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { startAlertmanager } from '../support/alertmanager.js';
 import { dripServer, hangAfterAccept, hugeBody, invalidJson, jsonServer, resetServer, switchable, type MisbehavingTarget, type SwitchTarget } from '../support/misbehaving.js';
+import { makeTempDir } from '../support/process.js';
 import { runProber } from '../support/prober.js';
 import { exporterScrapeConfig, startPrometheus } from '../support/prometheus.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
@@ -21,6 +22,12 @@ import { startTempoStandin } from '../support/tempo-standin.js';
 const root = resolve(import.meta.dirname, '../..');
 const shippedRules = readFileSync(resolve(root, 'deploy/prometheus/watchdog-rules.yml'), 'utf8');
 const routeExample = readFileSync(resolve(root, 'deploy/alertmanager/route-example.yml'), 'utf8');
+
+// One dashboard whose panel selects what the faults' Prometheus scrapes (itself, as job "self"), so a
+// healthy run asks for metric and label names too.
+const dashboardFolder = join(makeTempDir('faults-dashboards'), 'provisioning', 'dashboards');
+mkdirSync(dashboardFolder, { recursive: true });
+writeFileSync(join(dashboardFolder, 'self.json'), JSON.stringify({ title: 'Self', panels: [{ id: 1, title: 'Up', targets: [{ refId: 'A', expr: 'sum by (instance) (up{job="self"})' }] }] }));
 
 const faults = ['hang', 'drip', 'huge', 'hugeChunked', 'malformed', 'wrongShape', 'reset', 'closed'] as const;
 type Fault = (typeof faults)[number];
@@ -111,6 +118,13 @@ const rows: Row[] = [
     fields: (at) => ({ prometheus: at.url, groups: ['faults'] }),
     healthy: (s) => s.ports.prometheus,
     wrongShape: promEnvelope({ groups: 'none' }),
+    expect: httpFaults,
+  },
+  {
+    kind: 'dashboards',
+    fields: (at) => ({ prometheus: at.url, folder: dashboardFolder }),
+    healthy: (s) => s.ports.prometheus,
+    wrongShape: promEnvelope({ resultType: 'vector', result: 'none' }),
     expect: httpFaults,
   },
   {
