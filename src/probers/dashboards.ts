@@ -69,7 +69,13 @@ export const dashboardsProber = defineProber({
     if (!read.ok) return read.outcome;
     const { dashboards, unreadable } = read.value;
 
-    const all = dashboards.flatMap((d) => panelQueries(d, spec.scrapeMs));
+    const all: PanelQuery[] = [];
+    for (const d of dashboards) {
+      const vars = variables(d.json);
+      const looked = await lookUpVariables(ctx, spec.prometheus, vars, grafanaIntervals(timeRange(d.json.time, DEFAULT_RANGE_MS), spec.scrapeMs));
+      if (!looked.ok) return looked.outcome;
+      all.push(...panelQueries(d, vars, spec.scrapeMs));
+    }
     const queries = all.slice(0, spec.maxQueries);
     const names = new PrometheusNames(ctx, spec.prometheus);
     const queue = new PQueue({ concurrency: CONCURRENCY });
@@ -221,10 +227,12 @@ interface PanelQuery {
   query: string;
 }
 
+/** Grafana's default time range, for a dashboard that saves none or an absolute one. */
+const DEFAULT_RANGE_MS = 6 * 3600_000;
+
 /** Every visible Prometheus target of the dashboard, its variables replaced. */
-export function panelQueries(d: Dashboard, scrapeMs: number): PanelQuery[] {
-  const vars = variables(d.json);
-  const rangeMs = timeRange(d.json.time, 6 * 3600_000);
+function panelQueries(d: Dashboard, vars: Map<string, Variable>, scrapeMs: number): PanelQuery[] {
+  const rangeMs = timeRange(d.json.time, DEFAULT_RANGE_MS);
   const out: PanelQuery[] = [];
   let n = 0;
   const visit = (panels: unknown): void => {
@@ -295,12 +303,14 @@ interface Variable {
   all?: string;
   /** Multi-value or include-All: Grafana's Prometheus data source writes such values as an escaped regex. */
   regex: boolean;
+  /** A query variable with nothing saved: its label_values() query, asked of Prometheus at run time. */
+  lookup?: string;
 }
 
 /**
  * Each variable's current value, or its first option when none is saved: what Grafana shows when the
- * dashboard opens. A query variable without saved options is not resolved against Prometheus (its
- * values change with the data): with "Include All" it stands for All, otherwise for an empty value.
+ * dashboard opens. A query variable with nothing saved stands for All when it includes All; otherwise
+ * its label_values() query is looked up in Prometheus when the run starts (lookUpVariables).
  */
 function variables(dash: Record<string, unknown>): Map<string, Variable> {
   const out = new Map<string, Variable>();
@@ -331,9 +341,35 @@ function variables(dash: Record<string, unknown>): Map<string, Variable> {
         .map((s) => s.trim());
     const all = first.includes('$__all') ? everything() : undefined;
     const values = first.includes('$__all') ? optionValues : first;
-    out.set(v.name, { type, values, ...(all !== undefined ? { all } : {}), regex });
+    const query = typeof v.query === 'string' ? v.query : asRecord(v.query)?.query;
+    const lookup = !first.length && type === 'query' && typeof query === 'string' ? { lookup: query } : {};
+    out.set(v.name, { type, values, ...(all !== undefined ? { all } : {}), regex, ...lookup });
   }
   return out;
+}
+
+/**
+ * The first value of each query variable that has none saved, as Grafana would list it: label_values(label)
+ * or label_values(selector, label), the selector with the variables before it replaced (Grafana refreshes
+ * them in order). Another query form, or one Prometheus refuses, leaves the value empty: the panels then
+ * read empty or label_missing, which is what Grafana would show.
+ */
+async function lookUpVariables(ctx: ProbeContext, base: string, vars: Map<string, Variable>, builtins: Record<string, string>): Promise<Attempt<void, PrometheusReason>> {
+  for (const v of vars.values()) {
+    if (v.lookup === undefined) continue;
+    const m = /^\s*label_values\(\s*(?:(.+?)\s*,\s*)?([a-zA-Z_]\w*)\s*\)\s*$/.exec(v.lookup);
+    if (!m) continue;
+    const [, selector, label] = m;
+    const params: Record<string, string> = selector ? { 'match[]': interpolate(selector, vars, builtins) } : {};
+    const answer = await prometheusApi(ctx, base, `/api/v1/label/${label!}/values`, params);
+    if (!answer.ok) {
+      if (answer.outcome.reason === 'query_error') continue;
+      return answer;
+    }
+    const first = Array.isArray(answer.value) ? answer.value.find((x): x is string => typeof x === 'string') : undefined;
+    if (first !== undefined) v.values = [first];
+  }
+  return success(undefined);
 }
 
 function toStrings(x: unknown): string[] {
