@@ -112,7 +112,10 @@ export const dashboardsProber = defineProber({
       const reason = severityOrder.find((r) => findings.some((f) => f.problem === r)) ?? 'dashboard_unreadable';
       const each = [...broken.map(describePanel), ...unreadable.map((u) => `${u.file}: ${u.problem}`)];
       const what = broken.length ? `${count(broken.length, 'panel')} broken` : `${count(unreadable.length, 'dashboard file')} unreadable`;
-      return failed(reason, `${what} (${ran}): ${capped(each, '; ')}`, undefined, { value: broken.length, details });
+      // Panels broken in several ways need each way's next step, the run's own reason's first.
+      const present: (keyof typeof hints)[] = [reason, ...severityOrder.filter((r) => r !== reason && findings.some((f) => f.problem === r))];
+      if (unreadable.length && reason !== 'dashboard_unreadable') present.push('dashboard_unreadable');
+      return failed(reason, `${what} (${ran}): ${capped(each, '; ')}`, present.map((r) => hints[r]).join(' '), { value: broken.length, details });
     }
     if (empty.length) {
       // Valid and answering nothing now is information (a quiet night, a variable's first value), not a failure.
