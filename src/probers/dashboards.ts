@@ -8,23 +8,21 @@
 // runs each query as an instant query against Prometheus. The expression is read with the one PromQL
 // reader (src/util/promql.ts) for its selectors, matchers and by() lists; metric and label names are
 // compared with what Prometheus holds (/api/v1/label/__name__/values, /api/v1/labels?match[]=).
-import { constants } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import PQueue from 'p-queue';
 import { HttpUrl } from '../core/fields.js';
-import { formatBytes } from '../util/format.js';
+import { readSmallFile } from '../util/files.js';
 import { readPromql } from '../util/promql.js';
 import { capped, count, quoted, snippet } from '../util/text.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
 import { asRecord, failed, failure, success } from './common.js';
 import { metricNames, notPrometheusHint, prometheusApi, prometheusReasons, suggest, type PrometheusReason } from './prometheusApi.js';
+import { decodeStackDir, listStackFiles, MAX_STACK_FILE_BYTES, openStackDir, stackDirReasons, StackDirField, StackFilesField, stackName, type StackDir } from './stackDirApi.js';
 
-/** A provisioned dashboard is rarely over 1 MiB; a file far larger is not one, and is not read into memory. */
-const MAX_FILE_BYTES = 4 * 1024 * 1024;
-/** Files read per run, and how deep into subfolders: a folder pointed at the wrong place stays cheap. */
+/** Files read per run (each at most MAX_STACK_FILE_BYTES), and how deep into subfolders: a folder pointed at the wrong place stays cheap. */
 const MAX_FILES = 200;
 const MAX_DEPTH = 4;
 /** Queries at once: a handful, so a stack's Prometheus is never flooded by its own dashboards. */
@@ -38,8 +36,6 @@ const hints = {
   label_missing:
     'The panel matches or groups on a label the metric never carries, so it shows "No data" or one unlabelled series: use the label the metric has (listed in the message), e.g. status_code instead of status. Fix the expression in the dashboard JSON.',
   empty: 'The query is valid and its metrics exist, but nothing matches now (no traffic, or a variable whose first value selects nothing). Shown for information; it fails nothing on its own.',
-  dashboard_unreadable:
-    "The watchdog cannot read the dashboard folder or a file in it: check the path (STACK_DIR and the probe's folder) and that the stack's folder is mounted read-only into the watchdog, and that each file is a dashboard's JSON.",
 } as const;
 
 type Problem = 'query_error' | 'metric_missing' | 'label_missing' | 'empty';
@@ -49,23 +45,26 @@ const severityOrder: Problem[] = ['query_error', 'metric_missing', 'label_missin
 export const dashboardsProber = defineProber({
   fields: Type.Object({
     prometheus: HttpUrl,
-    /** The folder of dashboard JSON files (and its subfolders), as the stack's Grafana provisions it. */
-    folder: Type.Optional(Type.String({ minLength: 1 })),
+    /** The stack's folder (`${STACK_DIR:-/stack}`); the dashboards lie at files.dashboards in it and its subfolders. */
+    stackDir: StackDirField,
+    files: StackFilesField,
     /** How many queries a run sends at most; the rest are counted as skipped. */
     maxQueries: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })),
     /** The data source's scrape interval (Grafana's "Scrape interval"): the floor of $__interval, and 4× it the floor of $__rate_interval. */
     scrapeInterval: Type.Optional(Type.String()),
   }),
   defaults: { interval: '5m', timeout: '30s' },
-  reasons: { ...prometheusReasons, ...hints },
+  reasons: { ...prometheusReasons, ...stackDirReasons, ...hints },
   decode: (f, d) => ({
     prometheus: f.prometheus,
-    folder: resolve(f.folder ?? '/stack/provisioning/dashboards'),
+    stack: decodeStackDir(d, f.stackDir, f.files, ['dashboards']),
     maxQueries: f.maxQueries ?? 300,
     scrapeMs: d.duration('scrapeInterval', f.scrapeInterval ?? '15s'),
   }),
   async run(spec, ctx) {
-    const read = await readDashboards(spec.folder, spec.name);
+    const opened = await openStackDir(spec.stack, spec.name);
+    if (!opened.ok) return opened.outcome;
+    const read = await readDashboards(spec.stack, spec.name);
     if (!read.ok) return read.outcome;
     const { dashboards, unreadable } = read.value;
 
@@ -97,7 +96,7 @@ export const dashboardsProber = defineProber({
     const broken = groupByPanel(findings.filter((f) => f.problem !== 'empty'));
     const empty = groupByPanel(findings.filter((f) => f.problem === 'empty'));
     const details = {
-      folder: spec.folder,
+      files: spec.stack.paths.dashboards,
       dashboards: dashboards.map((d) => ({ file: d.file, title: d.title })),
       queries: queries.length,
       ...(all.length > queries.length ? { skippedQueries: all.length - queries.length } : {}),
@@ -109,13 +108,14 @@ export const dashboardsProber = defineProber({
     const ran = `${queries.length} ${queries.length === 1 ? 'query' : 'queries'} of ${count(countPanels(queries), 'panel')} in ${count(dashboards.length, 'dashboard')}${skipped}`;
 
     if (broken.length || unreadable.length) {
-      const reason = severityOrder.find((r) => findings.some((f) => f.problem === r)) ?? 'dashboard_unreadable';
+      const reason = severityOrder.find((r) => findings.some((f) => f.problem === r)) ?? 'stack_file_unreadable';
       const each = [...broken.map(describePanel), ...unreadable.map((u) => `${u.file}: ${u.problem}`)];
       const what = broken.length ? `${count(broken.length, 'panel')} broken` : `${count(unreadable.length, 'dashboard file')} unreadable`;
       // Panels broken in several ways need each way's next step, the run's own reason's first.
-      const present: (keyof typeof hints)[] = [reason, ...severityOrder.filter((r) => r !== reason && findings.some((f) => f.problem === r))];
-      if (unreadable.length && reason !== 'dashboard_unreadable') present.push('dashboard_unreadable');
-      return failed(reason, `${what} (${ran}): ${capped(each, '; ')}`, present.map((r) => hints[r]).join(' '), { value: broken.length, details });
+      const present = severityOrder.filter((r) => findings.some((f) => f.problem === r));
+      const next: string[] = present.map((r) => hints[r]);
+      if (unreadable.length) next.push(unreadableHint);
+      return failed(reason, `${what} (${ran}): ${capped(each, '; ')}`, next.join(' '), { value: broken.length, details });
     }
     if (empty.length) {
       // Valid and answering nothing now is information (a quiet night, a variable's first value), not a failure.
@@ -136,7 +136,7 @@ export const dashboardsProber = defineProber({
 // --- reading the files ------------------------------------------------------------------------
 
 interface Dashboard {
-  /** Relative to the folder, for messages. */
+  /** As found in the stack's folder (provisioning/dashboards/x.json), for messages. */
   file: string;
   title: string;
   json: Record<string, unknown>;
@@ -147,42 +147,56 @@ interface Unreadable {
   problem: string;
 }
 
-/** Every dashboard JSON under `folder`; a file that is not one is listed, the folder missing is the outcome. */
-async function readDashboards(folder: string, probe: string): Promise<Attempt<{ dashboards: Dashboard[]; unreadable: Unreadable[] }, 'dashboard_unreadable'>> {
-  const paths: string[] = [];
-  const walk = async (dir: string, depth: number): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
-    entries.sort((a, b) => a.name.localeCompare(b.name));
-    for (const e of entries) {
-      if (paths.length >= MAX_FILES) return;
-      const path = join(dir, e.name);
-      if (e.isDirectory() && depth < MAX_DEPTH) await walk(path, depth + 1);
-      else if (e.name.endsWith('.json') && (e.isFile() || e.isSymbolicLink())) paths.push(path);
+const unreadableHint =
+  "Each file in the dashboards folder must be a dashboard's JSON as Grafana exports it (Grafana's provisioning skips the others too): fix or move the file, or point files.dashboards elsewhere.";
+
+/**
+ * Every dashboard under files.dashboards (default provisioning/dashboards/*.json) and, for a pattern, the
+ * same names in its subfolders: Grafana's file provider reads those too (foldersFromFilesStructure names
+ * its folders after them). A file that is not a dashboard is listed, not fatal; none at all is the outcome.
+ */
+async function readDashboards(stack: StackDir<'dashboards'>, probe: string): Promise<Attempt<{ dashboards: Dashboard[]; unreadable: Unreadable[] }, 'stack_file_unreadable'>> {
+  const pattern = stack.paths.dashboards;
+  const folders = [dirname(pattern)];
+  if (basename(pattern).includes('*')) {
+    for (let i = 0; i < folders.length && folders.length < MAX_FILES; i++) {
+      const depth = folders[i]!.split('/').length - folders[0]!.split('/').length;
+      if (depth >= MAX_DEPTH) continue;
+      const entries = await readdir(folders[i]!, { withFileTypes: true }).catch(() => []);
+      for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) if (e.isDirectory() && !e.name.startsWith('.')) folders.push(join(folders[i]!, e.name));
     }
-  };
-  try {
-    await walk(folder, 0);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
+  }
+  const paths: string[] = [];
+  for (const folder of folders) {
+    const listed = await listStackFiles(join(folder, basename(pattern)), probe);
+    if (!listed.ok) return listed;
+    paths.push(...listed.value);
+  }
+  if (!paths.length) {
     return failure(
-      failed('dashboard_unreadable', `probe "${probe}" cannot read the dashboard folder ${folder}: ${(err as Error).message.replace(/^[A-Z]+: /, '')}`, undefined, {
-        value: null,
-        details: { folder, cause: code },
-      }),
+      failed(
+        'stack_file_unreadable',
+        `probe "${probe}" finds no dashboard at ${stackName(stack, pattern)} (nor in its subfolders)`,
+        `${stackDirReasons.stack_file_unreadable} Or set files.dashboards to where the stack's Grafana provisions its dashboards from.`,
+        {
+          value: null,
+          details: { files: pattern },
+        },
+      ),
     );
   }
   const dashboards: Dashboard[] = [];
   const unreadable: Unreadable[] = [];
-  for (const path of paths) {
-    const file = relative(folder, path);
-    const text = await readCapped(path);
+  for (const path of paths.slice(0, MAX_FILES)) {
+    const file = stackName(stack, path);
+    const text = await readSmallFile(path, MAX_STACK_FILE_BYTES, 'a dashboard of a few hundred panels is a few hundred KiB');
     if (!text.ok) {
-      unreadable.push({ file, problem: text.problem });
+      unreadable.push({ file, problem: text.why });
       continue;
     }
     let json: unknown;
     try {
-      json = JSON.parse(text.value);
+      json = JSON.parse(text.text);
     } catch (err) {
       unreadable.push({ file, problem: `not JSON: ${(err as Error).message}` });
       continue;
@@ -197,22 +211,6 @@ async function readDashboards(folder: string, probe: string): Promise<Attempt<{ 
     dashboards.push({ file, title: typeof dash.title === 'string' ? dash.title : file, json: dash });
   }
   return success({ dashboards, unreadable });
-}
-
-async function readCapped(path: string): Promise<{ ok: true; value: string } | { ok: false; problem: string }> {
-  let handle;
-  try {
-    // O_NONBLOCK: a FIFO named *.json must not hold the run until its deadline.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    const st = await handle.stat();
-    if (!st.isFile()) return { ok: false, problem: 'not a regular file' };
-    if (st.size > MAX_FILE_BYTES) return { ok: false, problem: `${formatBytes(st.size)}, over the ${formatBytes(MAX_FILE_BYTES)} a dashboard may hold; not read` };
-    return { ok: true, value: await handle.readFile({ encoding: 'utf8' }) };
-  } catch (err) {
-    return { ok: false, problem: (err as Error).message.replace(/^[A-Z]+: /, '') };
-  } finally {
-    await handle?.close();
-  }
 }
 
 // --- the panels' queries ----------------------------------------------------------------------

@@ -333,7 +333,7 @@ test('against a real Prometheus scraping a real watchdog (ok, failing, blocked, 
   // The watchdog's own probe of a stack's dashboards (kind dashboards, issue 18) over this one: it
   // replaces the variables and Grafana's intervals itself, and must find nothing broken here.
   await t.test('the dashboards kind reads every panel of the shipped dashboard as answering', async () => {
-    const r = await runProber('dashboards', { prometheus: prom.url, folder: join(root, 'deploy/grafana/dashboards'), scrapeInterval: '1s', timeout: '20s' });
+    const r = await runProber('dashboards', { prometheus: prom.url, stackDir: root, files: { dashboards: 'deploy/grafana/dashboards/*.json' }, scrapeInterval: '1s', timeout: '20s' });
     const broken = (r.details?.brokenPanels as { panel: string }[] | undefined) ?? [];
     // Without dockerd no container_memory probe ran, so its two panels select metrics nobody wrote.
     const expected = withDocker ? [] : ['Container memory against its limit', 'Container memory use of limit'];

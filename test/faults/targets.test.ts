@@ -25,7 +25,8 @@ const routeExample = readFileSync(resolve(root, 'deploy/alertmanager/route-examp
 
 // One dashboard whose panel selects what the faults' Prometheus scrapes (itself, as job "self"), so a
 // healthy run asks for metric and label names too.
-const dashboardFolder = join(makeTempDir('faults-dashboards'), 'provisioning', 'dashboards');
+const dashboardStack = makeTempDir('faults-dashboards');
+const dashboardFolder = join(dashboardStack, 'provisioning', 'dashboards');
 mkdirSync(dashboardFolder, { recursive: true });
 writeFileSync(join(dashboardFolder, 'self.json'), JSON.stringify({ title: 'Self', panels: [{ id: 1, title: 'Up', targets: [{ refId: 'A', expr: 'sum by (instance) (up{job="self"})' }] }] }));
 
@@ -122,7 +123,7 @@ const rows: Row[] = [
   },
   {
     kind: 'dashboards',
-    fields: (at) => ({ prometheus: at.url, folder: dashboardFolder }),
+    fields: (at) => ({ prometheus: at.url, stackDir: dashboardStack }),
     healthy: (s) => s.ports.prometheus,
     wrongShape: promEnvelope({ resultType: 'vector', result: 'none' }),
     expect: httpFaults,

@@ -37,18 +37,18 @@ const dashboard = (title: string, panels: unknown[], list: unknown[] = []) => ({
   panels,
 });
 
-/** A stack folder with provisioning/dashboards/<files>; returns the dashboards folder. */
+/** A stack's folder (STACK_DIR) with provisioning/dashboards/<files>, as MyStocks lays it out. */
 function stackWith(files: Record<string, unknown>): string {
-  const folder = join(makeTempDir('dashboards'), 'provisioning', 'dashboards');
+  const stackDir = makeTempDir('dashboards');
   for (const [name, json] of Object.entries(files)) {
-    const path = join(folder, name);
+    const path = join(stackDir, 'provisioning', 'dashboards', name);
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, typeof json === 'string' ? json : JSON.stringify(json, null, 2));
   }
-  return folder;
+  return stackDir;
 }
 
-const run = (folder: string, extra: Record<string, unknown> = {}) => runProber('dashboards', { prometheus: prom.url, folder, scrapeInterval: '15s', timeout: '20s', ...extra });
+const run = (stackDir: string, extra: Record<string, unknown> = {}) => runProber('dashboards', { prometheus: prom.url, stackDir, scrapeInterval: '15s', timeout: '20s', ...extra });
 
 before(async () => {
   prom = await startPrometheus();
@@ -133,10 +133,10 @@ test('a missing metric, a wrong label, a refused query and a variable that selec
   assert.deepEqual(
     broken.map((p) => [p.file, p.panel, p.queries.map((q) => q.reason)]),
     [
-      ['team/broken.json', 'Requests', ['metric_missing']],
-      ['team/broken.json', 'Errors by status', ['label_missing']],
-      ['team/broken.json', 'Server errors', ['label_missing']],
-      ['team/broken.json', 'Refused', ['query_error']],
+      ['provisioning/dashboards/team/broken.json', 'Requests', ['metric_missing']],
+      ['provisioning/dashboards/team/broken.json', 'Errors by status', ['label_missing']],
+      ['provisioning/dashboards/team/broken.json', 'Server errors', ['label_missing']],
+      ['provisioning/dashboards/team/broken.json', 'Refused', ['query_error']],
     ],
   );
   const [missing, byStatus, matchStatus, refused] = broken.map((p) => p.queries[0]!);
@@ -191,25 +191,31 @@ test('a copy of the published MyStocks dashboards reads exactly their broken pan
   assert.deepEqual(
     broken.map((p) => [p.file, p.panel, p.queries.map((q) => [q.reason, q.problem.replace(/ \(.*$/, '')])]),
     [
-      ['api-performance-dashboard.json', 'Requests by Status', [['label_missing', 'groups by "status", which http_requests_total never carries']]],
-      ['api-performance-dashboard.json', 'Top Endpoints', [['label_missing', 'groups by "path", which http_requests_total never carries']]],
-      ['mystocks-overview.json', 'API Requests', [['metric_missing', '"mystocks_http_requests_total" does not exist in Prometheus']]],
+      ['provisioning/dashboards/api-performance-dashboard.json', 'Requests by Status', [['label_missing', 'groups by "status", which http_requests_total never carries']]],
+      ['provisioning/dashboards/api-performance-dashboard.json', 'Top Endpoints', [['label_missing', 'groups by "path", which http_requests_total never carries']]],
+      ['provisioning/dashboards/mystocks-overview.json', 'API Requests', [['metric_missing', '"mystocks_http_requests_total" does not exist in Prometheus']]],
     ],
   );
   assert.deepEqual(r.details?.emptyPanels, []);
 });
 
-test('a file that is not a dashboard is named; a folder that is missing is the outcome', async () => {
-  const folder = stackWith({ 'ok.json': dashboard('Healthy', [panel(1, 'Requests', 'sum(rate(http_requests_total[5m]))')]), 'notes.json': '{ not json', 'other.txt': 'ignored' });
-  const r = await run(folder);
+test('a file that is not a dashboard is named; no dashboards at all is the outcome; no STACK_DIR switches the probe off', async () => {
+  const stackDir = stackWith({ 'ok.json': dashboard('Healthy', [panel(1, 'Requests', 'sum(rate(http_requests_total[5m]))')]), 'notes.json': '{ not json', 'other.txt': 'ignored' });
+  const r = await run(stackDir);
   assert.equal(r.status, 'failing');
-  assert.equal(r.reason, 'dashboard_unreadable');
-  assert.match(r.message, /^1 dashboard file unreadable \(1 query of 1 panel in 1 dashboard\): notes\.json: not JSON/);
+  assert.equal(r.reason, 'stack_file_unreadable');
+  assert.match(r.message, /^1 dashboard file unreadable \(1 query of 1 panel in 1 dashboard\): provisioning\/dashboards\/notes\.json: not JSON/);
 
-  const gone = await run(join(folder, 'nowhere'));
-  assert.equal(gone.status, 'failing');
-  assert.equal(gone.reason, 'dashboard_unreadable');
-  assert.match(gone.message, /^probe "dashboards" cannot read the dashboard folder .*nowhere: no such file or directory/);
+  // The stack is there but its dashboards are elsewhere: said, with the override to set.
+  const none = await run(stackDir, { files: { dashboards: 'grafana/dashboards/*.json' } });
+  assert.deepEqual([none.status, none.reason], ['failing', 'stack_file_unreadable']);
+  assert.equal(none.message, 'probe "dashboards" finds no dashboard at grafana/dashboards/*.json (nor in its subfolders)');
+  assert.match(none.hint!, /files\.dashboards/);
+
+  // The watchdog was not given the stack's folder: blocked in one line, nothing checked, nothing paged.
+  const gone = await run(join(stackDir, 'not-mounted'));
+  assert.deepEqual([gone.status, gone.reason], ['blocked', 'stack_dir_missing']);
+  assert.match(gone.message, /^STACK_DIR .*not-mounted does not exist, so probe "dashboards" checks nothing/);
 });
 
 test('the work is bounded: maxQueries caps what a run sends, and says so', async () => {
@@ -222,8 +228,14 @@ test('the work is bounded: maxQueries caps what a run sends, and says so', async
 
 test('bad configs are refused', () => {
   const probe = (fields: Record<string, unknown>) => JSON.stringify({ probes: [{ name: 'dashboards', kind: 'dashboards', ...fields }] });
-  assert.throws(() => engineFor(probe({ folder: '/stack' })), { problems: ['test.yaml: probe "dashboards": prometheus: required field is missing'] });
-  assert.throws(() => engineFor(probe({ prometheus: prom.url, scrapeInterval: 'often' })), {
+  assert.throws(() => engineFor(probe({ stackDir: '/stack' })), { problems: ['test.yaml: probe "dashboards": prometheus: required field is missing'] });
+  assert.throws(() => engineFor(probe({ prometheus: prom.url, stackDir: 'stack', files: { rules: 'x/*.yml' } })), {
+    problems: [
+      'test.yaml: probe "dashboards": stackDir: "stack" is not an absolute path: give the folder as the watchdog sees it, e.g. /stack',
+      'test.yaml: probe "dashboards": files.rules: this kind does not read rules; it reads dashboards',
+    ],
+  });
+  assert.throws(() => engineFor(probe({ prometheus: prom.url, stackDir: '/stack', scrapeInterval: 'often' })), {
     problems: ['test.yaml: probe "dashboards": scrapeInterval: expected a duration such as "500ms", "30s", "5m" or "1h", got "often"'],
   });
 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { pino } from 'pino';
@@ -173,6 +173,20 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     await Promise.allSettled([tempo.stop(), prometheus.stop(), alertmanager.stop(), receiver.close()]);
   });
 
+  const stackDir = makeTempDir('fault-matrix-stack');
+  mkdirSync(join(stackDir, 'provisioning', 'dashboards'), { recursive: true });
+  const panel = (id: number, title: string, expr: string) => ({ id, type: 'timeseries', title, datasource: { type: 'prometheus', uid: 'prometheus' }, targets: [{ refId: 'A', expr }] });
+  writeFileSync(
+    join(stackDir, 'provisioning', 'dashboards', 'mystocks.json'),
+    JSON.stringify({
+      title: 'MyStocks',
+      panels: [
+        panel(1, 'Requests', 'sum(rate(mystocks_http_requests_total[$__rate_interval]))'),
+        panel(2, 'Server spans by service', 'sum by (service) (rate(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER"}[5m]))'),
+        panel(3, 'Tempo scraped', 'up{job="tempo-metrics"}'),
+      ],
+    }),
+  );
   const baseEnv: Record<string, string> = {
     PROMETHEUS_URL: prometheus.url,
     TEMPO_URL: tempo.url,
@@ -186,6 +200,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     COMPOSE_PROJECT: project,
     // span-metrics-path's second reading on a one-shot run: short, so a round stays within its bound.
     SPAN_METRICS_PAUSE: '500ms',
+    // The stack's compose folder as mounted into the watchdog: its provisioned dashboard queries what this stack has.
+    STACK_DIR: stackDir,
   };
   const http = createHttpClient({ userAgent: 'fault-matrix' });
   t.after(() => http.close());
@@ -258,10 +274,10 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       1,
     ),
   );
-  // Deliberately 22: issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio; issue 10 added
+  // Deliberately 23: issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio; issue 10 added
   // container-prometheus, container-tempo and container-backend, and discovery adds container-grafana (the
-  // project's one container no probe names); issue 17 added tempo-storage and span-metrics-path.
-  assert.equal(healthy.states.length, 22);
+  // project's one container no probe names); issue 17 added tempo-storage and span-metrics-path; issue 18 dashboards.
+  assert.equal(healthy.states.length, 23);
   assert.equal(healthy.states.find((s) => s.spec.name === 'container-grafana')?.spec.discovered, true);
   const value = (name: string) => healthy.states.find((s) => s.spec.name === name)!.current.value;
   assert.ok(value('span-rate')! > 0);
@@ -270,7 +286,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   assert.equal(value('rule-groups'), 3);
   // The app's secret never leaves the process, though the same container is inspected.
   assert.doesNotMatch(JSON.stringify(statusReport(healthy.states, Date.now())), new RegExp(secret));
-  t.diagnostic(`healthy round: ${healthy.ms} ms, 22/22 ok`);
+  t.diagnostic(`healthy round: ${healthy.ms} ms, 23/23 ok`);
 
   // The same, as an operator runs it right after a deploy: the CLI prints every probe green, exit 0.
   const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
@@ -642,6 +658,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'span-rate': 'blocked:dependency_failed',
         'rule-groups': 'blocked:dependency_failed',
         'dead-rules': 'blocked:dependency_failed',
+        dashboards: 'blocked:dependency_failed',
         'tempo-metrics-target': 'blocked:dependency_failed',
         'alert-path': 'blocked:dependency_failed',
         'app-requests': 'blocked:dependency_failed',
