@@ -56,6 +56,12 @@ const proberShared = '^src/probers/(types|reasons|define|common|expect|docker|[a
 const proberIndex = '^src/probers/index\\.ts$';
 const proberKind = { path: '^src/probers/[^/]+\\.ts$', pathNot: anyOf([proberShared, proberIndex]) };
 
+// Alertmanager's API is spoken in one module (its paths, JSON shapes, routing and hints). The kinds
+// read it, and the two parts of the daemon that write to Alertmanager (the direct alert path, the
+// maintenance silences) call it instead of speaking HTTP to it themselves. What the module's text
+// holds cannot be a rule here: test/probers/alertmanager-room.test.ts looks for its paths elsewhere.
+const alertmanagerApi = '^src/probers/alertmanagerApi\\.ts$';
+
 // One module reads each outside format; the library it wraps is imported there and nowhere else.
 const soleImporters = [
   ['protobuf', 'src/util/protobuf.ts', '@bufbuild/protobuf', 'read and write messages through it (WireMessage, ProtoWriter)'],
@@ -112,11 +118,28 @@ module.exports = {
     {
       name: 'probers-internals-from-outside',
       comment:
-        "Outside src/probers/, use the probers through index.ts (the registry), types.ts (the contract) and reasons.ts (the framework's reasons) only; " +
+        "Outside src/probers/, use the probers through index.ts (the registry), types.ts (the contract) and reasons.ts (the framework's reasons) only, " +
+        'and Alertmanager through alertmanagerApi.ts; ' +
         'a helper needed elsewhere belongs in src/util/ or src/core/.',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/probers/' },
-      to: { path: '^src/probers/', pathNot: '^src/probers/(index|types|reasons)\\.ts$' },
+      to: { path: '^src/probers/', pathNot: anyOf(['^src/probers/(index|types|reasons)\\.ts$', alertmanagerApi]) },
+    },
+    {
+      name: 'alertmanager-api-from-outside',
+      comment: 'Outside src/probers/, only src/alerting/ and src/maintenance/ talk to Alertmanager (through src/probers/alertmanagerApi.ts).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(probers|alerting|maintenance)/' },
+      to: { path: alertmanagerApi },
+    },
+    {
+      name: 'alertmanager-api-imports-prober',
+      comment:
+        'src/probers/alertmanagerApi.ts imports no prober, only the contract (types.ts) and the shared outcome helpers (common.ts): ' +
+        'alerting/ and maintenance/ import it, and must not pull a kind in through it.',
+      severity: 'error',
+      from: { path: alertmanagerApi },
+      to: { path: '^src/probers/', pathNot: '^src/probers/(types|common)\\.ts$' },
     },
     ...soleImporters,
     {

@@ -10,7 +10,10 @@ import { ConfigError, currentConfigHash, loadConfig, type WatchdogConfig } from 
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
 import { Discovery } from './engine/discovery.js';
-import { createMetrics, type ReloadStatus } from './metrics/registry.js';
+import { createMetrics, kindGauges, type ReloadStatus } from './metrics/registry.js';
+import { probeLines } from './metrics/probeFamilies.js';
+import { probers } from './probers/index.js';
+import { ProbeRenderings } from './report/rendered.js';
 import { createDockerClient, type DockerClient } from './net/docker.js';
 import { createHttpClient, type HttpClient } from './net/http.js';
 import { buildApp } from './server/app.js';
@@ -67,10 +70,21 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   maintenance.configure(config);
   await maintenance.start();
   const inMaintenance = (s: { spec: Parameters<Maintenance['covering']>[0] }) => maintenance.covering(s.spec) !== undefined;
-  const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics, inMaintenance });
+  // Each probe rendered once per change, for every view at once (/status, the text table, the page,
+  // /metrics): here, where the report and metrics layers meet.
+  const renderings = new ProbeRenderings({ lines: probeLines(kindGauges(probers)), covering: (s) => maintenance.covering(s.spec) });
+  const registry = createMetrics({
+    engine,
+    version: settings.version,
+    reloadStatus: () => reloadStatus,
+    processMetrics: deps.processMetrics,
+    inMaintenance,
+    probeLines: (s) => renderings.ofAnyWindow(s).lines,
+  });
   const app = await buildApp({
     engine,
     registry,
+    renderings,
     logger,
     version: settings.version,
     reloadStatus: () => reloadStatus,

@@ -54,9 +54,10 @@ export interface ProbeState {
    */
   memory: MemoryCell;
   /**
-   * Bumped by every change a view of the probe can show (see `touched`): /status and /metrics keep
-   * each probe's rendered text and redo it only when this moved, so a field added to a view must be
-   * changed through `touched` too, or the views keep showing its old value.
+   * Bumped by every change a view of the probe can show (see `touched`): the views keep each probe's
+   * rendering (src/report/rendered.ts: its /status JSON, text cells, page card and /metrics lines)
+   * and redo it only when this moved, so a field added to a view must be changed through `touched`
+   * too, or the views keep showing its old value.
    */
   version: number;
 }

@@ -26,6 +26,11 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** Whether a probe is in a maintenance window now (src/maintenance); without it the family is left out. */
   inMaintenance?: (s: ProbeState) => boolean;
+  /**
+   * Each probe's kept lines, as `probeLines(kindGauges(probers))` writes them: the daemon keeps them
+   * with the probe's other views (report/rendered.ts). Without it, /metrics keeps its own.
+   */
+  probeLines?: (s: ProbeState) => readonly string[];
 }
 
 /**
@@ -69,7 +74,7 @@ export function createMetrics(opts: MetricsOptions): WatchdogRegistry {
   let processRegistry: Registry | undefined;
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: (processRegistry = new Registry()) });
   const registry = new WatchdogRegistry(
-    probeExposition(() => engine.states(), kindGauges(probers)),
+    probeExposition(() => engine.states(), kindGauges(probers), opts.probeLines),
     processRegistry,
   );
   const gauge = (name: string, help: string, labelNames: readonly string[], fill: (g: Gauge) => void) =>

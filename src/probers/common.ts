@@ -45,6 +45,24 @@ const invalidResponseHint = 'Something other than the expected API answered (a p
 export const httpReasons = { ...transportReasons, http_status: httpStatusHint, invalid_response: invalidResponseHint } as const;
 export type HttpReason = keyof typeof httpReasons;
 
+/** One outside system's hints: for every way it fails to answer, and for an answer from something else. */
+export interface SystemHints {
+  /** Connection refused, timed out or reset, or an error status: the system is down or unwell. */
+  down: string;
+  /** Where a name that does not resolve is most likely the system's URL, not the network: its down hint. */
+  dns?: string;
+  invalid: string;
+}
+
+/**
+ * httpReasons with one system's hints in place of the generic ones, so a kind that calls Prometheus or
+ * Alertmanager names that system's container and port once, from its API module, not per kind.
+ */
+export function systemReasons(hints: SystemHints): ReasonHints<HttpReason> {
+  const { down } = hints;
+  return { ...httpReasons, connect: down, timeout: down, reset: down, ...(hints.dns === undefined ? {} : { dns: hints.dns }), http_status: down, invalid_response: hints.invalid };
+}
+
 /** A transport failure as an outcome. `hint` overrides the generic one where the prober knows better. */
 export function transportFailure(err: TransportError, hint?: string): ProbeOutcome<never, TransportReason, never> {
   return failed(err.reason, err.message, hint ?? transportReasons[err.reason]);

@@ -4,7 +4,7 @@
 import { levenshtein } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import type { Attempt, ProbeContext } from './types.js';
-import { asRecord, failed, failure, fetchJson, httpReasons, success } from './common.js';
+import { asRecord, failed, failure, fetchJson, success, systemReasons } from './common.js';
 
 export const prometheusDownHint =
   'Prometheus does not answer: check its container (docker ps -a, docker logs mystocks-prometheus); an OOM kill at its memory limit or a bad config after a reload are the usual causes.';
@@ -15,12 +15,8 @@ const queryErrorHint = 'Fix the expression (promtool or the Prometheus UI show w
 
 /** What a call into Prometheus's API may fail with: every kind that reads Prometheus declares these. */
 export const prometheusReasons = {
-  ...httpReasons,
-  connect: prometheusDownHint,
-  timeout: prometheusDownHint,
-  reset: prometheusDownHint,
-  http_status: prometheusDownHint,
-  invalid_response: notPrometheusHint,
+  // A name that does not resolve keeps the generic hint (the compose service name), not "Prometheus does not answer".
+  ...systemReasons({ down: prometheusDownHint, invalid: notPrometheusHint }),
   query_error: queryErrorHint,
 } as const;
 export type PrometheusReason = keyof typeof prometheusReasons;

@@ -21,13 +21,13 @@ import { parse as parseYaml } from 'yaml';
 import { Duration, HttpUrl } from '../core/fields.js';
 import { formatDuration } from '../util/format.js';
 import { parseExposition } from '../util/promText.js';
-import { capped } from '../util/text.js';
+import { capped, snippet } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import { defineProber } from './define.js';
 import type { Attempt, ProbeContext } from './types.js';
-import { asRecord, failed, passed, success } from './common.js';
-import { prometheusApi, prometheusReasons } from './prometheusApi.js';
-import { tempoReasons, tempoRequest, tempoText, tenantHeaders, type TempoReason } from './tempoApi.js';
+import { asRecord, failed, failure, passed, success } from './common.js';
+import { notPrometheusHint, prometheusApi, prometheusReasons } from './prometheusApi.js';
+import { notTempoHint, tempoReasons, tempoRequest, tempoText, tenantHeaders, type TempoReason } from './tempoApi.js';
 
 const GENERATOR = 'metrics-generator';
 const RW = 'prometheus_remote_storage_samples';
@@ -86,6 +86,11 @@ export const spanMetricsPathProber = defineProber({
   async run(spec, ctx) {
     const services = await tempoText(ctx, joinUrl(spec.tempo, '/status/services'), spec.headers);
     if (!services.ok) return services.outcome;
+    // An answer without a single module row is not Tempo's table (a proxy, another service): that is not
+    // a generator that is off.
+    if (serviceRows(services.value).length === 0) {
+      return failed('invalid_response', `${joinUrl(spec.tempo, '/status/services')} answered without Tempo's table of modules: ${snippet(services.value.trim(), 120)}`, notTempoHint);
+    }
     const state = moduleState(services.value, GENERATOR);
     if (state !== 'Running') {
       const seen = state === undefined ? `is not among Tempo's services (${capped(moduleNames(services.value), ', ', 12)})` : `is ${state}`;
@@ -193,7 +198,8 @@ function safeJson(text: string): unknown {
 async function receiverEnabled(ctx: ProbeContext, base: string): Promise<Attempt<boolean | undefined, keyof typeof prometheusReasons>> {
   const flags = await prometheusApi(ctx, base, '/api/v1/status/flags');
   if (!flags.ok) return flags;
-  const data = asRecord(flags.value) ?? {};
+  const data = asRecord(flags.value);
+  if (!data) return failure(failed('invalid_response', `the answer of ${joinUrl(base, '/api/v1/status/flags')} has no object of flags in data`, notPrometheusHint));
   const feature = typeof data['enable-feature'] === 'string' ? data['enable-feature'] : '';
   if (feature.split(',').includes('remote-write-receiver')) return success(true);
   const flag = data['web.enable-remote-write-receiver'];

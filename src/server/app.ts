@@ -17,6 +17,7 @@ import pagePlugin from './plugins/page.js';
 import conventionsPlugin from './plugins/conventions.js';
 import maintenancePlugin from './plugins/maintenance.js';
 import type { Maintenance } from '../maintenance/manager.js';
+import { ProbeRenderings } from '../report/rendered.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -33,11 +34,18 @@ export interface AppOptions {
   reload?: () => Promise<boolean>;
   /** Maintenance windows (the /maintenance routes, and shown in /status and the page); none: the routes answer 503. */
   maintenance?: Maintenance;
+  /** Each probe's kept rendering, shared with /metrics (see the daemon); none: the app keeps its own. */
+  renderings?: ProbeRenderings;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string; reload?: () => Promise<boolean>; maintenance?: Maintenance };
+    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & {
+      adminToken?: string;
+      reload?: () => Promise<boolean>;
+      maintenance?: Maintenance;
+      renderings: ProbeRenderings;
+    };
   }
 }
 
@@ -72,6 +80,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
   });
+  const maintenance = opts.maintenance;
   app.decorate('watchdog', {
     engine: opts.engine,
     registry: opts.registry,
@@ -80,7 +89,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     now: opts.now ?? Date.now,
     adminToken: opts.adminToken,
     reload: opts.reload,
-    maintenance: opts.maintenance,
+    maintenance,
+    renderings: opts.renderings ?? new ProbeRenderings({ covering: maintenance && ((s) => maintenance.covering(s.spec)) }),
   });
   app.addSchema(ProbeView);
   app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });

@@ -18,6 +18,7 @@ import { makeTempDir } from '../support/process.js';
 import { runProber } from '../support/prober.js';
 import { exporterScrapeConfig, startPrometheus } from '../support/prometheus.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
+import { dockerAvailable, removeContainer, runContainer, uniqueName } from '../support/docker.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const shippedRules = readFileSync(resolve(root, 'deploy/prometheus/watchdog-rules.yml'), 'utf8');
@@ -41,6 +42,8 @@ interface Services {
   alertmanager: string;
   tempo: string;
   otlpHttp: string;
+  /** A container with a volume where the stand-in's config says Tempo writes (/var/tempo). */
+  tempoContainer: string;
   ports: { prometheus: number; alertmanager: number; tempo: number; tempoOtlpHttp: number; tempoGrpc: number; web: number };
 }
 
@@ -184,6 +187,34 @@ const rows: Row[] = [
     // of the export, and the lookup then tells whether the span arrived.
     expect: { hang: 'timeout', drip: 'timeout', huge: 'export_failed', hugeChunked: 'export_failed', reset: 'export_failed', closed: 'export_failed' },
   },
+  {
+    // Its container is inspected on the real dockerd; Tempo's /status/config is what the faults replace.
+    kind: 'tempo_storage',
+    fields: (at, s) => ({ tempo: at.url, container: s.tempoContainer }),
+    healthy: (s) => s.ports.tempo,
+    // JSON is YAML: a document that parses but names no storage path.
+    wrongShape: { storage: 'none' },
+    expect: httpFaults,
+  },
+  {
+    kind: 'span_metrics_path',
+    label: 'Tempo faulty',
+    timeout: '2s',
+    fields: (at, s) => ({ tempo: at.url, prometheus: s.prometheus, pause: '200ms' }),
+    healthy: (s) => s.ports.tempo,
+    // /status/services is a text table: an answer that is no such table is not Tempo's, not a generator that is off.
+    wrongShape: { services: 'none' },
+    expect: httpFaults,
+  },
+  {
+    kind: 'span_metrics_path',
+    label: 'Prometheus faulty',
+    timeout: '2s',
+    fields: (at, s) => ({ tempo: s.tempo, prometheus: at.url, pause: '200ms' }),
+    healthy: (s) => s.ports.prometheus,
+    wrongShape: promEnvelope('none'),
+    expect: httpFaults,
+  },
 ];
 
 /** Kinds whose targets are not reached over a network address the test can fault: where they are tested instead. */
@@ -191,13 +222,10 @@ const elsewhere: Record<string, string> = {
   container_memory: 'Docker Engine API: test/faults/daemon.test.ts (socket missing or unreadable)',
   container_env: 'Docker Engine API: test/faults/daemon.test.ts (socket missing or unreadable)',
   container_state: 'Docker Engine API: test/faults/daemon.test.ts (socket missing or unreadable)',
-  // Not a row yet: each needs a Tempo whose generator and config the healthy row must set up. Their requests
-  // go through tempoJson/prometheusApi, whose hang, drip, huge and malformed answers the rows above cover.
-  tempo_storage: 'Tempo /status/config and Docker inspect: test/probers/tempo-storage.test.ts (not Tempo, no such container)',
-  span_metrics_path: 'Tempo and Prometheus APIs: test/probers/span-metrics-path.test.ts (Prometheus refused, down, answering 503)',
 };
 
 const MARGIN_MS = 2000;
+const HUGE_TIMEOUT = '15s';
 
 /** The part of the heap and buffers a 50 MB answer would land in, sampled during `fn`: its peak growth. */
 async function peakGrowth<T>(fn: () => Promise<T>): Promise<{ value: T; growth: number }> {
@@ -226,6 +254,7 @@ function alone<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 test('every network-speaking kind survives each target fault with a clear verdict and recovers', { timeout: 240_000 }, async (t) => {
+  if (!(await dockerAvailable())) assert.fail('dockerd is not running: run scripts/ensure-services.sh');
   const rejections: unknown[] = [];
   const onRejection = (reason: unknown) => rejections.push(reason);
   process.on('unhandledRejection', onRejection);
@@ -244,6 +273,11 @@ test('every network-speaking kind survives each target fault with a clear verdic
   prometheus.writeConfig({ scrapeConfigs: [exporterScrapeConfig('self', `127.0.0.1:${prometheus.port}`)] });
   await prometheus.reload();
   tempo.addTrace({ serviceName: 'faulty-app', startedAgoMs: 20_000 });
+  // The generator's span metrics go to the real Prometheus, as span_metrics_path expects of a healthy path.
+  tempo.setRemoteWrite(`${prometheus.url}/api/v1/write`);
+  const tempoContainer = uniqueName('targets-tempo');
+  await runContainer({ name: tempoContainer, memory: '64m', extraArgs: ['-v', '/var/tempo'] });
+  t.after(() => removeContainer(tempoContainer));
   const targets: MisbehavingTarget[] = [
     web,
     hook,
@@ -263,6 +297,7 @@ test('every network-speaking kind survives each target fault with a clear verdic
     alertmanager: alertmanager.url,
     tempo: tempo.url,
     otlpHttp: tempo.otlpHttpUrl,
+    tempoContainer,
     ports: {
       prometheus: prometheus.port,
       alertmanager: alertmanager.port,
@@ -294,8 +329,13 @@ test('every network-speaking kind survives each target fault with a clear verdic
           await wrong.close();
         });
         const probe = { name: row.kind.replace(/_/g, '-'), timeout: row.timeout ?? '1s', ...row.fields(at, services) };
-        const timeoutMs = Number.parseFloat(String(probe.timeout)) * 1000;
+        // A huge answer is about the cap, not the clock: reading the capped 10 MiB takes ~0.1 s on a quiet
+        // machine and over a second at load 19 (seen: timeout instead of body_too_large), so those runs get
+        // a timeout that only a client reading without a cap could reach.
+        const hugeProbe = { ...probe, timeout: HUGE_TIMEOUT };
+        const timeoutOf = (p: { timeout: unknown }) => Number.parseFloat(String(p.timeout)) * 1000;
         const run = () => runProber(row.kind, probe);
+        const runHuge = () => runProber(row.kind, hugeProbe);
 
         // Healthy first: a fault's verdict means something only against a probe that passes.
         const first = await untilOk(run, 40_000);
@@ -309,8 +349,10 @@ test('every network-speaking kind survives each target fault with a clear verdic
             await at.use(wrong.port);
           } else if (fault === 'closed') await at.use('closed');
           else await at.use(faultPort[fault]);
+          const huge = fault === 'huge' || fault === 'hugeChunked';
+          const timeoutMs = timeoutOf(huge ? hugeProbe : probe);
           const started = Date.now();
-          const measured = fault === 'huge' || fault === 'hugeChunked' ? await alone(() => peakGrowth(run)) : { value: await run(), growth: 0 };
+          const measured = huge ? await alone(() => peakGrowth(runHuge)) : { value: await run(), growth: 0 };
           const r: ProbeResult = measured.value;
           const ms = Date.now() - started;
           const seen = `${name} / ${fault}: ${r.status} ${r.reason}: ${r.message}`;

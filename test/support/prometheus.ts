@@ -35,8 +35,11 @@ export interface PrometheusHandle {
   /** Temp dir holding prom.yml, rules/, data/ and prometheus.log. */
   dir: string;
   process: ManagedProcess;
-  /** Starts it again after stop(), on the same port and data dir (a Prometheus that comes back). */
-  start(): Promise<void>;
+  /**
+   * Starts it again after stop(), on the same port and data dir (a Prometheus that comes back);
+   * `remoteWriteReceiver` changes that flag from then on (an operator's edit of its command line).
+   */
+  start(opts?: { remoteWriteReceiver?: boolean }): Promise<void>;
   /** POST /-/reload; throws with Prometheus's message if the new config/rules do not load. */
   reload(): Promise<void>;
   /** Writes <dir>/rules/<name> (picked up on the next reload()). Returns the file path. */
@@ -81,6 +84,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  let receiver = opts.remoteWriteReceiver !== false;
   const launch = () =>
     startProcess({
       name: 'prometheus',
@@ -90,7 +94,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
         `--web.listen-address=127.0.0.1:${port}`,
         `--storage.tsdb.path=${join(dir, 'data')}`,
         '--web.enable-lifecycle',
-        ...(opts.remoteWriteReceiver === false ? [] : ['--web.enable-remote-write-receiver']),
+        ...(receiver ? ['--web.enable-remote-write-receiver'] : []),
         '--log.level=info',
         ...(opts.extraArgs ?? []),
       ],
@@ -107,8 +111,9 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Pro
     get process() {
       return proc;
     },
-    async start() {
+    async start(again = {}) {
       if (proc.isRunning()) return;
+      if (again.remoteWriteReceiver !== undefined) receiver = again.remoteWriteReceiver;
       proc = await launch();
     },
     writeRuleFile,

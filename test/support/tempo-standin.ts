@@ -198,7 +198,11 @@ export interface TempoStandin {
   setStoragePaths(paths: Partial<TempoStoragePaths>): void;
   /** The tenant's metrics_generator.processors; without span-metrics nothing is counted or written. */
   setProcessors(processors: string[]): void;
-  /** The generator's remote-write URL (e.g. `${prometheus.url}/api/v1/write`), or null for none. */
+  /**
+   * The generator's remote-write URL (e.g. `${prometheus.url}/api/v1/write`), or null for none. Another
+   * URL starts the queue counters from zero, as the restart that Tempo needs to read a changed
+   * storage.remote_write does: the queue of the old URL is gone, not failing forever.
+   */
   setRemoteWrite(url: string | null): void;
   /** One collection and send now (what the interval does), for tests that must not wait for it. */
   flushSpanMetrics(): Promise<void>;
@@ -430,6 +434,7 @@ class Standin {
         this.processors = [...processors];
       },
       setRemoteWrite: (url) => {
+        if (url !== this.remoteWriteUrl) this.queues.clear();
         this.remoteWriteUrl = url;
       },
       flushSpanMetrics: () => this.flushSpanMetrics(),
