@@ -220,6 +220,21 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       ],
     }),
   );
+  // The published MyStocks dashboards, from their facts: grouped by status and path (the app's labels are
+  // status_code and endpoint), and a counter the app declares and never writes.
+  const publishedStack = makeTempDir('fault-matrix-published');
+  mkdirSync(join(publishedStack, 'provisioning', 'dashboards'), { recursive: true });
+  const publishedDashboards: Record<string, [string, string][]> = {
+    'api-performance-dashboard.json': [
+      ['Request Rate', 'sum(rate(http_requests_total[5m]))'],
+      ['Requests by Status', 'sum(rate(http_requests_total[5m])) by (status)'],
+      ['Top Endpoints', 'topk(10, sum by (path) (rate(http_requests_total[5m])))'],
+    ],
+    'mystocks-overview.json': [['API Requests', 'sum(rate(mystocks_http_requests_total[5m]))']],
+  };
+  for (const [file, panels] of Object.entries(publishedDashboards)) {
+    writeFileSync(join(publishedStack, 'provisioning', 'dashboards', file), JSON.stringify({ title: file, panels: panels.map(([title, expr], i) => panel(i + 1, title, expr)) }));
+  }
   const baseEnv: Record<string, string> = {
     PROMETHEUS_URL: prometheus.url,
     TEMPO_URL: tempo.url,
@@ -367,6 +382,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   // the Compose v1 containers, the project's own compose project for discovery.
   const publishedEnv = (tempoContainer: string) => ({
     PROMETHEUS_URL: published.url,
+    // The published compose folder's provisioned dashboards, written from their facts.
+    STACK_DIR: publishedStack,
     PROMETHEUS_CONTAINER: names.publishedProm,
     TEMPO_CONTAINER: tempoContainer,
     COMPOSE_PROJECT: publishedProject,
@@ -383,6 +400,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   };
   /** The causes every round of the published configuration names, whatever Tempo does (and dead-rules). */
   const publishedCommon = {
+    // mystocks-overview.json queries mystocks_http_requests_total, which has no samples.
+    dashboards: 'failing:metric_missing',
     'prometheus-memory': 'failing:no_limit',
     // Behind app-requests, which names the app's side (target_down, then never_written).
     'sampling-ratio': 'blocked:dependency_failed',
@@ -791,6 +810,16 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         assert.match(r('span-metrics-path').hint!, /--web\.enable-remote-write-receiver/);
         assert.match(r('tempo-storage').message, /\/tmp\/tempo\/traces.*mounts: \/home\/docker\/tempo/);
         assert.match(r('app-requests').hint!, /http_requests_total/);
+        // With the app scraped, the published dashboards' broken panels are exactly the two facts.
+        const broken = r('dashboards').details?.brokenPanels as { file: string; panel: string; queries: { reason: string }[] }[];
+        assert.deepEqual(
+          broken.map((p) => [p.file, p.panel, p.queries.map((q) => q.reason).join()]),
+          [
+            ['provisioning/dashboards/api-performance-dashboard.json', 'Requests by Status', 'label_missing'],
+            ['provisioning/dashboards/api-performance-dashboard.json', 'Top Endpoints', 'label_missing'],
+            ['provisioning/dashboards/mystocks-overview.json', 'API Requests', 'metric_missing'],
+          ],
+        );
         checkPublishedCommon(states);
       },
     },
