@@ -18,6 +18,7 @@ import { containerStateProber } from './containerState.js';
 import { tempoStorageProber } from './tempoStorage.js';
 import { spanMetricsPathProber } from './spanMetricsPath.js';
 import { stackConfigProber } from './stackConfig.js';
+import { dashboardsProber } from './dashboards.js';
 
 export const probers: Readonly<Record<string, Prober>> = {
   http: httpProber,
@@ -38,6 +39,7 @@ export const probers: Readonly<Record<string, Prober>> = {
   tempo_storage: tempoStorageProber,
   span_metrics_path: spanMetricsPathProber,
   stack_config: stackConfigProber,
+  dashboards: dashboardsProber,
 };
 
 export function proberFor(kind: string): Prober | undefined {

@@ -15,6 +15,7 @@ import { probers } from '../../src/probers/index.js';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { startAlertmanager } from '../support/alertmanager.js';
 import { dripServer, hangAfterAccept, hugeBody, invalidJson, jsonServer, resetServer, switchable, type MisbehavingTarget, type SwitchTarget } from '../support/misbehaving.js';
+import { makeTempDir } from '../support/process.js';
 import { runProber } from '../support/prober.js';
 import { exporterScrapeConfig, startPrometheus } from '../support/prometheus.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
@@ -23,6 +24,13 @@ import { dockerAvailable, removeContainer, runContainer, uniqueName } from '../s
 const root = resolve(import.meta.dirname, '../..');
 const shippedRules = readFileSync(resolve(root, 'deploy/prometheus/watchdog-rules.yml'), 'utf8');
 const routeExample = readFileSync(resolve(root, 'deploy/alertmanager/route-example.yml'), 'utf8');
+
+// One dashboard whose panel selects what the faults' Prometheus scrapes (itself, as job "self"), so a
+// healthy run asks for metric and label names too.
+const dashboardStack = makeTempDir('faults-dashboards');
+const dashboardFolder = join(dashboardStack, 'provisioning', 'dashboards');
+mkdirSync(dashboardFolder, { recursive: true });
+writeFileSync(join(dashboardFolder, 'self.json'), JSON.stringify({ title: 'Self', panels: [{ id: 1, title: 'Up', targets: [{ refId: 'A', expr: 'sum by (instance) (up{job="self"})' }] }] }));
 
 const faults = ['hang', 'drip', 'huge', 'hugeChunked', 'malformed', 'wrongShape', 'reset', 'closed'] as const;
 type Fault = (typeof faults)[number];
@@ -129,6 +137,13 @@ const rows: Row[] = [
     healthy: (s) => s.ports.prometheus,
     // format_query's answer is not read beyond its envelope; the reload time on /metrics is then missing.
     wrongShape: promEnvelope('vector(1)'),
+    expect: httpFaults,
+  },
+  {
+    kind: 'dashboards',
+    fields: (at) => ({ prometheus: at.url, stackDir: dashboardStack }),
+    healthy: (s) => s.ports.prometheus,
+    wrongShape: promEnvelope({ resultType: 'vector', result: 'none' }),
     expect: httpFaults,
   },
   {
