@@ -15,6 +15,7 @@ import { createDockerClient, type DockerClient } from './net/docker.js';
 import { createHttpClient, type HttpClient } from './net/http.js';
 import { buildApp } from './server/app.js';
 import { Maintenance } from './maintenance/manager.js';
+import { Incidents } from './incidents/incidents.js';
 import { systemTimers, type Timers } from './util/timers.js';
 
 export interface DaemonDeps {
@@ -67,6 +68,10 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   maintenance.configure(config);
   await maintenance.start();
   const inMaintenance = (s: { spec: Parameters<Maintenance['covering']>[0] }) => maintenance.covering(s.spec) !== undefined;
+  const incidents = new Incidents({ logger, now, stateDir: settings.stateDir, maintenanceOf: (s) => maintenance.covering(s.spec)?.id });
+  await incidents.load();
+  incidents.retain(engine.states().map((s) => s.spec.name));
+  engine.on('result', (state) => incidents.observe(state));
   const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics, inMaintenance });
   const app = await buildApp({
     engine,
@@ -79,6 +84,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     now,
     reload: () => reload(),
     maintenance,
+    incidents,
   });
   await app.listen({ host: settings.host, port: settings.port });
   const addr = app.server.address();
@@ -100,6 +106,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
         engine.load(next);
         discovery.configure(next);
         maintenance.configure(next);
+        incidents.retain(engine.states().map((s) => s.spec.name));
         discovery.start();
         void discovery.refresh();
         config = next;
@@ -148,6 +155,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       await alerting.stop();
       await maintenance.stop();
       await engine.stop(3000);
+      await incidents.stop();
       await app.close();
       await http.close();
       logger.info('stack-watchdog stopped');

@@ -17,6 +17,8 @@ import pagePlugin from './plugins/page.js';
 import conventionsPlugin from './plugins/conventions.js';
 import maintenancePlugin from './plugins/maintenance.js';
 import type { Maintenance } from '../maintenance/manager.js';
+import type { Incidents } from '../incidents/incidents.js';
+import incidentsPlugin from './plugins/incidents.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -33,11 +35,13 @@ export interface AppOptions {
   reload?: () => Promise<boolean>;
   /** Maintenance windows (the /maintenance routes, and shown in /status and the page); none: the routes answer 503. */
   maintenance?: Maintenance;
+  /** Kept incidents (GET /incidents, and in /status/<probe>); none: /incidents answers 503. */
+  incidents?: Incidents;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string; reload?: () => Promise<boolean>; maintenance?: Maintenance };
+    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string; reload?: () => Promise<boolean>; maintenance?: Maintenance; incidents?: Incidents };
   }
 }
 
@@ -81,6 +85,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     adminToken: opts.adminToken,
     reload: opts.reload,
     maintenance: opts.maintenance,
+    incidents: opts.incidents,
   });
   app.addSchema(ProbeView);
   app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });
@@ -109,5 +114,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(pagePlugin);
   await app.register(conventionsPlugin);
   await app.register(maintenancePlugin);
+  await app.register(incidentsPlugin);
   return app;
 }
