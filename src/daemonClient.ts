@@ -2,6 +2,7 @@
 // `watchdog incidents`): where it is, one request with the error wording and exit codes, and reading
 // a reply back as the view it should be.
 // Exit codes: 1 the daemon refused or answered something unexpected, 3 the daemon cannot be reached.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { readView } from './report/schemas.js';
 import { ErrorReply } from './server/schemas.js';
@@ -12,6 +13,16 @@ export interface Out {
 }
 
 export const stdio: Out = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+/** The command's options and words; undefined when they cannot be read (said on stderr with the usage: exit 2). */
+export function commandArgs<O extends NonNullable<ParseArgsConfig['options']>>(command: string, usage: string, argv: string[], options: O, io: Out) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options });
+  } catch (err) {
+    io.err(`${command}: ${(err as Error).message}\n\n${usage}`);
+    return undefined;
+  }
+}
 
 /** --url, else $WATCHDOG_URL, else the local daemon on $WATCHDOG_PORT (9469). */
 export function daemonUrl(url: string | undefined, env: NodeJS.ProcessEnv): string {

@@ -1,10 +1,9 @@
 // `watchdog incidents`: a client of the running daemon's GET /incidents, printed as the same summary
 // `?format=text` gives (rendered here from the JSON, read back through report/schemas.ts).
 // Exit codes: 0 done, 1 the daemon refused, 2 bad usage, 3 the daemon cannot be reached.
-import { parseArgs } from 'node:util';
 import { incidentsText } from './report/incidents.js';
 import { IncidentList } from './report/schemas.js';
-import { askDaemon, daemonUrl, stdio, type Out } from './daemonClient.js';
+import { askDaemon, commandArgs, daemonUrl, stdio, type Out } from './daemonClient.js';
 
 export const incidentsUsage = `usage: watchdog incidents [--probe NAME] [--since 7d|2026-12-01T00:00:00Z] [--open | --ended] [--format text|json]
 
@@ -14,26 +13,20 @@ export const incidentsUsage = `usage: watchdog incidents [--probe NAME] [--since
   exit codes: 0 done, 1 the daemon refused (the reason is printed), 2 bad usage, 3 the daemon cannot be reached
 `;
 
+const options = {
+  probe: { type: 'string', short: 'p' },
+  since: { type: 'string', short: 's' },
+  open: { type: 'boolean' },
+  ended: { type: 'boolean' },
+  format: { type: 'string', short: 'f', default: 'text' },
+  url: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function incidentsCommand(argv: string[], env: NodeJS.ProcessEnv, io: Out = stdio): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        probe: { type: 'string', short: 'p' },
-        since: { type: 'string', short: 's' },
-        open: { type: 'boolean' },
-        ended: { type: 'boolean' },
-        format: { type: 'string', short: 'f', default: 'text' },
-        url: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    io.err(`watchdog incidents: ${(err as Error).message}\n\n${incidentsUsage}`);
-    return 2;
-  }
-  const { values } = args;
+  const args = commandArgs('watchdog incidents', incidentsUsage, argv, options, io);
+  if (!args) return 2;
+  const { values, positionals } = args;
   if (values.help) {
     io.out(incidentsUsage);
     return 0;
@@ -42,6 +35,7 @@ export async function incidentsCommand(argv: string[], env: NodeJS.ProcessEnv, i
     io.err(`watchdog incidents: ${problem}\n\n${incidentsUsage}`);
     return 2;
   };
+  if (positionals.length) return usage(`unexpected "${positionals.join(' ')}": the filters are options (--probe, --since, --open, --ended)`);
   if (values.open && values.ended) return usage('--open and --ended exclude each other');
   if (values.format !== 'text' && values.format !== 'json') return usage(`--format must be text or json, not "${values.format}"`);
   const query = new URLSearchParams();

@@ -1,10 +1,9 @@
 // `watchdog maintenance start|end|list`: a client of the running daemon's /maintenance API, so a
 // window opened here is the daemon's (it pages nobody, shows on the page, survives restarts).
 // Exit codes: 0 done, 1 the daemon refused, 2 bad usage, 3 the daemon cannot be reached.
-import { parseArgs } from 'node:util';
 import type { TSchema } from '@sinclair/typebox';
 import { MaintenanceList, MaintenanceWindowView } from './report/schemas.js';
-import { askDaemon, daemonUrl, stdio, type DaemonRequest, type Out } from './daemonClient.js';
+import { askDaemon, commandArgs, daemonUrl, stdio, type DaemonRequest, type Out } from './daemonClient.js';
 
 export const maintenanceUsage = `usage: watchdog maintenance start --duration 30m --reason TEXT [--probe NAME]... [--kind KIND]... [--label KEY=VALUE]...
        watchdog maintenance end ID
@@ -16,26 +15,19 @@ export const maintenanceUsage = `usage: watchdog maintenance start --duration 30
   exit codes: 0 done, 1 the daemon refused (the reason is printed), 2 bad usage, 3 the daemon cannot be reached
 `;
 
+const options = {
+  duration: { type: 'string', short: 'd' },
+  reason: { type: 'string', short: 'r' },
+  probe: { type: 'string', short: 'p', multiple: true },
+  kind: { type: 'string', multiple: true },
+  label: { type: 'string', multiple: true },
+  url: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export async function maintenanceCommand(argv: string[], env: NodeJS.ProcessEnv, io: Out = stdio): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        duration: { type: 'string', short: 'd' },
-        reason: { type: 'string', short: 'r' },
-        probe: { type: 'string', short: 'p', multiple: true },
-        kind: { type: 'string', multiple: true },
-        label: { type: 'string', multiple: true },
-        url: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    io.err(`watchdog maintenance: ${(err as Error).message}\n\n${maintenanceUsage}`);
-    return 2;
-  }
+  const args = commandArgs('watchdog maintenance', maintenanceUsage, argv, options, io);
+  if (!args) return 2;
   const { values, positionals } = args;
   if (values.help) {
     io.out(maintenanceUsage);

@@ -70,7 +70,10 @@ export class Incidents {
         const other = this.open.get(incident.probe);
         // Only one stretch of failing per probe can be going on: a second open one is a damaged file.
         if (other) {
-          this.logger.error({ problem: `${read.path}: a second open incident of "${incident.probe}" (started ${new Date(incident.start).toISOString()})` }, 'incident state dropped: it cannot be used');
+          this.logger.error(
+            { problem: `${read.path}: a second open incident of "${incident.probe}" (started ${new Date(incident.start).toISOString()})` },
+            'incident state dropped: it cannot be used',
+          );
           continue;
         }
         this.open.set(incident.probe, incident);

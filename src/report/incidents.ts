@@ -49,13 +49,15 @@ export function incidentsText(list: IncidentList): string {
     `${oneLine(i.message)}${i.maintenance.length ? ` (in maintenance: ${i.maintenance.join(', ')})` : ''}`,
   ]);
   const downtime = list.downtime.map((d) => [d.probe, String(d.incidents), formatSeconds(d.downtimeSeconds * 1000)]);
-  return [
-    `${list.incidents.length} incident(s) ${span}:`,
-    ...table(['PROBE', 'START', 'END', 'DURATION', 'REASONS', 'MESSAGE'], rows),
-    '',
-    `downtime per probe ${span}:`,
-    ...table(['PROBE', 'INCIDENTS', 'DOWNTIME'], downtime),
-  ].join('\n') + '\n';
+  return (
+    [
+      `${list.incidents.length} incident(s) ${span}:`,
+      ...table(['PROBE', 'START', 'END', 'DURATION', 'REASONS', 'MESSAGE'], rows),
+      '',
+      `downtime per probe ${span}:`,
+      ...table(['PROBE', 'INCIDENTS', 'DOWNTIME'], downtime),
+    ].join('\n') + '\n'
+  );
 }
 
 function table(header: string[], rows: string[][]): string[] {
@@ -70,7 +72,13 @@ function oneLine(s: string): string {
 /** What /status/<probe> adds: its recent incidents and its availability; nothing without incidents kept. */
 export function probeIncidents(incidents: Incidents | undefined, probe: string, now: number): Pick<ProbeDetail, 'incidents' | 'availability'> {
   if (!incidents) return {};
-  return { incidents: incidents.list({ probe }).slice(0, RECENT).map((i) => incidentView(i, now)), availability: incidents.availability(probe, now) };
+  return {
+    incidents: incidents
+      .list({ probe })
+      .slice(0, RECENT)
+      .map((i) => incidentView(i, now)),
+    availability: incidents.availability(probe, now),
+  };
 }
 
 /** How many incidents /status/<probe> lists; the rest are one GET /incidents?probe= away. */

@@ -80,10 +80,9 @@ export const IncidentList = Type.Object({
   generatedAt: Type.String({ format: 'date-time' }),
   since: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'The since filter as a time; null: all kept incidents.' }),
   incidents: Type.Array(IncidentView, { description: 'Newest first.' }),
-  downtime: Type.Array(
-    Type.Object({ probe: Type.String(), incidents: Type.Integer(), downtimeSeconds: Type.Number({ description: 'Time in these incidents, counted from `since` when given.' }) }),
-    { description: 'Per probe with incidents listed, most downtime first.' },
-  ),
+  downtime: Type.Array(Type.Object({ probe: Type.String(), incidents: Type.Integer(), downtimeSeconds: Type.Number({ description: 'Time in these incidents, counted from `since` when given.' }) }), {
+    description: 'Per probe with incidents listed, most downtime first.',
+  }),
 });
 export type IncidentList = Static<typeof IncidentList>;
 

@@ -41,7 +41,12 @@ export interface AppOptions {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string; reload?: () => Promise<boolean>; maintenance?: Maintenance; incidents?: Incidents };
+    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & {
+      adminToken?: string;
+      reload?: () => Promise<boolean>;
+      maintenance?: Maintenance;
+      incidents?: Incidents;
+    };
   }
 }
 

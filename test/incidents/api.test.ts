@@ -1,7 +1,6 @@
 // GET /incidents, /status/<probe> and `watchdog incidents` against a running daemon whose state dir
 // holds a known history, on an injected clock.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { IncidentList, ProbeDetail, readView } from '../../src/report/schemas.js
 import { captureLogger, eventually } from '../support/engine.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
 import { ManualTime } from '../support/time.js';
+import { runWatchdogCli } from '../support/watchdog-process.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -68,7 +68,17 @@ test('GET /incidents filters by probe, since and open; /status/<probe> shows rec
   assert.deepEqual(starts(all), ['api@-20m', 'db@-180m', 'api@-2880m', 'api@-11520m'], 'newest first');
   assert.equal(all.since, null);
   const open = all.incidents.find((i) => i.probe === 'db')!;
-  assert.deepEqual(open, { probe: 'db', start: iso(T0 - 3 * HOUR), end: null, open: true, durationSeconds: 3 * 3600, reasons: ['connect'], message: 'connection refused', hint: null, maintenance: [] });
+  assert.deepEqual(open, {
+    probe: 'db',
+    start: iso(T0 - 3 * HOUR),
+    end: null,
+    open: true,
+    durationSeconds: 3 * 3600,
+    reasons: ['connect'],
+    message: 'connection refused',
+    hint: null,
+    maintenance: [],
+  });
 
   const week = await list(d, '?since=7d');
   assert.equal(week.since, iso(T0 - 7 * DAY));
@@ -136,15 +146,7 @@ test('?format=text: each incident with its duration, then the downtime per probe
   assert.equal(await (await fetch(`${d.url}/incidents?probe=nothing-here&format=text`)).text(), 'no incidents kept\n');
 });
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'watchdog.js');
-
-function watchdog(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, 'incidents', ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
+const watchdog = (args: string[], env: Record<string, string>) => runWatchdogCli(['incidents', ...args], env);
 
 test('watchdog incidents prints what /incidents?format=text does, with exit codes 0, 1, 2 and 3', async (t) => {
   const d = await daemonWithHistory(t);

@@ -67,7 +67,11 @@ const incidents: FastifyPluginAsyncTypebox = async (app) => {
         since = parsed.value;
       }
       const list = incidentList(kept.list({ probe: req.query.probe, since, open: req.query.open }), at, since);
-      if (req.query.format === 'text') return reply.type('text/plain; charset=utf-8').serializer((s: string) => s).send(incidentsText(list));
+      if (req.query.format === 'text')
+        return reply
+          .type('text/plain; charset=utf-8')
+          .serializer((s: string) => s)
+          .send(incidentsText(list));
       return list;
     },
   );
