@@ -2,9 +2,10 @@
 // rules below. Any rule with severity 'error' fails the run (and so `npm test`).
 //
 // Layers, lowest first. A module may import its own layer and the layers below it, never one above:
-//   util < core < net < probers < config < engine < maintenance < incidents < {metrics, report, alerting} < server < {daemon, cli, log}
+//   util < core < net < probers < config < engine < {maintenance, discovery} < incidents < {metrics, report, alerting} < server < {daemon, cli, log}
 // util and core are leaf helpers and shared vocabulary (core may import util). metrics, report and
-// alerting share a rank and must not import one another. src/core/ need not exist yet.
+// alerting share a rank and must not import one another; so do maintenance and discovery (each drives
+// the engine, and the views above read their state). src/core/ need not exist yet.
 
 /** @type {Array<[name: string, path: string]>} lowest first; entries of one rank share an array slot */
 const ranks = [
@@ -14,7 +15,10 @@ const ranks = [
   [['probers', '^src/probers/']],
   [['config', '^src/config/']],
   [['engine', '^src/engine/']],
-  [['maintenance', '^src/maintenance/']],
+  [
+    ['maintenance', '^src/maintenance/'],
+    ['discovery', '^src/discovery/'],
+  ],
   [['incidents', '^src/incidents/']],
   [
     ['metrics', '^src/metrics/'],
@@ -56,6 +60,12 @@ const sideways = ranks
 const proberShared = '^src/probers/(types|reasons|define|common|expect|docker|[a-z][A-Za-z0-9]*Api)\\.ts$';
 const proberIndex = '^src/probers/index\\.ts$';
 const proberKind = { path: '^src/probers/[^/]+\\.ts$', pathNot: anyOf([proberShared, proberIndex]) };
+
+// Alertmanager's API is spoken in one module (its paths, JSON shapes, routing and hints). The kinds
+// read it, and the two parts of the daemon that write to Alertmanager (the direct alert path, the
+// maintenance silences) call it instead of speaking HTTP to it themselves. What the module's text
+// holds cannot be a rule here: test/probers/alertmanager-room.test.ts looks for its paths elsewhere.
+const alertmanagerApi = '^src/probers/alertmanagerApi\\.ts$';
 
 // One module reads each outside format; the library it wraps is imported there and nowhere else.
 const soleImporters = [
@@ -113,11 +123,35 @@ module.exports = {
     {
       name: 'probers-internals-from-outside',
       comment:
-        "Outside src/probers/, use the probers through index.ts (the registry), types.ts (the contract) and reasons.ts (the framework's reasons) only; " +
+        "Outside src/probers/, use the probers through index.ts (the registry), types.ts (the contract) and reasons.ts (the framework's reasons) only, " +
+        'and Alertmanager through alertmanagerApi.ts; ' +
         'a helper needed elsewhere belongs in src/util/ or src/core/.',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/probers/' },
-      to: { path: '^src/probers/', pathNot: '^src/probers/(index|types|reasons)\\.ts$' },
+      to: { path: '^src/probers/', pathNot: anyOf(['^src/probers/(index|types|reasons)\\.ts$', alertmanagerApi]) },
+    },
+    {
+      name: 'alertmanager-api-from-outside',
+      comment: 'Outside src/probers/, only src/alerting/ and src/maintenance/ talk to Alertmanager (through src/probers/alertmanagerApi.ts).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(probers|alerting|maintenance)/' },
+      to: { path: alertmanagerApi },
+    },
+    {
+      name: 'alertmanager-api-imports-prober',
+      comment:
+        'src/probers/alertmanagerApi.ts imports no prober, only the contract (types.ts) and the shared outcome helpers (common.ts): ' +
+        'alerting/ and maintenance/ import it, and must not pull a kind in through it.',
+      severity: 'error',
+      from: { path: alertmanagerApi },
+      to: { path: '^src/probers/', pathNot: '^src/probers/(types|common)\\.ts$' },
+    },
+    {
+      name: 'discovery-internals-from-views',
+      comment: 'The views (metrics, report, server, alerting) read discovery through src/discovery/state.ts (DiscoveryState) only; ' + 'only the process (daemon, cli) builds and drives a Discovery.',
+      severity: 'error',
+      from: { path: '^src/(metrics|report|server|alerting)/' },
+      to: { path: '^src/discovery/', pathNot: '^src/discovery/state\\.ts$' },
     },
     ...soleImporters,
     {

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { readSettings, SettingsError, type Settings } from './config/settings.js';
 import { createClients, startDaemon } from './daemon.js';
 import { Engine } from './engine/engine.js';
-import { Discovery } from './engine/discovery.js';
+import { Discovery } from './discovery/discovery.js';
 import { createLogger } from './log.js';
 import { startProgress } from './report/progress.js';
 import { statusReport, statusTable } from './report/view.js';
@@ -171,8 +171,8 @@ async function check(settings: Settings, only: string[], format: 'text' | 'json'
     const now = Date.now();
     process.stdout.write(
       format === 'json'
-        ? `${JSON.stringify(statusReport(states, now, engine.discovery), null, 2)}\n`
-        : statusTable(states, now, { colour, discovery: engine.discovery, width: process.stdout.isTTY ? process.stdout.columns : undefined }),
+        ? `${JSON.stringify(statusReport(states, now, discovery.current()), null, 2)}\n`
+        : statusTable(states, now, { colour, discovery: discovery.current(), width: process.stdout.isTTY ? process.stdout.columns : undefined }),
     );
     return states.every((s) => s.current.status === 'ok') ? 0 : 1;
   } finally {

@@ -9,8 +9,12 @@ import { startAlerting } from './alerting/index.js';
 import { ConfigError, currentConfigHash, loadConfig, type WatchdogConfig } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
-import { Discovery } from './engine/discovery.js';
-import { createMetrics, type ReloadStatus } from './metrics/registry.js';
+import { Discovery } from './discovery/discovery.js';
+import type { DiscoveryState } from './discovery/state.js';
+import { createMetrics, kindGauges, type ReloadStatus } from './metrics/registry.js';
+import { probeLines } from './metrics/probeFamilies.js';
+import { probers } from './probers/index.js';
+import { ProbeRenderings } from './report/rendered.js';
 import { createDockerClient, type DockerClient } from './net/docker.js';
 import { createHttpClient, type HttpClient } from './net/http.js';
 import { buildApp } from './server/app.js';
@@ -32,6 +36,8 @@ export interface DaemonDeps {
 export interface Daemon {
   app: FastifyInstance;
   engine: Engine;
+  /** What discovery last reported (src/discovery/). */
+  discovery: DiscoveryState;
   /** http://host:port the API listens on. */
   url: string;
   config: () => WatchdogConfig;
@@ -72,10 +78,22 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   await incidents.load();
   incidents.retain(engine.states().map((s) => s.spec.name));
   engine.on('result', (state) => incidents.observe(state));
-  const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics, inMaintenance });
+  // Each probe rendered once per change, for every view at once (/status, the text table, the page,
+  // /metrics): here, where the report and metrics layers meet.
+  const renderings = new ProbeRenderings({ lines: probeLines(kindGauges(probers)), covering: (s) => maintenance.covering(s.spec) });
+  const registry = createMetrics({
+    engine,
+    version: settings.version,
+    reloadStatus: () => reloadStatus,
+    processMetrics: deps.processMetrics,
+    inMaintenance,
+    probeLines: (s) => renderings.ofAnyWindow(s).lines,
+    discovery,
+  });
   const app = await buildApp({
     engine,
     registry,
+    renderings,
     logger,
     version: settings.version,
     reloadStatus: () => reloadStatus,
@@ -85,6 +103,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     reload: () => reload(),
     maintenance,
     incidents,
+    discovery,
   });
   await app.listen({ host: settings.host, port: settings.port });
   const addr = app.server.address();
@@ -145,6 +164,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   return {
     app,
     engine,
+    discovery,
     url,
     config: () => config,
     reload,

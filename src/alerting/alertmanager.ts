@@ -1,5 +1,5 @@
 // The direct line to Alertmanager: when Prometheus is down no rule fires, so the watchdog posts its
-// failing critical probes to Alertmanager's /api/v2/alerts itself.
+// failing critical probes to Alertmanager itself (postAlerts of src/probers/alertmanagerApi.ts).
 //
 // The sender keeps the desired state (which alerts should be firing, which must be resolved) and
 // posts the whole of it on every attempt. Alertmanager merges alerts by label set, so a repeated post
@@ -10,6 +10,7 @@ import { DEFAULT_RESOLVE_TIMEOUT_MS } from '../config/alerting.js';
 import type { WatchdogConfig } from '../config/load.js';
 import type { ProbeState } from '../engine/result.js';
 import type { HttpClient } from '../net/http.js';
+import { alertsUrl, postAlerts, type PostableAlert } from '../probers/alertmanagerApi.js';
 import { deadline } from '../util/deadline.js';
 import { iso } from '../util/format.js';
 import { systemTimers, type Timer, type Timers } from '../util/timers.js';
@@ -22,15 +23,6 @@ export const ALERT_NAME = 'WatchdogProbeFailing';
 const RENEWALS_PER_TIMEOUT = 4;
 /** Resolutions waiting for delivery; far above any real probe count, it only caps a pathological reload loop. */
 const MAX_RESOLVING = 1000;
-
-/** One alert as Alertmanager's API v2 takes it. */
-export interface PostableAlert {
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  startsAt: string;
-  endsAt: string;
-  generatorURL?: string;
-}
 
 /** The direct path's settings after defaults; undefined when it is off or not configured. */
 export interface DirectSettings {
@@ -254,11 +246,9 @@ export class AlertmanagerSender {
     const { payload, resolutions } = this.desired(settings);
     if (!payload.length) return true;
 
-    const url = joinUrl(settings.url, '/api/v2/alerts');
+    const url = alertsUrl(settings.url);
     const { signal, done } = deadline(this.stopController.signal, this.opts.requestTimeoutMs ?? 10_000);
-    const failure = await describeFailure(() =>
-      this.opts.http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), maxBytes: 64 * 1024, signal }),
-    ).finally(done);
+    const failure = await describeFailure(() => postAlerts(this.opts.http, settings.url, payload, signal)).finally(done);
     if (this.stopped) return false;
     if (failure) {
       this.posts.error++;

@@ -7,10 +7,10 @@ import type { Logger } from 'pino';
 import type { MaintenanceConfig } from '../config/maintenance.js';
 import type { WatchdogConfig } from '../config/load.js';
 import type { HttpClient } from '../net/http.js';
+import { createSilence, expireSilence, labelIn, type PostableSilence } from '../probers/alertmanagerApi.js';
 import type { CommonSpec } from '../probers/types.js';
 import { iso } from '../util/format.js';
 import { systemTimers, type Timer, type Timers } from '../util/timers.js';
-import { joinUrl } from '../util/url.js';
 import { readState, writeState, type StateFile } from './state.js';
 import { ConfigClock, covers, selectsAll, type MaintenanceSelector, type Window } from './windows.js';
 
@@ -196,27 +196,18 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
 
   /** The probes' alerts are what a silence must match: the label `probe`, as both alert paths set it. */
   private async createSilence(w: Window, url: string): Promise<void> {
-    const value = selectsAll(w.selector) ? '.+' : undefined;
-    const names = value ? [] : (this.opts.specs?.() ?? []).filter((s) => covers(w.selector, s)).map((s) => s.name);
-    if (!value && !names.length) return;
-    const body = {
-      matchers: [{ name: 'probe', value: value ?? names.map(escapeRegex).join('|'), isRegex: true, isEqual: true }],
+    const all = selectsAll(w.selector);
+    const names = all ? [] : (this.opts.specs?.() ?? []).filter((s) => covers(w.selector, s)).map((s) => s.name);
+    if (!all && !names.length) return;
+    const body: PostableSilence = {
+      matchers: [labelIn('probe', all ? 'any' : names)],
       startsAt: iso(Math.min(this.opts.now(), w.startsAt)),
       endsAt: iso(w.endsAt),
       createdBy: 'stack-watchdog',
       comment: `maintenance ${w.id}: ${w.reason}`,
     };
     try {
-      const res = await this.opts.http.request(joinUrl(url, '/api/v2/silences'), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        maxBytes: 64 * 1024,
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
-      const silenceId = (JSON.parse(res.body) as { silenceID?: string }).silenceID;
-      if (!silenceId) throw new Error('the answer names no silenceID');
+      const silenceId = await createSilence(this.opts.http, url, body, AbortSignal.timeout(10_000));
       // The window may have ended while the request was out: expire what was just made.
       if (!this.seen.has(w.id)) return void this.expireSilence(w.id, silenceId);
       this.silences.set(w.id, { silenceId, endsAt: w.endsAt });
@@ -231,15 +222,10 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
     const url = this.config?.silenceUrl;
     if (!url) return;
     try {
-      const res = await this.opts.http.request(joinUrl(url, `/api/v2/silence/${encodeURIComponent(silenceId)}`), { method: 'DELETE', maxBytes: 64 * 1024, signal: AbortSignal.timeout(10_000) });
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+      await expireSilence(this.opts.http, url, silenceId, AbortSignal.timeout(10_000));
       this.logger.info({ id, silenceId }, 'alertmanager silence expired with the maintenance window');
     } catch (err) {
       this.logger.warn({ id, silenceId, err: (err as Error).message }, 'cannot expire the alertmanager silence; it runs out at the planned end');
     }
   }
-}
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

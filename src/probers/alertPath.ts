@@ -10,7 +10,7 @@
 // - Prometheus re-sends a firing alert once its resend delay (--rules.alert.resend-delay, 1m by default)
 //   has passed, at the next evaluation of the alert's group: one "period". The heartbeat is expected at
 //   Alertmanager a period after Prometheus started or loaded its config (/api/v1/status/runtimeinfo) or
-//   Alertmanager started (`uptime` of /api/v2/status), and from then on at most two periods old (one
+//   Alertmanager started (its `uptime`, src/probers/alertmanagerApi.ts), and from then on at most two periods old (one
 //   lost send is not a break). Until then a missing or old heartbeat is not yet known: the outcome is
 //   ok with reason `settling`, as Prometheus's own `for:` keeps an alert pending, not firing.
 // - Notification errors count as a share of the attempts in a window of two periods, per Alertmanager
@@ -27,12 +27,12 @@ import { parse as parseYaml } from 'yaml';
 import { Duration, HttpUrl, parseDuration } from '../core/fields.js';
 import { formatDuration, formatSeconds } from '../util/format.js';
 import { count, quoted, snippet } from '../util/text.js';
-import { joinUrl } from '../util/url.js';
-import { parseExposition, type Sample } from '../util/promText.js';
+import type { Sample } from '../util/promText.js';
 import { defineProber } from './define.js';
-import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
-import { asRecord, attempt, failed, failure, fetchJson, httpReasons, passed, success, type HttpReason } from './common.js';
+import type { ProbeContext, ProbeOutcome } from './types.js';
+import { asRecord, failed, httpReasons, metricsOf, passed } from './common.js';
 import { notPrometheusHint, prometheusApi, prometheusDownHint, prometheusReasons } from './prometheusApi.js';
+import { ALERTS_PATH, alertmanagerHints, alertmanagerStatus, alertsUrl, newestAlertUpdate, routeOf, statusWithout } from './alertmanagerApi.js';
 
 const defaults = { heartbeatAlert: 'WatchdogAlertPathHeartbeat' };
 /** The watchdog's own page: the alert whose route must end at someone. */
@@ -63,9 +63,6 @@ const PAUSE_MARGIN_MS = 2000;
 const FAILING_SHARE = 0.5;
 /** A window of two periods at a 1 s interval needs a few dozen readings; this only bounds a pathological config. */
 const MAX_READINGS = 64;
-
-const amDownHint = 'Alertmanager does not answer: check its container (docker ps -a, docker logs mystocks-alertmanager) and ALERTMANAGER_URL.';
-const notAlertmanagerHint = 'Check that the URL points at Alertmanager (port 9093) with no extra path.';
 
 const hints = {
   no_alertmanagers:
@@ -153,7 +150,7 @@ export const alertPathProber = defineProber({
       maxHeartbeatAgeMs: f.maxHeartbeatAge === undefined ? undefined : d.duration('maxHeartbeatAge', f.maxHeartbeatAge),
       routeLabels,
       heartbeatFilter,
-      heartbeatUrl: `${joinUrl(f.alertmanager, '/api/v2/alerts')}?${new URLSearchParams({ filter: heartbeatFilter }).toString()}`,
+      heartbeatUrl: alertsUrl(f.alertmanager, heartbeatFilter),
       routedAlert,
     };
   },
@@ -191,16 +188,16 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, earlier: Readin
   const stop = (outcome: Outcome): Judgement => ({ outcome });
   // First one request to each side: a service that is down, hangs or answers 50 MB is named by it, and
   // the run does not wait for (or hold) six such answers at once. Then the rest at once: one round trip.
-  const [ams, amStatus] = await Promise.all([prometheusApi(ctx, spec.prometheus, '/api/v1/alertmanagers'), fetchJson(ctx, joinUrl(spec.alertmanager, '/api/v2/status'), { hint: amDownHint })]);
+  const [ams, amStatus] = await Promise.all([prometheusApi(ctx, spec.prometheus, '/api/v1/alertmanagers'), alertmanagerStatus(ctx, spec.alertmanager)]);
   if (!ams.ok) return stop(ams.outcome);
   if (!amStatus.ok) return stop(amStatus.outcome);
   const [runtime, flags, rules, promText, amText, heartbeat] = await Promise.all([
     prometheusApi(ctx, spec.prometheus, '/api/v1/status/runtimeinfo'),
     prometheusApi(ctx, spec.prometheus, '/api/v1/status/flags'),
     prometheusApi(ctx, spec.prometheus, '/api/v1/rules', { type: 'alert' }),
-    metricsOf(ctx, spec.prometheus, prometheusDownHint),
-    metricsOf(ctx, spec.alertmanager, amDownHint),
-    heartbeatAt(ctx, spec.heartbeatUrl),
+    metricsOf(ctx, spec.prometheus, prometheusDownHint, NOTIFICATION_METRICS),
+    metricsOf(ctx, spec.alertmanager, alertmanagerHints.down, NOTIFICATION_METRICS),
+    newestAlertUpdate(ctx, spec.heartbeatUrl),
   ]);
 
   // 1. Prometheus knows an Alertmanager.
@@ -215,10 +212,8 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, earlier: Readin
   if (!promText.ok) return stop(promText.outcome);
   const prom = prometheusFacts(runtime.value, flags.value, rules.value, spec.heartbeatAlert);
   if (!prom) return stop(failed('invalid_response', `the answer of /api/v1/status/runtimeinfo has no startTime: ${snippet(JSON.stringify(runtime.value))}`, notPrometheusHint));
-  const amStart = startOf(amStatus.value.json);
-  if (amStart === undefined) {
-    return stop(failed('invalid_response', `${joinUrl(spec.alertmanager, '/api/v2/status')} answered without uptime: ${snippet(JSON.stringify(amStatus.value.json))}`, notAlertmanagerHint));
-  }
+  const amStart = amStatus.value.startedAt;
+  if (amStart === undefined) return stop(statusWithout(amStatus.value, 'uptime'));
   if (!amText.ok) return stop(amText.outcome);
   if (!heartbeat.ok) return stop(heartbeat.outcome);
 
@@ -282,7 +277,7 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, earlier: Readin
       ? `it fires in Prometheus, which sends to ${quoted(active)}`
       : `Prometheus has no firing ${spec.heartbeatAlert} either: the rule of deploy/prometheus/watchdog-rules.yml is not loaded`;
     return done(
-      failed('not_delivered', `the heartbeat alert ${spec.heartbeatAlert} is not at Alertmanager (/api/v2/alerts?filter=${filter}): ${where}`, hints.not_delivered, {
+      failed('not_delivered', `the heartbeat alert ${spec.heartbeatAlert} is not at Alertmanager (${ALERTS_PATH}?filter=${filter}): ${where}`, hints.not_delivered, {
         value: 0,
         details: { ...details, heartbeatFiringInPrometheus: prom.heartbeatFiring },
       }),
@@ -301,7 +296,7 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, earlier: Readin
   }
 
   // 4. The watchdog's own critical alert is routed to someone.
-  const route = routeOf(amStatus.value.json, joinUrl(spec.alertmanager, '/api/v2/status'), spec.routeLabels);
+  const route = routeOf(amStatus.value, spec.routeLabels);
   if (!route.ok) return done(route.outcome);
   const alert = spec.routedAlert;
   details.route = route.value.map((m) => ({ path: m.path, receiver: m.receiver, integrations: m.integrations }));
@@ -413,13 +408,6 @@ function prometheusFacts(runtime: unknown, flags: unknown, rules: unknown, heart
     heartbeatLoaded,
     heartbeatFiring,
   };
-}
-
-/** Alertmanager's start (`uptime` of /api/v2/status), or undefined when the answer has none. */
-function startOf(status: unknown): number | undefined {
-  const uptime = asRecord(status)?.uptime;
-  const at = typeof uptime === 'string' ? Date.parse(uptime) : Number.NaN;
-  return Number.isNaN(at) ? undefined : at;
 }
 
 interface Clock {
@@ -545,7 +533,7 @@ function keepReadings(readings: Reading[], now: number, windowMs: number): Readi
 async function secondReading(ctx: ProbeContext, spec: AlertPathSettings, first: Reading): Promise<Reading | undefined> {
   let last: Reading | undefined;
   while (ctx.now() - first.at < SECOND_READING_MS && (await pause(ctx, 1000))) {
-    const [prom, am] = await Promise.all([metricsOf(ctx, spec.prometheus, prometheusDownHint), metricsOf(ctx, spec.alertmanager, amDownHint)]);
+    const [prom, am] = await Promise.all([metricsOf(ctx, spec.prometheus, prometheusDownHint, NOTIFICATION_METRICS), metricsOf(ctx, spec.alertmanager, alertmanagerHints.down, NOTIFICATION_METRICS)]);
     if (!prom.ok || !am.ok) break;
     last = readingOf(prom.value, am.value, ctx.now(), first.promStart, first.amStart);
     const grown = Object.entries(last.requests).map(([who, t]) => since(t, first.requests[who]));
@@ -691,158 +679,4 @@ function droppedIn(readings: Reading[], now: number, windowMs: number): { count:
 
 // --- the counters, from each side's /metrics ------------------------------------------------
 
-async function metricsOf(ctx: ProbeContext, base: string, hint: string): Promise<Attempt<Sample[], HttpReason>> {
-  const url = joinUrl(base, '/metrics');
-  const res = await attempt(() => ctx.http.request(url, { signal: ctx.signal, maxBytes: 8 * 1024 * 1024 }), hint);
-  if (!res.ok) return res;
-  if (res.value.status !== 200) return failure(failed('http_status', `${url} answered HTTP ${res.value.status}: ${snippet(res.value.body)}`, hint));
-  const wanted = /^(prometheus_notifications_|alertmanager_notification)/;
-  return success(
-    parseExposition(res.value.body)
-      .allSamples()
-      .filter((s) => wanted.test(s.name)),
-  );
-}
-
-// --- the heartbeat ----------------------------------------------------------------------------
-
-/** The newest updatedAt (ms) of the heartbeat at Alertmanager, undefined when it is not there. */
-async function heartbeatAt(ctx: ProbeContext, url: string): Promise<Attempt<number | undefined, HttpReason>> {
-  const ans = await fetchJson(ctx, url, { hint: amDownHint });
-  if (!ans.ok) return ans;
-  if (!Array.isArray(ans.value.json)) return failure(failed('invalid_response', `${url} answered without a list of alerts`, notAlertmanagerHint));
-  const times = ans.value.json.flatMap((a) => {
-    const t = asRecord(a)?.updatedAt;
-    const ms = typeof t === 'string' ? Date.parse(t) : Number.NaN;
-    return Number.isNaN(ms) ? [] : [ms];
-  });
-  return success(times.length ? Math.max(...times) : undefined);
-}
-
-// --- Alertmanager's routing tree --------------------------------------------------------------
-
-interface Matcher {
-  name: string;
-  op: '=' | '!=' | '=~' | '!~';
-  value: string;
-}
-
-interface RouteMatch {
-  /** How the alert got there, e.g. `route → routes[0] (alertname=~"Watchdog.*")`. */
-  path: string;
-  receiver: string;
-  integrations: string[];
-}
-
-/** The routes (and their receivers) an alert with `labels` ends at in Alertmanager's running config (`status`, read from `url`). */
-function routeOf(status: unknown, url: string, labels: Record<string, string>): Attempt<RouteMatch[], 'invalid_response'> {
-  const original = asRecord(asRecord(status)?.config)?.original;
-  const invalid = (why: string) => failure<RouteMatch[], 'invalid_response'>(failed('invalid_response', `${url}: ${why}`, notAlertmanagerHint));
-  if (typeof original !== 'string') return invalid('no config.original in the answer');
-  let config: Record<string, unknown> | undefined;
-  try {
-    config = asRecord(parseYaml(original) as unknown);
-  } catch (err) {
-    return invalid(`config.original is not YAML: ${snippet(String(err))}`);
-  }
-  const root = asRecord(config?.route);
-  if (!root) return invalid('config.original has no route');
-  const integrations = new Map<string, string[]>();
-  for (const r of Array.isArray(config?.receivers) ? config.receivers : []) {
-    const rec = asRecord(r);
-    if (typeof rec?.name !== 'string') continue;
-    integrations.set(
-      rec.name,
-      Object.entries(rec)
-        .filter(([k, v]) => k.endsWith('_configs') && Array.isArray(v) && v.length > 0)
-        .map(([k]) => k),
-    );
-  }
-  const matches: RouteMatch[] = [];
-  walk(root, labels, 'route', typeof root.receiver === 'string' ? root.receiver : '', (path, receiver) => matches.push({ path, receiver, integrations: integrations.get(receiver) ?? [] }));
-  return success(matches);
-}
-
-/**
- * Alertmanager's routing: the first child that matches takes the alert (and the ones after it too
- * while the matching child has `continue: true`); a node no child takes is where the alert ends.
- */
-function walk(node: Record<string, unknown>, labels: Record<string, string>, path: string, inherited: string, end: (path: string, receiver: string) => void): void {
-  const receiver = typeof node.receiver === 'string' ? node.receiver : inherited;
-  let taken = false;
-  const children = Array.isArray(node.routes) ? node.routes : [];
-  for (const [i, c] of children.entries()) {
-    const child = asRecord(c);
-    if (!child) continue;
-    const matchers = matchersOf(child);
-    if (!matchers.every((m) => matches(m, labels[m.name] ?? ''))) continue;
-    taken = true;
-    const desc = matchers.map((m) => `${m.name}${m.op}"${m.value}"`).join(',');
-    walk(child, labels, `${path} → routes[${i}]${desc ? ` (${desc})` : ''}`, receiver, end);
-    if (child.continue !== true) break;
-  }
-  if (!taken) end(path, receiver);
-}
-
-function matchersOf(route: Record<string, unknown>): Matcher[] {
-  const out: Matcher[] = [];
-  for (const [name, value] of Object.entries(asRecord(route.match) ?? {})) out.push({ name, op: '=', value: String(value) });
-  for (const [name, value] of Object.entries(asRecord(route.match_re) ?? {})) out.push({ name, op: '=~', value: String(value) });
-  for (const text of Array.isArray(route.matchers) ? route.matchers : []) if (typeof text === 'string') out.push(...parseMatchers(text));
-  return out;
-}
-
-const matchOps: readonly Matcher['op'][] = ['=~', '!~', '!=', '='];
-
-/** `a="b"`, `{a=~"x.*", c!=d}`: Alertmanager's matcher syntax (values quoted or bare). */
-function parseMatchers(text: string): Matcher[] {
-  const inner = text.trim().replace(/^\{/, '').replace(/\}$/, '');
-  const out: Matcher[] = [];
-  let i = 0;
-  while (i < inner.length) {
-    while (inner[i] === ',' || inner[i] === ' ') i++;
-    if (i >= inner.length) break;
-    const m = /^([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*/.exec(inner.slice(i));
-    const op = matchOps.find((o) => o === m?.[2]);
-    if (!m || !op) break;
-    i += m[0].length;
-    let value = '';
-    if (inner[i] === '"') {
-      i++;
-      while (i < inner.length && inner[i] !== '"') {
-        if (inner[i] === '\\' && i + 1 < inner.length) {
-          value += inner[i + 1] === 'n' ? '\n' : inner[i + 1];
-          i += 2;
-        } else value += inner[i++];
-      }
-      i++;
-    } else {
-      while (i < inner.length && inner[i] !== ',') value += inner[i++];
-      value = value.trim();
-    }
-    out.push({ name: m[1]!, op, value });
-  }
-  return out;
-}
-
-function matches(m: Matcher, value: string): boolean {
-  switch (m.op) {
-    case '=':
-      return value === m.value;
-    case '!=':
-      return value !== m.value;
-    case '=~':
-      return safeRegex(m.value)?.test(value) ?? false;
-    case '!~':
-      return !(safeRegex(m.value)?.test(value) ?? true);
-  }
-}
-
-/** Alertmanager's regexes are anchored (Go RE2; the common subset reads the same in JavaScript). */
-function safeRegex(source: string): RegExp | undefined {
-  try {
-    return new RegExp(`^(?:${source})$`);
-  } catch {
-    return undefined;
-  }
-}
+const NOTIFICATION_METRICS = /^(prometheus_notifications_|alertmanager_notification)/;

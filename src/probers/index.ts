@@ -17,6 +17,7 @@ import { otlpGrpcProber } from './otlpGrpc.js';
 import { containerStateProber } from './containerState.js';
 import { tempoStorageProber } from './tempoStorage.js';
 import { spanMetricsPathProber } from './spanMetricsPath.js';
+import { stackConfigProber } from './stackConfig.js';
 
 export const probers: Readonly<Record<string, Prober>> = {
   http: httpProber,
@@ -36,6 +37,7 @@ export const probers: Readonly<Record<string, Prober>> = {
   container_state: containerStateProber,
   tempo_storage: tempoStorageProber,
   span_metrics_path: spanMetricsPathProber,
+  stack_config: stackConfigProber,
 };
 
 export function proberFor(kind: string): Prober | undefined {

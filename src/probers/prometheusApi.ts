@@ -4,7 +4,7 @@
 import { levenshtein } from '../util/text.js';
 import { joinUrl } from '../util/url.js';
 import type { Attempt, ProbeContext } from './types.js';
-import { asRecord, failed, failure, fetchJson, httpReasons, success } from './common.js';
+import { asRecord, failed, failure, fetchJson, success, systemReasons } from './common.js';
 
 export const prometheusDownHint =
   'Prometheus does not answer: check its container (docker ps -a, docker logs mystocks-prometheus); an OOM kill at its memory limit or a bad config after a reload are the usual causes.';
@@ -15,12 +15,8 @@ const queryErrorHint = 'Fix the expression (promtool or the Prometheus UI show w
 
 /** What a call into Prometheus's API may fail with: every kind that reads Prometheus declares these. */
 export const prometheusReasons = {
-  ...httpReasons,
-  connect: prometheusDownHint,
-  timeout: prometheusDownHint,
-  reset: prometheusDownHint,
-  http_status: prometheusDownHint,
-  invalid_response: notPrometheusHint,
+  // A name that does not resolve keeps the generic hint (the compose service name), not "Prometheus does not answer".
+  ...systemReasons({ down: prometheusDownHint, invalid: notPrometheusHint }),
   query_error: queryErrorHint,
 } as const;
 export type PrometheusReason = keyof typeof prometheusReasons;
@@ -37,7 +33,8 @@ export async function prometheusApi(ctx: ProbeContext, base: string, path: strin
   if (env?.status === 'error') {
     const type = typeof env.errorType === 'string' ? env.errorType : 'error';
     const error = typeof env.error === 'string' ? env.error : '';
-    return failure(failed('query_error', `Prometheus rejected ${path}: ${type}: ${error}`.trim(), queryErrorHint));
+    // The parser's own words in details too, for kinds that quote them (stack_config's rules_invalid).
+    return failure(failed('query_error', `Prometheus rejected ${path}: ${type}: ${error}`.trim(), queryErrorHint, { details: { errorType: type, error } }));
   }
   return failure(failed('invalid_response', `${url} answered without a Prometheus API envelope`, notPrometheusHint));
 }

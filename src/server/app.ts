@@ -19,6 +19,8 @@ import maintenancePlugin from './plugins/maintenance.js';
 import type { Maintenance } from '../maintenance/manager.js';
 import type { Incidents } from '../incidents/incidents.js';
 import incidentsPlugin from './plugins/incidents.js';
+import { ProbeRenderings } from '../report/rendered.js';
+import type { DiscoveryState } from '../discovery/state.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -37,6 +39,10 @@ export interface AppOptions {
   maintenance?: Maintenance;
   /** Kept incidents (GET /incidents, and in /status/<probe>); none: /incidents answers 503. */
   incidents?: Incidents;
+  /** Each probe's kept rendering, shared with /metrics (see the daemon); none: the app keeps its own. */
+  renderings?: ProbeRenderings;
+  /** Discovery's last report, shown in /status; none without discovery. */
+  discovery?: DiscoveryState;
 }
 
 declare module 'fastify' {
@@ -46,6 +52,8 @@ declare module 'fastify' {
       reload?: () => Promise<boolean>;
       maintenance?: Maintenance;
       incidents?: Incidents;
+      renderings: ProbeRenderings;
+      discovery?: DiscoveryState;
     };
   }
 }
@@ -81,6 +89,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
   });
+  const maintenance = opts.maintenance;
   app.decorate('watchdog', {
     engine: opts.engine,
     registry: opts.registry,
@@ -89,8 +98,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     now: opts.now ?? Date.now,
     adminToken: opts.adminToken,
     reload: opts.reload,
-    maintenance: opts.maintenance,
+    maintenance,
     incidents: opts.incidents,
+    renderings: opts.renderings ?? new ProbeRenderings({ covering: maintenance && ((s) => maintenance.covering(s.spec)) }),
+    discovery: opts.discovery,
   });
   app.addSchema(ProbeView);
   app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });

@@ -24,28 +24,26 @@ function callsBetween(before: Counts, after: Counts): Record<string, number> {
   return out;
 }
 
-test(
-  'a container probe run makes one inspect, and container_memory one one-shot stats call, nothing else',
-  { skip: !(await dockerAvailable()) && 'dockerd or the test image is missing' },
-  async (t) => {
-    const name = uniqueName('budget');
-    await runContainer({ name, memory: '16m' });
-    t.after(() => removeContainer(name));
-    const proxy = await startCountingProxy(join(makeTempDir('budget'), 'docker.sock'), REAL_SOCKET);
-    t.after(() => proxy.close());
-    const dockerHost = `unix://${proxy.socketPath}`;
+test('a container probe run makes one inspect, and container_memory one one-shot stats call, nothing else', async (t) => {
+  // The test command starts dockerd (scripts/ensure-services.sh): its absence is a failure, not a skip.
+  if (!(await dockerAvailable())) assert.fail('dockerd or the test image is missing: run scripts/ensure-services.sh');
+  const name = uniqueName('budget');
+  await runContainer({ name, memory: '16m' });
+  t.after(() => removeContainer(name));
+  const proxy = await startCountingProxy(join(makeTempDir('budget'), 'docker.sock'), REAL_SOCKET);
+  t.after(() => proxy.close());
+  const dockerHost = `unix://${proxy.socketPath}`;
 
-    for (const [kind, fields, expected] of [
-      ['container_state', { requireLimit: true }, { [`inspect ${name}`]: 1 }],
-      ['container_memory', { expectLimit: '16m' }, { [`inspect ${name}`]: 1, [`stats one-shot ${name}`]: 1 }],
-    ] as const) {
-      // Twice: a second run must not add calls (no cache warming, no version negotiation later on).
-      for (const run of [1, 2]) {
-        const before = proxy.counts();
-        const result = await runProber(kind, { name: `${kind}-budget`, container: name, ...fields }, { dockerHost });
-        assert.equal(result.status, 'ok', `${kind} run ${run}: ${result.reason} ${result.message}`);
-        assert.deepEqual(callsBetween(before, proxy.counts()), expected, `${kind} run ${run}: Engine calls`);
-      }
+  for (const [kind, fields, expected] of [
+    ['container_state', { requireLimit: true }, { [`inspect ${name}`]: 1 }],
+    ['container_memory', { expectLimit: '16m' }, { [`inspect ${name}`]: 1, [`stats one-shot ${name}`]: 1 }],
+  ] as const) {
+    // Twice: a second run must not add calls (no cache warming, no version negotiation later on).
+    for (const run of [1, 2]) {
+      const before = proxy.counts();
+      const result = await runProber(kind, { name: `${kind}-budget`, container: name, ...fields }, { dockerHost });
+      assert.equal(result.status, 'ok', `${kind} run ${run}: ${result.reason} ${result.message}`);
+      assert.deepEqual(callsBetween(before, proxy.counts()), expected, `${kind} run ${run}: Engine calls`);
     }
-  },
-);
+  }
+});

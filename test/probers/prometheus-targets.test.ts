@@ -7,6 +7,7 @@ import { prometheusDownHint } from '../../src/probers/prometheusApi.js';
 import { engineFor } from '../support/engine.js';
 import { runProber } from '../support/prober.js';
 import { closedPort, invalidJson, jsonServer } from '../support/misbehaving.js';
+import { waitFor } from '../support/wait.js';
 import { exporterScrapeConfig, startExporter, startPrometheus, waitForQuery, type Exporter, type PrometheusHandle } from '../support/prometheus.js';
 
 let prom: PrometheusHandle;
@@ -86,7 +87,18 @@ test('fewer targets than minTargets: too_few_targets', async () => {
 test('the exporter stops: target_down with its scrape URL and lastError', async () => {
   await backend.close();
   await upIs('mystocks-backend', '0');
-  const r = await runOnce({ prometheus: prom.url, job: 'mystocks-backend' });
+  // The first failed scrape may have been cut by the close itself ("connection reset by peer", seen at
+  // load 19); the next one meets the closed port. Wait for that one, then judge it.
+  let seen: unknown;
+  const r = await waitFor(
+    'a scrape after the close that met the closed port',
+    async () => {
+      const run = await runOnce({ prometheus: prom.url, job: 'mystocks-backend' });
+      seen = { reason: run.reason, message: run.message };
+      return run.reason === 'target_down' && run.message.includes('connection refused') ? run : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250, describe: () => seen },
+  );
   assert.equal(r.status, 'failing');
   assert.equal(r.reason, 'target_down');
   assert.ok(

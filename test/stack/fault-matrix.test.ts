@@ -4,13 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
-import { Discovery } from '../../src/engine/discovery.js';
+import { Discovery } from '../../src/discovery/discovery.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { statusReport } from '../../src/report/view.js';
@@ -206,6 +206,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     await Promise.allSettled([tempo.stop(), prometheus.stop(), published.stop(), appExporter.close(), alertmanager.stop(), receiver.close()]);
   });
 
+  const stackDir = makeTempDir('fault-matrix-stack');
+  symlinkSync(prometheus.dir, join(stackDir, 'config'));
   const baseEnv: Record<string, string> = {
     PROMETHEUS_URL: prometheus.url,
     TEMPO_URL: tempo.url,
@@ -219,6 +221,9 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     COMPOSE_PROJECT: project,
     // span-metrics-path's second reading on a one-shot run: short, so a round stays within its bound.
     SPAN_METRICS_PAUSE: '500ms',
+    // The stack's folder as the override mounts it: its config/ is the folder this Prometheus loads
+    // (rules/ holds the rule files stack-config reads; prom.yml is not at config/prometheus.yml, so not compared).
+    STACK_DIR: stackDir,
   };
   const http = createHttpClient({ userAgent: 'fault-matrix' });
   t.after(() => http.close());
@@ -293,8 +298,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   );
   // Deliberately 22: issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio; issue 10 added
   // container-prometheus, container-tempo and container-backend, and discovery adds container-grafana (the
-  // project's one container no probe names); issue 17 added tempo-storage and span-metrics-path.
-  assert.equal(healthy.states.length, 22);
+  // project's one container no probe names); issue 17 added tempo-storage and span-metrics-path; issue 18 stack-config.
+  assert.equal(healthy.states.length, 23);
   assert.equal(healthy.states.find((s) => s.spec.name === 'container-grafana')?.spec.discovered, true);
   const value = (name: string) => healthy.states.find((s) => s.spec.name === name)!.current.value;
   assert.ok(value('span-rate')! > 0);
@@ -303,7 +308,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   assert.equal(value('rule-groups'), 3);
   // The app's secret never leaves the process, though the same container is inspected.
   assert.doesNotMatch(JSON.stringify(statusReport(healthy.states, Date.now())), new RegExp(secret));
-  t.diagnostic(`healthy round: ${healthy.ms} ms, 22/22 ok`);
+  t.diagnostic(`healthy round: ${healthy.ms} ms, 23/23 ok`);
 
   // The same, as an operator runs it right after a deploy: the CLI prints every probe green, exit 0.
   const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
@@ -312,9 +317,9 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     ),
   );
   assert.equal(cli.code, 0, cli.stdout);
-  const rows = cli.stdout.split('\n').slice(1, 23);
+  const rows = cli.stdout.split('\n').slice(1, 24);
   // PROBE KIND STATUS SINCE REASON ...
-  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+\S+\s+ok\s/.test(r)).length, 22, cli.stdout);
+  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+\S+\s+ok\s/.test(r)).length, 23, cli.stdout);
   assert.match(cli.stdout, /^container-grafana\s+container_state\s+OK/m);
   assert.match(cli.stdout, /overall: ok/);
 
@@ -349,7 +354,11 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   };
   // ...and on the rest: the backend on the host with the newer ops guide's sampler spelling in its .env,
   // the Compose v1 containers, the project's own compose project for discovery.
+  // The published stack's folder: its config/ is the folder the published Prometheus loads.
+  const publishedStackDir = makeTempDir('fault-matrix-published-stack');
+  symlinkSync(published.dir, join(publishedStackDir, 'config'));
   const publishedEnv = (tempoContainer: string) => ({
+    STACK_DIR: publishedStackDir,
     PROMETHEUS_URL: published.url,
     PROMETHEUS_CONTAINER: names.publishedProm,
     TEMPO_CONTAINER: tempoContainer,
@@ -609,7 +618,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         prometheus.writeRuleFile('tracing-business-alerts.yml', 'groups: []\n');
         await reload();
       },
-      expect: { 'rule-groups': 'failing:reload_failed' },
+      // stack-config read the file's refusal before the reload too (issue 18).
+      expect: { 'rule-groups': 'failing:reload_failed', 'stack-config': 'failing:rules_invalid' },
     },
     {
       name: 'alerting removed from prometheus.yml',
@@ -631,7 +641,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         await alertmanager.start();
         await heartbeatArrives();
       },
-      expect: { alertmanager: 'failing:connect', 'alert-path': 'blocked:dependency_failed' },
+      expect: { alertmanager: 'failing:connect', 'alert-path': 'blocked:dependency_failed', 'stack-config': 'blocked:dependency_failed' },
     },
     {
       name: 'app container without the sampler variables',
@@ -836,6 +846,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'alert-path': 'blocked:dependency_failed',
         'app-requests': 'blocked:dependency_failed',
         'sampling-ratio': 'blocked:dependency_failed',
+        'stack-config': 'blocked:dependency_failed',
       },
     },
     {

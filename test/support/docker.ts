@@ -31,8 +31,10 @@ export async function docker(args: string[], timeoutMs = 60_000): Promise<{ stdo
 /** True when dockerd answers AND the test image exists (i.e. ensure-services.sh has run). */
 export async function dockerAvailable(): Promise<boolean> {
   try {
-    await docker(['version', '--format', '{{.Server.Version}}'], 10_000);
-    await docker(['image', 'inspect', '--format', '{{.Id}}', TEST_IMAGE], 10_000);
+    // A minute, not seconds: at load 15-20 `docker version` has taken over 10 s, and a slow answer
+    // read as "no dockerd" silently skipped a test in a CI run that had dockerd.
+    await docker(['version', '--format', '{{.Server.Version}}'], 60_000);
+    await docker(['image', 'inspect', '--format', '{{.Id}}', TEST_IMAGE], 60_000);
     return true;
   } catch {
     return false;

@@ -7,10 +7,10 @@
 // words), checked to match the code it replaced; a new reader written another way would pass.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot as root, sourceFiles } from '../support/sources.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const owners = new Set(['src/util/protobuf.ts', 'src/util/promText.ts', 'src/util/promql.ts', 'test/util/one-reader.test.ts']);
 
 const shapes: { what: string; owner: string; pattern: RegExp }[] = [
@@ -26,16 +26,8 @@ const shapes: { what: string; owner: string; pattern: RegExp }[] = [
   { what: 'PromQL keywords listed to find metric names by regex', owner: 'src/util/promql.ts', pattern: /'group_left',\s*'group_right'/ },
 ];
 
-function sources(dir: string): string[] {
-  return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return sources(path);
-    return e.name.endsWith('.ts') ? [path] : [];
-  });
-}
-
 test('no file of src/, test/ or bench/ reads protobuf, exposition text or PromQL by hand beside the one module for each', () => {
-  const files = ['src', 'test', 'bench'].flatMap(sources).map((f) => relative(root, join(root, f)));
+  const files = sourceFiles('src', 'test', 'bench');
   assert.ok(files.includes('src/probers/alertPath.ts') && files.length > 100, `the walk found the sources (${files.length} files)`);
   const found: string[] = [];
   for (const file of files) {
