@@ -19,6 +19,7 @@ import { createDockerClient, type DockerClient } from './net/docker.js';
 import { createHttpClient, type HttpClient } from './net/http.js';
 import { buildApp } from './server/app.js';
 import { Maintenance } from './maintenance/manager.js';
+import { Incidents } from './incidents/incidents.js';
 import { systemTimers, type Timers } from './util/timers.js';
 
 export interface DaemonDeps {
@@ -73,6 +74,10 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   maintenance.configure(config);
   await maintenance.start();
   const inMaintenance = (s: { spec: Parameters<Maintenance['covering']>[0] }) => maintenance.covering(s.spec) !== undefined;
+  const incidents = new Incidents({ logger, now, stateDir: settings.stateDir, maintenanceOf: (s) => maintenance.covering(s.spec)?.id });
+  await incidents.load();
+  incidents.retain(engine.states().map((s) => s.spec.name));
+  engine.on('result', (state) => incidents.observe(state));
   // Each probe rendered once per change, for every view at once (/status, the text table, the page,
   // /metrics): here, where the report and metrics layers meet.
   const renderings = new ProbeRenderings({ lines: probeLines(kindGauges(probers)), covering: (s) => maintenance.covering(s.spec) });
@@ -97,6 +102,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     now,
     reload: () => reload(),
     maintenance,
+    incidents,
     discovery,
   });
   await app.listen({ host: settings.host, port: settings.port });
@@ -119,6 +125,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
         engine.load(next);
         discovery.configure(next);
         maintenance.configure(next);
+        incidents.retain(engine.states().map((s) => s.spec.name));
         discovery.start();
         void discovery.refresh();
         config = next;
@@ -168,6 +175,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       await alerting.stop();
       await maintenance.stop();
       await engine.stop(3000);
+      await incidents.stop();
       await app.close();
       await http.close();
       logger.info('stack-watchdog stopped');

@@ -17,6 +17,8 @@ import pagePlugin from './plugins/page.js';
 import conventionsPlugin from './plugins/conventions.js';
 import maintenancePlugin from './plugins/maintenance.js';
 import type { Maintenance } from '../maintenance/manager.js';
+import type { Incidents } from '../incidents/incidents.js';
+import incidentsPlugin from './plugins/incidents.js';
 import { ProbeRenderings } from '../report/rendered.js';
 import type { DiscoveryState } from '../discovery/state.js';
 
@@ -35,6 +37,8 @@ export interface AppOptions {
   reload?: () => Promise<boolean>;
   /** Maintenance windows (the /maintenance routes, and shown in /status and the page); none: the routes answer 503. */
   maintenance?: Maintenance;
+  /** Kept incidents (GET /incidents, and in /status/<probe>); none: /incidents answers 503. */
+  incidents?: Incidents;
   /** Each probe's kept rendering, shared with /metrics (see the daemon); none: the app keeps its own. */
   renderings?: ProbeRenderings;
   /** Discovery's last report, shown in /status; none without discovery. */
@@ -47,6 +51,7 @@ declare module 'fastify' {
       adminToken?: string;
       reload?: () => Promise<boolean>;
       maintenance?: Maintenance;
+      incidents?: Incidents;
       renderings: ProbeRenderings;
       discovery?: DiscoveryState;
     };
@@ -94,6 +99,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     adminToken: opts.adminToken,
     reload: opts.reload,
     maintenance,
+    incidents: opts.incidents,
     renderings: opts.renderings ?? new ProbeRenderings({ covering: maintenance && ((s) => maintenance.covering(s.spec)) }),
     discovery: opts.discovery,
   });
@@ -124,5 +130,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(pagePlugin);
   await app.register(conventionsPlugin);
   await app.register(maintenancePlugin);
+  await app.register(incidentsPlugin);
   return app;
 }

@@ -7,6 +7,7 @@ import { probeDetail, statusReportJson, statusTable } from '../../report/view.js
 import { probePage } from '../../report/page.js';
 import { lookupAt, maintenanceText, probeMaintenance } from '../../report/maintenance.js';
 import { sendHtml, wantsHtml } from '../html.js';
+import { probeIncidents } from '../../report/incidents.js';
 
 /** Text for people at a terminal, JSON for everything else (jq, scripts). */
 function wantsText(format: 'json' | 'text' | undefined, accept = ''): boolean {
@@ -60,7 +61,8 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       const lookup = lookupAt(app.watchdog.maintenance, app.watchdog.now());
       if (wantsHtml(req.query.format, req.headers.accept)) return sendHtml(reply, probePage(state, app.watchdog.now(), lookup, app.watchdog.renderings));
       const window = probeMaintenance(lookup?.covering(state));
-      return window ? { ...probeDetail(state), maintenance: window } : probeDetail(state);
+      const kept = probeIncidents(app.watchdog.incidents, state.spec.name, app.watchdog.now());
+      return window ? { ...probeDetail(state), maintenance: window, ...kept } : { ...probeDetail(state), ...kept };
     },
   );
 };
