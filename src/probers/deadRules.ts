@@ -5,9 +5,12 @@
 // promql/series.) The expressions are parsed with the Prometheus project's own grammar
 // (@prometheus-io/lezer-promql); a selector inside absent() or absent_over_time() expects its
 // metric to be missing, so it does not make the rule dead.
+// A rule whose metrics all exist can still never fire: histogram_quantile() over a histogram's _sum or
+// _count (MyStocks' SignalLatencyHigh) has no `le` buckets to read and returns nothing, ever
+// (pint's promql/impossible). That is `rule_never_fires`.
 import { Type } from '@sinclair/typebox';
 import { HttpUrl } from '../core/fields.js';
-import { selectedMetricNames } from '../util/promql.js';
+import { readPromql, selectedMetricNames } from '../util/promql.js';
 import { capped, count, quoted } from '../util/text.js';
 import { defineProber } from './define.js';
 import { asRecord, failed, passed } from './common.js';
@@ -26,12 +29,24 @@ const hint =
   'or nothing writes it yet (check the exporter or remote-write sender and its scrape job). Fix the rule file, run `promtool check rules <file>`, then reload: ' +
   'curl -X POST http://prometheus:9090/-/reload.';
 
+const neverFiresHint =
+  "histogram_quantile() reads a classic histogram's buckets: give it the _bucket series, grouped by le, e.g. histogram_quantile(0.95, sum by (le) (rate(x_bucket[5m]))). " +
+  'Over _sum or _count it has no le label to read and returns nothing, so the alert can never fire (an average is rate(x_sum[5m]) / rate(x_count[5m])). ' +
+  'Fix the rule file, run `promtool check rules <file>`, then reload: curl -X POST http://prometheus:9090/-/reload.';
+
+interface ImpossibleRule {
+  group: string;
+  rule: string;
+  /** The _sum/_count series histogram_quantile() is given. */
+  series: string[];
+}
+
 export const deadRulesProber = defineProber({
   fields: Type.Object({
     prometheus: HttpUrl,
     groups: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true }),
   }),
-  reasons: { ...prometheusReasons, rule_dead: hint },
+  reasons: { ...prometheusReasons, rule_dead: hint, rule_never_fires: neverFiresHint },
   decode: (f) => ({ prometheus: f.prometheus, groups: f.groups }),
   async run(spec, ctx) {
     const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/rules');
@@ -56,14 +71,26 @@ export const deadRulesProber = defineProber({
       const missing = selectedMetrics(r.query).filter((m) => !have.has(m));
       if (missing.length) dead.push({ group: r.group, rule: r.rule, missing, similar: suggest(missing, known.value, 5) });
     }
+    const impossible: ImpossibleRule[] = [];
+    for (const r of rules) {
+      const series = quantileOverNonBuckets(r.query);
+      if (series.length) impossible.push({ group: r.group, rule: r.rule, series });
+    }
     const loaded = new Set(rules.map((r) => r.group));
-    const details = { rules: rules.length, groups: spec.groups.filter((g) => loaded.has(g)), deadRules: dead };
-    if (dead.length) {
-      const each = dead.map(
-        (d) =>
-          `rule "${d.rule}" in group "${d.group}" selects ${quoted(d.missing)}, which Prometheus does not have${d.similar.length ? ` (look-alikes: ${d.similar.join(', ')})` : ' (no look-alike exists)'}`,
-      );
-      return failed('rule_dead', `${dead.length > 1 ? `${dead.length} rules can never fire` : 'a rule can never fire'}: ${capped(each, '; ')}`, undefined, { value: dead.length, details });
+    const details = { rules: rules.length, groups: spec.groups.filter((g) => loaded.has(g)), deadRules: dead, ...(impossible.length ? { neverFiring: impossible } : {}) };
+    const never = dead.length + impossible.length;
+    if (never) {
+      const each = [
+        ...dead.map(
+          (d) =>
+            `rule "${d.rule}" in group "${d.group}" selects ${quoted(d.missing)}, which Prometheus does not have${d.similar.length ? ` (look-alikes: ${d.similar.join(', ')})` : ' (no look-alike exists)'}`,
+        ),
+        ...impossible.map((i) => `rule "${i.rule}" in group "${i.group}" runs histogram_quantile() over ${quoted(i.series)}, which has no le buckets`),
+      ];
+      // A missing metric is the likelier first fix; both hints when both kinds are there.
+      const reason = dead.length ? 'rule_dead' : 'rule_never_fires';
+      const both = dead.length && impossible.length ? `${hint} ${neverFiresHint}` : undefined;
+      return failed(reason, `${never > 1 ? `${never} rules can never fire` : 'a rule can never fire'}: ${capped(each, '; ')}`, both, { value: never, details });
     }
     const notLoaded = spec.groups.filter((g) => !loaded.has(g));
     const note = notLoaded.length ? `; ${quoted(notLoaded)} not loaded (the prometheus_rules probe reports that)` : '';
@@ -77,4 +104,15 @@ export const deadRulesProber = defineProber({
  */
 export function selectedMetrics(query: string): string[] {
   return selectedMetricNames(query, { exceptAbsent: true });
+}
+
+/**
+ * The _sum/_count series a histogram_quantile() in the expression is given: it needs the _bucket
+ * series (or a native histogram, which has no suffix), so over these it never returns anything.
+ */
+export function quantileOverNonBuckets(query: string): string[] {
+  const read = readPromql(query);
+  const quantiles = read.calls.filter((c) => c.fn === 'histogram_quantile');
+  const inside = read.selectors.filter((s) => !s.inAbsent && s.metric !== undefined && quantiles.some((c) => s.from >= c.from && s.to <= c.to));
+  return [...new Set(inside.map((s) => s.metric!).filter((m) => m.endsWith('_sum') || m.endsWith('_count')))];
 }

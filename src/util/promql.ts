@@ -42,6 +42,14 @@ export interface Aggregation {
   to: number;
 }
 
+/** A function call, e.g. histogram_quantile(...): what it is and where, so a caller can find the selectors inside it. */
+export interface FunctionCall {
+  /** As written: histogram_quantile, rate, ... */
+  fn: string;
+  from: number;
+  to: number;
+}
+
 export interface PromqlSyntaxError {
   /** Character offset of the error. */
   at: number;
@@ -52,6 +60,8 @@ export interface PromqlSyntaxError {
 export interface PromqlExpression {
   selectors: Selector[];
   aggregations: Aggregation[];
+  /** Every function call, outermost first. */
+  calls: FunctionCall[];
   /** Empty for an expression the grammar accepts; the other fields hold what could be read. */
   errors: PromqlSyntaxError[];
 }
@@ -62,7 +72,7 @@ const matchOps: Record<string, MatchOp> = { EqlSingle: '=', Neq: '!=', EqlRegex:
 export function readPromql(expr: string): PromqlExpression {
   const text = (n: SyntaxNode | null | undefined) => (n ? expr.slice(n.from, n.to) : '');
   const labelName = (n: SyntaxNode) => (n.name === 'QuotedLabelName' ? unquote(text(n.getChild('StringLiteral'))) : text(n));
-  const out: PromqlExpression = { selectors: [], aggregations: [], errors: [] };
+  const out: PromqlExpression = { selectors: [], aggregations: [], calls: [], errors: [] };
   let absentDepth = 0;
   const isAbsent = (n: SyntaxNode) => {
     const fn = n.getChild('FunctionIdentifier')?.firstChild?.name;
@@ -72,8 +82,10 @@ export function readPromql(expr: string): PromqlExpression {
     enter(ref) {
       const node = ref.node;
       if (ref.type.isError) out.errors.push({ at: ref.from, near: expr.slice(Math.max(0, ref.from - 10), ref.to + 10) });
-      else if (ref.name === 'FunctionCall' && isAbsent(node)) absentDepth++;
-      else if (ref.name === 'VectorSelector') out.selectors.push(selector(node));
+      else if (ref.name === 'FunctionCall') {
+        out.calls.push({ fn: text(node.getChild('FunctionIdentifier')), from: ref.from, to: ref.to });
+        if (isAbsent(node)) absentDepth++;
+      } else if (ref.name === 'VectorSelector') out.selectors.push(selector(node));
       else if (ref.name === 'AggregateExpr') {
         const modifier = node.getChild('AggregateModifier');
         out.aggregations.push({

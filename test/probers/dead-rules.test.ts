@@ -2,7 +2,7 @@
 // and the MyStocks guide's tracing rules, which select metrics no Tempo writes.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { selectedMetrics } from '../../src/probers/deadRules.js';
+import { quantileOverNonBuckets, selectedMetrics } from '../../src/probers/deadRules.js';
 import { engineFor } from '../support/engine.js';
 import { runProber } from '../support/prober.js';
 import { exporterScrapeConfig, startExporter, startPrometheus, waitForQuery, type Exporter, type PrometheusHandle } from '../support/prometheus.js';
@@ -30,6 +30,18 @@ const guideRules = `groups:
     expr: up{job="tempo-metrics"} == 0
 `;
 
+// MyStocks' SignalLatencyHigh, from its facts: histogram_quantile() over a _sum, which has no le buckets.
+const signalRules = `groups:
+- name: mystocks_signal_monitoring_alerts
+  rules:
+  - alert: SignalLatencyHigh
+    expr: histogram_quantile(0.95, sum by (le) (rate(mystocks_signal_latency_seconds_sum[5m]))) > 1
+  - alert: SpanLatencyHigh
+    expr: histogram_quantile(0.95, sum by (le) (rate(traces_spanmetrics_latency_bucket[5m]))) > 2
+  - alert: SignalLatencyAverage
+    expr: rate(mystocks_signal_latency_seconds_sum[5m]) / rate(mystocks_signal_latency_seconds_count[5m]) > 1
+`;
+
 let prom: PrometheusHandle;
 let exporter: Exporter;
 
@@ -41,9 +53,11 @@ before(async () => {
       'traces_spanmetrics_calls_total{service="mystocks-backend"} 5',
       'traces_spanmetrics_latency_bucket{le="+Inf"} 5',
       'traces_service_graph_request_total 3',
+      'mystocks_signal_latency_seconds_sum 3',
+      'mystocks_signal_latency_seconds_count 2',
     ].join('\n'),
   );
-  prom = await startPrometheus({ scrapeConfigs: [exporterScrapeConfig('tempo-metrics', exporter.hostPort)], ruleFiles: { 'live.yml': liveRules, 'guide.yml': guideRules } });
+  prom = await startPrometheus({ scrapeConfigs: [exporterScrapeConfig('tempo-metrics', exporter.hostPort)], ruleFiles: { 'live.yml': liveRules, 'guide.yml': guideRules, 'signal.yml': signalRules } });
   await waitForQuery(prom.url, 'mystocks_http_requests_total', (r) => r.length === 2);
 });
 after(async () => {
@@ -81,6 +95,34 @@ test("a rule on a missing metric (the guide's tracing rules): rule_dead names ru
   );
   assert.ok(dead.every((d) => d.similar.length <= 5));
   assert.match(r.hint!, /promtool check rules/);
+});
+
+test('histogram_quantile() over a _sum whose metric exists: rule_never_fires names the rule and the series', async () => {
+  const r = await runProber('dead_rules', { prometheus: prom.url, groups: ['mystocks_signal_monitoring_alerts'] });
+  assert.equal(`${r.status}:${r.reason}`, 'failing:rule_never_fires', r.message);
+  assert.equal(r.value, 1);
+  assert.equal(
+    r.message,
+    'a rule can never fire: rule "SignalLatencyHigh" in group "mystocks_signal_monitoring_alerts" runs histogram_quantile() over "mystocks_signal_latency_seconds_sum", which has no le buckets',
+  );
+  assert.match(r.hint!, /give it the _bucket series, grouped by le/);
+  assert.deepEqual(r.details?.neverFiring, [{ group: 'mystocks_signal_monitoring_alerts', rule: 'SignalLatencyHigh', series: ['mystocks_signal_latency_seconds_sum'] }]);
+
+  // With a dead rule beside it: the missing metric leads, both are listed, both hints given.
+  const both = await runProber('dead_rules', { prometheus: prom.url, groups: ['mystocks_signal_monitoring_alerts', 'mystocks_tracing_alerts'] });
+  assert.equal(both.reason, 'rule_dead');
+  assert.equal(both.value, 3);
+  assert.match(both.message, /^3 rules can never fire: .*SignalLatencyHigh/);
+  assert.match(both.hint!, /does not have.*_bucket series/s);
+});
+
+test('histogram_quantile() is judged by what it is given: _bucket and native histograms pass, _sum and _count do not', () => {
+  assert.deepEqual(quantileOverNonBuckets('histogram_quantile(0.9, sum by (le) (rate(a_bucket[5m])))'), []);
+  assert.deepEqual(quantileOverNonBuckets('histogram_quantile(0.9, sum(rate(native_seconds[5m])))'), []);
+  assert.deepEqual(quantileOverNonBuckets('histogram_quantile(0.9, rate(a_sum[5m])) or histogram_quantile(0.5, b_count)'), ['a_sum', 'b_count']);
+  // Outside histogram_quantile() a _sum is an ordinary series.
+  assert.deepEqual(quantileOverNonBuckets('rate(a_sum[5m]) / rate(a_count[5m])'), []);
+  assert.deepEqual(quantileOverNonBuckets('absent(histogram_quantile(0.9, a_sum))'), []);
 });
 
 test('selectors are read with the PromQL grammar: labels, by(), strings and absent() are not metrics', () => {
