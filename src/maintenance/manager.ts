@@ -175,7 +175,7 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
       if (this.seen.has(id)) continue;
       changed = true;
       this.logger.info({ id, reason: w.reason, source: w.source, until: iso(w.endsAt), selector: w.selector }, 'maintenance window started');
-      if (this.config?.silenceUrl && !this.silences.has(id)) void this.createSilence(w, this.config.silenceUrl);
+      if (this.config?.silenceUrls && !this.silences.has(id)) void this.createSilence(w, this.config.silenceUrls);
     }
     this.seen = open;
     if (apiChanged || changed) this.persist();
@@ -195,7 +195,7 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
   }
 
   /** The probes' alerts are what a silence must match: the label `probe`, as both alert paths set it. */
-  private async createSilence(w: Window, url: string): Promise<void> {
+  private async createSilence(w: Window, urls: string[]): Promise<void> {
     const all = selectsAll(w.selector);
     const names = all ? [] : (this.opts.specs?.() ?? []).filter((s) => covers(w.selector, s)).map((s) => s.name);
     if (!all && !names.length) return;
@@ -207,7 +207,7 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
       comment: `maintenance ${w.id}: ${w.reason}`,
     };
     try {
-      const silenceId = await createSilence(this.opts.http, url, body, AbortSignal.timeout(10_000));
+      const silenceId = await createSilence(this.opts.http, urls, body, AbortSignal.timeout(10_000));
       // The window may have ended while the request was out: expire what was just made.
       if (!this.seen.has(w.id)) return void this.expireSilence(w.id, silenceId);
       this.silences.set(w.id, { silenceId, endsAt: w.endsAt });
@@ -219,10 +219,10 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
   }
 
   private async expireSilence(id: string, silenceId: string): Promise<void> {
-    const url = this.config?.silenceUrl;
-    if (!url) return;
+    const urls = this.config?.silenceUrls;
+    if (!urls) return;
     try {
-      await expireSilence(this.opts.http, url, silenceId, AbortSignal.timeout(10_000));
+      await expireSilence(this.opts.http, urls, silenceId, AbortSignal.timeout(10_000));
       this.logger.info({ id, silenceId }, 'alertmanager silence expired with the maintenance window');
     } catch (err) {
       this.logger.warn({ id, silenceId, err: (err as Error).message }, 'cannot expire the alertmanager silence; it runs out at the planned end');
