@@ -184,6 +184,36 @@ export function expireSilence(http: HttpClient, bases: string[], silenceId: stri
   });
 }
 
+/** A silence as Alertmanager lists it: what maintenance needs to recognise its own. */
+export interface Silence {
+  id: string;
+  /** active, pending or expired */
+  state: string;
+  createdBy: string;
+  comment: string;
+  startsAt: number;
+  endsAt: number;
+}
+
+/** Every silence the cluster holds (from the first node that answers); throws an Error that says why not. */
+export function listSilences(http: HttpClient, bases: string[], signal: AbortSignal): Promise<Silence[]> {
+  return onFirstNode(bases, async (base) => {
+    // Silences are few (people make them by hand); the cap is for a wrong URL, not a big cluster.
+    const res = await http.request(joinUrl(base, '/api/v2/silences'), { maxBytes: 4 * 1024 * 1024, signal });
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    const list = JSON.parse(res.body) as unknown;
+    if (!Array.isArray(list)) throw new Error('the answer is not a list of silences');
+    return list.flatMap((item) => {
+      const r = asRecord(item);
+      const state = asRecord(r?.status)?.state;
+      const startsAt = typeof r?.startsAt === 'string' ? Date.parse(r.startsAt) : Number.NaN;
+      const endsAt = typeof r?.endsAt === 'string' ? Date.parse(r.endsAt) : Number.NaN;
+      if (typeof r?.id !== 'string' || typeof state !== 'string' || Number.isNaN(startsAt) || Number.isNaN(endsAt)) return [];
+      return [{ id: r.id, state, createdBy: typeof r.createdBy === 'string' ? r.createdBy : '', comment: typeof r.comment === 'string' ? r.comment : '', startsAt, endsAt }];
+    });
+  });
+}
+
 /** `call` on each node in turn until one succeeds; the error names every node's failure. */
 async function onFirstNode<T>(bases: string[], call: (base: string) => Promise<T>): Promise<T> {
   const failures: string[] = [];

@@ -10,7 +10,7 @@ import { startAlertmanagerCluster } from '../support/alertmanager.js';
 import { webhook } from '../support/alert-route.js';
 import { closedPort } from '../support/misbehaving.js';
 import { startWatchdog, type RunningWatchdog } from '../support/watchdog-process.js';
-import { waitFor } from '../support/wait.js';
+import { stays, waitFor } from '../support/wait.js';
 
 /*
  * The cluster's timings, short so the test runs in about a minute, and chosen so that deduplication
@@ -38,15 +38,6 @@ interface Notification {
   externalURL: string;
   status: string;
   groupLabels: Record<string, string>;
-}
-
-/** Watches `happened` until `until` (ms since the epoch) and fails the moment it turns true: the bounded wait for something that must not come. */
-async function noneUntil(until: number, happened: () => boolean, what: string, describe: () => unknown): Promise<void> {
-  const came = await waitFor(what, happened, { timeoutMs: Math.max(0, until - Date.now()), intervalMs: 100 }).then(
-    () => true,
-    () => false,
-  );
-  assert.equal(came || happened(), false, `${what}, but another came: ${JSON.stringify(describe())}`);
 }
 
 async function watchdog(t: TestContext, configText: string): Promise<RunningWatchdog> {
@@ -88,7 +79,12 @@ probes:
 
   // group_by alertname and probe: the guard's alert (Prometheus down) is a group of its own; this counts the app's.
   const notifications = () => hook.received.filter((r) => (r.json as Notification).groupLabels.probe === 'app').map((r) => ({ ...(r.json as Notification), at: r.at }));
-  const seen = () => ({ notifications: hook.received.map((r) => `${(r.json as Notification).status} for ${(r.json as Notification).groupLabels.probe} from ${(r.json as Notification).externalURL} at +${r.at - started} ms`), nodes: nodes.map((n) => `${n.url} running=${n.isRunning()}`) });
+  const seen = () => ({
+    notifications: hook.received.map(
+      (r) => `${(r.json as Notification).status} for ${(r.json as Notification).groupLabels.probe} from ${(r.json as Notification).externalURL} at +${r.at - started} ms`,
+    ),
+    nodes: nodes.map((n) => `${n.url} running=${n.isRunning()}`),
+  });
   const waitForCount = (count: number, what: string, timeoutMs: number) => waitFor(what, () => notifications().length >= count, { timeoutMs, intervalMs: 100, describe: seen });
   // Both replicas have posted to both nodes: the alert is each node's own (alerts are not gossiped).
   for (const node of nodes)
@@ -103,12 +99,12 @@ probes:
   await waitFor('both replicas posting', () => replicas.every((w) => w.logs.some((l) => l.msg === 'direct alert firing' && l.probe === 'app')), { timeoutMs: 20_000 });
 
   await waitForCount(1, 'the first notification', 20_000);
-  await noneUntil(notifications()[0]!.at + QUIET_MS, () => notifications().length > 1, 'one notification for two watchdogs and two nodes', seen);
+  await stays('a second notification for two watchdogs and two nodes', () => notifications().length > 1, notifications()[0]!.at + QUIET_MS, { describe: seen });
 
   // The next repeat: again exactly one.
   await waitForCount(2, 'the repeat notification', (REPEAT_S + PEER_TIMEOUT_S + 10) * 1000);
   assert.ok(notifications()[1]!.at - notifications()[0]!.at >= (REPEAT_S - 1) * 1000, `the repeat after the repeat interval: ${JSON.stringify(seen())}`);
-  await noneUntil(notifications()[1]!.at + QUIET_MS, () => notifications().length > 2, 'one notification per repeat interval', seen);
+  await stays('a second notification in one repeat interval', () => notifications().length > 2, notifications()[1]!.at + QUIET_MS, { describe: seen });
 
   // The node that sent it dies: the other one delivers the next repeat (its notification log has the
   // last one, gossiped, so it waits out the repeat interval rather than paging again at once).
