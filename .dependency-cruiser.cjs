@@ -2,9 +2,10 @@
 // rules below. Any rule with severity 'error' fails the run (and so `npm test`).
 //
 // Layers, lowest first. A module may import its own layer and the layers below it, never one above:
-//   util < core < net < probers < config < engine < maintenance < {metrics, report, alerting} < server < {daemon, cli, log}
+//   util < core < net < probers < config < engine < {maintenance, discovery} < incidents < {metrics, report, alerting} < server < {daemon, cli, log}
 // util and core are leaf helpers and shared vocabulary (core may import util). metrics, report and
-// alerting share a rank and must not import one another. src/core/ need not exist yet.
+// alerting share a rank and must not import one another; so do maintenance and discovery (each drives
+// the engine, and the views above read their state). src/core/ need not exist yet.
 
 /** @type {Array<[name: string, path: string]>} lowest first; entries of one rank share an array slot */
 const ranks = [
@@ -14,14 +15,18 @@ const ranks = [
   [['probers', '^src/probers/']],
   [['config', '^src/config/']],
   [['engine', '^src/engine/']],
-  [['maintenance', '^src/maintenance/']],
+  [
+    ['maintenance', '^src/maintenance/'],
+    ['discovery', '^src/discovery/'],
+  ],
+  [['incidents', '^src/incidents/']],
   [
     ['metrics', '^src/metrics/'],
     ['report', '^src/report/'],
     ['alerting', '^src/alerting/'],
   ],
   [['server', '^src/server/']],
-  [['top', '^src/(daemon|cli|log|maintenanceCli)\\.ts$']],
+  [['top', '^src/(daemon|cli|log|maintenanceCli|incidentsCli|daemonClient)\\.ts$']],
 ];
 const anyOf = (paths) => `(${paths.join('|')})`;
 const layered = anyOf(ranks.flat().map(([, path]) => path));
@@ -140,6 +145,13 @@ module.exports = {
       severity: 'error',
       from: { path: alertmanagerApi },
       to: { path: '^src/probers/', pathNot: '^src/probers/(types|common)\\.ts$' },
+    },
+    {
+      name: 'discovery-internals-from-views',
+      comment: 'The views (metrics, report, server, alerting) read discovery through src/discovery/state.ts (DiscoveryState) only; ' + 'only the process (daemon, cli) builds and drives a Discovery.',
+      severity: 'error',
+      from: { path: '^src/(metrics|report|server|alerting)/' },
+      to: { path: '^src/discovery/', pathNot: '^src/discovery/state\\.ts$' },
     },
     ...soleImporters,
     {

@@ -7,12 +7,13 @@ import { ConfigError, loadConfig } from './config/load.js';
 import { readSettings, SettingsError, type Settings } from './config/settings.js';
 import { createClients, startDaemon } from './daemon.js';
 import { Engine } from './engine/engine.js';
-import { Discovery } from './engine/discovery.js';
+import { Discovery } from './discovery/discovery.js';
 import { createLogger } from './log.js';
 import { startProgress } from './report/progress.js';
 import { statusReport, statusTable } from './report/view.js';
 import { formatSeconds } from './util/format.js';
 import { maintenanceCommand } from './maintenanceCli.js';
+import { incidentsCommand } from './incidentsCli.js';
 
 const usage = `usage: watchdog [run|check|validate] [options]
 
@@ -20,6 +21,7 @@ const usage = `usage: watchdog [run|check|validate] [options]
   check      run the probes once, in dependency order; exit 0 if all pass, 1 if any fails
   validate   check the config; exit 0 if valid, 2 with one line per problem
   maintenance start|end|list   open or end a maintenance window of the running daemon (see watchdog maintenance --help)
+  incidents  the running daemon's incidents and downtime per probe (see watchdog incidents --help)
 
 options:
   -c, --config PATH     probe file or folder of *.yaml (default: $WATCHDOG_CONFIG or ./probes)
@@ -37,6 +39,7 @@ The table is coloured on a terminal unless NO_COLOR is set.
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   // A client of the running daemon, with options of its own.
   if (argv[0] === 'maintenance') return maintenanceCommand(argv.slice(1), env);
+  if (argv[0] === 'incidents') return incidentsCommand(argv.slice(1), env);
   let args;
   try {
     args = parseArgs({
@@ -168,8 +171,8 @@ async function check(settings: Settings, only: string[], format: 'text' | 'json'
     const now = Date.now();
     process.stdout.write(
       format === 'json'
-        ? `${JSON.stringify(statusReport(states, now, engine.discovery), null, 2)}\n`
-        : statusTable(states, now, { colour, discovery: engine.discovery, width: process.stdout.isTTY ? process.stdout.columns : undefined }),
+        ? `${JSON.stringify(statusReport(states, now, discovery.current()), null, 2)}\n`
+        : statusTable(states, now, { colour, discovery: discovery.current(), width: process.stdout.isTTY ? process.stdout.columns : undefined }),
     );
     return states.every((s) => s.current.status === 'ok') ? 0 : 1;
   } finally {

@@ -9,12 +9,17 @@ import { startAlerting } from './alerting/index.js';
 import { ConfigError, currentConfigHash, loadConfig, type WatchdogConfig } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
-import { Discovery } from './engine/discovery.js';
-import { createMetrics, type ReloadStatus } from './metrics/registry.js';
+import { Discovery } from './discovery/discovery.js';
+import type { DiscoveryState } from './discovery/state.js';
+import { createMetrics, kindGauges, type ReloadStatus } from './metrics/registry.js';
+import { probeLines } from './metrics/probeFamilies.js';
+import { probers } from './probers/index.js';
+import { ProbeRenderings } from './report/rendered.js';
 import { createDockerClient, type DockerClient } from './net/docker.js';
 import { createHttpClient, type HttpClient } from './net/http.js';
 import { buildApp } from './server/app.js';
 import { Maintenance } from './maintenance/manager.js';
+import { Incidents } from './incidents/incidents.js';
 import { systemTimers, type Timers } from './util/timers.js';
 
 export interface DaemonDeps {
@@ -31,6 +36,8 @@ export interface DaemonDeps {
 export interface Daemon {
   app: FastifyInstance;
   engine: Engine;
+  /** What discovery last reported (src/discovery/). */
+  discovery: DiscoveryState;
   /** http://host:port the API listens on. */
   url: string;
   config: () => WatchdogConfig;
@@ -67,10 +74,26 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   maintenance.configure(config);
   await maintenance.start();
   const inMaintenance = (s: { spec: Parameters<Maintenance['covering']>[0] }) => maintenance.covering(s.spec) !== undefined;
-  const registry = createMetrics({ engine, version: settings.version, reloadStatus: () => reloadStatus, processMetrics: deps.processMetrics, inMaintenance });
+  const incidents = new Incidents({ logger, now, stateDir: settings.stateDir, maintenanceOf: (s) => maintenance.covering(s.spec)?.id });
+  await incidents.load();
+  incidents.retain(engine.states().map((s) => s.spec.name));
+  engine.on('result', (state) => incidents.observe(state));
+  // Each probe rendered once per change, for every view at once (/status, the text table, the page,
+  // /metrics): here, where the report and metrics layers meet.
+  const renderings = new ProbeRenderings({ lines: probeLines(kindGauges(probers)), covering: (s) => maintenance.covering(s.spec) });
+  const registry = createMetrics({
+    engine,
+    version: settings.version,
+    reloadStatus: () => reloadStatus,
+    processMetrics: deps.processMetrics,
+    inMaintenance,
+    probeLines: (s) => renderings.ofAnyWindow(s).lines,
+    discovery,
+  });
   const app = await buildApp({
     engine,
     registry,
+    renderings,
     logger,
     version: settings.version,
     reloadStatus: () => reloadStatus,
@@ -79,6 +102,8 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     now,
     reload: () => reload(),
     maintenance,
+    incidents,
+    discovery,
   });
   await app.listen({ host: settings.host, port: settings.port });
   const addr = app.server.address();
@@ -100,6 +125,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
         engine.load(next);
         discovery.configure(next);
         maintenance.configure(next);
+        incidents.retain(engine.states().map((s) => s.spec.name));
         discovery.start();
         void discovery.refresh();
         config = next;
@@ -138,6 +164,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   return {
     app,
     engine,
+    discovery,
     url,
     config: () => config,
     reload,
@@ -148,6 +175,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       await alerting.stop();
       await maintenance.stop();
       await engine.stop(3000);
+      await incidents.stop();
       await app.close();
       await http.close();
       logger.info('stack-watchdog stopped');

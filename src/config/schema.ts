@@ -78,7 +78,7 @@ export const Alerting = Type.Object(
   { additionalProperties: false },
 );
 
-/** Probes for the containers found by label, one container_state probe each (see src/engine/discovery.ts). */
+/** Probes for the containers found by label, one container_state probe each (see src/discovery/). */
 export const Discover = Type.Object(
   {
     /** How often the container list is read. Default 30s. */

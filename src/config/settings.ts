@@ -20,7 +20,7 @@ export interface Settings {
   configPollMs: number;
   /** How long the API waits for a whole request (headers and body) before it closes the connection. */
   apiRequestTimeoutMs: number;
-  /** Where maintenance windows opened over the API are kept across restarts (WATCHDOG_STATE_DIR); none: they end with the process. */
+  /** Where maintenance windows opened over the API and incidents are kept across restarts (WATCHDOG_STATE_DIR); none: they end with the process. */
   stateDir?: string;
   /** The environment handed to ${VAR} expansion in probe files. */
   env: Env;

@@ -8,7 +8,6 @@ import type { WatchdogConfig } from '../config/load.js';
 import { runProbe, type RunDeps } from './runner.js';
 import { newState, record, touched, type ProbeResult, type ProbeState } from './result.js';
 import { Priority, Semaphore } from './semaphore.js';
-import type { DiscoveryStatus } from './result.js';
 import { systemTimers, type Timer, type Timers } from '../util/timers.js';
 
 export interface EngineOptions extends Omit<RunDeps, 'stopSignal'> {
@@ -53,8 +52,6 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** The probes of the config files, and those discovery made: installed together. */
   private written: ProbeSpec[] = [];
   private discovered: ProbeSpec[] = [];
-  /** What discovery last reported (set by src/engine/discovery.ts); undefined without a discover block. */
-  discovery?: DiscoveryStatus;
   /** The scheduler tick (not the alerting heartbeat, which hangs on `round`). */
   private ticker?: Timer;
   private readonly stopController = new AbortController();

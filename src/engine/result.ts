@@ -54,9 +54,10 @@ export interface ProbeState {
    */
   memory: MemoryCell;
   /**
-   * Bumped by every change a view of the probe can show (see `touched`): /status and /metrics keep
-   * each probe's rendered text and redo it only when this moved, so a field added to a view must be
-   * changed through `touched` too, or the views keep showing its old value.
+   * Bumped by every change a view of the probe can show (see `touched`): the views keep each probe's
+   * rendering (src/report/rendered.ts: its /status JSON, text cells, page card and /metrics lines)
+   * and redo it only when this moved, so a field added to a view must be changed through `touched`
+   * too, or the views keep showing its old value.
    */
   version: number;
 }
@@ -145,19 +146,4 @@ function notYetFailing(state: ProbeState, raw: ProbeResult): ProbeResult {
     at: raw.at,
     details: { ...state.current.details, flapping: `${state.consecutiveFailures} of ${state.spec.failureThreshold} failures before failing: ${raw.reason}: ${raw.message}` },
   };
-}
-
-/** What container discovery last reported (src/engine/discovery.ts), for /status and /metrics. */
-export interface DiscoveryStatus {
-  /** ok: the last listing worked; stale: it failed and the last set seen is kept; pending: never listed yet. */
-  status: 'ok' | 'stale' | 'pending';
-  message: string;
-  endpoint: string;
-  /** ms since the epoch, or null. */
-  lastSuccess: number | null;
-  lastAttempt: number | null;
-  /** Containers the labels matched at the last successful listing (before the ignore rules). */
-  containers: number;
-  /** Names of the discovered probes in the engine. */
-  probes: string[];
 }

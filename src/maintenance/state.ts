@@ -1,9 +1,9 @@
 // The state file: API windows and the silences made for windows, so both survive a restart. Written
-// whole to a temporary file and renamed over the old one: a crash mid-write leaves the old file, never half a new one.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+// atomically (src/util/stateFile.ts): a crash mid-write leaves the old file, never half a new one.
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { readJsonFile, writeJsonAtomic } from '../util/stateFile.js';
 
 const Selector = Type.Object({ probes: Type.Array(Type.String()), kinds: Type.Array(Type.String()), labels: Type.Record(Type.String(), Type.String()) });
 
@@ -28,30 +28,15 @@ export const STATE_FILE = 'maintenance.json';
 /** The file's content, nothing when there is no file, or the reason it cannot be used. */
 export async function readState(dir: string): Promise<{ ok: true; state?: StateFile } | { ok: false; problem: string }> {
   const path = join(dir, STATE_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true };
-    return { ok: false, problem: `${path}: cannot read: ${(err as Error).message}` };
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, problem: `${path}: not JSON: ${(err as Error).message}` };
-  }
-  if (!check.Check(data)) {
-    const e = check.Errors(data).First();
+  const read = await readJsonFile(path);
+  if (!read.ok || read.data === undefined) return read;
+  if (!check.Check(read.data)) {
+    const e = check.Errors(read.data).First();
     return { ok: false, problem: `${path}: unexpected content at ${e?.path || '(top level)'}: ${e?.message ?? 'invalid'}` };
   }
-  return { ok: true, state: data };
+  return { ok: true, state: read.data };
 }
 
 export async function writeState(dir: string, state: StateFile): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const path = join(dir, STATE_FILE);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+  await writeJsonAtomic(dir, STATE_FILE, state);
 }

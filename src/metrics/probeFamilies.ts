@@ -95,25 +95,12 @@ interface Block {
 const BLOCK = 8;
 
 /**
- * The text of every per-probe family and every kind gauge, for the probes `states()` returns, as
- * the UTF-8 pieces of one exposition, in order. Each probe's lines are written once per change of
- * the probe (its state's `version`), each block's once per change of one of its probes. Buffers,
- * not strings: a scrape then copies each byte once (Buffer.concat) instead of joining a 1 MB string,
- * measuring it and encoding it again on the socket. Probes a reload removed drop out on the next scrape.
+ * A probe's lines: one string per family, then one per kind gauge (in `kindGauges`' order), each
+ * empty when the probe has no series in it. `l` labels every line with the probe and its kind.
  */
-export function probeExposition(states: () => ProbeState[], kindGauges: ReadonlyMap<string, GaugeDecl>): () => Buffer[] {
+export function probeLines(kindGauges: ReadonlyMap<string, GaugeDecl>): (s: ProbeState) => string[] {
   const gaugeNames = [...kindGauges.keys()];
-  const headers = [
-    ...families.map((f) => `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`),
-    ...gaugeNames.map((name) => `# HELP ${name} ${kindGauges.get(name)?.help ?? ''}\n# TYPE ${name} gauge\n`),
-  ].map((h) => Buffer.from(h));
-  /** Each probe's lines (one string per family, then per kind gauge), with the version they show. */
-  const kept = new WeakMap<ProbeState, { version: number; text: string[] }>();
-  let blocks: Block[] = [];
-
-  const probeText = (s: ProbeState): string[] => {
-    const k = kept.get(s);
-    if (k && k.version === s.version) return k.text;
+  return (s) => {
     const l = `probe="${escape(s.spec.name)}",kind="${escape(s.spec.kind)}"`;
     const text = families.map((f) => f.lines(s, l));
     for (const name of gaugeNames) {
@@ -127,12 +114,33 @@ export function probeExposition(states: () => ProbeState[], kindGauges: Readonly
       }
       text.push(out);
     }
-    kept.set(s, { version: s.version, text });
     return text;
   };
+}
+
+/**
+ * The text of every per-probe family and every kind gauge, for the probes `states()` returns, as
+ * the UTF-8 pieces of one exposition, in order. Each probe's lines are written once per change of
+ * the probe (its state's `version`) and kept: by `linesOf`, the daemon's ProbeRenderings, which keeps
+ * them with the probe's other views; without it, here. Each block's text is joined once per change
+ * of one of its probes. Buffers, not strings: a scrape then copies each byte once (Buffer.concat)
+ * instead of joining a 1 MB string, measuring it and encoding it again on the socket. Probes a
+ * reload removed drop out on the next scrape.
+ */
+export function probeExposition(
+  states: () => ProbeState[],
+  kindGauges: ReadonlyMap<string, GaugeDecl>,
+  linesOf: (s: ProbeState) => readonly string[] = keptPerVersion(probeLines(kindGauges)),
+): () => Buffer[] {
+  const gaugeNames = [...kindGauges.keys()];
+  const headers = [
+    ...families.map((f) => `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`),
+    ...gaugeNames.map((name) => `# HELP ${name} ${kindGauges.get(name)?.help ?? ''}\n# TYPE ${name} gauge\n`),
+  ].map((h) => Buffer.from(h));
+  let blocks: Block[] = [];
 
   const writeBlock = (members: ProbeState[]): Block => {
-    const texts = members.map(probeText);
+    const texts = members.map(linesOf);
     return {
       states: members,
       versions: members.map((s) => s.version),
@@ -168,5 +176,17 @@ export function probeExposition(states: () => ProbeState[], kindGauges: Readonly
       if (seen.size) parts.push(Buffer.from([...seen.values()].join('')));
     });
     return parts;
+  };
+}
+
+/** A probe's lines kept with the state's version they were written from; weakly, so a removed probe takes them with it. */
+function keptPerVersion(write: (s: ProbeState) => string[]): (s: ProbeState) => readonly string[] {
+  const kept = new WeakMap<ProbeState, { version: number; text: string[] }>();
+  return (s) => {
+    const k = kept.get(s);
+    if (k && k.version === s.version) return k.text;
+    const text = write(s);
+    kept.set(s, { version: s.version, text });
+    return text;
   };
 }

@@ -2,6 +2,7 @@
 // reloads build fresh ones), with every value read from engine state at scrape time. A probe that a
 // reload removed has no state, so it leaves /metrics on the next scrape.
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { DiscoveryState } from '../discovery/state.js';
 import type { Engine } from '../engine/engine.js';
 import type { ProbeState } from '../engine/result.js';
 import { probers } from '../probers/index.js';
@@ -24,8 +25,15 @@ export interface MetricsOptions {
   reloadStatus: () => ReloadStatus;
   /** Off in tests that count series; on in the daemon. */
   processMetrics?: boolean;
+  /** Discovery's last report (src/discovery/); without it the discovery families are left out. */
+  discovery?: DiscoveryState;
   /** Whether a probe is in a maintenance window now (src/maintenance); without it the family is left out. */
   inMaintenance?: (s: ProbeState) => boolean;
+  /**
+   * Each probe's kept lines, as `probeLines(kindGauges(probers))` writes them: the daemon keeps them
+   * with the probe's other views (report/rendered.ts). Without it, /metrics keeps its own.
+   */
+  probeLines?: (s: ProbeState) => readonly string[];
 }
 
 /**
@@ -69,7 +77,7 @@ export function createMetrics(opts: MetricsOptions): WatchdogRegistry {
   let processRegistry: Registry | undefined;
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: (processRegistry = new Registry()) });
   const registry = new WatchdogRegistry(
-    probeExposition(() => engine.states(), kindGauges(probers)),
+    probeExposition(() => engine.states(), kindGauges(probers), opts.probeLines),
     processRegistry,
   );
   const gauge = (name: string, help: string, labelNames: readonly string[], fill: (g: Gauge) => void) =>
@@ -96,19 +104,18 @@ export function createMetrics(opts: MetricsOptions): WatchdogRegistry {
   });
   gauge('watchdog_scheduler_last_tick_timestamp_seconds', 'When the scheduler last ticked (Unix time): a stuck event loop shows here.', [], (g) => g.set(engine.lastTick / 1000));
   // Discovery's own health: no series at all without a discover block.
-  gauge(
-    'watchdog_discovery_up',
-    "Whether discovery's last listing of containers reached Docker (0: the last set found is kept).",
-    [],
-    (g) => engine.discovery && g.set(engine.discovery.status === 'ok' ? 1 : 0),
-  );
-  gauge(
-    'watchdog_discovery_last_success_timestamp_seconds',
-    'When discovery last listed the containers (Unix time).',
-    [],
-    (g) => engine.discovery?.lastSuccess && g.set(engine.discovery.lastSuccess / 1000),
-  );
-  gauge('watchdog_discovery_probes', 'Probes discovery keeps (one per container found).', [], (g) => engine.discovery && g.set(engine.discovery.probes.length));
+  gauge('watchdog_discovery_up', "Whether discovery's last listing of containers reached Docker (0: the last set found is kept).", [], (g) => {
+    const d = opts.discovery?.current();
+    if (d) g.set(d.status === 'ok' ? 1 : 0);
+  });
+  gauge('watchdog_discovery_last_success_timestamp_seconds', 'When discovery last listed the containers (Unix time).', [], (g) => {
+    const at = opts.discovery?.current()?.lastSuccess;
+    if (at) g.set(at / 1000);
+  });
+  gauge('watchdog_discovery_probes', 'Probes discovery keeps (one per container found).', [], (g) => {
+    const d = opts.discovery?.current();
+    if (d) g.set(d.probes.length);
+  });
   const inMaintenance = opts.inMaintenance;
   if (inMaintenance)
     gauge('watchdog_probe_maintenance', 'Whether the probe is in a maintenance window (1): it runs and reports, but pages nobody; the shipped rules skip it.', ['probe'], (g) => {

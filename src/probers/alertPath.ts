@@ -27,11 +27,10 @@ import { parse as parseYaml } from 'yaml';
 import { Duration, HttpUrl, parseDuration } from '../core/fields.js';
 import { formatDuration, formatSeconds } from '../util/format.js';
 import { count, quoted, snippet } from '../util/text.js';
-import { joinUrl } from '../util/url.js';
-import { parseExposition, type Sample } from '../util/promText.js';
+import type { Sample } from '../util/promText.js';
 import { defineProber } from './define.js';
-import type { Attempt, ProbeContext, ProbeOutcome } from './types.js';
-import { asRecord, attempt, failed, failure, httpReasons, passed, success, type HttpReason } from './common.js';
+import type { ProbeContext, ProbeOutcome } from './types.js';
+import { asRecord, failed, httpReasons, metricsOf, passed } from './common.js';
 import { notPrometheusHint, prometheusApi, prometheusDownHint, prometheusReasons } from './prometheusApi.js';
 import { ALERTS_PATH, alertmanagerHints, alertmanagerStatus, alertsUrl, newestAlertUpdate, routeOf, statusWithout } from './alertmanagerApi.js';
 
@@ -196,8 +195,8 @@ async function judge(spec: AlertPathSettings, ctx: ProbeContext, earlier: Readin
     prometheusApi(ctx, spec.prometheus, '/api/v1/status/runtimeinfo'),
     prometheusApi(ctx, spec.prometheus, '/api/v1/status/flags'),
     prometheusApi(ctx, spec.prometheus, '/api/v1/rules', { type: 'alert' }),
-    metricsOf(ctx, spec.prometheus, prometheusDownHint),
-    metricsOf(ctx, spec.alertmanager, alertmanagerHints.down),
+    metricsOf(ctx, spec.prometheus, prometheusDownHint, NOTIFICATION_METRICS),
+    metricsOf(ctx, spec.alertmanager, alertmanagerHints.down, NOTIFICATION_METRICS),
     newestAlertUpdate(ctx, spec.heartbeatUrl),
   ]);
 
@@ -534,7 +533,7 @@ function keepReadings(readings: Reading[], now: number, windowMs: number): Readi
 async function secondReading(ctx: ProbeContext, spec: AlertPathSettings, first: Reading): Promise<Reading | undefined> {
   let last: Reading | undefined;
   while (ctx.now() - first.at < SECOND_READING_MS && (await pause(ctx, 1000))) {
-    const [prom, am] = await Promise.all([metricsOf(ctx, spec.prometheus, prometheusDownHint), metricsOf(ctx, spec.alertmanager, alertmanagerHints.down)]);
+    const [prom, am] = await Promise.all([metricsOf(ctx, spec.prometheus, prometheusDownHint, NOTIFICATION_METRICS), metricsOf(ctx, spec.alertmanager, alertmanagerHints.down, NOTIFICATION_METRICS)]);
     if (!prom.ok || !am.ok) break;
     last = readingOf(prom.value, am.value, ctx.now(), first.promStart, first.amStart);
     const grown = Object.entries(last.requests).map(([who, t]) => since(t, first.requests[who]));
@@ -680,15 +679,4 @@ function droppedIn(readings: Reading[], now: number, windowMs: number): { count:
 
 // --- the counters, from each side's /metrics ------------------------------------------------
 
-async function metricsOf(ctx: ProbeContext, base: string, hint: string): Promise<Attempt<Sample[], HttpReason>> {
-  const url = joinUrl(base, '/metrics');
-  const res = await attempt(() => ctx.http.request(url, { signal: ctx.signal, maxBytes: 8 * 1024 * 1024 }), hint);
-  if (!res.ok) return res;
-  if (res.value.status !== 200) return failure(failed('http_status', `${url} answered HTTP ${res.value.status}: ${snippet(res.value.body)}`, hint));
-  const wanted = /^(prometheus_notifications_|alertmanager_notification)/;
-  return success(
-    parseExposition(res.value.body)
-      .allSamples()
-      .filter((s) => wanted.test(s.name)),
-  );
-}
+const NOTIFICATION_METRICS = /^(prometheus_notifications_|alertmanager_notification)/;

@@ -1,7 +1,9 @@
 // Small pieces every prober shares: building outcomes and turning transport failures into
 // outcomes with a reason and a next step, so each kind's file only holds what is special to it.
 import { TransportError, type HttpRequest } from '../net/http.js';
+import { parseExposition, type Sample } from '../util/promText.js';
 import { snippet } from '../util/text.js';
+import { joinUrl } from '../util/url.js';
 import type { Attempt, ProbeContext, ProbeOutcome, ReasonHints } from './types.js';
 
 /** What an outcome may carry besides its status, reason and message. */
@@ -109,4 +111,20 @@ export async function fetchJson(
 /** A plain object read from JSON, or undefined: for picking fields out of answers without casts. */
 export function asRecord(x: unknown): Record<string, unknown> | undefined {
   return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
+}
+
+/**
+ * The samples of a service's own /metrics (Prometheus, Alertmanager) whose names match `wanted`:
+ * what they say about themselves that no API answers (notification counters, reload times).
+ */
+export async function metricsOf(ctx: ProbeContext, base: string, hint: string, wanted: RegExp): Promise<Attempt<Sample[], HttpReason>> {
+  const url = joinUrl(base, '/metrics');
+  const res = await attempt(() => ctx.http.request(url, { signal: ctx.signal, maxBytes: 8 * 1024 * 1024 }), hint);
+  if (!res.ok) return res;
+  if (res.value.status !== 200) return failure(failed('http_status', `${url} answered HTTP ${res.value.status}: ${snippet(res.value.body)}`, hint));
+  return success(
+    parseExposition(res.value.body)
+      .allSamples()
+      .filter((s) => wanted.test(s.name)),
+  );
 }

@@ -5,12 +5,10 @@
 // container: its env file is the source, and the container may then be absent. Environments hold
 // passwords: only the expected keys' values are ever read out, and values of keys that look secret
 // are not shown even then.
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Type } from '@sinclair/typebox';
-import { formatBytes } from '../util/format.js';
+import { readSmallFile } from '../util/files.js';
 import { levenshtein } from '../util/text.js';
 import { defineProber } from './define.js';
 import type { Attempt } from './types.js';
@@ -295,26 +293,6 @@ async function readEnvFile(path: string, wanted: Set<string>, probe: string): Pr
         details: { envFile: path, cause: code },
       }),
     );
-  let handle;
-  try {
-    // O_NONBLOCK: opening a FIFO someone pointed envFile at must not wait for a writer.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
-    const why: Record<string, string> = { ENOENT: 'no such file', ENOTDIR: 'a part of the path is not a directory', EACCES: 'permission denied', EPERM: 'permission denied' };
-    return unreadable(code, `${why[code] ?? (err as Error).message} (${code})`);
-  }
-  try {
-    const st = await handle.stat();
-    if (st.isDirectory()) return unreadable('EISDIR', 'it is a directory (EISDIR)');
-    if (!st.isFile()) return unreadable('not_regular', 'it is not a regular file');
-    if (st.size > MAX_ENV_FILE_BYTES) return unreadable('too_large', `it holds ${st.size} bytes, more than ${formatBytes(MAX_ENV_FILE_BYTES)} (an env file is a few KiB)`);
-    const text = await handle.readFile({ encoding: 'utf8' });
-    return success(pickDotenv(text, wanted));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unknown';
-    return unreadable(code, `${(err as Error).message.replace(/^[A-Z]+: /, '')} (${code})`);
-  } finally {
-    await handle.close();
-  }
+  const read = await readSmallFile(path, MAX_ENV_FILE_BYTES, 'an env file is a few KiB');
+  return read.ok ? success(pickDotenv(read.text, wanted)) : unreadable(read.code, read.why);
 }

@@ -3,16 +3,39 @@
 import { Type } from '@sinclair/typebox';
 import { parsed, unparsed, type Parsed } from '../core/result.js';
 import type { ContainerInspect, ContainerStats } from '../net/docker.js';
-import { formatBytes, percent } from '../util/format.js';
+import { formatBytes, formatDuration, percent } from '../util/format.js';
 import { count } from '../util/text.js';
 import { defineProber } from './define.js';
-import type { ProbeOutcome, Sample } from './types.js';
+import type { ProbeContext, ProbeOutcome, Sample } from './types.js';
 import { failed, passed } from './common.js';
-import { askDocker, ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand, judgeState, missingLimit, withLastWords } from './docker.js';
+import {
+  askDocker,
+  ContainerName,
+  ContainerTrack,
+  ContainerWindow,
+  decodeDockerEndpoint,
+  decodeWindow,
+  DockerEndpoint,
+  dockerReasons,
+  downState,
+  inspectOnEngine,
+  inspectStateCommand,
+  judgeContainer,
+  missingLimit,
+  withLastWords,
+  type StateJudgement,
+} from './docker.js';
 
 const USAGE_GAUGE = 'watchdog_container_memory_usage_bytes';
 const LIMIT_GAUGE = 'watchdog_container_memory_limit_bytes';
 type Gauge = typeof USAGE_GAUGE | typeof LIMIT_GAUGE;
+
+/** The decoded fields measure() reads. */
+interface MemorySpec {
+  container: string;
+  expectLimit?: { text: string; bytes: number };
+  maxUsageRatio: number;
+}
 
 const raiseLimit = 'raise deploy.resources.limits.memory (or mem_limit) for its service in compose and recreate it (docker compose up -d <service>)';
 
@@ -30,6 +53,8 @@ export const containerMemoryProber = defineProber({
     expectLimit: Type.Optional(Type.String()),
     /** Usage above this share of the limit fails. Default 0.9. */
     maxUsageRatio: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    /** A restart count that grew within this long is a restart loop, as container_state judges it. Default 5m. */
+    window: ContainerWindow,
   }),
   reasons: {
     ...dockerReasons,
@@ -39,11 +64,14 @@ export const containerMemoryProber = defineProber({
       'Compose sets another limit, or the container predates the change: set deploy.resources.limits.memory (or mem_limit) for its service and recreate it (docker compose up -d <service>); if the limit is intended, change expectLimit.',
     near_limit: `At its limit the kernel OOM-kills it: ${raiseLimit}, or cut what it holds; docker stats <container> shows the trend.`,
   },
+  // The restart counts earlier runs saw: the same judgement as container_state's (docker.ts).
+  memory: ContainerTrack,
   decode: (f, d) => ({
     container: f.container,
     /** The limit as written, for messages, and in bytes. */
     expectLimit: f.expectLimit === undefined ? undefined : { text: f.expectLimit, bytes: d.take('expectLimit', parseMemorySize(f.expectLimit), Number.NaN) },
     maxUsageRatio: f.maxUsageRatio ?? 0.9,
+    windowMs: decodeWindow(d, f.window),
     docker: decodeDockerEndpoint(d, 'docker', f.docker),
   }),
   async run(spec, runCtx) {
@@ -51,73 +79,83 @@ export const containerMemoryProber = defineProber({
     const inspected = await inspectOnEngine(runCtx, spec.docker, name);
     if (!inspected.ok) return inspected.outcome;
     const { ctx, info } = inspected.value;
-    const down = notRunning(name, info, ctx.now());
-    // An OOM kill explains itself; any other stop is explained by the container's own last log lines.
-    if (down) return info.State.OOMKilled ? down : withLastWords(ctx, name, info, down);
-
-    const read = await askDocker(ctx, name, () => ctx.docker.stats(name, ctx.signal));
-    if (!read.ok) return read.outcome;
-    const stats = read.value;
-    const usage = memoryInUse(stats.memory_stats);
-    if (usage === undefined) {
-      // The Engine reports no memory for a stopped container: it stopped between the two calls.
-      return failed('not_running', `"${name}" stopped while its memory was being read`, `Read why it stops: docker logs --tail 50 ${name}; docker inspect -f '{{json .State}}' ${name}.`, {
-        value: null,
-        details: { container: name },
-      });
-    }
-    const limit = info.HostConfig.Memory ?? 0;
-    const samples: Sample<Gauge>[] = [
-      { metric: USAGE_GAUGE, labels: { container: name }, value: usage.bytes },
-      { metric: LIMIT_GAUGE, labels: { container: name }, value: limit },
-    ];
-    const details: Record<string, unknown> = { container: name, usageBytes: usage.bytes, limitBytes: limit, cacheExcludedBytes: usage.excluded };
-
-    if (limit === 0) {
-      const hostMemory = stats.memory_stats.limit ? ` and docker stats shows the host's ${formatBytes(stats.memory_stats.limit)} as its "limit"` : '';
-      const missing = missingLimit(info, spec.expectLimit?.text);
-      return failed(
-        'no_limit',
-        `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${hostMemory}; it uses ${formatBytes(usage.bytes)}${missing.because}`,
-        missing.hint,
-        { value: null, details, samples },
-      );
-    }
-
-    const ratio = usage.bytes / limit;
-    details.ratio = round(ratio);
-    const used = `${formatBytes(usage.bytes)} of its ${formatBytes(limit)} limit (${percent(ratio)})`;
-    const expected = spec.expectLimit;
-    if (expected !== undefined && expected.bytes !== limit) {
-      details.expectLimitBytes = expected.bytes;
-      return failed(
-        'limit_mismatch',
-        `"${name}" is limited to ${formatBytes(limit)}, expected ${formatBytes(expected.bytes)} (expectLimit "${expected.text}"); it uses ${used}`,
-        `Compose sets another limit, or the container predates the change: set deploy.resources.limits.memory (or mem_limit) for its service to ${expected.text} and recreate it (docker compose up -d <service>). If ${formatBytes(limit)} is intended, change expectLimit.`,
-        { value: ratio, details, samples },
-      );
-    }
-
-    const max = spec.maxUsageRatio;
-    details.maxUsageRatio = max;
-    if (ratio > max) {
-      return failed(
-        'near_limit',
-        `"${name}" uses ${used}, above ${percent(max)}`,
-        `At its limit the kernel OOM-kills it. Either ${raiseLimit}, or cut what it holds (Prometheus: fewer series or a shorter --storage.tsdb.retention.time; Tempo: lower what its ingester (Tempo 2) or live-store (Tempo 3, live_store.max_live_traces_bytes) keeps in memory). docker stats ${name} shows the trend.`,
-        { value: ratio, details, samples },
-      );
-    }
-    return passed(`"${name}" uses ${used}`, { value: ratio, details, samples });
+    const { judged, track } = judgeContainer(info, ctx.now(), runCtx.memory, spec.windowMs);
+    // Every verdict keeps what this run saw, so the next one judges a loop as container_state does.
+    return { ...(await measure(ctx, spec, info, judged)), memory: track };
   },
 });
 
-/** The container must be up and staying up; otherwise `not_running` with what docker knows of why. */
-function notRunning(name: string, info: ContainerInspect, now: number): ProbeOutcome<never, 'not_running', never> | undefined {
+/** The verdict on a container judged by judgeContainer: not_running, or its limit and usage. */
+async function measure(ctx: ProbeContext, spec: MemorySpec, info: ContainerInspect, judged: StateJudgement) {
+  const name = spec.container;
+  const down = notRunning(name, info, judged);
+  // An OOM kill explains itself; any other stop is explained by the container's own last log lines.
+  if (down) return info.State.OOMKilled ? down : withLastWords(ctx, name, info, down);
+
+  const read = await askDocker(ctx, name, () => ctx.docker.stats(name, ctx.signal));
+  if (!read.ok) return read.outcome;
+  const stats = read.value;
+  const usage = memoryInUse(stats.memory_stats);
+  if (usage === undefined) {
+    // The Engine reports no memory for a stopped container: it stopped between the two calls.
+    return failed('not_running', `"${name}" stopped while its memory was being read`, `Read why it stops: docker logs --tail 50 ${name}; docker inspect -f '{{json .State}}' ${name}.`, {
+      value: null,
+      details: { container: name },
+    });
+  }
+  const limit = info.HostConfig.Memory ?? 0;
+  const samples: Sample<Gauge>[] = [
+    { metric: USAGE_GAUGE, labels: { container: name }, value: usage.bytes },
+    { metric: LIMIT_GAUGE, labels: { container: name }, value: limit },
+  ];
+  const details: Record<string, unknown> = { container: name, usageBytes: usage.bytes, limitBytes: limit, cacheExcludedBytes: usage.excluded };
+
+  if (judged.noLimit) {
+    const hostMemory = stats.memory_stats.limit ? ` and docker stats shows the host's ${formatBytes(stats.memory_stats.limit)} as its "limit"` : '';
+    const missing = missingLimit(info, spec.expectLimit?.text);
+    return failed(
+      'no_limit',
+      `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${hostMemory}; it uses ${formatBytes(usage.bytes)}${missing.because}`,
+      missing.hint,
+      { value: null, details, samples },
+    );
+  }
+
+  const ratio = usage.bytes / limit;
+  details.ratio = round(ratio);
+  const used = `${formatBytes(usage.bytes)} of its ${formatBytes(limit)} limit (${percent(ratio)})`;
+  const expected = spec.expectLimit;
+  if (expected !== undefined && expected.bytes !== limit) {
+    details.expectLimitBytes = expected.bytes;
+    return failed(
+      'limit_mismatch',
+      `"${name}" is limited to ${formatBytes(limit)}, expected ${formatBytes(expected.bytes)} (expectLimit "${expected.text}"); it uses ${used}`,
+      `Compose sets another limit, or the container predates the change: set deploy.resources.limits.memory (or mem_limit) for its service to ${expected.text} and recreate it (docker compose up -d <service>). If ${formatBytes(limit)} is intended, change expectLimit.`,
+      { value: ratio, details, samples },
+    );
+  }
+
+  const max = spec.maxUsageRatio;
+  details.maxUsageRatio = max;
+  if (ratio > max) {
+    return failed(
+      'near_limit',
+      `"${name}" uses ${used}, above ${percent(max)}`,
+      `At its limit the kernel OOM-kills it. Either ${raiseLimit}, or cut what it holds (Prometheus: fewer series or a shorter --storage.tsdb.retention.time; Tempo: lower what its ingester (Tempo 2) or live-store (Tempo 3, live_store.max_live_traces_bytes) keeps in memory). docker stats ${name} shows the trend.`,
+      { value: ratio, details, samples },
+    );
+  }
+  return passed(`"${name}" uses ${used}`, { value: ratio, details, samples });
+}
+
+/**
+ * The container must be up and staying up; otherwise `not_running` with what docker knows of why.
+ * Judged as container_state judges it (docker.ts judgeContainer): this kind needs a process to measure,
+ * and says why there is none in container_state's terms (not_running).
+ */
+function notRunning(name: string, info: ContainerInspect, judged: StateJudgement): ProbeOutcome<never, 'not_running', never> | undefined {
   const s = info.State;
-  // The judgement container_state makes too (docker.ts), without its memory of earlier runs: this kind
-  // needs a process to measure, and says why there is none in container_state's terms (not_running).
-  const { up, loop, restarts, uptimeMs } = judgeState(info, now);
+  const { up, loop, restarts, uptimeMs, grew } = judged;
   const looping = up && loop !== undefined;
   if (up && !looping) return undefined;
 
@@ -126,7 +164,11 @@ function notRunning(name: string, info: ContainerInspect, now: number): ProbeOut
   if (restarts > 0) more.push(`restarted ${count(restarts, 'time')} by its restart policy "${info.HostConfig.RestartPolicy?.Name ?? 'no'}"`);
   const down = downState(name, s, more);
   // Up but looping: docker says running, the restart count and the short uptime say otherwise.
-  const what = looping ? `keeps restarting: running again for only ${(uptimeMs / 1000).toFixed(1)}s` : down.what;
+  const what = !looping
+    ? down.what
+    : grew
+      ? `keeps restarting: restarted ${count(grew.count, 'time')} in the last ${formatDuration(grew.sinceMs)}`
+      : `keeps restarting: running again for only ${(uptimeMs / 1000).toFixed(1)}s`;
   const facts = down.facts;
   let hint = down.hint;
   if (s.OOMKilled) {

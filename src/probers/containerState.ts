@@ -4,26 +4,30 @@
 // counts seen within the window, when an OOM kill was last seen) is the kind's private memory
 // (outcome.memory, back as ctx.memory): the engine keeps it with the probe, this module keeps nothing,
 // and /status never shows it.
-import { Type, type Static } from '@sinclair/typebox';
-import { Duration } from '../core/fields.js';
+import { Type } from '@sinclair/typebox';
 import { formatBytes, formatDuration, formatSeconds } from '../util/format.js';
 import { count, snippet } from '../util/text.js';
 import { defineProber } from './define.js';
 import { maskEnv } from './dockerLogsApi.js';
 import { failed, passed } from './common.js';
-import { ContainerName, decodeDockerEndpoint, DockerEndpoint, dockerReasons, downState, inspectOnEngine, inspectStateCommand, judgeState, missingLimit, withLastWords } from './docker.js';
+import {
+  ContainerName,
+  ContainerTrack,
+  ContainerWindow,
+  decodeDockerEndpoint,
+  decodeWindow,
+  DockerEndpoint,
+  dockerReasons,
+  downState,
+  inspectOnEngine,
+  inspectStateCommand,
+  judgeContainer,
+  missingLimit,
+  withLastWords,
+} from './docker.js';
 
 /** The health-check output shown, after masking: enough for "connection refused" and a path. */
 const HEALTH_OUTPUT_CHARS = 200;
-
-/** What one run hands the next. */
-const Track = Type.Object({
-  /** [when (ms), RestartCount] seen within the window, oldest first. */
-  restarts: Type.Array(Type.Tuple([Type.Number(), Type.Number()])),
-  /** When an OOM kill was last seen (State.OOMKilled), ms. */
-  oomSeenAt: Type.Optional(Type.Number()),
-});
-type Track = Static<typeof Track>;
 
 const recreate = 'and recreate it (docker compose up -d <service>)';
 
@@ -35,7 +39,7 @@ export const containerStateProber = defineProber({
     /** A container without a memory limit fails with no_limit. Default false. */
     requireLimit: Type.Optional(Type.Boolean()),
     /** A restart (or an OOM kill) within this long is reported. Default 5m. */
-    window: Type.Optional(Duration),
+    window: ContainerWindow,
   }),
   reasons: {
     ...dockerReasons,
@@ -45,11 +49,11 @@ export const containerStateProber = defineProber({
     unhealthy: "Its own health check says it does not work: docker inspect -f '{{json .State.Health}}' <container> shows the recent checks; read docker logs --tail 50 <container>.",
     no_limit: `Set deploy.resources.limits.memory (or mem_limit) for its service in compose ${recreate}: a restart keeps the old limit.`,
   },
-  memory: Track,
+  memory: ContainerTrack,
   decode: (f, d) => ({
     container: f.container,
     requireLimit: f.requireLimit ?? false,
-    windowMs: f.window === undefined ? 5 * 60_000 : d.duration('window', f.window),
+    windowMs: decodeWindow(d, f.window),
     docker: decodeDockerEndpoint(d, 'docker', f.docker),
   }),
   async run(spec, runCtx) {
@@ -59,14 +63,11 @@ export const containerStateProber = defineProber({
     const { ctx, info } = inspected.value;
     const now = ctx.now();
     const s = info.State;
-    const window = spec.windowMs;
 
-    // What earlier runs saw, within the window, judged with this run's inspect (docker.ts judgeState,
-    // the judgement container_memory uses too), and kept with this run's count for the next one.
-    const before = pruned(runCtx.memory, now - window);
-    const judged = judgeState(info, now, before, window);
+    // What earlier runs saw, within the window, judged with this run's inspect (docker.ts, the
+    // judgement container_memory makes too), and kept with this run's count for the next one.
+    const { judged, track } = judgeContainer(info, now, runCtx.memory, spec.windowMs);
     const { up, restarts, uptimeMs: upMs } = judged;
-    const track: Track = { restarts: [...before.restarts, [now, restarts]], ...(judged.oomSeenAt !== undefined ? { oomSeenAt: judged.oomSeenAt } : {}) };
 
     const details: Record<string, unknown> = {
       container: name,
@@ -143,13 +144,5 @@ export const containerStateProber = defineProber({
     return passed(`"${name}" is running (up ${formatSeconds(Math.max(0, upMs))}${health}, restarted ${count(restarts, 'time')})`, extra);
   },
 });
-
-/** The earlier runs' track, pruned to what is newer than `since`; none on a first run. */
-function pruned(track: Track | undefined, since: number): Track {
-  const restarts = (track?.restarts ?? []).filter(([at]) => at >= since);
-  // A run every few seconds over a long window: keep the oldest and the newest few, which is all the test needs.
-  const kept = restarts.length > 32 ? [restarts[0]!, ...restarts.slice(-31)] : restarts;
-  return { restarts: kept, ...(track?.oomSeenAt !== undefined ? { oomSeenAt: track.oomSeenAt } : {}) };
-}
 
 export { maskEnv } from './dockerLogsApi.js';

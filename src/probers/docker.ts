@@ -2,7 +2,7 @@
 // outcomes. Docker being unreachable is `blocked`, not `failing`: it says nothing about the container,
 // and every container probe would otherwise raise its own alarm for one outage.
 import { Type, type Static } from '@sinclair/typebox';
-import type { DockerEndpoint } from '../core/fields.js';
+import { Duration, type DockerEndpoint } from '../core/fields.js';
 import { clientForEndpoint, ContainerNotFoundError, DockerUnavailableError, type ContainerInspect, type DockerClient } from '../net/docker.js';
 import { failed, failure, success } from './common.js';
 import { lastWords } from './dockerLogsApi.js';
@@ -121,16 +121,29 @@ export function inspectContainer(ctx: ProbeContext, container: string): Promise<
  */
 export const RESTART_LOOP_MS = 30_000;
 
-/** What earlier runs saw, for the judgement: [when (ms), RestartCount] pairs, and an OOM kill's sighting. */
-export interface SeenBefore {
-  restarts: readonly (readonly [number, number])[];
-  oomSeenAt?: number;
+/**
+ * What a container kind remembers between runs for the judgement (its private memory, declared as
+ * `memory: ContainerTrack`): the restart counts seen within the window, and when an OOM kill was last
+ * seen. Both container kinds keep it, so both judge a container by the same facts.
+ */
+export const ContainerTrack = Type.Object({
+  /** [when (ms), RestartCount] seen within the window, oldest first. */
+  restarts: Type.Array(Type.Tuple([Type.Number(), Type.Number()])),
+  /** When an OOM kill was last seen (State.OOMKilled), ms. */
+  oomSeenAt: Type.Optional(Type.Number()),
+});
+export type ContainerTrack = Static<typeof ContainerTrack>;
+
+/** The `window` field of both container kinds: a restart (or an OOM kill) within this long is reported. Default 5m. */
+export const ContainerWindow = Type.Optional(Duration);
+const DEFAULT_WINDOW_MS = 5 * 60_000;
+
+/** A container kind's decoded `window`, in ms. */
+export function decodeWindow(d: Decoder, window: string | undefined): number {
+  return window === undefined ? DEFAULT_WINDOW_MS : d.duration('window', window);
 }
 
-/**
- * The one judgement of a container's state, from one `docker inspect` (and what earlier runs saw, when
- * the kind remembers it): both container kinds decide by it, and word it each their own way.
- */
+/** The facts judgeContainer finds: both container kinds decide by them, and word them each their own way. */
 export interface StateJudgement {
   /** Running, not restarting, not paused: there is a process. */
   up: boolean;
@@ -150,22 +163,42 @@ export interface StateJudgement {
 }
 
 /**
- * Judges a container: `before` is what earlier runs within `windowMs` saw (none for a kind that does
- * not remember, or on a first run). An OOM kill counts while the container is down from it, or, with a
- * window, when it came back from it within the window (Docker 20.10 keeps State.OOMKilled across a
- * restart, newer Engines clear it on start, so an earlier sighting is carried forward).
+ * The one judgement of a container, for both container kinds: this run's `docker inspect` with what
+ * earlier runs within the window saw (`memory`, none on a first run), and the memory to keep for the
+ * next run. Each kind words the verdict its own way; the facts and the rules are these.
  */
-export function judgeState(info: ContainerInspect, now: number, before?: SeenBefore, windowMs?: number): StateJudgement {
+export function judgeContainer(info: ContainerInspect, now: number, memory: ContainerTrack | undefined, windowMs: number): { judged: StateJudgement; track: ContainerTrack } {
+  const before = pruned(memory, now - windowMs);
+  const judged = judgeState(info, now, before, windowMs);
+  const track: ContainerTrack = { restarts: [...before.restarts, [now, judged.restarts]], ...(judged.oomSeenAt !== undefined ? { oomSeenAt: judged.oomSeenAt } : {}) };
+  return { judged, track };
+}
+
+/** The earlier runs' track, pruned to what is newer than `since`; none on a first run. */
+function pruned(track: ContainerTrack | undefined, since: number): ContainerTrack {
+  const restarts = (track?.restarts ?? []).filter(([at]) => at >= since);
+  // A run every few seconds over a long window: keep the oldest and the newest few, which is all the test needs.
+  const kept = restarts.length > 32 ? [restarts[0]!, ...restarts.slice(-31)] : restarts;
+  return { restarts: kept, ...(track?.oomSeenAt !== undefined ? { oomSeenAt: track.oomSeenAt } : {}) };
+}
+
+/**
+ * Judges a container: `before` is what earlier runs within `windowMs` saw (none on a first run). An
+ * OOM kill counts while the container is down from it, or when it came back from it within the window
+ * (Docker 20.10 keeps State.OOMKilled across a restart, newer Engines clear it on start, so an earlier
+ * sighting is carried forward).
+ */
+function judgeState(info: ContainerInspect, now: number, before: ContainerTrack, windowMs: number): StateJudgement {
   const s = info.State;
   const restarts = info.RestartCount ?? 0;
   const uptimeMs = now - (s.StartedAt ? Date.parse(s.StartedAt) : NaN);
   const up = s.Status === 'running' && !s.Restarting && !s.Paused;
-  const earlier = before?.restarts ?? [];
+  const earlier = before.restarts;
   const grewFrom = earlier.find(([, c]) => c < restarts);
   const loop: StateJudgement['loop'] =
     s.Restarting || s.Status === 'restarting' ? 'state' : grewFrom ? 'count' : earlier.length === 0 && up && restarts > 0 && uptimeMs >= 0 && uptimeMs < RESTART_LOOP_MS ? 'uptime' : undefined;
-  const startedWithin = windowMs !== undefined && uptimeMs >= 0 && uptimeMs < windowMs;
-  const oomSeenAt = s.OOMKilled && (!up || startedWithin) ? now : before?.oomSeenAt !== undefined && windowMs !== undefined && now - before.oomSeenAt < windowMs ? before.oomSeenAt : undefined;
+  const startedWithin = uptimeMs >= 0 && uptimeMs < windowMs;
+  const oomSeenAt = s.OOMKilled && (!up || startedWithin) ? now : before.oomSeenAt !== undefined && now - before.oomSeenAt < windowMs ? before.oomSeenAt : undefined;
   return {
     up,
     uptimeMs,

@@ -17,6 +17,8 @@ import { otlpGrpcProber } from './otlpGrpc.js';
 import { containerStateProber } from './containerState.js';
 import { tempoStorageProber } from './tempoStorage.js';
 import { spanMetricsPathProber } from './spanMetricsPath.js';
+import { stackConfigProber } from './stackConfig.js';
+import { dashboardsProber } from './dashboards.js';
 
 export const probers: Readonly<Record<string, Prober>> = {
   http: httpProber,
@@ -36,6 +38,8 @@ export const probers: Readonly<Record<string, Prober>> = {
   container_state: containerStateProber,
   tempo_storage: tempoStorageProber,
   span_metrics_path: spanMetricsPathProber,
+  stack_config: stackConfigProber,
+  dashboards: dashboardsProber,
 };
 
 export function proberFor(kind: string): Prober | undefined {

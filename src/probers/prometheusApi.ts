@@ -33,7 +33,8 @@ export async function prometheusApi(ctx: ProbeContext, base: string, path: strin
   if (env?.status === 'error') {
     const type = typeof env.errorType === 'string' ? env.errorType : 'error';
     const error = typeof env.error === 'string' ? env.error : '';
-    return failure(failed('query_error', `Prometheus rejected ${path}: ${type}: ${error}`.trim(), queryErrorHint));
+    // The parser's own words in details too, for kinds that quote them (stack_config's rules_invalid).
+    return failure(failed('query_error', `Prometheus rejected ${path}: ${type}: ${error}`.trim(), queryErrorHint, { details: { errorType: type, error } }));
   }
   return failure(failed('invalid_response', `${url} answered without a Prometheus API envelope`, notPrometheusHint));
 }

@@ -84,7 +84,7 @@ export interface CommonSpec {
   labels?: Record<string, string>;
   /** Where the probe was defined, for messages. */
   file: string;
-  /** Made by discovery (src/engine/discovery.ts) for a container found by label, not written in a file. */
+  /** Made by discovery (src/discovery/) for a container found by label, not written in a file. */
   discovered?: boolean;
 }
 

@@ -3,18 +3,17 @@
 import { createHash } from 'node:crypto';
 import type { ProbeStatus } from '../core/status.js';
 import type { ProbeResult, ProbeState } from '../engine/result.js';
-import { formatDuration, formatSeconds, iso } from '../util/format.js';
+import { formatDuration, iso } from '../util/format.js';
 import { covers } from '../maintenance/windows.js';
+import { badge, escapeHtml, fillCard, word } from './card.js';
 import type { MaintenanceLookup } from './maintenance.js';
-import { valueText } from './value.js';
+import { sharedRenderings, type ProbeRenderings } from './rendered.js';
 import { overall } from './view.js';
+
+export { escapeHtml, sparkline } from './card.js';
 
 /** Seconds between refreshes: the meta refresh without JavaScript, the in-place refresh with it. */
 const REFRESH_SECONDS = 15;
-/** Runs drawn in a probe's sparkline on the overview. */
-const SPARK_RUNS = 30;
-
-const word: Record<ProbeStatus, string> = { failing: 'FAILING', blocked: 'BLOCKED', pending: 'PENDING', ok: 'OK' };
 const rank: Record<ProbeStatus, number> = { failing: 0, blocked: 1, pending: 2, ok: 3 };
 
 // Status colours are text on a badge: each pair is above WCAG AA (4.5:1) in light and dark mode,
@@ -74,10 +73,6 @@ export const pageCsp = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -104,56 +99,6 @@ export function pageOrder(states: ProbeState[]): ProbeState[] {
   );
 }
 
-function badge(status: ProbeStatus): string {
-  return `<span class="badge ${status}">${word[status]}</span>`;
-}
-
-function sinceText(s: ProbeState, now: number): string {
-  return `since <time datetime="${iso(s.since)}" title="${iso(s.since)}">${formatSeconds(Math.max(0, now - s.since))} ago</time> <span class="abs">(${iso(s.since)})</span>`;
-}
-
-/** Recent runs, oldest left: bar height is the run's duration, colour and tooltip its status. */
-export function sparkline(history: ProbeResult[], runs = SPARK_RUNS): string {
-  const recent = history.slice(0, runs).reverse();
-  if (!recent.length) return '';
-  const max = Math.max(1, ...recent.map((r) => r.durationMs));
-  const w = 8;
-  const h = 40;
-  const counts = new Map<string, number>();
-  for (const r of recent) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-  const label = `last ${recent.length} runs: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}; slowest ${formatDuration(max)}`;
-  const bars = recent
-    .map((r, i) => {
-      const bh = Math.max(3, Math.round((r.durationMs / max) * (h - 2)));
-      return `<rect class="r-${r.status}" x="${i * w}" y="${h - bh}" width="${w - 2}" height="${bh}"><title>${escapeHtml(`${iso(r.at)} ${word[r.status]} ${formatDuration(r.durationMs)}: ${r.message}`)}</title></rect>`;
-    })
-    .join('');
-  return `<svg class="spark" role="img" aria-label="${escapeHtml(label)}" viewBox="0 0 ${runs * w} ${h}" preserveAspectRatio="xMinYMax meet">${bars}</svg>`;
-}
-
-function probeCard(s: ProbeState, now: number, maintenance?: MaintenanceLookup): string {
-  const c = s.current;
-  const window = maintenance?.covering(s);
-  const name = escapeHtml(s.spec.name);
-  const dependency = c.status === 'blocked' && typeof c.details?.dependency === 'string' ? c.details.dependency : undefined;
-  const facts: string[] = [`<dt>value</dt><dd>${escapeHtml(valueText(c.value, s.spec.unit))}</dd>`];
-  if (s.last) facts.push(`<dt>last run</dt><dd>${formatSeconds(Math.max(0, now - s.last.at))} ago, took ${formatDuration(s.last.durationMs)}</dd>`);
-  if (dependency) facts.push(`<dt>blocked by</dt><dd><a href="/status/${encodeURIComponent(dependency)}">${escapeHtml(dependency)}</a></dd>`);
-  if (window)
-    facts.push(
-      `<dt>maintenance</dt><dd class="maintenance">until <time datetime="${iso(window.endsAt)}">${iso(window.endsAt)}</time> (${escapeHtml(window.id)}): ${escapeHtml(window.reason)}; pages nobody</dd>`,
-    );
-  const maint = window ? ' <span class="badge maint" title="in a maintenance window: runs, but pages nobody">MAINTENANCE</span>' : '';
-  return `<li class="probe ${c.status}" id="probe-${name}" data-probe="${name}" data-status="${c.status}"${window ? ` data-maintenance="${escapeHtml(window.id)}"` : ''}>
-<div class="head">${badge(c.status)}${maint}<h2><a href="/status/${encodeURIComponent(s.spec.name)}">${name}</a></h2><span class="kind">${escapeHtml(s.spec.kind)} · ${s.spec.severity}</span></div>
-<p class="meta">${sinceText(s, now)}</p>
-<p class="message">${escapeHtml(c.message)}</p>
-${c.status !== 'ok' && c.hint ? `<p class="hint"><strong>What to do:</strong> ${escapeHtml(c.hint)}</p>` : ''}
-<dl>${facts.join('')}</dl>
-${sparkline(s.history)}
-</li>`;
-}
-
 /** Open windows above the probes: who is held back from paging, until when, and why. */
 function banner(maintenance: MaintenanceLookup | undefined, states: ProbeState[]): string {
   if (!maintenance?.active.length) return '';
@@ -164,7 +109,12 @@ function banner(maintenance: MaintenanceLookup | undefined, states: ProbeState[]
   return `<section class="banner" aria-label="maintenance"><strong>Maintenance:</strong> probes below marked MAINTENANCE run and show their real status, but page nobody.<ul>${items.join('')}</ul></section>`;
 }
 
-export function statusPage(states: ProbeState[], now: number, maintenance?: MaintenanceLookup): string {
+/** The probe's kept card, with its ages as of `now`. */
+function probeCard(s: ProbeState, now: number, maintenance: MaintenanceLookup | undefined, renderings: ProbeRenderings): string {
+  return fillCard(renderings.of(s, maintenance?.covering(s)).card, now);
+}
+
+export function statusPage(states: ProbeState[], now: number, maintenance?: MaintenanceLookup, renderings: ProbeRenderings = sharedRenderings): string {
   const status = overall(states);
   const counts = (st: ProbeStatus) => states.filter((s) => s.current.status === st).length;
   const summary = (['failing', 'blocked', 'pending', 'ok'] as const)
@@ -181,7 +131,7 @@ export function statusPage(states: ProbeState[], now: number, maintenance?: Main
 ${banner(maintenance, states)}
 <ol class="probes">
 ${pageOrder(states)
-  .map((s) => probeCard(s, now, maintenance))
+  .map((s) => probeCard(s, now, maintenance, renderings))
   .join('\n')}
 </ol>
 </main>`,
@@ -198,7 +148,7 @@ function historyTable(caption: string, rows: ProbeResult[]): string {
 }
 
 /** One probe with its history: what `/status/:probe` answers a browser. */
-export function probePage(s: ProbeState, now: number, maintenance?: MaintenanceLookup): string {
+export function probePage(s: ProbeState, now: number, maintenance?: MaintenanceLookup, renderings: ProbeRenderings = sharedRenderings): string {
   const name = escapeHtml(s.spec.name);
   return layout(
     `${word[s.current.status]}: ${s.spec.name}`,
@@ -206,7 +156,7 @@ export function probePage(s: ProbeState, now: number, maintenance?: MaintenanceL
 <p class="summary">${escapeHtml(s.spec.kind)} · ${s.spec.severity}${s.spec.description ? ` · ${escapeHtml(s.spec.description)}` : ''}</p></header>
 <main>
 <ol class="probes">
-${probeCard(s, now, maintenance)}
+${probeCard(s, now, maintenance, renderings)}
 </ol>
 ${historyTable('Recent runs, newest first', s.history)}
 ${historyTable('Recent failures, kept longer', s.failures)}

@@ -61,6 +61,40 @@ export const HistoryEntry = Type.Object({
   durationMs: Type.Number(),
 });
 
+/** One incident: a stretch of failing of one probe (src/incidents/incidents.ts says what counts). */
+export const IncidentView = Type.Object({
+  probe: Type.String(),
+  start: Type.String({ format: 'date-time', description: 'The run that made the probe failing (after failureThreshold).' }),
+  end: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'The run that made it ok again; null while it is open.' }),
+  open: Type.Boolean(),
+  durationSeconds: Type.Number({ description: 'Until the end, or until now while open.' }),
+  reasons: Type.Array(Type.String(), { description: 'Every reason its failing runs gave, first seen first.' }),
+  message: Type.String({ description: 'The message of the run that opened it.' }),
+  hint: Type.Union([Type.String(), Type.Null()]),
+  maintenance: Type.Array(Type.String(), { description: 'Maintenance windows that covered the probe while it was open; empty: none (it paged).' }),
+});
+export type IncidentView = Static<typeof IncidentView>;
+
+/** GET /incidents. */
+export const IncidentList = Type.Object({
+  generatedAt: Type.String({ format: 'date-time' }),
+  since: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'The since filter as a time; null: all kept incidents.' }),
+  incidents: Type.Array(IncidentView, { description: 'Newest first.' }),
+  downtime: Type.Array(Type.Object({ probe: Type.String(), incidents: Type.Integer(), downtimeSeconds: Type.Number({ description: 'Time in these incidents, counted from `since` when given.' }) }), {
+    description: 'Per probe with incidents listed, most downtime first.',
+  }),
+});
+export type IncidentList = Static<typeof IncidentList>;
+
+export const AvailabilityView = Type.Object(
+  {
+    hour: Type.Union([Type.Number(), Type.Null()]),
+    day: Type.Union([Type.Number(), Type.Null()]),
+    week: Type.Union([Type.Number(), Type.Null()]),
+  },
+  { description: "Share of the time (0-1) outside the probe's own incidents over the last hour, day and week, since its first result; null: no result in that span." },
+);
+
 export const ProbeDetail = Type.Composite([
   Type.Omit(ProbeView, []),
   Type.Object({
@@ -72,6 +106,8 @@ export const ProbeDetail = Type.Composite([
     file: Type.String(),
     history: Type.Array(HistoryEntry, { description: 'Recent runs, newest first.' }),
     recentFailures: Type.Array(HistoryEntry, { description: 'Failures, kept longer than the history.' }),
+    incidents: Type.Optional(Type.Array(IncidentView, { description: 'Its most recent incidents, newest first (all of them: GET /incidents?probe=).' })),
+    availability: Type.Optional(AvailabilityView),
   }),
 ]);
 export type ProbeDetail = Static<typeof ProbeDetail>;

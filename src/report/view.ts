@@ -2,49 +2,15 @@
 // both `GET /status?format=text` and `watchdog check` print.
 import type { ProbeStatus } from '../core/status.js';
 import type { ProbeResult, ProbeState } from '../engine/result.js';
-import type { DiscoveryStatus } from '../engine/result.js';
+import type { DiscoveryStatus } from '../discovery/state.js';
 import { formatSeconds, iso } from '../util/format.js';
-import { probeMaintenance, windowView, type MaintenanceLookup } from './maintenance.js';
+import { windowView, type MaintenanceLookup } from './maintenance.js';
+import { oneLine, probeViewIn } from './probe.js';
+import { sharedRenderings, type ProbeRenderings } from './rendered.js';
 import type { ProbeDetail, ProbeView, StatusReport } from './schemas.js';
-import { valueText } from './value.js';
 
 export function probeView(s: ProbeState, maintenance?: MaintenanceLookup): ProbeView {
-  const c = s.current;
-  const view: ProbeView = {
-    name: s.spec.name,
-    kind: s.spec.kind,
-    severity: s.spec.severity,
-    status: c.status,
-    reason: c.reason,
-    message: c.message,
-    hint: c.status === 'ok' ? null : (c.hint ?? null),
-    value: c.value,
-    since: iso(s.since),
-    lastRun: s.last ? iso(s.last.at) : null,
-    durationMs: s.last ? s.last.durationMs : null,
-  };
-  if (c.details && Object.keys(c.details).length) view.details = c.details;
-  if (s.spec.discovered) view.discovered = true;
-  const late = lateness(s);
-  if (late) view.details = { ...view.details, ...late };
-  const window = probeMaintenance(maintenance?.covering(s));
-  if (window) view.maintenance = window;
-  return view;
-}
-
-/**
- * A probe that cannot keep its schedule says so here, not only in a counter: its last scheduled run
- * started over an interval late, or ticks found its previous run still going.
- */
-function lateness(s: ProbeState): Record<string, unknown> | undefined {
-  if (s.spec.schedule || s.lagMs === undefined || s.lagMs < s.spec.intervalMs) return undefined;
-  const lag = Math.round(s.lagMs / 100) / 10;
-  return {
-    late: true,
-    scheduleLagSeconds: lag,
-    skippedRuns: s.skipped,
-    schedule: `late: the last run started ${lag}s after it was due (every ${s.spec.intervalMs / 1000}s); other slow probes hold the run slots (WATCHDOG_CONCURRENCY) or its runs take longer than its interval`,
-  };
+  return probeViewIn(s, maintenance?.covering(s));
 }
 
 export function overall(states: ProbeState[]): StatusReport['status'] {
@@ -66,35 +32,21 @@ function discoveryView(discovery: DiscoveryStatus): NonNullable<StatusReport['di
 }
 
 /**
- * Something rendered from one probe's state, kept with the state's version: redone only when the
- * probe changed (a run, a skipped tick, a reload), so with 1,000 probes a request renders the few
- * that changed since the last one instead of all of them. Keyed weakly: a probe a reload removed
- * takes its entry with it.
- */
-function perVersion<T>(render: (s: ProbeState) => T): (s: ProbeState) => T {
-  const kept = new WeakMap<ProbeState, { version: number; value: T }>();
-  return (s) => {
-    const k = kept.get(s);
-    if (k && k.version === s.version) return k.value;
-    const value = render(s);
-    kept.set(s, { version: s.version, value });
-    return value;
-  };
-}
-
-const probeJson = perVersion((s) => JSON.stringify(probeView(s)));
-
-/**
- * `statusReport` as JSON text, the same document field for field, built from each probe's kept JSON
+ * `statusReport` as JSON text, the same document field for field, joined from each probe's kept JSON
  * (`GET /status`): rendering and serialising 1,000 probe views took most of a request's time.
  */
-export function statusReportJson(states: ProbeState[], now: number, discovery?: DiscoveryStatus, maintenance?: MaintenanceLookup): { status: StatusReport['status']; json: string } {
+export function statusReportJson(
+  states: ProbeState[],
+  now: number,
+  discovery?: DiscoveryStatus,
+  maintenance?: MaintenanceLookup,
+  renderings: ProbeRenderings = sharedRenderings,
+): { status: StatusReport['status']; json: string } {
   const status = overall(states);
   const head = `{"status":${JSON.stringify(status)},"generatedAt":${JSON.stringify(iso(now))},"probes":[`;
-  // A window opens and ends without its probes changing, so a probe in one is rendered afresh, not
-  // kept; windows are few and short, and with none open every probe comes from what is kept.
+  // With no window open no probe is covered: the lookup per probe is skipped.
   const open = maintenance?.active.length ? maintenance : undefined;
-  const probes = states.map((s) => (open?.covering(s) ? JSON.stringify(probeView(s, open)) : probeJson(s)));
+  const probes = states.map((s) => renderings.of(s, open?.covering(s)).json);
   const windows = maintenance ? `,"maintenance":${JSON.stringify(maintenance.active.map((w) => windowView(w, states)))}` : '';
   const tail = `]${windows}${discovery ? `,"discovery":${JSON.stringify(discoveryView(discovery))}` : ''}}`;
   return { status, json: head + probes.join(',') + tail };
@@ -118,8 +70,6 @@ export function probeDetail(s: ProbeState): ProbeDetail {
   };
 }
 
-const mark: Record<ProbeStatus, string> = { ok: 'OK', failing: 'FAIL', blocked: 'BLOCKED', pending: 'PENDING' };
-
 /** ANSI colours of the STATUS cell; only ever sent to a terminal that asked for them (see TableOptions). */
 const colour: Record<ProbeStatus, string> = { ok: '\x1b[32m', failing: '\x1b[1;31m', blocked: '\x1b[33m', pending: '\x1b[2m' };
 
@@ -140,9 +90,10 @@ const HINT_INDENT = ' '.repeat(HINT_LABEL.length);
  * An aligned table for a terminal. The hint of a probe that is not ok is printed beneath its row,
  * so what to do stands next to what broke; wrapped to the width rather than running off screen.
  */
-export function statusTable(states: ProbeState[], now: number, opts: TableOptions = {}): string {
+export function statusTable(states: ProbeState[], now: number, opts: TableOptions = {}, renderings: ProbeRenderings = sharedRenderings): string {
   const rows = states.map((s) => {
-    const [name, kind, status, reason, value, message] = rowCells(s);
+    // The window is not in the table (maintenanceText prints the windows under it): the rendering kept for the other views serves.
+    const [name, kind, status, reason, value, message] = renderings.ofAnyWindow(s).cells;
     // The two ages follow the clock, so they are the only cells written at every call.
     return [name, kind, status, formatSeconds(Math.max(0, now - s.since)), reason, value, s.last ? `${formatSeconds(Math.max(0, now - s.last.at))} ago` : 'never', message];
   });
@@ -166,13 +117,6 @@ export function statusTable(states: ProbeState[], now: number, opts: TableOption
   if (opts.discovery) out.push('', `discovery: ${opts.discovery.status}: ${oneLine(opts.discovery.message)}`);
   out.push('', `overall: ${overall(states)}`);
   return out.join('\n') + '\n';
-}
-
-/** A row's cells that change only with the probe. */
-const rowCells = perVersion((s) => [s.spec.name, s.spec.kind, mark[s.current.status], s.current.reason, valueText(s.current.value, s.spec.unit), oneLine(s.current.message)] as const);
-
-function oneLine(s: string): string {
-  return s.replace(/\s+/g, ' ');
 }
 
 /** Words to lines of at most `width` characters; a longer word (a URL) gets a line of its own. */

@@ -17,6 +17,10 @@ import pagePlugin from './plugins/page.js';
 import conventionsPlugin from './plugins/conventions.js';
 import maintenancePlugin from './plugins/maintenance.js';
 import type { Maintenance } from '../maintenance/manager.js';
+import type { Incidents } from '../incidents/incidents.js';
+import incidentsPlugin from './plugins/incidents.js';
+import { ProbeRenderings } from '../report/rendered.js';
+import type { DiscoveryState } from '../discovery/state.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -33,11 +37,24 @@ export interface AppOptions {
   reload?: () => Promise<boolean>;
   /** Maintenance windows (the /maintenance routes, and shown in /status and the page); none: the routes answer 503. */
   maintenance?: Maintenance;
+  /** Kept incidents (GET /incidents, and in /status/<probe>); none: /incidents answers 503. */
+  incidents?: Incidents;
+  /** Each probe's kept rendering, shared with /metrics (see the daemon); none: the app keeps its own. */
+  renderings?: ProbeRenderings;
+  /** Discovery's last report, shown in /status; none without discovery. */
+  discovery?: DiscoveryState;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
-    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & { adminToken?: string; reload?: () => Promise<boolean>; maintenance?: Maintenance };
+    watchdog: Required<Pick<AppOptions, 'engine' | 'registry' | 'version' | 'reloadStatus' | 'now'>> & {
+      adminToken?: string;
+      reload?: () => Promise<boolean>;
+      maintenance?: Maintenance;
+      incidents?: Incidents;
+      renderings: ProbeRenderings;
+      discovery?: DiscoveryState;
+    };
   }
 }
 
@@ -72,6 +89,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
   });
+  const maintenance = opts.maintenance;
   app.decorate('watchdog', {
     engine: opts.engine,
     registry: opts.registry,
@@ -80,7 +98,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     now: opts.now ?? Date.now,
     adminToken: opts.adminToken,
     reload: opts.reload,
-    maintenance: opts.maintenance,
+    maintenance,
+    incidents: opts.incidents,
+    renderings: opts.renderings ?? new ProbeRenderings({ covering: maintenance && ((s) => maintenance.covering(s.spec)) }),
+    discovery: opts.discovery,
   });
   app.addSchema(ProbeView);
   app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });
@@ -109,5 +130,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(pagePlugin);
   await app.register(conventionsPlugin);
   await app.register(maintenancePlugin);
+  await app.register(incidentsPlugin);
   return app;
 }

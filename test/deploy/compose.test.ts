@@ -110,8 +110,12 @@ test('the watchdog service: built here, socket and probes read-only, endpoints b
   assert.equal(r.code, 0, r.stderr);
   const w = r.merged().services.watchdog!;
   assert.equal(w.build?.context, root);
-  // docker-compose 1.29 prints a service's volumes in no fixed order.
-  assert.deepEqual([...(w.volumes ?? [])].sort(), [`${root}/probes:/app/probes:ro`, '/var/run/docker.sock:/var/run/docker.sock:ro', 'watchdog-state:/var/lib/stack-watchdog:rw'].sort());
+  // docker-compose 1.29 prints a service's volumes in no fixed order. The stack's own folder (the
+  // project folder, where the override sits) is mounted read-only at STACK_DIR for stack-config and dashboards.
+  assert.deepEqual(
+    [...(w.volumes ?? [])].sort(),
+    [`${root}/probes:/app/probes:ro`, '/var/run/docker.sock:/var/run/docker.sock:ro', 'watchdog-state:/var/lib/stack-watchdog:rw', `${fixtureDir}:/stack:ro`].sort(),
+  );
   assert.deepEqual(w.environment, {
     WATCHDOG_CONFIG: '/app/probes',
     WATCHDOG_PORT: '9469',
@@ -128,6 +132,7 @@ test('the watchdog service: built here, socket and probes read-only, endpoints b
     PROMETHEUS_CONTAINER: 'mystocks-prometheus',
     TEMPO_CONTAINER: 'mystocks-tempo',
     APP_CONTAINER: 'mystocks-backend',
+    STACK_DIR: '/stack',
   });
   assert.equal(w.mem_limit, '256m');
   assert.equal(w.restart, 'unless-stopped');
@@ -284,7 +289,7 @@ test('Compose v2 (`docker compose`, as the README runs it) merges the override t
   assert.equal(w.environment?.PROMETHEUS_URL, 'http://prometheus:9090');
   assert.deepEqual(w.healthcheck?.test, ['CMD', ...imageHealthcheck()]);
   const volumes = (list: Service['volumes']) => (list ?? []).map((v) => shortVolume(v as Parameters<typeof shortVolume>[0]));
-  assert.deepEqual(volumes(w.volumes).sort(), [`${root}/probes:/app/probes:ro`, '/var/run/docker.sock:/var/run/docker.sock:ro'].sort());
+  assert.deepEqual(volumes(w.volumes).sort(), [`${root}/probes:/app/probes:ro`, '/var/run/docker.sock:/var/run/docker.sock:ro', `${fixtureDir}:/stack:ro`].sort());
   assert.ok(volumes(services.prometheus!.volumes).includes(`${root}/deploy/prometheus/watchdog-rules.yml:/etc/prometheus/rules/watchdog-rules.yml:ro`), JSON.stringify(services.prometheus!.volumes));
   const broken = join(makeTempDir('compose-v2'), 'docker-compose.override.yml');
   writeFileSync(broken, readFileSync(override, 'utf8').replace('mem_limit: 256m', 'mem_limt: 256m'));

@@ -20,6 +20,7 @@ import { probers } from '../../src/probers/index.js';
 import { dockerAvailable, removeContainer, runContainer, uniqueName } from '../support/docker.js';
 import { captureLogger, eventually } from '../support/engine.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
+import { runProber } from '../support/prober.js';
 import { query, startPrometheus, type PromSample } from '../support/prometheus.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
 
@@ -327,5 +328,21 @@ test('against a real Prometheus scraping a real watchdog (ok, failing, blocked, 
         [32 * 1024 * 1024],
       );
     }
+  });
+
+  // The watchdog's own probe of a stack's dashboards (kind dashboards, issue 18) over this one: it
+  // replaces the variables and Grafana's intervals itself, and must find nothing broken here.
+  await t.test('the dashboards kind reads every panel of the shipped dashboard as answering', async () => {
+    const r = await runProber('dashboards', { prometheus: prom.url, stackDir: root, files: { dashboards: 'deploy/grafana/dashboards/*.json' }, scrapeInterval: '1s', timeout: '20s' });
+    const broken = (r.details?.brokenPanels as { panel: string }[] | undefined) ?? [];
+    // Without dockerd no container_memory probe ran, so its two panels select metrics nobody wrote.
+    const expected = withDocker ? [] : ['Container memory against its limit', 'Container memory use of limit'];
+    assert.deepEqual(
+      broken.map((p) => p.panel),
+      expected,
+      `${r.reason}: ${r.message}`,
+    );
+    if (withDocker) assert.deepEqual([r.status, r.reason], ['ok', 'ok'], r.message);
+    assert.match(r.message, withDocker ? /^every panel answers: \d+ queries of \d+ panels in 1 dashboard$/ : /^2 panels broken/);
   });
 });

@@ -7,13 +7,15 @@
 // A new kind is one row in `rows`; the last test fails when a registered kind has no row.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { probers } from '../../src/probers/index.js';
 import type { ProbeResult } from '../../src/engine/result.js';
 import { startAlertmanager } from '../support/alertmanager.js';
 import { dripServer, hangAfterAccept, hugeBody, invalidJson, jsonServer, resetServer, switchable, type MisbehavingTarget, type SwitchTarget } from '../support/misbehaving.js';
+import { makeTempDir } from '../support/process.js';
 import { runProber } from '../support/prober.js';
 import { exporterScrapeConfig, startPrometheus } from '../support/prometheus.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
@@ -22,6 +24,13 @@ import { dockerAvailable, removeContainer, runContainer, uniqueName } from '../s
 const root = resolve(import.meta.dirname, '../..');
 const shippedRules = readFileSync(resolve(root, 'deploy/prometheus/watchdog-rules.yml'), 'utf8');
 const routeExample = readFileSync(resolve(root, 'deploy/alertmanager/route-example.yml'), 'utf8');
+
+// One dashboard whose panel selects what the faults' Prometheus scrapes (itself, as job "self"), so a
+// healthy run asks for metric and label names too.
+const dashboardStack = makeTempDir('faults-dashboards');
+const dashboardFolder = join(dashboardStack, 'provisioning', 'dashboards');
+mkdirSync(dashboardFolder, { recursive: true });
+writeFileSync(join(dashboardFolder, 'self.json'), JSON.stringify({ title: 'Self', panels: [{ id: 1, title: 'Up', targets: [{ refId: 'A', expr: 'sum by (instance) (up{job="self"})' }] }] }));
 
 const faults = ['hang', 'drip', 'huge', 'hugeChunked', 'malformed', 'wrongShape', 'reset', 'closed'] as const;
 type Fault = (typeof faults)[number];
@@ -66,6 +75,12 @@ const httpFaults: Expected = {
 };
 
 const promEnvelope = (data: unknown) => ({ status: 'success', data });
+
+/** A stack folder for stack_config: one rule file (parsed by Prometheus), older than any reload. */
+const stackDir = mkdtempSync(join(tmpdir(), 'faults-stack-'));
+mkdirSync(join(stackDir, 'config/rules'), { recursive: true });
+writeFileSync(join(stackDir, 'config/rules/app.yml'), 'groups: [{ name: app, rules: [{ record: "app:one", expr: "vector(1)" }] }]\n');
+utimesSync(join(stackDir, 'config/rules/app.yml'), new Date(2020, 0, 1), new Date(2020, 0, 1));
 
 const rows: Row[] = [
   {
@@ -114,6 +129,21 @@ const rows: Row[] = [
     fields: (at) => ({ prometheus: at.url, groups: ['faults'] }),
     healthy: (s) => s.ports.prometheus,
     wrongShape: promEnvelope({ groups: 'none' }),
+    expect: httpFaults,
+  },
+  {
+    kind: 'stack_config',
+    fields: (at) => ({ stackDir, prometheus: at.url }),
+    healthy: (s) => s.ports.prometheus,
+    // format_query's answer is not read beyond its envelope; the reload time on /metrics is then missing.
+    wrongShape: promEnvelope('vector(1)'),
+    expect: httpFaults,
+  },
+  {
+    kind: 'dashboards',
+    fields: (at) => ({ prometheus: at.url, stackDir: dashboardStack }),
+    healthy: (s) => s.ports.prometheus,
+    wrongShape: promEnvelope({ resultType: 'vector', result: 'none' }),
     expect: httpFaults,
   },
   {

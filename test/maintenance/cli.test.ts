@@ -1,6 +1,5 @@
 // `watchdog maintenance` as an operator runs it: the real CLI process against a running daemon.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,16 +9,9 @@ import { startDaemon } from '../../src/daemon.js';
 import { maintenanceCommand } from '../../src/maintenanceCli.js';
 import { captureLogger, eventually } from '../support/engine.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
+import { runWatchdogCli } from '../support/watchdog-process.js';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'watchdog.js');
-
-function watchdog(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, 'maintenance', ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
+const watchdog = (args: string[], env: Record<string, string>) => runWatchdogCli(['maintenance', ...args], env);
 
 test('watchdog maintenance start, list and end against a running daemon, with exit codes 0, 1, 2 and 3', async (t) => {
   const up = await jsonServer(() => ({ status: 200, body: {} }));

@@ -203,3 +203,29 @@ test('container_state not_found, and docker_unavailable is blocked', async () =>
   const down = await runProber('container_state', { name: 'c', container: 'x' }, { dockerHost: 'unix:///nonexistent/docker.sock' });
   assert.equal(`${down.status}:${down.reason}`, 'blocked:docker_unavailable');
 });
+
+test('both container kinds judge a restart loop by one rule: a count that grew within the window, with the same window', async (t) => {
+  // Exits 3 on its first start only (the marker survives the restart), then stays up: RestartCount 1.
+  const name = await container(t, 'judge-once', { memory: '32m', restart: 'on-failure', cmd: ['sh', '-c', 'test -f /once || { touch /once; exit 3; }; exec sleep 600'] });
+  const info = await waitForState(name, (i) => i.RestartCount === 1 && i.State.Status === 'running', 'running after one restart');
+  // Up for 40 s: past the 30 s first-run rule, so only what an earlier run saw can tell a loop.
+  const now = Date.parse(info.State.StartedAt) + 40_000;
+  const judge = async (seenAt: number) => {
+    const memory = () => ({ value: { restarts: [[seenAt, 0]] } });
+    const probe = { container: name, window: '2m' };
+    const state = await runProber('container_state', { name: 's', ...probe }, { now: () => now, memory: memory() });
+    const mem = await runProber('container_memory', { name: 'm', ...probe }, { now: () => now, memory: memory() });
+    return { state, mem };
+  };
+
+  // An earlier run, a minute ago, saw it at 0 restarts: a loop for both kinds.
+  const within = await judge(now - 60_000);
+  assert.equal(`${within.state.status}:${within.state.reason}`, 'failing:restarting', within.state.message);
+  assert.equal(`${within.mem.status}:${within.mem.reason}`, 'failing:not_running', within.mem.message);
+  assert.match(within.mem.message, /keeps restarting: restarted 1 time in the last 1m/);
+
+  // The same sighting three minutes ago is outside the 2m window: fine for both.
+  const outside = await judge(now - 3 * 60_000);
+  assert.equal(`${outside.state.status}:${outside.state.reason}`, 'ok:ok', outside.state.message);
+  assert.equal(`${outside.mem.status}:${outside.mem.reason}`, 'ok:ok', outside.mem.message);
+});

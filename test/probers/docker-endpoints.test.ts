@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
-import { Discovery } from '../../src/engine/discovery.js';
+import { Discovery } from '../../src/discovery/discovery.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
@@ -75,8 +75,8 @@ test("a probe with its own docker: endpoint inspects there; without it, DOCKER_H
   // The written remote-state names the container, so discovery on h2 adds nothing for it.
   assert.deepEqual(by, { 'remote-state': 'ok:ok', 'remote-memory': 'ok:ok', 'remote-env': 'ok:ok', 'local-state': 'failing:not_found' });
   assert.match(states.find((s) => s.spec.name === 'local-state')!.current.message, new RegExp(`no container named "${name}" on unix://`));
-  assert.equal(engine.discovery!.endpoint, at);
-  assert.equal(engine.discovery!.containers, 1);
+  assert.equal(discovery.current()!.endpoint, at);
+  assert.equal(discovery.current()!.containers, 1);
 
   // A second container of the remote project, no probe names it: discovered with the host's short name.
   const other = uniqueName('on-d2');

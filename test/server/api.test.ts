@@ -205,7 +205,7 @@ test('GET /openapi.json documents every route with its schemas', async (t) => {
   assert.equal(doc.openapi, '3.0.3');
   assert.deepEqual(
     Object.keys(doc.paths).sort(),
-    ['/', '/-/healthy', '/-/ready', '/-/reload', '/healthz', '/maintenance', '/maintenance/{id}', '/metrics', '/probes/{probe}/run', '/readyz', '/status', '/status/{probe}'].sort(),
+    ['/', '/-/healthy', '/-/ready', '/-/reload', '/healthz', '/incidents', '/maintenance', '/maintenance/{id}', '/metrics', '/probes/{probe}/run', '/readyz', '/status', '/status/{probe}'].sort(),
   );
   assert.ok(doc.paths['/status']!.get!.responses['503']);
   assert.ok(doc.components.schemas.ProbeView);

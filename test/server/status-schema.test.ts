@@ -51,7 +51,7 @@ probes:
   const d = await startDaemon(settings, { logger: captureLogger('error').logger, processMetrics: false });
   t.after(() => d.stop());
   await eventually(() => d.engine.ready, 'first results');
-  await eventually(() => d.engine.discovery?.lastAttempt != null, 'a first discovery attempt');
+  await eventually(() => d.discovery.current()?.lastAttempt != null, 'a first discovery attempt');
   // An API window too, so /status lists two open windows of both sources.
   const opened = await fetch(`${d.url}/maintenance`, {
     method: 'POST',

@@ -4,13 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
-import { Discovery } from '../../src/engine/discovery.js';
+import { Discovery } from '../../src/discovery/discovery.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { statusReport } from '../../src/report/view.js';
@@ -206,6 +206,36 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     await Promise.allSettled([tempo.stop(), prometheus.stop(), published.stop(), appExporter.close(), alertmanager.stop(), receiver.close()]);
   });
 
+  const stackDir = makeTempDir('fault-matrix-stack');
+  symlinkSync(prometheus.dir, join(stackDir, 'config'));
+  mkdirSync(join(stackDir, 'provisioning', 'dashboards'), { recursive: true });
+  const panel = (id: number, title: string, expr: string) => ({ id, type: 'timeseries', title, datasource: { type: 'prometheus', uid: 'prometheus' }, targets: [{ refId: 'A', expr }] });
+  writeFileSync(
+    join(stackDir, 'provisioning', 'dashboards', 'mystocks.json'),
+    JSON.stringify({
+      title: 'MyStocks',
+      panels: [
+        panel(1, 'Requests', 'sum(rate(mystocks_http_requests_total[$__rate_interval]))'),
+        panel(2, 'Server spans by service', 'sum by (service) (rate(traces_spanmetrics_calls_total{span_kind="SPAN_KIND_SERVER"}[5m]))'),
+        panel(3, 'Tempo scraped', 'up{job="tempo-metrics"}'),
+      ],
+    }),
+  );
+  // The published MyStocks dashboards, from their facts: grouped by status and path (the app's labels are
+  // status_code and endpoint), and a counter the app declares and never writes.
+  const publishedStack = makeTempDir('fault-matrix-published');
+  mkdirSync(join(publishedStack, 'provisioning', 'dashboards'), { recursive: true });
+  const publishedDashboards: Record<string, [string, string][]> = {
+    'api-performance-dashboard.json': [
+      ['Request Rate', 'sum(rate(http_requests_total[5m]))'],
+      ['Requests by Status', 'sum(rate(http_requests_total[5m])) by (status)'],
+      ['Top Endpoints', 'topk(10, sum by (path) (rate(http_requests_total[5m])))'],
+    ],
+    'mystocks-overview.json': [['API Requests', 'sum(rate(mystocks_http_requests_total[5m]))']],
+  };
+  for (const [file, panels] of Object.entries(publishedDashboards)) {
+    writeFileSync(join(publishedStack, 'provisioning', 'dashboards', file), JSON.stringify({ title: file, panels: panels.map(([title, expr], i) => panel(i + 1, title, expr)) }));
+  }
   const baseEnv: Record<string, string> = {
     PROMETHEUS_URL: prometheus.url,
     TEMPO_URL: tempo.url,
@@ -219,6 +249,10 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     COMPOSE_PROJECT: project,
     // span-metrics-path's second reading on a one-shot run: short, so a round stays within its bound.
     SPAN_METRICS_PAUSE: '500ms',
+    // The stack's folder as the override mounts it: its config/ is the folder this Prometheus loads
+    // (rules/ holds the rule files stack-config reads; prom.yml is not at config/prometheus.yml, so not compared),
+    // and its provisioned dashboard queries what this stack has.
+    STACK_DIR: stackDir,
   };
   const http = createHttpClient({ userAgent: 'fault-matrix' });
   t.after(() => http.close());
@@ -291,10 +325,10 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
       1,
     ),
   );
-  // Deliberately 22: issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio; issue 10 added
+  // Deliberately 24: issues 8 and 9 added alert-path, dead-rules, app-requests and sampling-ratio; issue 10 added
   // container-prometheus, container-tempo and container-backend, and discovery adds container-grafana (the
-  // project's one container no probe names); issue 17 added tempo-storage and span-metrics-path.
-  assert.equal(healthy.states.length, 22);
+  // project's one container no probe names); issue 17 added tempo-storage and span-metrics-path; issue 18 stack-config and dashboards.
+  assert.equal(healthy.states.length, 24);
   assert.equal(healthy.states.find((s) => s.spec.name === 'container-grafana')?.spec.discovered, true);
   const value = (name: string) => healthy.states.find((s) => s.spec.name === name)!.current.value;
   assert.ok(value('span-rate')! > 0);
@@ -303,7 +337,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   assert.equal(value('rule-groups'), 3);
   // The app's secret never leaves the process, though the same container is inspected.
   assert.doesNotMatch(JSON.stringify(statusReport(healthy.states, Date.now())), new RegExp(secret));
-  t.diagnostic(`healthy round: ${healthy.ms} ms, 22/22 ok`);
+  t.diagnostic(`healthy round: ${healthy.ms} ms, 24/24 ok`);
 
   // The same, as an operator runs it right after a deploy: the CLI prints every probe green, exit 0.
   const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
@@ -312,9 +346,9 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     ),
   );
   assert.equal(cli.code, 0, cli.stdout);
-  const rows = cli.stdout.split('\n').slice(1, 23);
+  const rows = cli.stdout.split('\n').slice(1, 24);
   // PROBE KIND STATUS SINCE REASON ...
-  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+\S+\s+ok\s/.test(r)).length, 22, cli.stdout);
+  assert.equal(rows.filter((r) => /^\S+\s+\S+\s+OK\s+\S+\s+ok\s/.test(r)).length, 24, cli.stdout);
   assert.match(cli.stdout, /^container-grafana\s+container_state\s+OK/m);
   assert.match(cli.stdout, /overall: ok/);
 
@@ -349,7 +383,11 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   };
   // ...and on the rest: the backend on the host with the newer ops guide's sampler spelling in its .env,
   // the Compose v1 containers, the project's own compose project for discovery.
+  // The published stack's folder: its config/ is the folder the published Prometheus loads, beside the
+  // provisioned dashboards written from their facts above.
+  symlinkSync(published.dir, join(publishedStack, 'config'));
   const publishedEnv = (tempoContainer: string) => ({
+    STACK_DIR: publishedStack,
     PROMETHEUS_URL: published.url,
     PROMETHEUS_CONTAINER: names.publishedProm,
     TEMPO_CONTAINER: tempoContainer,
@@ -367,6 +405,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   };
   /** The causes every round of the published configuration names, whatever Tempo does (and dead-rules). */
   const publishedCommon = {
+    // mystocks-overview.json queries mystocks_http_requests_total, which has no samples.
+    dashboards: 'failing:metric_missing',
     'prometheus-memory': 'failing:no_limit',
     // Behind app-requests, which names the app's side (target_down, then never_written).
     'sampling-ratio': 'blocked:dependency_failed',
@@ -609,7 +649,8 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         prometheus.writeRuleFile('tracing-business-alerts.yml', 'groups: []\n');
         await reload();
       },
-      expect: { 'rule-groups': 'failing:reload_failed' },
+      // stack-config read the file's refusal before the reload too (issue 18).
+      expect: { 'rule-groups': 'failing:reload_failed', 'stack-config': 'failing:rules_invalid' },
     },
     {
       name: 'alerting removed from prometheus.yml',
@@ -631,7 +672,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         await alertmanager.start();
         await heartbeatArrives();
       },
-      expect: { alertmanager: 'failing:connect', 'alert-path': 'blocked:dependency_failed' },
+      expect: { alertmanager: 'failing:connect', 'alert-path': 'blocked:dependency_failed', 'stack-config': 'blocked:dependency_failed' },
     },
     {
       name: 'app container without the sampler variables',
@@ -775,6 +816,16 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         assert.match(r('span-metrics-path').hint!, /--web\.enable-remote-write-receiver/);
         assert.match(r('tempo-storage').message, /\/tmp\/tempo\/traces.*mounts: \/home\/docker\/tempo/);
         assert.match(r('app-requests').hint!, /http_requests_total/);
+        // With the app scraped, the published dashboards' broken panels are exactly the two facts.
+        const broken = r('dashboards').details?.brokenPanels as { file: string; panel: string; queries: { reason: string }[] }[];
+        assert.deepEqual(
+          broken.map((p) => [p.file, p.panel, p.queries.map((q) => q.reason).join()]),
+          [
+            ['provisioning/dashboards/api-performance-dashboard.json', 'Requests by Status', 'label_missing'],
+            ['provisioning/dashboards/api-performance-dashboard.json', 'Top Endpoints', 'label_missing'],
+            ['provisioning/dashboards/mystocks-overview.json', 'API Requests', 'metric_missing'],
+          ],
+        );
         checkPublishedCommon(states);
       },
     },
@@ -832,10 +883,12 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'span-rate': 'blocked:dependency_failed',
         'rule-groups': 'blocked:dependency_failed',
         'dead-rules': 'blocked:dependency_failed',
+        dashboards: 'blocked:dependency_failed',
         'tempo-metrics-target': 'blocked:dependency_failed',
         'alert-path': 'blocked:dependency_failed',
         'app-requests': 'blocked:dependency_failed',
         'sampling-ratio': 'blocked:dependency_failed',
+        'stack-config': 'blocked:dependency_failed',
       },
     },
     {

@@ -2,7 +2,7 @@
 // signals, reloads and faults that only a separate process shows: its JSON log lines parsed as they
 // come, its stderr kept whole (an unhandled rejection or a stack trace lands there).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { eventually } from './engine.js';
@@ -87,4 +87,13 @@ export async function waitForStatus(w: RunningWatchdog, name: string, match: Reg
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${what}: ${name} is ${last}, never ${match}`);
+}
+
+/** One `watchdog ARGS...` run to its end, as an operator's shell runs it: exit code, stdout and stderr. */
+export function runWatchdogCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
 }

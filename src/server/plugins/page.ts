@@ -8,8 +8,8 @@ import { lookupAt } from '../../report/maintenance.js';
 async function page(app: FastifyInstance) {
   const schema = { summary: 'The status page for people: failing probes first, readable without JavaScript', produces: ['text/html'], response: { 200: Type.String({ description: 'HTML' }) } };
   app.get('/', { schema }, async (_req, reply) => {
-    const { engine, now, maintenance } = app.watchdog;
-    return sendHtml(reply, statusPage(engine.states(), now(), lookupAt(maintenance, now())));
+    const { engine, now, maintenance, renderings } = app.watchdog;
+    return sendHtml(reply, statusPage(engine.states(), now(), lookupAt(maintenance, now()), renderings));
   });
 }
 

@@ -7,6 +7,7 @@ import { probeDetail, statusReportJson, statusTable } from '../../report/view.js
 import { probePage } from '../../report/page.js';
 import { lookupAt, maintenanceText, probeMaintenance } from '../../report/maintenance.js';
 import { sendHtml, wantsHtml } from '../html.js';
+import { probeIncidents } from '../../report/incidents.js';
 
 /** Text for people at a terminal, JSON for everything else (jq, scripts). */
 function wantsText(format: 'json' | 'text' | undefined, accept = ''): boolean {
@@ -32,13 +33,14 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (req, reply) => {
-      const { engine, now, maintenance } = app.watchdog;
+      const { engine, now, maintenance, renderings } = app.watchdog;
       const states = engine.states();
       const lookup = lookupAt(maintenance, now());
-      const report = statusReportJson(states, now(), engine.discovery, lookup);
+      const discovery = app.watchdog.discovery?.current();
+      const report = statusReportJson(states, now(), discovery, lookup, renderings);
       reply.code(report.status === 'failing' ? 503 : 200).serializer((s: string) => s);
       if (wantsText(req.query.format, req.headers.accept))
-        return reply.type('text/plain; charset=utf-8').send(statusTable(states, now(), { discovery: engine.discovery }) + maintenanceText(lookup?.active ?? [], states, now()));
+        return reply.type('text/plain; charset=utf-8').send(statusTable(states, now(), { discovery }, renderings) + maintenanceText(lookup?.active ?? [], states, now()));
       return reply.type('application/json; charset=utf-8').send(report.json);
     },
   );
@@ -57,9 +59,10 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       const state = app.watchdog.engine.state(req.params.probe);
       if (!state) return reply.code(404).send(errorReply(404, `no probe named "${req.params.probe}"`));
       const lookup = lookupAt(app.watchdog.maintenance, app.watchdog.now());
-      if (wantsHtml(req.query.format, req.headers.accept)) return sendHtml(reply, probePage(state, app.watchdog.now(), lookup));
+      if (wantsHtml(req.query.format, req.headers.accept)) return sendHtml(reply, probePage(state, app.watchdog.now(), lookup, app.watchdog.renderings));
       const window = probeMaintenance(lookup?.covering(state));
-      return window ? { ...probeDetail(state), maintenance: window } : probeDetail(state);
+      const kept = probeIncidents(app.watchdog.incidents, state.spec.name, app.watchdog.now());
+      return window ? { ...probeDetail(state), maintenance: window, ...kept } : { ...probeDetail(state), ...kept };
     },
   );
 };

@@ -2,22 +2,23 @@
 // compose project's), named container-<compose service>, kept up to date on a timer without a reload.
 // The probes are bound through the kind's own bind(), exactly as the loader binds a written probe, and
 // handed to the engine with setDiscovered(); the kind knows nothing of discovery. Only `docker ps -a`
-// with label filters is asked of the Engine here.
+// with label filters is asked of the Engine here. What discovery last saw is its own, read through
+// DiscoveryState (state.ts) by /status, /metrics and `watchdog check`.
 import type { Logger } from 'pino';
-import { DISCOVERED_KIND, type DiscoverConfig, type WatchdogConfig } from '../config/load.js';
+import { DISCOVERED_KIND, type DiscoverConfig } from '../config/discover.js';
+import type { WatchdogConfig } from '../config/load.js';
 import type { ContainerSummary, DockerClient } from '../net/docker.js';
-import { proberFor } from '../probers/index.js';
+import { proberFor, probers } from '../probers/index.js';
 import type { ProbeSpec } from '../probers/types.js';
 import { iso } from '../util/format.js';
 import { systemTimers, type Timer, type Timers } from '../util/timers.js';
-import type { Engine } from './engine.js';
-import type { DiscoveryStatus } from './result.js';
+import type { Engine } from '../engine/engine.js';
+import type { DiscoveryState, DiscoveryStatus } from './state.js';
 
 export const SERVICE_LABEL = 'com.docker.compose.service';
 export const PROJECT_LABEL = 'com.docker.compose.project';
 export const NUMBER_LABEL = 'com.docker.compose.container-number';
 
-/** What /status and /metrics say about discovery. */
 export interface DiscoveryOptions {
   engine: Engine;
   docker: DockerClient;
@@ -33,7 +34,7 @@ interface Made {
   key: string;
 }
 
-export class Discovery {
+export class Discovery implements DiscoveryState {
   private config?: DiscoverConfig;
   private written: ProbeSpec[] = [];
   private timer?: Timer;
@@ -52,12 +53,10 @@ export class Discovery {
       this.stopTimer();
       this.signature = '';
       this.status = undefined;
-      this.opts.engine.discovery = undefined;
       this.opts.engine.setDiscovered([]);
       return;
     }
     this.status ??= { status: 'pending', message: 'no listing yet', endpoint: (this.config.docker ?? this.opts.docker).endpoint, lastSuccess: null, lastAttempt: null, containers: 0, probes: [] };
-    this.opts.engine.discovery = this.status;
     // A new interval takes effect now; the set itself is re-derived at the next refresh.
     if (this.timer && before !== this.config.intervalMs) {
       this.stopTimer();
@@ -65,6 +64,11 @@ export class Discovery {
     }
     // The written probes may now name a container discovery had: re-derive at the next refresh.
     this.signature = '';
+  }
+
+  /** What the last listing found; undefined without a discover block. */
+  current(): DiscoveryStatus | undefined {
+    return this.status;
   }
 
   /** Lists every discover.interval, and now unless a listing was already made (the daemon lists before its first round). */
@@ -107,7 +111,7 @@ export class Discovery {
       const since = previous.lastSuccess ? ` found at ${iso(previous.lastSuccess)}` : '';
       const message = `cannot list containers at ${docker.endpoint}: ${(err as Error).message}; keeping the ${kept} discovered probe(s)${since}`;
       if (previous.status !== 'stale') logger.warn({ err, endpoint: docker.endpoint }, 'discovery cannot reach Docker; keeping the last set');
-      this.publish({ ...previous, status: previous.lastSuccess ? 'stale' : 'pending', message, lastAttempt: at });
+      this.status = { ...previous, status: previous.lastSuccess ? 'stale' : 'pending', message, lastAttempt: at };
       return;
     }
     // Reconfigured while listing: list again for the new block now, not one interval later.
@@ -122,7 +126,7 @@ export class Discovery {
       logger.info({ added: after.filter((n) => !before.has(n)), removed: [...before].filter((n) => !after.includes(n)), probes: after.length }, 'discovered probes changed');
     }
     const probes = made.map((m) => m.spec.name);
-    this.publish({
+    this.status = {
       status: 'ok',
       message: `${containers.length} container(s) with ${config.labels.join(', ')}; ${probes.length} discovered probe(s)`,
       endpoint: docker.endpoint,
@@ -130,12 +134,7 @@ export class Discovery {
       lastAttempt: at,
       containers: containers.length,
       probes,
-    });
-  }
-
-  private publish(status: DiscoveryStatus): void {
-    this.status = status;
-    this.opts.engine.discovery = status;
+    };
   }
 }
 
@@ -143,7 +142,12 @@ export class Discovery {
  * The probes for the listed containers, in name order: container-<service>, the container's name when
  * the service label is missing, `-<n>` for replicas beyond the first. Left out: containers with the
  * ignore label or named in `ignore`, and containers a written container_state probe already watches.
- * A container whose limit a written container_memory probe judges gets no second limit verdict.
+ *
+ * A container's memory limit has one judge. A written probe of a kind that declares `no_limit` and
+ * watches the container other than as its state (container_memory: it knows the limit expected and the
+ * usage) owns the verdict; the discovered probe checks the limit (discover.probe.requireLimit) only on
+ * containers nobody else judges. The discovered fields are built from that rule, never copied from the
+ * block and then overridden, so two verdicts on one limit cannot be made.
  */
 export function discoveredSpecs(config: DiscoverConfig, written: ProbeSpec[], containers: ContainerSummary[], warn: (msg: string, extra: object) => void = () => {}): Made[] {
   const prober = proberFor(DISCOVERED_KIND);
@@ -154,7 +158,7 @@ export function discoveredSpecs(config: DiscoverConfig, written: ProbeSpec[], co
       .map((p) => containerOf(p))
       .filter((c): c is string => c !== undefined);
   const stateWatched = watchedBy(DISCOVERED_KIND);
-  const memoryWatched = watchedBy('container_memory');
+  const limitWatched = limitJudges().flatMap(watchedBy);
   const writtenNames = new Set(written.map((p) => p.name));
   const out: Made[] = [];
   const taken = new Set<string>();
@@ -171,8 +175,8 @@ export function discoveredSpecs(config: DiscoverConfig, written: ProbeSpec[], co
       warn('discovered container left out: its probe name is taken', { container, probe: name });
       continue;
     }
-    const memoryJudged = memoryWatched.some(matches);
-    const fields = { ...config.fields, container, ...(memoryJudged ? { requireLimit: false } : {}) };
+    const judgesLimit = config.requireLimit && !limitWatched.some(matches);
+    const fields = { ...config.fields, container, requireLimit: judgesLimit };
     const project = labels[PROJECT_LABEL];
     const description = config.common.description ?? `discovered: container ${container}${service ? ` of compose service ${service}` : ''}${project ? ` in project ${project}` : ''}`;
     const bound = prober.bind(fields, { ...config.common, name, description, discovered: true });
@@ -181,9 +185,16 @@ export function discoveredSpecs(config: DiscoverConfig, written: ProbeSpec[], co
       continue;
     }
     taken.add(name);
-    out.push({ spec: bound.spec, key: `${name}|${container}|${memoryJudged}` });
+    out.push({ spec: bound.spec, key: `${name}|${container}|${judgesLimit}` });
   }
   return out;
+}
+
+/** The kinds other than the discovered one that judge a container's limit: those declaring `no_limit`. */
+function limitJudges(): string[] {
+  return Object.entries(probers)
+    .filter(([kind, prober]) => kind !== DISCOVERED_KIND && Object.hasOwn(prober.reasons, 'no_limit'))
+    .map(([kind]) => kind);
 }
 
 /** container-<base>[-n]: lowercase letters, digits and "-", at most 64 characters, as every probe name. */

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { readSettings } from '../../src/config/settings.js';
 import { startDaemon } from '../../src/daemon.js';
-import { Discovery, probeName } from '../../src/engine/discovery.js';
+import { discoveredSpecs, Discovery, probeName } from '../../src/discovery/discovery.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { createDockerClient, DockerUnavailableError, type DockerClient } from '../../src/net/docker.js';
@@ -146,7 +146,7 @@ test('discovery: a Docker that cannot be listed keeps the last set, and says so 
     engine.states().map((s) => s.spec.name),
     ['container-svc'],
   );
-  const registry = createMetrics({ engine, version: 't', reloadStatus: () => ({ ok: true, at: 0 }), processMetrics: false });
+  const registry = createMetrics({ engine, discovery, version: 't', reloadStatus: () => ({ ok: true, at: 0 }), processMetrics: false });
   assert.match(await registry.metrics(), /watchdog_discovery_up 1/);
 
   broken = true;
@@ -156,7 +156,7 @@ test('discovery: a Docker that cannot be listed keeps the last set, and says so 
     ['container-svc'],
     'the last set is kept',
   );
-  const report = statusReport(engine.states(), Date.now(), engine.discovery);
+  const report = statusReport(engine.states(), Date.now(), discovery.current());
   assert.equal(report.discovery!.status, 'stale');
   assert.match(report.discovery!.message, /cannot list containers at .*: nothing accepts connections .*; keeping the 1 discovered probe\(s\) found at /);
   assert.match(await registry.metrics(), /watchdog_discovery_up 0/);
@@ -169,7 +169,7 @@ test('discovery: a Docker that cannot be listed keeps the last set, and says so 
   once.configure(config);
   await once.refresh();
   assert.deepEqual(fresh.states(), []);
-  assert.equal(fresh.discovery!.status, 'pending');
+  assert.equal(once.current()!.status, 'pending');
 });
 
 test('watchdog check lists discovered probes like written ones', async (t) => {
@@ -223,4 +223,27 @@ test('discover block: checked like a written probe, once across files; probe nam
   assert.equal(probeName('Tempo_Ingester', 3), 'container-tempo-ingester-3');
   assert.equal(probeName('mystocks-backend-1', Number.NaN), 'container-mystocks-backend-1');
   assert.equal(probeName('x'.repeat(80), 2).length, 64);
+});
+
+test('discover.probe is decoded under its own names: each problem names the block and the field', () => {
+  const problems = (probe: string) => problemsOf(() => parseConfig([{ file: 'a.yaml', text: `discover: { probe: ${probe} }\nprobes: []\n` }], {}));
+  assert.deepEqual(problems('{ interval: 1s, timeout: 2s, hints: { no_limt: x } }'), [
+    'a.yaml: discover.probe.timeout: 2s is not shorter than the interval (1s)',
+    'a.yaml: discover.probe.hints.no_limt: "no_limt" is not a reason of kind container_state; did you mean "no_limit"? (its reasons: docker_unavailable, not_found, timeout, oom_killed, restarting, not_running, unhealthy, no_limit, dependency_failed, error)',
+  ]);
+  assert.deepEqual(problems('{ window: forever }'), ['a.yaml: discover.probe.window: expected a duration such as "500ms", "30s", "5m" or "1h", got "forever"']);
+  // The fields discovery sets are not offered as guesses: the block's own fields are.
+  assert.deepEqual(problems('{ windw: 5m }'), ['a.yaml: discover.probe.windw: unknown field; did you mean "window"?']);
+  assert.deepEqual(problems('{ requireLimit: yes }'), ['a.yaml: discover.probe.requireLimit: expected boolean, got "yes"']);
+});
+
+test("a container's limit has one judge: a written container_memory probe, else the discovered probe when requireLimit asks", () => {
+  const containers = ['cache', 'web'].map((service, i) => ({ Id: `${i}`.repeat(64), Names: [`/p-${service}-1`], Labels: compose('p', service) }));
+  const written = parseConfig([{ file: 'w.yaml', text: 'probes: [{ name: cache-memory, kind: container_memory, container: p-cache-1 }]\n' }], {}).probes;
+  const limitChecks = (block: string) => {
+    const config = parseConfig([{ file: 'd.yaml', text: `discover: { probe: ${block} }\nprobes: []\n` }], {}).discover!;
+    return Object.fromEntries(discoveredSpecs(config, written, containers).map((m) => [m.spec.name, (m.spec.settings as { requireLimit: boolean }).requireLimit]));
+  };
+  assert.deepEqual(limitChecks('{ requireLimit: true }'), { 'container-cache': false, 'container-web': true });
+  assert.deepEqual(limitChecks('{}'), { 'container-cache': false, 'container-web': false });
 });
