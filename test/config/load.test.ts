@@ -92,16 +92,16 @@ probes:
 test('APP_IN_COMPOSE=false: the shipped profile leaves container-backend out (the app runs on the host)', async () => {
   const config = await loadConfig('probes', { APP_IN_COMPOSE: 'false' });
   assert.deepEqual(config.disabled, ['container-backend']);
-  assert.equal(config.probes.length, 21);
+  assert.equal(config.probes.length, 22);
   assert.ok(!config.probes.some((p) => p.dependsOn.includes('container-backend')));
 });
 
 test('the shipped probes/ validate with no environment at all', async () => {
   const config = await loadConfig('probes', {});
-  // 22: alert-path and dead-rules (issue 8), app-requests and sampling-ratio (issue 9), container-prometheus,
+  // 23: alert-path and dead-rules (issue 8), app-requests and sampling-ratio (issue 9), container-prometheus,
   // container-tempo and container-backend (issue 10) joined the 12; tempo-storage and span-metrics-path (issue 17);
-  // dashboards (issue 18).
-  assert.equal(config.probes.length, 22);
+  // stack-config and dashboards (issue 18).
+  assert.equal(config.probes.length, 23);
   assert.deepEqual(config.alerting?.alertmanager?.guardProbes, ['prometheus-ready', 'alert-path']);
   // One URL is decoded as a list of one: the direct path posts to every Alertmanager listed (issue 21).
   assert.deepEqual(config.alerting?.alertmanager?.url, ['http://alertmanager:9093']);
