@@ -13,7 +13,7 @@ import { createDockerClient, type DockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { maskEnv } from '../../src/probers/containerState.js';
 import { probeDetail, statusReport } from '../../src/report/view.js';
-import { dockerAvailable, removeContainer, runContainer, uniqueName, docker, waitForState } from '../support/docker.js';
+import { dockerAvailable, oomKilledContainer, removeContainer, runContainer, uniqueName, docker, waitForState } from '../support/docker.js';
 import { runProber } from '../support/prober.js';
 
 const DOCKER_HOST = process.env.DOCKER_HOST || undefined;
@@ -117,8 +117,7 @@ test('container_state restarting: --restart always on a command that exits', asy
 });
 
 test('container_state oom_killed: a real kernel OOM kill, exit code 137', async (t) => {
-  const name = await container(t, 'state-oom', { memory: '16m', extraArgs: OOM_LIMIT, cmd: OOM_CMD });
-  const info = await waitForState(name, (i) => i.State.Status === 'exited', 'exited');
+  const { name, info } = await oomKilledContainer(() => container(t, 'state-oom', { memory: '16m', extraArgs: OOM_LIMIT, cmd: OOM_CMD }));
   assert.equal(info.State.OOMKilled, true, 'the kernel killed it for memory');
   const r = (await makeEngine([{ name: 'oom', container: name }]).run()).oom!;
   assert.equal(`${r.status}:${r.reason}`, 'failing:oom_killed', r.message);

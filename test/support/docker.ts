@@ -324,3 +324,20 @@ function lastError(log: string): string {
       .pop() ?? ''
   );
 }
+
+/**
+ * A container the kernel's OOM killer killed, as Docker recorded it: `create` makes one that exceeds its
+ * limit at start. Docker records the kill from a cgroup event of its own, which can land just after the
+ * exit, or, when the kill and the exit race (seen at load ~15: exit 137, OOMKilled false for good),
+ * never: a known gap of Docker's (moby#18510, nomad#12735). Tests judge what Docker recorded, so a
+ * container whose kill Docker lost is replaced, at most three times; each wait is bounded.
+ */
+export async function oomKilledContainer(create: () => Promise<string>): Promise<{ name: string; info: ContainerJson }> {
+  for (let attempt = 1; ; attempt++) {
+    const name = await create();
+    await waitForState(name, (i) => i.State.Status === 'exited', 'exited');
+    const recorded = await waitForState(name, (i) => i.State.OOMKilled, 'OOM kill recorded', 10_000).catch((err: Error) => err);
+    if (!(recorded instanceof Error)) return { name, info: recorded };
+    if (attempt === 3) throw recorded;
+  }
+}
