@@ -26,7 +26,8 @@ const MAX_RESOLVING = 1000;
 
 /** The direct path's settings after defaults; undefined when it is off or not configured. */
 export interface DirectSettings {
-  url: string;
+  /** Every Alertmanager (each node of a cluster): each gets every post. */
+  urls: string[];
   mode: 'fallback' | 'always';
   /** The probes whose failure means Prometheus cannot alert (itself, or the alert path); empty in fallback when none exists. */
   guards: string[];
@@ -36,7 +37,7 @@ export interface DirectSettings {
 export function directSettings(config: WatchdogConfig): DirectSettings | undefined {
   const am = config.alerting?.alertmanager;
   if (!am || am.mode === 'off') return undefined;
-  return { url: am.url, mode: am.mode, guards: am.guardProbes, resolveTimeoutMs: am.resolveTimeoutMs };
+  return { urls: am.url, mode: am.mode, guards: am.guardProbes, resolveTimeoutMs: am.resolveTimeoutMs };
 }
 
 /** Whether the watchdog should alert directly now: always, or while a guard says Prometheus cannot alert. */
@@ -140,8 +141,8 @@ export interface SenderStats {
 export class AlertmanagerSender {
   readonly stats: SenderStats;
   private tracked = new Map<string, Tracked>();
-  /** The Alertmanager `tracked` describes: a new URL starts from nothing. */
-  private trackedUrl?: string;
+  /** The Alertmanagers `tracked` describes: another list starts from nothing. */
+  private trackedUrls?: string;
   private wasEngaged = false;
   private inFlight?: Promise<boolean>;
   private again = false;
@@ -152,11 +153,11 @@ export class AlertmanagerSender {
   private readonly timers: Timers;
   private stopped = false;
   private readonly stopController = new AbortController();
-  private readonly link: ReturnType<typeof linkLog>;
+  /** One per node: each says once when it went down and came back. */
+  private readonly links = new Map<string, ReturnType<typeof linkLog>>();
   private readonly posts = { ok: 0, error: 0 };
 
   constructor(private readonly opts: SenderOptions) {
-    this.link = linkLog(opts.logger, 'alertmanager', opts.now);
     this.timers = opts.timers ?? systemTimers;
     this.stats = {
       posts: this.posts,
@@ -237,32 +238,46 @@ export class AlertmanagerSender {
 
   private async attempt(): Promise<boolean> {
     const settings = directSettings(this.opts.config());
-    if (!settings || settings.url !== this.trackedUrl) {
-      // Off, or another Alertmanager: what we sent before runs out there at its endsAt.
+    const key = settings?.urls.join(' ');
+    if (key !== this.trackedUrls) {
+      // Off, or other Alertmanagers: what we sent before runs out there at its endsAt.
       this.tracked.clear();
-      this.trackedUrl = settings?.url;
+      this.trackedUrls = key;
     }
     if (!settings) return true;
     const { payload, resolutions } = this.desired(settings);
     if (!payload.length) return true;
 
-    const url = alertsUrl(settings.url);
+    // Every node gets every post, as Prometheus sends them: the nodes of a cluster share silences and
+    // who notified whom, not alerts. A node that fails is logged and does not hold back the others.
     const { signal, done } = deadline(this.stopController.signal, this.opts.requestTimeoutMs ?? 10_000);
-    const failure = await describeFailure(() => postAlerts(this.opts.http, settings.url, payload, signal)).finally(done);
+    const failures = await Promise.all(settings.urls.map((base) => describeFailure(() => postAlerts(this.opts.http, base, payload, signal)))).finally(done);
     if (this.stopped) return false;
-    if (failure) {
-      this.posts.error++;
+    for (const [i, base] of settings.urls.entries()) {
+      const failure = failures[i];
+      const link = this.linkOf(base);
+      const fields = { url: alertsUrl(base), alerts: payload.length };
+      if (failure) link.failed(failure.reason, failure.message, fields);
+      else link.ok(fields);
+      this.posts[failure ? 'error' : 'ok']++;
+    }
+    if (failures.every(Boolean)) {
       this.failures++;
-      this.link.failed(failure.reason, failure.message, { url, alerts: payload.length });
       this.scheduleRetry();
       return false;
     }
-    this.posts.ok++;
     this.failures = 0;
-    this.link.ok({ url, alerts: payload.length });
-    // Only resolutions that were in this post are done; an alert that fired again meanwhile is a new entry.
+    // Only resolutions that were in this post are done, and only once every node has them: a node that
+    // missed one would go on firing it until its endsAt (renewals and later posts carry it until then).
+    if (failures.some(Boolean)) return true;
     for (const [name, t] of resolutions) if (this.tracked.get(name) === t) this.tracked.delete(name);
     return true;
+  }
+
+  private linkOf(base: string): ReturnType<typeof linkLog> {
+    let link = this.links.get(base);
+    if (!link) this.links.set(base, (link = linkLog(this.opts.logger, 'alertmanager', this.opts.now)));
+    return link;
   }
 
   /** Brings `tracked` up to date with the probes and returns what to post. */

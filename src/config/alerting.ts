@@ -11,7 +11,11 @@ export type AlertingBlock = Static<typeof Alerting>;
 
 export interface AlertingConfig {
   alertmanager?: {
-    url: string;
+    /**
+     * Every Alertmanager to post to, in the order given: one, or each node of a cluster. Named after
+     * the field it decodes (which takes one URL or a list) so the loader passes it on unchanged.
+     */
+    url: string[];
     /** fallback: only while a guard probe (Prometheus, the alert path) fails; always; off. */
     mode: 'fallback' | 'always' | 'off';
     /** The probes whose failure means Prometheus cannot alert; empty in fallback when none exists. */
@@ -56,7 +60,7 @@ export function decodeAlerting(alerting: AlertingBlock, probeNames: string[]): A
   if (am) {
     const timeout = am.resolveTimeout === undefined ? undefined : parseDuration(am.resolveTimeout);
     out.alertmanager = {
-      url: am.url,
+      url: typeof am.url === 'string' ? [am.url] : am.url,
       mode: am.mode ?? 'fallback',
       guardProbes: am.guardProbes ?? (am.guardProbe !== undefined ? [am.guardProbe] : probeNames.includes(DEFAULT_GUARD_PROBE) ? [DEFAULT_GUARD_PROBE] : []),
       resolveTimeoutMs: timeout?.ok ? timeout.value : DEFAULT_RESOLVE_TIMEOUT_MS,

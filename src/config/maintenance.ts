@@ -28,8 +28,11 @@ export interface ConfigWindow {
 }
 
 export interface MaintenanceConfig {
-  /** Create an Alertmanager silence for every active window at this URL (maintenance.silence: true). */
-  silenceUrl?: string;
+  /**
+   * Keep every active window as an Alertmanager silence (maintenance.silence: true), at these URLs:
+   * the nodes of one cluster share silences, so the first that answers is enough.
+   */
+  silenceUrls?: string[];
   maxApiDurationMs: number;
   windows: ConfigWindow[];
 }
@@ -39,7 +42,8 @@ interface Context {
   kinds: string[];
   /** With a discover block, probes named in a window may be ones discovery makes later. */
   discovers: boolean;
-  alertmanagerUrl?: string;
+  /** alerting.alertmanager.url: decoded (a list) or, when the alerting block had problems, as written. */
+  alertmanagerUrl?: string | string[];
   problems: string[];
 }
 
@@ -145,5 +149,5 @@ export function decodeMaintenance(file: string, block: Static<typeof Maintenance
     if (schedule) windows.push({ name: w.name, reason: w.reason, selector: { probes: w.probes ?? [], kinds: w.kinds ?? [], labels: w.labels ?? {} }, schedule, file });
   });
   if (ctx.problems.length > before) return undefined;
-  return { ...(block.silence ? { silenceUrl: ctx.alertmanagerUrl } : {}), maxApiDurationMs, windows };
+  return { ...(block.silence && ctx.alertmanagerUrl ? { silenceUrls: [ctx.alertmanagerUrl].flat() } : {}), maxApiDurationMs, windows };
 }

@@ -49,7 +49,10 @@ export const Alerting = Type.Object(
     alertmanager: Type.Optional(
       Type.Object(
         {
-          url: HttpUrl,
+          /** One Alertmanager, or every node of a cluster (each gets every post, as Prometheus sends them). */
+          url: Type.Union([HttpUrl, Type.Array(HttpUrl, { minItems: 1, uniqueItems: true })], {
+            errorMessage: 'expected an http:// or https:// URL, or a list of different ones (every node of a cluster)',
+          }),
           /** fallback: only while the guard probe (Prometheus) fails; always; off. */
           mode: Type.Optional(Type.Union([Type.Literal('fallback'), Type.Literal('always'), Type.Literal('off')])),
           /** The probe whose failure means Prometheus is down (fallback mode); the single form of guardProbes. */

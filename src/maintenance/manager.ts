@@ -1,17 +1,22 @@
 // Maintenance windows at run time: the config's windows and those opened over the API, which probes
 // they cover now, their end (by a timer, logged), the state file, and optional Alertmanager silences.
 // Probes keep running during a window; only paging stops (src/alerting reads `covering`).
+//
+// With silences on, Alertmanager is the store that replicas share: an API window is written into its
+// silence's comment (id, reason, selector), every replica reads the silences back (`sync`) and takes
+// up the windows another opened, and a window whose silence was expired elsewhere ends here too. The
+// state file is the cache for when Alertmanager cannot be reached.
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { MaintenanceConfig } from '../config/maintenance.js';
 import type { WatchdogConfig } from '../config/load.js';
 import type { HttpClient } from '../net/http.js';
-import { createSilence, expireSilence, labelIn, type PostableSilence } from '../probers/alertmanagerApi.js';
+import { createSilence, expireSilence, labelIn, listSilences, type PostableSilence, type Silence } from '../probers/alertmanagerApi.js';
 import type { CommonSpec } from '../probers/types.js';
 import { iso } from '../util/format.js';
 import { systemTimers, type Timer, type Timers } from '../util/timers.js';
-import { readState, writeState, type StateFile } from './state.js';
+import { isSelector, readState, writeState, type StateFile } from './state.js';
 import { ConfigClock, covers, selectsAll, type MaintenanceSelector, type Window } from './windows.js';
 
 export type { Window } from './windows.js';
@@ -28,6 +33,8 @@ export interface MaintenanceOptions {
   tickMs?: number;
   /** What that check runs on (beside `now`): a test moves it past a window's end instead of sleeping. */
   timers?: Timers;
+  /** How often the silences are read back for windows other replicas opened or ended (silences on). */
+  syncMs?: number;
 }
 
 export interface OpenRequest {
@@ -38,6 +45,28 @@ export interface OpenRequest {
 
 /** How long the list of open windows is reused; a window that starts is seen this much later at most. */
 const CACHE_MS = 200;
+/** Who made a silence: the watchdog's own are recognised by it. */
+const CREATED_BY = 'stack-watchdog';
+/** The comment of an API window's silence: people read the first line, replicas the whole. */
+const COMMENT = /^maintenance (m-[0-9a-f]{8}): ([\s\S]*)\n\(stack-watchdog window, selector (\{.*\})\)$/;
+
+function silenceComment(w: Window): string {
+  const text = `maintenance ${w.id}: ${w.reason}`;
+  return w.source === 'api' ? `${text}\n(stack-watchdog window, selector ${JSON.stringify(w.selector)})` : text;
+}
+
+/** The API window a silence of ours stands for; undefined for any other silence (config windows' too: every replica has its config). */
+function windowOf(s: Silence): Window | undefined {
+  const m = s.createdBy === CREATED_BY ? COMMENT.exec(s.comment) : null;
+  if (!m) return undefined;
+  let selector: unknown;
+  try {
+    selector = JSON.parse(m[3]!);
+  } catch {
+    return undefined;
+  }
+  return isSelector(selector) ? { id: m[1]!, source: 'api', reason: m[2]!, startsAt: s.startsAt, endsAt: s.endsAt, selector } : undefined;
+}
 
 type Spec = Pick<CommonSpec, 'name' | 'kind' | 'labels'>;
 
@@ -49,6 +78,10 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
   /** Windows open at the last tick: the difference to the next one is what started and ended. */
   private seen = new Map<string, Window>();
   private timer?: Timer;
+  private syncTimer?: Timer;
+  private syncing?: Promise<void>;
+  /** Windows ended here early, by silence id: a silence that could not be expired yet must not bring its window back. */
+  private readonly endedHere = new Map<string, string>();
   private writing: Promise<void> = Promise.resolve();
   private readonly logger: Logger;
   private cache?: { at: number; list: Window[] };
@@ -80,14 +113,71 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
       for (const [id, s] of Object.entries((read.ok && read.state?.silences) || {})) if (s.endsAt > now) this.silences.set(id, s);
       if (this.api.size) this.logger.info({ windows: [...this.api.keys()] }, 'maintenance windows restored from the state file');
     }
+    // Before the first tick: a window another replica opened holds from the start, not a sync later.
+    await this.sync();
     this.tick();
-    this.timer = (this.opts.timers ?? systemTimers).setInterval(() => this.tick(), this.opts.tickMs ?? 1000);
+    const timers = this.opts.timers ?? systemTimers;
+    this.timer = timers.setInterval(() => this.tick(), this.opts.tickMs ?? 1000);
     this.timer.unref();
+    this.syncTimer = timers.setInterval(() => void this.sync(), this.opts.syncMs ?? 5000);
+    this.syncTimer.unref();
   }
 
   async stop(): Promise<void> {
-    (this.opts.timers ?? systemTimers).clear(this.timer);
+    const timers = this.opts.timers ?? systemTimers;
+    timers.clear(this.timer);
+    timers.clear(this.syncTimer);
+    await this.syncing;
     await this.writing;
+  }
+
+  /**
+   * Reads the silences back: takes up the API windows of silences this replica does not know (another
+   * replica opened them), ends the windows whose silence was expired (another replica ended them), and
+   * expires again what was ended here while Alertmanager could not be reached. Unreachable: the windows
+   * known (the state file's) hold, and the next sync tries again.
+   */
+  sync(): Promise<void> {
+    const urls = this.config?.silenceUrls;
+    if (!urls || this.syncing) return this.syncing ?? Promise.resolve();
+    // Short: the first read holds up the start, and a later one that fails is tried again soon.
+    this.syncing = listSilences(this.opts.http, urls, AbortSignal.timeout(3000))
+      .then((silences) => this.adopt(silences))
+      .catch((err: unknown) => this.logger.debug({ err: (err as Error).message }, 'cannot read the alertmanager silences; the windows known here hold'))
+      .finally(() => (this.syncing = undefined));
+    return this.syncing;
+  }
+
+  private adopt(silences: Silence[]): void {
+    const now = this.opts.now();
+    const byId = new Map(silences.map((s) => [s.id, s]));
+    let changed = false;
+    for (const [id, silenceId] of this.endedHere) {
+      const state = byId.get(silenceId)?.state;
+      if (state === undefined || state === 'expired') this.endedHere.delete(id);
+      else void this.expireSilence(id, silenceId);
+    }
+    for (const s of silences) {
+      const w = windowOf(s);
+      if (!w || s.state === 'expired' || w.endsAt <= now || this.api.has(w.id) || this.endedHere.has(w.id)) continue;
+      this.api.set(w.id, w);
+      this.silences.set(w.id, { silenceId: s.id, endsAt: w.endsAt });
+      this.logger.info({ id: w.id, silenceId: s.id, reason: w.reason, until: iso(w.endsAt) }, 'maintenance window taken up from its alertmanager silence (opened by another replica)');
+      changed = true;
+    }
+    for (const [id, w] of this.api) {
+      const silence = this.silences.get(id);
+      if (!silence || byId.get(silence.silenceId)?.state !== 'expired' || w.endsAt <= now) continue;
+      // Ended early elsewhere: its silence is gone already, so nothing is expired from here.
+      this.api.delete(id);
+      this.silences.delete(id);
+      this.logger.info({ id, silenceId: silence.silenceId }, 'maintenance window ended: its alertmanager silence was expired (by another replica or by hand)');
+      changed = true;
+    }
+    if (!changed) return;
+    this.cache = undefined;
+    this.persist();
+    this.tick();
   }
 
   /** Open windows, soonest end first. Kept for a moment: a scrape asks once per probe. */
@@ -143,6 +233,7 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
     const silence = this.silences.get(id);
     if (silence) {
       this.silences.delete(id);
+      this.endedHere.set(id, silence.silenceId);
       void this.expireSilence(id, silence.silenceId);
     }
     this.persist();
@@ -175,7 +266,7 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
       if (this.seen.has(id)) continue;
       changed = true;
       this.logger.info({ id, reason: w.reason, source: w.source, until: iso(w.endsAt), selector: w.selector }, 'maintenance window started');
-      if (this.config?.silenceUrl && !this.silences.has(id)) void this.createSilence(w, this.config.silenceUrl);
+      if (this.config?.silenceUrls && !this.silences.has(id)) void this.createSilence(w, this.config.silenceUrls);
     }
     this.seen = open;
     if (apiChanged || changed) this.persist();
@@ -195,7 +286,7 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
   }
 
   /** The probes' alerts are what a silence must match: the label `probe`, as both alert paths set it. */
-  private async createSilence(w: Window, url: string): Promise<void> {
+  private async createSilence(w: Window, urls: string[]): Promise<void> {
     const all = selectsAll(w.selector);
     const names = all ? [] : (this.opts.specs?.() ?? []).filter((s) => covers(w.selector, s)).map((s) => s.name);
     if (!all && !names.length) return;
@@ -203,11 +294,11 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
       matchers: [labelIn('probe', all ? 'any' : names)],
       startsAt: iso(Math.min(this.opts.now(), w.startsAt)),
       endsAt: iso(w.endsAt),
-      createdBy: 'stack-watchdog',
-      comment: `maintenance ${w.id}: ${w.reason}`,
+      createdBy: CREATED_BY,
+      comment: silenceComment(w),
     };
     try {
-      const silenceId = await createSilence(this.opts.http, url, body, AbortSignal.timeout(10_000));
+      const silenceId = await createSilence(this.opts.http, urls, body, AbortSignal.timeout(10_000));
       // The window may have ended while the request was out: expire what was just made.
       if (!this.seen.has(w.id)) return void this.expireSilence(w.id, silenceId);
       this.silences.set(w.id, { silenceId, endsAt: w.endsAt });
@@ -219,10 +310,10 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
   }
 
   private async expireSilence(id: string, silenceId: string): Promise<void> {
-    const url = this.config?.silenceUrl;
-    if (!url) return;
+    const urls = this.config?.silenceUrls;
+    if (!urls) return;
     try {
-      await expireSilence(this.opts.http, url, silenceId, AbortSignal.timeout(10_000));
+      await expireSilence(this.opts.http, urls, silenceId, AbortSignal.timeout(10_000));
       this.logger.info({ id, silenceId }, 'alertmanager silence expired with the maintenance window');
     } catch (err) {
       this.logger.warn({ id, silenceId, err: (err as Error).message }, 'cannot expire the alertmanager silence; it runs out at the planned end');

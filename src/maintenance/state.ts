@@ -16,6 +16,12 @@ export const StateFile = Type.Object({
 export type StateFile = Static<typeof StateFile>;
 
 const check = TypeCompiler.Compile(StateFile);
+const checkSelector = TypeCompiler.Compile(Selector);
+
+/** Whether `value` is a window's selector as the state file (and a window's silence comment) writes it. */
+export function isSelector(value: unknown): value is Static<typeof Selector> {
+  return checkSelector.Check(value);
+}
 
 export const STATE_FILE = 'maintenance.json';
 

@@ -155,25 +155,76 @@ export function labelIn(label: string, values: string[] | 'any'): SilenceMatcher
   return { name: label, value: values === 'any' ? '.+' : values.map(escapeRegex).join('|'), isRegex: true, isEqual: true };
 }
 
-/** Creates a silence and returns its id; throws an Error that says why it did not. */
-export async function createSilence(http: HttpClient, base: string, silence: PostableSilence, signal: AbortSignal): Promise<string> {
-  const res = await http.request(joinUrl(base, '/api/v2/silences'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(silence),
-    maxBytes: SMALL_ANSWER,
-    signal,
+/**
+ * Creates a silence and returns its id; throws an Error that says why it did not. `bases` are the nodes
+ * of one cluster (or one Alertmanager): silences are gossiped between them, so the first node that
+ * takes it is enough and the next is tried only when one fails.
+ */
+export function createSilence(http: HttpClient, bases: string[], silence: PostableSilence, signal: AbortSignal): Promise<string> {
+  return onFirstNode(bases, async (base) => {
+    const res = await http.request(joinUrl(base, '/api/v2/silences'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(silence),
+      maxBytes: SMALL_ANSWER,
+      signal,
+    });
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    const silenceId = (JSON.parse(res.body) as { silenceID?: string }).silenceID;
+    if (!silenceId) throw new Error('the answer names no silenceID');
+    return silenceId;
   });
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
-  const silenceId = (JSON.parse(res.body) as { silenceID?: string }).silenceID;
-  if (!silenceId) throw new Error('the answer names no silenceID');
-  return silenceId;
 }
 
-/** Expires a silence now; throws an Error that says why it did not. */
-export async function expireSilence(http: HttpClient, base: string, silenceId: string, signal: AbortSignal): Promise<void> {
-  const res = await http.request(joinUrl(base, `/api/v2/silence/${encodeURIComponent(silenceId)}`), { method: 'DELETE', maxBytes: SMALL_ANSWER, signal });
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+/** Expires a silence now, on the first node that takes it (see createSilence); throws an Error that says why it did not. */
+export function expireSilence(http: HttpClient, bases: string[], silenceId: string, signal: AbortSignal): Promise<void> {
+  return onFirstNode(bases, async (base) => {
+    const res = await http.request(joinUrl(base, `/api/v2/silence/${encodeURIComponent(silenceId)}`), { method: 'DELETE', maxBytes: SMALL_ANSWER, signal });
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+  });
+}
+
+/** A silence as Alertmanager lists it: what maintenance needs to recognise its own. */
+export interface Silence {
+  id: string;
+  /** active, pending or expired */
+  state: string;
+  createdBy: string;
+  comment: string;
+  startsAt: number;
+  endsAt: number;
+}
+
+/** Every silence the cluster holds (from the first node that answers); throws an Error that says why not. */
+export function listSilences(http: HttpClient, bases: string[], signal: AbortSignal): Promise<Silence[]> {
+  return onFirstNode(bases, async (base) => {
+    // Silences are few (people make them by hand); the cap is for a wrong URL, not a big cluster.
+    const res = await http.request(joinUrl(base, '/api/v2/silences'), { maxBytes: 4 * 1024 * 1024, signal });
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    const list = JSON.parse(res.body) as unknown;
+    if (!Array.isArray(list)) throw new Error('the answer is not a list of silences');
+    return list.flatMap((item) => {
+      const r = asRecord(item);
+      const state = asRecord(r?.status)?.state;
+      const startsAt = typeof r?.startsAt === 'string' ? Date.parse(r.startsAt) : Number.NaN;
+      const endsAt = typeof r?.endsAt === 'string' ? Date.parse(r.endsAt) : Number.NaN;
+      if (typeof r?.id !== 'string' || typeof state !== 'string' || Number.isNaN(startsAt) || Number.isNaN(endsAt)) return [];
+      return [{ id: r.id, state, createdBy: typeof r.createdBy === 'string' ? r.createdBy : '', comment: typeof r.comment === 'string' ? r.comment : '', startsAt, endsAt }];
+    });
+  });
+}
+
+/** `call` on each node in turn until one succeeds; the error names every node's failure. */
+async function onFirstNode<T>(bases: string[], call: (base: string) => Promise<T>): Promise<T> {
+  const failures: string[] = [];
+  for (const base of bases) {
+    try {
+      return await call(base);
+    } catch (err) {
+      failures.push(bases.length > 1 ? `${base}: ${(err as Error).message}` : (err as Error).message);
+    }
+  }
+  throw new Error(failures.join('; ') || 'no Alertmanager URL');
 }
 
 /** Alertmanager's regexes are Go RE2, anchored: a name is matched literally once its metacharacters are escaped. */

@@ -103,5 +103,19 @@ test('the shipped probes/ validate with no environment at all', async () => {
   // stack-config and dashboards (issue 18).
   assert.equal(config.probes.length, 23);
   assert.deepEqual(config.alerting?.alertmanager?.guardProbes, ['prometheus-ready', 'alert-path']);
-  assert.equal(config.alerting?.alertmanager?.url, 'http://alertmanager:9093');
+  // One URL is decoded as a list of one: the direct path posts to every Alertmanager listed (issue 21).
+  assert.deepEqual(config.alerting?.alertmanager?.url, ['http://alertmanager:9093']);
+});
+
+test('alerting.alertmanager.url takes every node of a cluster; a bad, empty or repeating list is refused naming the field', () => {
+  const doc = (url: unknown) => JSON.stringify({ alerting: { alertmanager: { url, mode: 'always' } }, probes: [{ name: 'box', kind: 'tcp', address: '127.0.0.1:9' }] });
+  const config = parseConfig([{ file: 'p.yaml', text: doc(['http://am-1:9093', 'http://am-2:9093']) }], {});
+  assert.deepEqual(config.alerting?.alertmanager?.url, ['http://am-1:9093', 'http://am-2:9093']);
+  for (const bad of [['http://am-1:9093', 'am-2:9093'], [], ['http://am-1:9093', 'http://am-1:9093']]) {
+    assert.throws(
+      () => parseConfig([{ file: 'p.yaml', text: doc(bad) }], {}),
+      (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.startsWith('p.yaml: alerting.alertmanager.url')),
+      JSON.stringify(bad),
+    );
+  }
 });

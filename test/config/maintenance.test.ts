@@ -19,7 +19,7 @@ test('recurring and one-off windows decode with their selectors, zone and end', 
     - { name: move, reason: move, start: "2026-12-06T10:00:00Z", end: "2026-12-06T12:00:00Z", probes: [db] }`);
   const m = config.maintenance!;
   assert.equal(m.maxApiDurationMs, 2 * 3_600_000);
-  assert.equal(m.silenceUrl, undefined);
+  assert.equal(m.silenceUrls, undefined);
   assert.deepEqual(m.windows[0]!.schedule, { kind: 'cron', cron: '30 2 * * *', timezone: 'Europe/Berlin', durationMs: 45 * 60_000 });
   assert.deepEqual(m.windows[0]!.selector, { probes: [], kinds: [], labels: { team: 'data' } });
   assert.deepEqual(m.windows[1]!.schedule, { kind: 'once', startMs: Date.parse('2026-12-05T09:00:00Z'), endMs: Date.parse('2026-12-05T10:30:00Z') });

@@ -8,12 +8,12 @@ import { jsonServer, type JsonRequest } from './misbehaving.js';
 
 const routeExample = readFileSync(resolve(import.meta.dirname, '../../deploy/alertmanager/route-example.yml'), 'utf8');
 
-/** A webhook receiver on 127.0.0.1 answering `status` until `set` switches it; it records what it was sent. */
+/** A webhook receiver on 127.0.0.1 answering `status` until `set` switches it; it records what it was sent, and when (ms). */
 export async function webhook(t: TestContext, status = 200) {
   let answer = status;
-  const received: JsonRequest[] = [];
+  const received: (JsonRequest & { at: number })[] = [];
   const server = await jsonServer((req) => {
-    received.push(req);
+    received.push({ ...req, at: Date.now() });
     return { status: answer, body: answer === 200 ? {} : { error: 'receiver broken' } };
   });
   t.after(() => server.close());

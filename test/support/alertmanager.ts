@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
 import { makeTempDir, startProcess, type ManagedProcess } from './process.js';
+import { waitFor } from './wait.js';
 
 export interface AlertmanagerOptions {
   /** Small defaults so a test sees notifications/resolution in seconds, not minutes. */
@@ -13,6 +14,11 @@ export interface AlertmanagerOptions {
   config?: object;
   /** A port chosen beforehand (e.g. one Prometheus already sends to); default a free one. */
   port?: number;
+  /**
+   * Clustering on: gossip on 127.0.0.1:`listenPort` (TCP and UDP), joining `peers` (host:port).
+   * startAlertmanagerCluster sets this; default off.
+   */
+  cluster?: { listenPort: number; peers: string[]; peerTimeout?: string };
 }
 
 export interface AlertmanagerHandle {
@@ -63,7 +69,19 @@ export async function startAlertmanager(opts: AlertmanagerOptions = {}): Promise
         `--web.listen-address=127.0.0.1:${port}`,
         // Empty = clustering off: no gossip port on 0.0.0.0:9094, and /api/v2/status
         // then reports cluster.status "disabled" (healthy for a single node).
-        '--cluster.listen-address=',
+        ...(opts.cluster
+          ? [
+              `--cluster.listen-address=127.0.0.1:${opts.cluster.listenPort}`,
+              // Without it memberlist refuses to advertise a loopback address it picked itself.
+              `--cluster.advertise-address=127.0.0.1:${opts.cluster.listenPort}`,
+              ...opts.cluster.peers.map((p) => `--cluster.peer=${p}`),
+              // How long a node waits per position in the peer list for the ones before it to notify
+              // (default 15s): short, so a test sees the fail-over in seconds.
+              `--cluster.peer-timeout=${opts.cluster.peerTimeout ?? '15s'}`,
+              // Names the node in every notification it sends (the webhook's externalURL).
+              `--web.external-url=${url}`,
+            ]
+          : ['--cluster.listen-address=']),
         `--storage.path=${dataDir}`,
       ],
       cwd: dir,
@@ -84,4 +102,33 @@ export async function startAlertmanager(opts: AlertmanagerOptions = {}): Promise
       await proc?.stop();
     },
   };
+}
+
+export interface ClusterOptions extends Omit<AlertmanagerOptions, 'port' | 'cluster'> {
+  /** --cluster.peer-timeout: each node waits its position times this before notifying. Default 2s. */
+  peerTimeout?: string;
+}
+
+/**
+ * Two (or `size`) Alertmanagers on 127.0.0.1 gossiping with each other, each listing every other as a
+ * peer; resolves when every node reports cluster.status "ready" with all the others as peers.
+ */
+export async function startAlertmanagerCluster(opts: ClusterOptions = {}, size = 2): Promise<AlertmanagerHandle[]> {
+  const gossip = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const peerTimeout = opts.peerTimeout ?? '2s';
+  const nodes = await Promise.all(
+    gossip.map((listenPort) => startAlertmanager({ ...opts, cluster: { listenPort, peerTimeout, peers: gossip.filter((p) => p !== listenPort).map((p) => `127.0.0.1:${p}`) } })),
+  );
+  const statuses = () => Promise.all(nodes.map(async (n) => (await (await fetch(`${n.url}/api/v2/status`)).json()) as { cluster: { status: string; peers?: unknown[] } }));
+  let seen: unknown;
+  await waitFor(
+    'the Alertmanager cluster to settle',
+    async () => {
+      const all = await statuses();
+      seen = all.map((s) => s.cluster);
+      return all.every((s) => s.cluster.status === 'ready' && (s.cluster.peers?.length ?? 0) === size);
+    },
+    { timeoutMs: 90_000, intervalMs: 200, describe: () => seen },
+  );
+  return nodes;
 }

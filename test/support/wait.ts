@@ -31,3 +31,19 @@ export async function waitFor<T>(what: string, condition: () => T | Promise<T>, 
     await sleep(Math.min(opts.intervalMs ?? 50, Math.max(0, until - Date.now())));
   }
 }
+
+/**
+ * The bounded wait for something that must not happen: polls `happened` until `until` (ms since the
+ * epoch) and throws the moment it turns true, with `what` and the observed state. The caller says why
+ * the period is long enough (the timings of the program that would make it happen).
+ */
+export async function stays(what: string, happened: () => boolean | Promise<boolean>, until: number, opts: Pick<WaitOptions, 'describe' | 'intervalMs'> = {}): Promise<void> {
+  const came = await waitFor(what, happened, { timeoutMs: Math.max(0, until - Date.now()), intervalMs: opts.intervalMs ?? 100 }).then(
+    () => true,
+    () => false,
+  );
+  if (came || (await happened())) {
+    const seen = opts.describe?.();
+    throw new Error(`${what}: it happened${seen === undefined ? '' : `; observed: ${typeof seen === 'string' ? seen : JSON.stringify(seen)}`}`);
+  }
+}
