@@ -8,6 +8,10 @@
 // A rule whose metrics all exist can still never fire: histogram_quantile() over a histogram's _sum or
 // _count (MyStocks' SignalLatencyHigh) has no `le` buckets to read and returns nothing, ever
 // (pint's promql/impossible). That is `rule_never_fires`.
+// A metric another probe watches the producer of (`awaited`: Tempo's span metrics behind
+// span-metrics-path, the app's counter behind app-requests) is not a dead rule of its own while it is
+// missing: that probe names the cause, and one cause is one failure. Exact names, not patterns, so a
+// misspelt look-alike is still a dead rule.
 import { Type } from '@sinclair/typebox';
 import { HttpUrl } from '../core/fields.js';
 import { readPromql, selectedMetricNames } from '../util/promql.js';
@@ -45,9 +49,21 @@ export const deadRulesProber = defineProber({
   fields: Type.Object({
     prometheus: HttpUrl,
     groups: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true }),
+    /** Metrics whose producer another probe diagnoses: missing, they wait on it instead of failing here. */
+    awaited: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            metrics: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true }),
+            probe: Type.String({ minLength: 1, description: 'The probe that says why the producer does not deliver.' }),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
   }),
   reasons: { ...prometheusReasons, rule_dead: hint, rule_never_fires: neverFiresHint },
-  decode: (f) => ({ prometheus: f.prometheus, groups: f.groups }),
+  decode: (f) => ({ prometheus: f.prometheus, groups: f.groups, awaited: new Map((f.awaited ?? []).flatMap((a) => a.metrics.map((m) => [m, a.probe] as const))) }),
   async run(spec, ctx) {
     const data = await prometheusApi(ctx, spec.prometheus, '/api/v1/rules');
     if (!data.ok) return data.outcome;
@@ -67,17 +83,31 @@ export const deadRulesProber = defineProber({
     const have = new Set(known.value);
 
     const dead: DeadRule[] = [];
+    const waiting = new Map<string, { probe: string; rules: string[] }>();
     for (const r of rules) {
-      const missing = selectedMetrics(r.query).filter((m) => !have.has(m));
+      const absent = selectedMetrics(r.query).filter((m) => !have.has(m));
+      for (const m of absent.filter((x) => spec.awaited.has(x))) {
+        const w = waiting.get(m) ?? { probe: spec.awaited.get(m)!, rules: [] };
+        w.rules.push(r.rule);
+        waiting.set(m, w);
+      }
+      const missing = absent.filter((m) => !spec.awaited.has(m));
       if (missing.length) dead.push({ group: r.group, rule: r.rule, missing, similar: suggest(missing, known.value, 5) });
     }
+    const awaiting = [...waiting].map(([metric, w]) => ({ metric, probe: w.probe, rules: w.rules }));
     const impossible: ImpossibleRule[] = [];
     for (const r of rules) {
       const series = quantileOverNonBuckets(r.query);
       if (series.length) impossible.push({ group: r.group, rule: r.rule, series });
     }
     const loaded = new Set(rules.map((r) => r.group));
-    const details = { rules: rules.length, groups: spec.groups.filter((g) => loaded.has(g)), deadRules: dead, ...(impossible.length ? { neverFiring: impossible } : {}) };
+    const details = {
+      rules: rules.length,
+      groups: spec.groups.filter((g) => loaded.has(g)),
+      deadRules: dead,
+      ...(impossible.length ? { neverFiring: impossible } : {}),
+      ...(awaiting.length ? { awaiting } : {}),
+    };
     const never = dead.length + impossible.length;
     if (never) {
       const each = [
@@ -93,8 +123,15 @@ export const deadRulesProber = defineProber({
       return failed(reason, `${never > 1 ? `${never} rules can never fire` : 'a rule can never fire'}: ${capped(each, '; ')}`, both, { value: never, details });
     }
     const notLoaded = spec.groups.filter((g) => !loaded.has(g));
-    const note = notLoaded.length ? `; ${quoted(notLoaded)} not loaded (the prometheus_rules probe reports that)` : '';
-    return passed(`${count(rules.length, 'rule')} in ${count(loaded.size, 'group')} select only metrics that exist${note}`, { value: 0, details });
+    const waits = awaiting.length
+      ? `; ${count(awaiting.length, 'metric')} not there yet, each watched by the probe of its producer: ${capped(
+          awaiting.map((a) => `${a.metric} (${a.probe})`),
+          ', ',
+        )}`
+      : '';
+    const note = `${waits}${notLoaded.length ? `; ${quoted(notLoaded)} not loaded (the prometheus_rules probe reports that)` : ''}`;
+    const selects = awaiting.length ? 'select metrics that exist or that a producer another probe watches has not delivered' : 'select only metrics that exist';
+    return passed(`${count(rules.length, 'rule')} in ${count(loaded.size, 'group')} ${selects}${note}`, { value: 0, details });
   },
 });
 

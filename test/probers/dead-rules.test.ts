@@ -116,6 +116,27 @@ test('histogram_quantile() over a _sum whose metric exists: rule_never_fires nam
   assert.match(both.hint!, /does not have.*_bucket series/s);
 });
 
+test('a missing metric whose producer another probe watches waits on that probe; a misspelt look-alike is still dead', async () => {
+  const awaited = [{ metrics: ['traces_span_processed_total'], probe: 'span-metrics-path' }];
+  const r = await runProber('dead_rules', { prometheus: prom.url, groups: ['mystocks_tracing_alerts'], awaited });
+  // SlowSpans' bucket is not awaited: still dead, and the only one.
+  assert.equal(`${r.status}:${r.reason}`, 'failing:rule_dead', r.message);
+  assert.equal(r.value, 1);
+  assert.match(r.message, /^a rule can never fire: rule "SlowSpans" /);
+
+  const both = [{ metrics: ['traces_span_processed_total', 'traces_span_duration_seconds_bucket'], probe: 'span-metrics-path' }];
+  const ok = await runProber('dead_rules', { prometheus: prom.url, groups: ['mystocks_tracing_alerts'], awaited: both });
+  assert.equal(ok.status, 'ok', ok.message);
+  assert.equal(
+    ok.message,
+    '3 rules in 1 group select metrics that exist or that a producer another probe watches has not delivered; 2 metrics not there yet, each watched by the probe of its producer: traces_span_processed_total (span-metrics-path), traces_span_duration_seconds_bucket (span-metrics-path)',
+  );
+  assert.deepEqual(ok.details?.awaiting, [
+    { metric: 'traces_span_processed_total', probe: 'span-metrics-path', rules: ['SpanRateDrop'] },
+    { metric: 'traces_span_duration_seconds_bucket', probe: 'span-metrics-path', rules: ['SlowSpans'] },
+  ]);
+});
+
 test('histogram_quantile() is judged by what it is given: _bucket and native histograms pass, _sum and _count do not', () => {
   assert.deepEqual(quantileOverNonBuckets('histogram_quantile(0.9, sum by (le) (rate(a_bucket[5m])))'), []);
   assert.deepEqual(quantileOverNonBuckets('histogram_quantile(0.9, sum(rate(native_seconds[5m])))'), []);
