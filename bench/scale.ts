@@ -96,7 +96,9 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
-    NODE_OPTIONS: imageNodeOptions(),
+    // BENCH_NODE_FLAGS adds flags to the image's, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile of
+    // the daemon under this very load (written when the daemon exits on the bench's SIGTERM).
+    NODE_OPTIONS: [imageNodeOptions(), process.env.BENCH_NODE_FLAGS].filter(Boolean).join(' '),
     NODE_ENV: 'production',
     WATCHDOG_CONFIG: config,
     WATCHDOG_HOST: '127.0.0.1',
