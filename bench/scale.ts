@@ -86,6 +86,13 @@ async function compare(label: string, url: string, contentType: string) {
   }
 }
 
+/**
+ * BENCH_NODE_FLAGS: node flags for the daemon's command line, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+ * for a profile under this very load (Node writes it when the daemon exits on the bench's SIGTERM).
+ * On the command line because NODE_OPTIONS refuses the profiling flags.
+ */
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
 async function main(): Promise<void> {
   const load = [loadavg()[0]];
   const dir = makeTempDir('bench-scale');
@@ -96,16 +103,14 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
-    // BENCH_NODE_FLAGS adds flags to the image's, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` for a profile of
-    // the daemon under this very load (written when the daemon exits on the bench's SIGTERM).
-    NODE_OPTIONS: [imageNodeOptions(), process.env.BENCH_NODE_FLAGS].filter(Boolean).join(' '),
+    NODE_OPTIONS: imageNodeOptions(),
     NODE_ENV: 'production',
     WATCHDOG_CONFIG: config,
     WATCHDOG_HOST: '127.0.0.1',
     WATCHDOG_PORT: String(port),
     WATCHDOG_LOG_LEVEL: 'warn',
   };
-  const daemon = await startProcess({ name: 'daemon', command: process.execPath, args: [join(here, '../src/cli.js'), 'run'], env, logFile: join(dir, 'daemon.log'), readyUrl: `${url}/readyz` });
+  const daemon = await startProcess({ name: 'daemon', command: process.execPath, args: [...nodeFlags, join(here, '../src/cli.js'), 'run'], env, logFile: join(dir, 'daemon.log'), readyUrl: `${url}/readyz` });
   try {
     process.stdout.write(`[scale] ${PROBES} probes every 1s; warming up ${WARMUP_SECONDS}s\n`);
     await sleep(WARMUP_SECONDS * 1000);
