@@ -190,3 +190,30 @@ function keptPerVersion(write: (s: ProbeState) => string[]): (s: ProbeState) => 
     return text;
   };
 }
+
+const MAINTENANCE = 'watchdog_probe_maintenance';
+const maintenanceHeader = Buffer.from(
+  `# HELP ${MAINTENANCE} Whether the probe is in a maintenance window (1): it runs and reports, but pages nobody; the shipped rules skip it.\n# TYPE ${MAINTENANCE} gauge\n`,
+);
+
+/**
+ * `watchdog_probe_maintenance`, one series per probe, by hand as the families above. It was a prom-client
+ * Gauge reset and refilled at every scrape: at 1,000 probes that was a third of a scrape's CPU in the
+ * profile under `npm run bench:scale` (label hashing and validation, `flattenSharedLabels`, formatting)
+ * and most of its garbage. A window opens and ends without any probe's version moving, so this family is
+ * not kept with the probe's lines: each scrape asks `inMaintenance` for every probe (a filter over the
+ * open windows, cached by the maintenance manager) and reuses the last text while the probes and the
+ * answers are the same.
+ */
+export function maintenanceExposition(states: () => ProbeState[], inMaintenance: (s: ProbeState) => boolean): () => Buffer {
+  let kept = { states: [] as ProbeState[], flags: '', text: maintenanceHeader };
+  return () => {
+    const all = states();
+    let flags = '';
+    for (const s of all) flags += inMaintenance(s) ? '1' : '0';
+    if (flags === kept.flags && all.length === kept.states.length && all.every((s, i) => s === kept.states[i])) return kept.text;
+    const lines = all.map((s, i) => line(MAINTENANCE, `probe="${escape(s.spec.name)}"`, flags[i] === '1' ? 1 : 0));
+    kept = { states: all, flags, text: Buffer.concat([maintenanceHeader, Buffer.from(lines.join(''))]) };
+    return kept.text;
+  };
+}

@@ -7,7 +7,7 @@ import type { Engine } from '../engine/engine.js';
 import type { ProbeState } from '../engine/result.js';
 import { probers } from '../probers/index.js';
 import type { GaugeDecl } from '../probers/types.js';
-import { probeExposition } from './probeFamilies.js';
+import { maintenanceExposition, probeExposition } from './probeFamilies.js';
 
 export interface ReloadStatus {
   ok: boolean;
@@ -76,10 +76,10 @@ export function createMetrics(opts: MetricsOptions): WatchdogRegistry {
   const { engine } = opts;
   let processRegistry: Registry | undefined;
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: (processRegistry = new Registry()) });
-  const registry = new WatchdogRegistry(
-    probeExposition(() => engine.states(), kindGauges(probers), opts.probeLines),
-    processRegistry,
-  );
+  const probeParts = probeExposition(() => engine.states(), kindGauges(probers), opts.probeLines);
+  const inMaintenance = opts.inMaintenance;
+  const maintenanceParts = inMaintenance && maintenanceExposition(() => engine.states(), inMaintenance);
+  const registry = new WatchdogRegistry(maintenanceParts ? () => [...probeParts(), maintenanceParts()] : probeParts, processRegistry);
   const gauge = (name: string, help: string, labelNames: readonly string[], fill: (g: Gauge) => void) =>
     new Gauge({
       name,
@@ -116,11 +116,6 @@ export function createMetrics(opts: MetricsOptions): WatchdogRegistry {
     const d = opts.discovery?.current();
     if (d) g.set(d.probes.length);
   });
-  const inMaintenance = opts.inMaintenance;
-  if (inMaintenance)
-    gauge('watchdog_probe_maintenance', 'Whether the probe is in a maintenance window (1): it runs and reports, but pages nobody; the shipped rules skip it.', ['probe'], (g) => {
-      for (const s of engine.states()) g.set({ probe: s.spec.name }, inMaintenance(s) ? 1 : 0);
-    });
   // One series set for all probes, not one per probe: what the 1,000-probe budget (lateness p99 under
   // 100 ms) is checked against, and what says the run slots (WATCHDOG_CONCURRENCY) are too few.
   const lag = new Histogram({

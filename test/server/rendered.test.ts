@@ -98,7 +98,7 @@ async function freshStatus(d: Daemon, served: Views['status']): Promise<unknown>
   return JSON.parse(JSON.stringify(statusReport(d.engine.states(), now, d.discovery?.current(), lookupAt({ active: () => windows }, now))));
 }
 
-/** The per-probe families of an exposition (watchdog_probe_maintenance is prom-client's, read at every scrape). */
+/** The per-probe families of an exposition kept with each probe's rendering (watchdog_probe_maintenance is written apart, at every scrape). */
 function probeSeries(text: string): string[] {
   return text.split('\n').filter((l) => l.startsWith('watchdog_probe_') && !l.startsWith('watchdog_probe_maintenance'));
 }
