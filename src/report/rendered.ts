@@ -19,6 +19,7 @@ import { probeViewIn, rowCells, type RowCells } from './probe.js';
  */
 export class ProbeRendering {
   #json?: string;
+  #jsonBytes?: Buffer;
   #cells?: RowCells;
   #card?: Card;
   #lines?: readonly string[];
@@ -37,6 +38,11 @@ export class ProbeRendering {
   /** Its entry of GET /status's `probes`, as JSON text. */
   get json(): string {
     return (this.#json ??= JSON.stringify(probeViewIn(this.state, this.covering)));
+  }
+
+  /** `json` as UTF-8, what GET /status sends (encoded once per rendering, not at every request). */
+  get jsonBytes(): Buffer {
+    return (this.#jsonBytes ??= Buffer.from(this.json));
   }
 
   get cells(): RowCells {

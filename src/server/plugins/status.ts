@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ProbeDetail, StatusReport } from '../../report/schemas.js';
 import { ErrorRef, errorReply, FormatQuery, ProbeParams, ProbeQuery } from '../schemas.js';
-import { probeDetail, statusReportJson, statusTable } from '../../report/view.js';
+import { probeDetail, statusReportBytes, statusTable } from '../../report/view.js';
 import { probePage } from '../../report/page.js';
 import { lookupAt, maintenanceText, probeMaintenance } from '../../report/maintenance.js';
 import { sendHtml, wantsHtml } from '../html.js';
@@ -16,11 +16,11 @@ function wantsText(format: 'json' | 'text' | undefined, accept = ''): boolean {
 }
 
 /**
- * GET /status is documented as a StatusReport but sent as text: the JSON that statusReportJson joins from
+ * GET /status is documented as a StatusReport but sent as bytes: the JSON that statusReportBytes joins from
  * each probe's kept JSON (serialising 1,000 probe views took most of a request), or the table. So its
  * serializer is bypassed, and test/server/status-schema.test.ts checks real replies against StatusReport.
  */
-const StatusReply = Type.Unsafe<string>(StatusReport);
+const StatusReply = Type.Unsafe<string | Buffer>(StatusReport);
 
 const status: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -37,11 +37,11 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       const states = engine.states();
       const lookup = lookupAt(maintenance, now());
       const discovery = app.watchdog.discovery?.current();
-      const report = statusReportJson(states, now(), discovery, lookup, renderings);
+      const report = statusReportBytes(states, now(), discovery, lookup, renderings);
       reply.code(report.status === 'failing' ? 503 : 200).serializer((s: string) => s);
       if (wantsText(req.query.format, req.headers.accept))
         return reply.type('text/plain; charset=utf-8').send(statusTable(states, now(), { discovery }, renderings) + maintenanceText(lookup?.active ?? [], states, now()));
-      return reply.type('application/json; charset=utf-8').send(report.json);
+      return reply.type('application/json; charset=utf-8').send(report.body);
     },
   );
 
