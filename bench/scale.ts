@@ -18,6 +18,17 @@ import { makeTempDir, startProcess } from '../test/support/process.js';
 import { counter, memory, parseWrk, probeFile, scrape, startTarget } from './proc.js';
 
 const PROBES = Number(process.env.BENCH_PROBES ?? 1000);
+/**
+ * BENCH_INTERVAL: the probes' interval (default 1s). At `1h` every probe runs once at start and then
+ * waits: the scrapes then cost what serving alone costs on a thread that runs no probes, which is the
+ * most splitting the engine off that thread could give (what /metrics and /status would cost).
+ */
+const INTERVAL = process.env.BENCH_INTERVAL ?? '1s';
+const INTERVAL_S = (() => {
+  const m = /^(\d+)(s|m|h)$/.exec(INTERVAL);
+  if (!m) throw new Error(`BENCH_INTERVAL "${INTERVAL}": write a whole number of s, m or h, e.g. 1s`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h'];
+})();
 const WRK_SECONDS = 5;
 /** Every probe has run a few times, and the history (20 results each) has mostly filled. */
 const WARMUP_SECONDS = 25;
@@ -98,7 +109,7 @@ async function main(): Promise<void> {
   const dir = makeTempDir('bench-scale');
   const { url: targetUrl, process: target } = await startTarget(dir);
   const config = join(dir, 'probes.yaml');
-  writeFileSync(config, probeFile(targetUrl, PROBES, '1s', '900ms'));
+  writeFileSync(config, probeFile(targetUrl, PROBES, INTERVAL, '900ms'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = {
@@ -112,7 +123,7 @@ async function main(): Promise<void> {
   };
   const daemon = await startProcess({ name: 'daemon', command: process.execPath, args: [...nodeFlags, join(here, '../src/cli.js'), 'run'], env, logFile: join(dir, 'daemon.log'), readyUrl: `${url}/readyz` });
   try {
-    process.stdout.write(`[scale] ${PROBES} probes every 1s; warming up ${WARMUP_SECONDS}s\n`);
+    process.stdout.write(`[scale] ${PROBES} probes every ${INTERVAL}; warming up ${WARMUP_SECONDS}s\n`);
     await sleep(WARMUP_SECONDS * 1000);
     const runs0 = await counter(url, 'watchdog_probe_runs_total');
     const skipped0 = await counter(url, 'watchdog_probe_skipped_runs_total');
@@ -131,6 +142,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, load1m: load, node: process.version },
       probes: PROBES,
+      interval: INTERVAL,
       nodeOptions: env.NODE_OPTIONS,
       routes: [metrics, status],
       runsPerSec,
@@ -142,7 +154,7 @@ async function main(): Promise<void> {
     writeFileSync(join(here, '../../results/scale-latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     const f = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
     const lines = [
-      `stack-watchdog scale bench, ${results.date}: ${results.machine.cpus} CPUs, load ${load.map((l) => l?.toFixed(1)).join(' -> ')}, node ${process.version}, ${PROBES} probes every 1s, NODE_OPTIONS "${env.NODE_OPTIONS}"`,
+      `stack-watchdog scale bench, ${results.date}: ${results.machine.cpus} CPUs, load ${load.map((l) => l?.toFixed(1)).join(' -> ')}, node ${process.version}, ${PROBES} probes every ${INTERVAL}, NODE_OPTIONS "${env.NODE_OPTIONS}"`,
       'route          side      bytes     req/s   p50 ms   p99 ms  errors',
       ...[metrics, status].flatMap((r) =>
         (['daemon', 'anchor'] as const).map((side) => {
@@ -152,7 +164,7 @@ async function main(): Promise<void> {
       ),
       `p99 daemon/anchor: /metrics ${(metrics.daemon.p99Ms / metrics.anchor.p99Ms).toFixed(1)}x, /status ${(status.daemon.p99Ms / status.anchor.p99Ms).toFixed(1)}x`,
       `schedule lateness (histogram bucket bounds): p50 <= ${lateness.p50UpToMs} ms, p99 <= ${lateness.p99UpToMs} ms`,
-      `probe runs ${runsPerSec.toFixed(0)}/s of ${PROBES}/s expected, skipped ${skippedPerSec.toFixed(1)}/s; daemon RSS ${(mem.rssKiB / 1024).toFixed(1)} MiB (peak ${(mem.peakKiB / 1024).toFixed(1)} MiB)`,
+      `probe runs ${runsPerSec.toFixed(0)}/s of ${(PROBES / INTERVAL_S).toFixed(0)}/s expected, skipped ${skippedPerSec.toFixed(1)}/s; daemon RSS ${(mem.rssKiB / 1024).toFixed(1)} MiB (peak ${(mem.peakKiB / 1024).toFixed(1)} MiB)`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
