@@ -121,7 +121,14 @@ async function main(): Promise<void> {
     WATCHDOG_PORT: String(port),
     WATCHDOG_LOG_LEVEL: 'warn',
   };
-  const daemon = await startProcess({ name: 'daemon', command: process.execPath, args: [...nodeFlags, join(here, '../src/cli.js'), 'run'], env, logFile: join(dir, 'daemon.log'), readyUrl: `${url}/readyz` });
+  const daemon = await startProcess({
+    name: 'daemon',
+    command: process.execPath,
+    args: [...nodeFlags, join(here, '../src/cli.js'), 'run'],
+    env,
+    logFile: join(dir, 'daemon.log'),
+    readyUrl: `${url}/readyz`,
+  });
   try {
     process.stdout.write(`[scale] ${PROBES} probes every ${INTERVAL}; warming up ${WARMUP_SECONDS}s\n`);
     await sleep(WARMUP_SECONDS * 1000);
