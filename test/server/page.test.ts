@@ -81,7 +81,7 @@ async function badgeContrasts(page: Page): Promise<{ status: string; ratio: numb
   return colours.map((c) => ({ status: c.status, ratio: contrast(c.color, c.background) }));
 }
 
-test('status page in chromium: failing first, then blocked, then ok; maintenance shown; landmarks, contrast, phone width, no script injection', { skip }, async (t) => {
+test('status page in chromium: failing first, then blocked, then ok, as rows and as cards one anchor away; availability and incidents; maintenance shown; landmarks, contrast, phone width, no script injection', { skip }, async (t) => {
   const d = await watchdog(t);
   const b = await browser(t);
   // The failing critical probe is in maintenance: it keeps its place and status, with a badge and a banner.
@@ -108,9 +108,32 @@ test('status page in chromium: failing first, then blocked, then ok; maintenance
   assert.equal(await page.locator('main').count(), 1);
   assert.match((await page.locator('h1').textContent()) ?? '', /stack-watchdog: failing/);
 
-  // Order: failing (critical before warning), blocked, then the rest.
+  // Order: failing (critical before warning), blocked, then the rest; the overview's rows and the cards alike.
+  const expected = ['api-broken:failing', 'db-down:failing', 'after-db:blocked', 'api-up:ok', 'port-up:ok'];
   const order = await page.$$eval('li.probe', (els) => els.map((el) => `${el.getAttribute('data-probe')}:${el.getAttribute('data-status')}`));
-  assert.deepEqual(order, ['api-broken:failing', 'db-down:failing', 'after-db:blocked', 'api-up:ok', 'port-up:ok']);
+  assert.deepEqual(order, expected);
+  const rowOrder = await page.$$eval('li.row', (els) => els.map((el) => `${el.getAttribute('data-row')}:${el.getAttribute('data-status')}`));
+  assert.deepEqual(rowOrder, expected);
+
+  // A row: status word, name linking to the probe's card, since, value, a bar of recent runs; all rows before the first card.
+  const brokenRow = page.locator('li.row[data-row="api-broken"]');
+  assert.equal(await brokenRow.locator('.badge').first().textContent(), 'FAILING');
+  assert.equal(await brokenRow.locator('a').getAttribute('href'), '#probe-api-broken');
+  assert.match((await brokenRow.locator('time.since').textContent()) ?? '', /^\d+(ms|s)$/);
+  assert.match((await brokenRow.locator('time.since').getAttribute('datetime')) ?? '', /^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+  assert.match((await page.locator('li.row[data-row="port-up"] .value').textContent()) ?? '', /^\d+(\.\d+)?(ms|s)$/);
+  assert.equal(await page.locator('li.row[data-row="api-up"] svg.bar rect').count(), 1);
+  assert.match((await page.locator('li.row[data-row="api-up"] svg.bar').getAttribute('aria-label')) ?? '', /last 1 runs: 1 ok/);
+  const lastRow = await page.locator('li.row').last().boundingBox();
+  const firstCard = await page.locator('li.probe').first().boundingBox();
+  assert.ok(lastRow && firstCard && lastRow.y + lastRow.height <= firstCard.y, `rows end at ${lastRow?.y}+${lastRow?.height}, the first card starts at ${firstCard?.y}`);
+  // One click away: the row's link brings the card into view.
+  await page.setViewportSize({ width: 1280, height: 400 });
+  await brokenRow.locator('a').click();
+  await page.waitForURL(/#probe-api-broken$/);
+  const card = await page.locator('#probe-api-broken').boundingBox();
+  assert.ok(card && card.y >= 0 && card.y < 400, `after the click the card is at y=${card?.y}, outside the 400px viewport`);
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   // Per probe: the status as a word, since when (relative and absolute), message, hint, value with unit, a sparkline.
   const broken = page.locator('#probe-api-broken');
@@ -124,11 +147,20 @@ test('status page in chromium: failing first, then blocked, then ok; maintenance
   assert.equal(await page.locator('#probe-api-up svg.spark rect').count(), 1);
   assert.match((await page.locator('#probe-api-up svg.spark').getAttribute('aria-label')) ?? '', /last 1 runs: 1 ok/);
 
+  // Availability over the hour, day and week, and the last incidents, from the watchdog's kept incidents.
+  assert.match((await broken.locator('.availability').textContent()) ?? '', /^Availability: 0% last hour · 0% last day · 0% last week$/);
+  assert.match((await page.locator('#probe-api-up .availability').textContent()) ?? '', /^Availability: 100% last hour · 100% last day · 100% last week$/);
+  assert.equal(await broken.locator('ul.incidents li').count(), 1);
+  assert.match((await broken.locator('ul.incidents li').textContent()) ?? '', /^\d{4}-\d\d-\d\dT[\d:.]+Z, open for \d+s: http_status: /);
+  assert.match((await page.locator('#probe-api-up').textContent()) ?? '', /No incidents kept\./);
+
   // Maintenance: a second badge spelled out, the window in the facts, a banner above the probes.
   assert.equal(await broken.getAttribute('data-maintenance'), window.id);
   assert.equal(await broken.locator('.badge.maint').textContent(), 'MAINTENANCE');
   assert.match((await broken.locator('dd.maintenance').textContent()) ?? '', new RegExp(`until \\d{4}-.*\\(${window.id}\\): fixing it <img src=x`));
   assert.equal(await page.locator('li.probe .badge.maint').count(), 1);
+  assert.equal(await brokenRow.locator('.badge.maint').textContent(), 'MAINT');
+  assert.equal(await page.locator('li.row .badge.maint').count(), 1);
   const banner = page.locator('main section.banner[aria-label="maintenance"]');
   assert.match((await banner.textContent()) ?? '', new RegExp(`Maintenance:.*${window.id} until .*: fixing it <img src=x.*\\(1 probe\\(s\\)\\)`));
 
@@ -140,7 +172,9 @@ test('status page in chromium: failing first, then blocked, then ok; maintenance
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     const ratios = await badgeContrasts(page);
-    assert.equal(ratios.length, 6, 'five status badges and one maintenance badge');
+    assert.equal(await page.locator('li.probe .badge').count(), 6, 'cards: five status badges and one maintenance badge');
+    assert.equal(await page.locator('li.row .badge').count(), 6, 'rows: five status badges and one maintenance badge');
+    assert.ok(ratios.length >= 12, `every badge on the page is measured: ${ratios.length}`);
     for (const r of ratios) assert.ok(r.ratio >= 4.5, `${scheme} ${r.status}: contrast ${r.ratio.toFixed(2)} < 4.5`);
     t.diagnostic(`${scheme}: badge contrast ${[...new Set(ratios.map((r) => `${r.status} ${r.ratio.toFixed(1)}`))].join(', ')}`);
     await page.screenshot({ path: join(OUTPUT, `status-${scheme}.png`), fullPage: true });
@@ -163,6 +197,13 @@ test('status page without JavaScript: the same content, and a meta refresh', { s
   await page.goto(`${d.url}/`);
   assert.equal(await page.locator('li.probe').count(), 5);
   assert.equal(await page.locator('li.probe').first().getAttribute('data-probe'), 'api-broken');
+  assert.equal(await page.locator('li.row').count(), 5);
+  // A row's link is a plain anchor: it reaches the card without script.
+  await page.locator('li.row[data-row="after-db"] a').click();
+  await page.waitForURL(/#probe-after-db$/);
+  const card = await page.locator('#probe-after-db').boundingBox();
+  assert.ok(card && card.y >= 0 && card.y < 800, `after the click the card is at y=${card?.y}, outside the viewport`);
+  assert.match((await page.locator('#probe-after-db').textContent()) ?? '', /blocked by\s*db-down/);
   assert.equal(await page.locator('noscript meta[http-equiv="refresh"]').count(), 1);
   await page.screenshot({ path: join(OUTPUT, 'status-nojs-phone.png'), fullPage: true });
 });
@@ -176,6 +217,10 @@ test('/status/:probe is a history page for a browser and JSON for curl', { skip 
   assert.match(res.headers()['content-type']!, /^text\/html/);
   assert.equal(await page.locator('h1').textContent(), 'api-broken');
   assert.ok((await page.locator('main table tbody tr').count()) >= 1);
+  // Its availability and incidents, as /status/<probe> lists them in JSON.
+  assert.match((await page.locator('main .availability').textContent()) ?? '', /^Availability: 0% last hour/);
+  assert.equal(await page.locator('main table:has(caption:text("Incidents")) tbody tr').count(), 1);
+  assert.match((await page.locator('main table:has(caption:text("Incidents")) tbody tr').textContent()) ?? '', /open.*http_status/);
   // The description came from config and holds markup: shown as text.
   assert.match((await page.locator('header .summary').textContent()) ?? '', /answers <img src=x/);
   assert.equal(await page.locator('img').count(), 0);
