@@ -62,9 +62,10 @@ svg.spark{display:block;width:100%;max-width:24rem;height:2.5rem;margin-top:.3re
 .cause .under{color:var(--muted);font-size:.85rem}
 ol.rows{font-size:.9rem;column-gap:2rem}
 @media (min-width:64rem){ol.rows{columns:2}}
-.row{display:grid;grid-template-columns:5.2rem minmax(0,1fr) 4rem 4.5rem 5rem;gap:.5rem;align-items:center;padding:.12rem .3rem;border-bottom:1px solid var(--line);break-inside:avoid}
+.row{display:grid;grid-template-columns:5.2rem minmax(0,1fr) 3.6rem 4.2rem 5rem;gap:.5rem;align-items:center;padding:.12rem .3rem;border-bottom:1px solid var(--line);break-inside:avoid}
 .row .badge{font-size:.72rem;text-align:center}
-.row .name{overflow-wrap:anywhere}.row .name .badge{margin-left:.3rem}
+.row .name{display:flex;gap:.4rem;align-items:baseline;min-width:0}.row .name a{flex:none;max-width:100%;overflow-wrap:anywhere}
+.row .name .badge{flex:none}.row .why{min-width:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.row .why,.cause .sev{color:var(--muted);font-size:.8rem}
 .row .since,.row .value{color:var(--muted);text-align:right;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 svg.bar{display:block;width:5rem;height:.8rem}.bar.none{color:var(--muted);font-size:.75rem}
 @media (max-width:40rem){.row{grid-template-columns:5.2rem minmax(0,1fr) auto;grid-template-areas:"st name since" ". value bar"}
@@ -192,12 +193,15 @@ function causesSection(causes: readonly PageCause[], states: ProbeState[]): stri
   const links = (names: readonly string[]) => names.map((n) => `<a href="#probe-${escapeHtml(n)}">${escapeHtml(n)}</a>`).join(', ');
   const items = causes.map((c) => {
     const st = status.get(c.probe) ?? 'failing';
+    // The summary is plain text; the names under it are the links (to each probe's card below).
     const under = [
-      c.sameRoot.length ? `same cause: ${links(c.sameRoot)}` : '',
+      `details: ${links([c.probe])}`,
+      c.sameRoot.length ? `same root: ${links(c.sameRoot)}` : '',
       c.blocks.length ? `waiting on it (${c.blocks.length}): ${links(c.blocks)}` : '',
     ].filter(Boolean);
     return `<li class="cause ${st}" data-cause="${escapeHtml(c.probe)}">
-<p>${badge(st)}<a href="#probe-${escapeHtml(c.probe)}">${escapeHtml(c.summary)}</a> <span class="meta">(${c.severity})</span></p>${under.length ? `\n<p class="under">${under.join(' · ')}</p>` : ''}</li>`;
+<p>${badge(st)}<span class="sev">${c.severity}</span> <span class="what">${escapeHtml(c.summary)}</span></p>
+<p class="under">${under.join(' · ')}</p></li>`;
   });
   return `<section aria-labelledby="causes"><h2 id="causes">Causes (${causes.length})</h2>
 <ol class="causes">

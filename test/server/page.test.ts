@@ -11,6 +11,7 @@ import { readSettings } from '../../src/config/settings.js';
 import { startDaemon, type Daemon } from '../../src/daemon.js';
 import { closedPort, jsonServer, statusServer } from '../support/misbehaving.js';
 import { captureLogger, eventually } from '../support/engine.js';
+import { waitFor } from '../support/wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots are test artifacts (gitignored): look at them after a run. */
@@ -91,7 +92,7 @@ test('status page in chromium: failing first, then blocked, then ok, as rows and
     body: JSON.stringify({ duration: '1h', reason: `fixing it ${XSS}`, probes: ['api-broken'] }),
   });
   assert.equal(opened.status, 201);
-  const window = (await opened.json()) as { id: string };
+  const maint = (await opened.json()) as { id: string };
   const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
   const started = performance.now();
   const res = await page.goto(`${d.url}/`);
@@ -155,18 +156,18 @@ test('status page in chromium: failing first, then blocked, then ok, as rows and
   assert.match((await page.locator('#probe-api-up').textContent()) ?? '', /No incidents kept\./);
 
   // Maintenance: a second badge spelled out, the window in the facts, a banner above the probes.
-  assert.equal(await broken.getAttribute('data-maintenance'), window.id);
+  assert.equal(await broken.getAttribute('data-maintenance'), maint.id);
   assert.equal(await broken.locator('.badge.maint').textContent(), 'MAINTENANCE');
-  assert.match((await broken.locator('dd.maintenance').textContent()) ?? '', new RegExp(`until \\d{4}-.*\\(${window.id}\\): fixing it <img src=x`));
+  assert.match((await broken.locator('dd.maintenance').textContent()) ?? '', new RegExp(`until \\d{4}-.*\\(${maint.id}\\): fixing it <img src=x`));
   assert.equal(await page.locator('li.probe .badge.maint').count(), 1);
   assert.equal(await brokenRow.locator('.badge.maint').textContent(), 'MAINT');
   assert.equal(await page.locator('li.row .badge.maint').count(), 1);
   const banner = page.locator('main section.banner[aria-label="maintenance"]');
-  assert.match((await banner.textContent()) ?? '', new RegExp(`Maintenance:.*${window.id} until .*: fixing it <img src=x.*\\(1 probe\\(s\\)\\)`));
+  assert.match((await banner.textContent()) ?? '', new RegExp(`Maintenance:.*${maint.id} until .*: fixing it <img src=x.*\\(1 probe\\(s\\)\\)`));
 
   // Whatever a target answers is text, never markup.
   assert.equal(await page.locator('main img').count(), 0);
-  assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss), undefined);
 
   // Status colours: text on badge at WCAG AA, in light and in dark mode.
   for (const scheme of ['light', 'dark'] as const) {
@@ -231,4 +232,86 @@ test('/status/:probe is a history page for a browser and JSON for curl', { skip 
   const json = await fetch(`${d.url}/status/api-broken`, { headers: { accept: '*/*' } });
   assert.match(json.headers.get('content-type')!, /application\/json/);
   assert.equal(((await json.json()) as { name: string }).name, 'api-broken');
+});
+
+/** The shipped profile, with its default hosts: the compose service names, which do not resolve outside the stack's network. */
+const PROFILE = join(import.meta.dirname, '..', '..', 'probes', 'mystocks.yaml');
+
+/**
+ * Where every element's box ends, the page's widest, and each probe row's bottom edge: what the
+ * fold and overflow assertions read, measured by the browser.
+ */
+async function layoutOf(page: Page) {
+  return page.evaluate(() => {
+    const overflowing = [...document.querySelectorAll('body *')]
+      .map((el) => ({ el, r: el.getBoundingClientRect() }))
+      .filter(({ r }) => r.width > 0 && r.right > window.innerWidth + 0.5)
+      .map(({ el, r }) => `${el.tagName.toLowerCase()}.${el.getAttribute('class') ?? ''} right=${Math.round(r.right)}`);
+    const rows = [...document.querySelectorAll('li.row')].map((el) => ({ probe: el.getAttribute('data-row') ?? '', bottom: el.getBoundingClientRect().bottom }));
+    const causes = [...document.querySelectorAll('li.cause')].map((el) => ({ probe: el.getAttribute('data-cause') ?? '', top: el.getBoundingClientRect().top, bottom: el.getBoundingClientRect().bottom }));
+    return {
+      innerWidth: window.innerWidth,
+      innerHeight: window.innerHeight,
+      scrollWidth: document.documentElement.scrollWidth,
+      height: document.documentElement.scrollHeight,
+      overflowing,
+      rows,
+      causes,
+      firstRowTop: document.querySelector('li.row')?.getBoundingClientRect().top ?? -1,
+    };
+  });
+}
+
+test('the DNS case with the mystocks profile: causes first, every probe row above the fold at 1280x800, nothing overflows at 390px', { skip }, async (t) => {
+  // The watchdog outside the stack's network: the profile's default hosts (prometheus, tempo,
+  // alertmanager) do not resolve here, and Docker is pointed at a socket that does not exist, so
+  // the container probes read docker_unavailable whether or not this machine runs a dockerd.
+  const dir = mkdtempSync(join(tmpdir(), 'watchdog-page-dns-'));
+  const settings = readSettings({ WATCHDOG_CONFIG: PROFILE, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', DOCKER_HOST: `unix://${join(dir, 'no-docker.sock')}`, STACK_DIR: join(dir, 'no-stack') });
+  const d = await startDaemon(settings, { logger: captureLogger('error').logger, processMetrics: false });
+  t.after(() => d.stop());
+  const states = () => d.engine.states().map((s) => `${s.spec.name}:${s.current.status}:${s.current.reason}`);
+  await waitFor('every probe of the profile has a result', () => d.engine.ready, { timeoutMs: 30_000, describe: states });
+  const probes = d.engine.states();
+  assert.ok(probes.length >= 20, `the profile has ${probes.length} probes`);
+  const prometheus = d.engine.state('prometheus-ready')!.current;
+  assert.equal(prometheus.reason, 'dns', `the DNS case needs "prometheus" not to resolve on this machine: prometheus-ready reads ${prometheus.reason}: ${prometheus.message}`);
+
+  const b = await browser(t);
+  const page = await b.newPage({ viewport: { width: 1280, height: 800 } });
+  const res = await page.goto(`${d.url}/`);
+  assert.equal(res?.status(), 200);
+
+  // Causes first: the section stands above the overview, and prometheus-ready leads a cause with the
+  // probes waiting on it listed once, under it, not as a hint per probe.
+  const wide = await layoutOf(page);
+  assert.ok(wide.causes.length >= 1, 'a causes section');
+  assert.ok(
+    wide.causes.every((c) => c.bottom <= wide.firstRowTop),
+    `causes end above the first row (${wide.firstRowTop}): ${JSON.stringify(wide.causes)}`,
+  );
+  const lead = page.locator('li.cause[data-cause="prometheus-ready"]');
+  assert.equal(await lead.count(), 1, `prometheus-ready is a cause: ${JSON.stringify(wide.causes)}`);
+  assert.match((await lead.textContent()) ?? '', /prometheus-ready/);
+  assert.match((await lead.locator('.under').textContent()) ?? '', /waiting on it \(\d+\): .*span-rate/);
+  assert.equal(await page.locator('section[aria-labelledby="causes"] .hint').count(), 0, 'no hint repeated in the causes');
+
+  // The whole profile on the first screen: every probe's row ends inside the 800px viewport.
+  assert.equal(wide.rows.length, probes.length, 'one row per probe');
+  const below = wide.rows.filter((r) => r.bottom > wide.innerHeight);
+  assert.deepEqual(below, [], `rows below the fold of ${wide.innerHeight}px`);
+  assert.ok(wide.scrollWidth <= wide.innerWidth, `horizontal scroll at 1280px: ${wide.scrollWidth} > ${wide.innerWidth}`);
+  assert.deepEqual(wide.overflowing, [], 'elements past the right edge at 1280px');
+  const lastRow = Math.max(...wide.rows.map((r) => r.bottom));
+  t.diagnostic(`1280x800: ${wide.causes.length} cause(s) from y=${Math.round(wide.causes[0]!.top)}, ${wide.rows.length} rows from y=${Math.round(wide.firstRowTop)} to y=${Math.round(lastRow)}; page ${wide.height}px high`);
+  await page.screenshot({ path: join(OUTPUT, 'mystocks-dns-1280.png') });
+
+  // A phone: nothing past the right edge, the page does not scroll sideways.
+  await page.setViewportSize({ width: 390, height: 800 });
+  const phone = await layoutOf(page);
+  assert.ok(phone.scrollWidth <= phone.innerWidth, `horizontal scroll at 390px: ${phone.scrollWidth} > ${phone.innerWidth}`);
+  assert.deepEqual(phone.overflowing, [], 'elements past the right edge at 390px');
+  t.diagnostic(`390x800: rows from y=${Math.round(phone.firstRowTop)} to y=${Math.round(Math.max(...phone.rows.map((r) => r.bottom)))}; page ${phone.height}px high`);
+  await page.screenshot({ path: join(OUTPUT, 'mystocks-dns-phone-first-screen.png') });
+  await page.screenshot({ path: join(OUTPUT, 'mystocks-dns-phone.png'), fullPage: true });
 });
