@@ -194,11 +194,9 @@ function causesSection(causes: readonly PageCause[], states: ProbeState[]): stri
   const items = causes.map((c) => {
     const st = status.get(c.probe) ?? 'failing';
     // The summary is plain text; the names under it are the links (to each probe's card below).
-    const under = [
-      `details: ${links([c.probe])}`,
-      c.sameRoot.length ? `same root: ${links(c.sameRoot)}` : '',
-      c.blocks.length ? `waiting on it (${c.blocks.length}): ${links(c.blocks)}` : '',
-    ].filter(Boolean);
+    const under = [`details: ${links([c.probe])}`, c.sameRoot.length ? `same root: ${links(c.sameRoot)}` : '', c.blocks.length ? `waiting on it (${c.blocks.length}): ${links(c.blocks)}` : ''].filter(
+      Boolean,
+    );
     return `<li class="cause ${st}" data-cause="${escapeHtml(c.probe)}">
 <p>${badge(st)}<span class="sev">${c.severity}</span> <span class="what">${escapeHtml(c.summary)}</span></p>
 <p class="under">${under.join(' · ')}</p></li>`;
@@ -209,13 +207,7 @@ ${items.join('\n')}
 </ol></section>`;
 }
 
-export function statusPage(
-  states: ProbeState[],
-  now: number,
-  maintenance?: MaintenanceLookup,
-  renderings: ProbeRenderings = sharedRenderings,
-  incidents?: PageIncidents,
-): string {
+export function statusPage(states: ProbeState[], now: number, maintenance?: MaintenanceLookup, renderings: ProbeRenderings = sharedRenderings, incidents?: PageIncidents): string {
   const status = overall(states);
   const counts = (st: ProbeStatus) => states.filter((s) => s.current.status === st).length;
   const summary = (['failing', 'blocked', 'pending', 'ok'] as const)

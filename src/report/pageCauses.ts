@@ -12,6 +12,4 @@ export interface PageCause {
   summary: string;
 }
 
-export function pageCauses(_states: ProbeState[]): PageCause[] {
-  return [];
-}
+export const pageCauses: (states: ProbeState[]) => PageCause[] = () => [];

@@ -82,112 +82,116 @@ async function badgeContrasts(page: Page): Promise<{ status: string; ratio: numb
   return colours.map((c) => ({ status: c.status, ratio: contrast(c.color, c.background) }));
 }
 
-test('status page in chromium: failing first, then blocked, then ok, as rows and as cards one anchor away; availability and incidents; maintenance shown; landmarks, contrast, phone width, no script injection', { skip }, async (t) => {
-  const d = await watchdog(t);
-  const b = await browser(t);
-  // The failing critical probe is in maintenance: it keeps its place and status, with a badge and a banner.
-  const opened = await fetch(`${d.url}/maintenance`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    body: JSON.stringify({ duration: '1h', reason: `fixing it ${XSS}`, probes: ['api-broken'] }),
-  });
-  assert.equal(opened.status, 201);
-  const maint = (await opened.json()) as { id: string };
-  const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
-  const started = performance.now();
-  const res = await page.goto(`${d.url}/`);
-  const loadMs = performance.now() - started;
-  assert.equal(res?.status(), 200);
-  const headers = res.headers();
-  assert.match(headers['content-type']!, /^text\/html/);
-  assert.match(headers['content-security-policy']!, /default-src 'none'/);
-  const html = await res.text();
-  t.diagnostic(`page: ${html.length} bytes, loaded and rendered in ${Math.round(loadMs)} ms`);
+test(
+  'status page in chromium: failing first, then blocked, then ok, as rows and as cards one anchor away; availability and incidents; maintenance shown; landmarks, contrast, phone width, no script injection',
+  { skip },
+  async (t) => {
+    const d = await watchdog(t);
+    const b = await browser(t);
+    // The failing critical probe is in maintenance: it keeps its place and status, with a badge and a banner.
+    const opened = await fetch(`${d.url}/maintenance`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ duration: '1h', reason: `fixing it ${XSS}`, probes: ['api-broken'] }),
+    });
+    assert.equal(opened.status, 201);
+    const maint = (await opened.json()) as { id: string };
+    const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
+    const started = performance.now();
+    const res = await page.goto(`${d.url}/`);
+    const loadMs = performance.now() - started;
+    assert.equal(res?.status(), 200);
+    const headers = res.headers();
+    assert.match(headers['content-type']!, /^text\/html/);
+    assert.match(headers['content-security-policy']!, /default-src 'none'/);
+    const html = await res.text();
+    t.diagnostic(`page: ${html.length} bytes, loaded and rendered in ${Math.round(loadMs)} ms`);
 
-  // Landmarks and the headline.
-  assert.equal(await page.locator('header').count(), 1);
-  assert.equal(await page.locator('main').count(), 1);
-  assert.match((await page.locator('h1').textContent()) ?? '', /stack-watchdog: failing/);
+    // Landmarks and the headline.
+    assert.equal(await page.locator('header').count(), 1);
+    assert.equal(await page.locator('main').count(), 1);
+    assert.match((await page.locator('h1').textContent()) ?? '', /stack-watchdog: failing/);
 
-  // Order: failing (critical before warning), blocked, then the rest; the overview's rows and the cards alike.
-  const expected = ['api-broken:failing', 'db-down:failing', 'after-db:blocked', 'api-up:ok', 'port-up:ok'];
-  const order = await page.$$eval('li.probe', (els) => els.map((el) => `${el.getAttribute('data-probe')}:${el.getAttribute('data-status')}`));
-  assert.deepEqual(order, expected);
-  const rowOrder = await page.$$eval('li.row', (els) => els.map((el) => `${el.getAttribute('data-row')}:${el.getAttribute('data-status')}`));
-  assert.deepEqual(rowOrder, expected);
+    // Order: failing (critical before warning), blocked, then the rest; the overview's rows and the cards alike.
+    const expected = ['api-broken:failing', 'db-down:failing', 'after-db:blocked', 'api-up:ok', 'port-up:ok'];
+    const order = await page.$$eval('li.probe', (els) => els.map((el) => `${el.getAttribute('data-probe')}:${el.getAttribute('data-status')}`));
+    assert.deepEqual(order, expected);
+    const rowOrder = await page.$$eval('li.row', (els) => els.map((el) => `${el.getAttribute('data-row')}:${el.getAttribute('data-status')}`));
+    assert.deepEqual(rowOrder, expected);
 
-  // A row: status word, name linking to the probe's card, since, value, a bar of recent runs; all rows before the first card.
-  const brokenRow = page.locator('li.row[data-row="api-broken"]');
-  assert.equal(await brokenRow.locator('.badge').first().textContent(), 'FAILING');
-  assert.equal(await brokenRow.locator('a').getAttribute('href'), '#probe-api-broken');
-  assert.match((await brokenRow.locator('time.since').textContent()) ?? '', /^\d+(ms|s)$/);
-  assert.match((await brokenRow.locator('time.since').getAttribute('datetime')) ?? '', /^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
-  assert.match((await page.locator('li.row[data-row="port-up"] .value').textContent()) ?? '', /^\d+(\.\d+)?(ms|s)$/);
-  assert.equal(await page.locator('li.row[data-row="api-up"] svg.bar rect').count(), 1);
-  assert.match((await page.locator('li.row[data-row="api-up"] svg.bar').getAttribute('aria-label')) ?? '', /last 1 runs: 1 ok/);
-  const lastRow = await page.locator('li.row').last().boundingBox();
-  const firstCard = await page.locator('li.probe').first().boundingBox();
-  assert.ok(lastRow && firstCard && lastRow.y + lastRow.height <= firstCard.y, `rows end at ${lastRow?.y}+${lastRow?.height}, the first card starts at ${firstCard?.y}`);
-  // One click away: the row's link brings the card into view.
-  await page.setViewportSize({ width: 1280, height: 400 });
-  await brokenRow.locator('a').click();
-  await page.waitForURL(/#probe-api-broken$/);
-  const card = await page.locator('#probe-api-broken').boundingBox();
-  assert.ok(card && card.y >= 0 && card.y < 400, `after the click the card is at y=${card?.y}, outside the 400px viewport`);
-  await page.setViewportSize({ width: 1280, height: 900 });
+    // A row: status word, name linking to the probe's card, since, value, a bar of recent runs; all rows before the first card.
+    const brokenRow = page.locator('li.row[data-row="api-broken"]');
+    assert.equal(await brokenRow.locator('.badge').first().textContent(), 'FAILING');
+    assert.equal(await brokenRow.locator('a').getAttribute('href'), '#probe-api-broken');
+    assert.match((await brokenRow.locator('time.since').textContent()) ?? '', /^\d+(ms|s)$/);
+    assert.match((await brokenRow.locator('time.since').getAttribute('datetime')) ?? '', /^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    assert.match((await page.locator('li.row[data-row="port-up"] .value').textContent()) ?? '', /^\d+(\.\d+)?(ms|s)$/);
+    assert.equal(await page.locator('li.row[data-row="api-up"] svg.bar rect').count(), 1);
+    assert.match((await page.locator('li.row[data-row="api-up"] svg.bar').getAttribute('aria-label')) ?? '', /last 1 runs: 1 ok/);
+    const lastRow = await page.locator('li.row').last().boundingBox();
+    const firstCard = await page.locator('li.probe').first().boundingBox();
+    assert.ok(lastRow && firstCard && lastRow.y + lastRow.height <= firstCard.y, `rows end at ${lastRow?.y}+${lastRow?.height}, the first card starts at ${firstCard?.y}`);
+    // One click away: the row's link brings the card into view.
+    await page.setViewportSize({ width: 1280, height: 400 });
+    await brokenRow.locator('a').click();
+    await page.waitForURL(/#probe-api-broken$/);
+    const card = await page.locator('#probe-api-broken').boundingBox();
+    assert.ok(card && card.y >= 0 && card.y < 400, `after the click the card is at y=${card?.y}, outside the 400px viewport`);
+    await page.setViewportSize({ width: 1280, height: 900 });
 
-  // Per probe: the status as a word, since when (relative and absolute), message, hint, value with unit, a sparkline.
-  const broken = page.locator('#probe-api-broken');
-  assert.equal(await broken.locator('.badge').first().textContent(), 'FAILING');
-  assert.match((await broken.locator('.meta').textContent()) ?? '', /since \d+(ms|s) ago \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/);
-  assert.match((await broken.locator('.message').textContent()) ?? '', /500/);
-  assert.match((await page.locator('#probe-db-down .hint').textContent()) ?? '', /What to do:/);
-  assert.match((await page.locator('#probe-after-db').textContent()) ?? '', /blocked by\s*db-down/);
-  assert.equal(await page.locator('#probe-after-db a[href="/status/db-down"]').count(), 1);
-  assert.match((await page.locator('#probe-port-up dd').first().textContent()) ?? '', /^\d+(\.\d+)?(ms|s)$/, 'a tcp probe measures seconds');
-  assert.equal(await page.locator('#probe-api-up svg.spark rect').count(), 1);
-  assert.match((await page.locator('#probe-api-up svg.spark').getAttribute('aria-label')) ?? '', /last 1 runs: 1 ok/);
+    // Per probe: the status as a word, since when (relative and absolute), message, hint, value with unit, a sparkline.
+    const broken = page.locator('#probe-api-broken');
+    assert.equal(await broken.locator('.badge').first().textContent(), 'FAILING');
+    assert.match((await broken.locator('.meta').textContent()) ?? '', /since \d+(ms|s) ago \(\d{4}-\d\d-\d\dT[\d:.]+Z\)/);
+    assert.match((await broken.locator('.message').textContent()) ?? '', /500/);
+    assert.match((await page.locator('#probe-db-down .hint').textContent()) ?? '', /What to do:/);
+    assert.match((await page.locator('#probe-after-db').textContent()) ?? '', /blocked by\s*db-down/);
+    assert.equal(await page.locator('#probe-after-db a[href="/status/db-down"]').count(), 1);
+    assert.match((await page.locator('#probe-port-up dd').first().textContent()) ?? '', /^\d+(\.\d+)?(ms|s)$/, 'a tcp probe measures seconds');
+    assert.equal(await page.locator('#probe-api-up svg.spark rect').count(), 1);
+    assert.match((await page.locator('#probe-api-up svg.spark').getAttribute('aria-label')) ?? '', /last 1 runs: 1 ok/);
 
-  // Availability over the hour, day and week, and the last incidents, from the watchdog's kept incidents.
-  assert.match((await broken.locator('.availability').textContent()) ?? '', /^Availability: 0% last hour · 0% last day · 0% last week$/);
-  assert.match((await page.locator('#probe-api-up .availability').textContent()) ?? '', /^Availability: 100% last hour · 100% last day · 100% last week$/);
-  assert.equal(await broken.locator('ul.incidents li').count(), 1);
-  assert.match((await broken.locator('ul.incidents li').textContent()) ?? '', /^\d{4}-\d\d-\d\dT[\d:.]+Z, open for \d+s: http_status: /);
-  assert.match((await page.locator('#probe-api-up').textContent()) ?? '', /No incidents kept\./);
+    // Availability over the hour, day and week, and the last incidents, from the watchdog's kept incidents.
+    assert.match((await broken.locator('.availability').textContent()) ?? '', /^Availability: 0% last hour · 0% last day · 0% last week$/);
+    assert.match((await page.locator('#probe-api-up .availability').textContent()) ?? '', /^Availability: 100% last hour · 100% last day · 100% last week$/);
+    assert.equal(await broken.locator('ul.incidents li').count(), 1);
+    assert.match((await broken.locator('ul.incidents li').textContent()) ?? '', /^\d{4}-\d\d-\d\dT[\d:.]+Z, open for \d+s: http_status: /);
+    assert.match((await page.locator('#probe-api-up').textContent()) ?? '', /No incidents kept\./);
 
-  // Maintenance: a second badge spelled out, the window in the facts, a banner above the probes.
-  assert.equal(await broken.getAttribute('data-maintenance'), maint.id);
-  assert.equal(await broken.locator('.badge.maint').textContent(), 'MAINTENANCE');
-  assert.match((await broken.locator('dd.maintenance').textContent()) ?? '', new RegExp(`until \\d{4}-.*\\(${maint.id}\\): fixing it <img src=x`));
-  assert.equal(await page.locator('li.probe .badge.maint').count(), 1);
-  assert.equal(await brokenRow.locator('.badge.maint').textContent(), 'MAINT');
-  assert.equal(await page.locator('li.row .badge.maint').count(), 1);
-  const banner = page.locator('main section.banner[aria-label="maintenance"]');
-  assert.match((await banner.textContent()) ?? '', new RegExp(`Maintenance:.*${maint.id} until .*: fixing it <img src=x.*\\(1 probe\\(s\\)\\)`));
+    // Maintenance: a second badge spelled out, the window in the facts, a banner above the probes.
+    assert.equal(await broken.getAttribute('data-maintenance'), maint.id);
+    assert.equal(await broken.locator('.badge.maint').textContent(), 'MAINTENANCE');
+    assert.match((await broken.locator('dd.maintenance').textContent()) ?? '', new RegExp(`until \\d{4}-.*\\(${maint.id}\\): fixing it <img src=x`));
+    assert.equal(await page.locator('li.probe .badge.maint').count(), 1);
+    assert.equal(await brokenRow.locator('.badge.maint').textContent(), 'MAINT');
+    assert.equal(await page.locator('li.row .badge.maint').count(), 1);
+    const banner = page.locator('main section.banner[aria-label="maintenance"]');
+    assert.match((await banner.textContent()) ?? '', new RegExp(`Maintenance:.*${maint.id} until .*: fixing it <img src=x.*\\(1 probe\\(s\\)\\)`));
 
-  // Whatever a target answers is text, never markup.
-  assert.equal(await page.locator('main img').count(), 0);
-  assert.equal(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss), undefined);
+    // Whatever a target answers is text, never markup.
+    assert.equal(await page.locator('main img').count(), 0);
+    assert.equal(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss), undefined);
 
-  // Status colours: text on badge at WCAG AA, in light and in dark mode.
-  for (const scheme of ['light', 'dark'] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    const ratios = await badgeContrasts(page);
-    assert.equal(await page.locator('li.probe .badge').count(), 6, 'cards: five status badges and one maintenance badge');
-    assert.equal(await page.locator('li.row .badge').count(), 6, 'rows: five status badges and one maintenance badge');
-    assert.ok(ratios.length >= 12, `every badge on the page is measured: ${ratios.length}`);
-    for (const r of ratios) assert.ok(r.ratio >= 4.5, `${scheme} ${r.status}: contrast ${r.ratio.toFixed(2)} < 4.5`);
-    t.diagnostic(`${scheme}: badge contrast ${[...new Set(ratios.map((r) => `${r.status} ${r.ratio.toFixed(1)}`))].join(', ')}`);
-    await page.screenshot({ path: join(OUTPUT, `status-${scheme}.png`), fullPage: true });
-  }
+    // Status colours: text on badge at WCAG AA, in light and in dark mode.
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const ratios = await badgeContrasts(page);
+      assert.equal(await page.locator('li.probe .badge').count(), 6, 'cards: five status badges and one maintenance badge');
+      assert.equal(await page.locator('li.row .badge').count(), 6, 'rows: five status badges and one maintenance badge');
+      assert.ok(ratios.length >= 12, `every badge on the page is measured: ${ratios.length}`);
+      for (const r of ratios) assert.ok(r.ratio >= 4.5, `${scheme} ${r.status}: contrast ${r.ratio.toFixed(2)} < 4.5`);
+      t.diagnostic(`${scheme}: badge contrast ${[...new Set(ratios.map((r) => `${r.status} ${r.ratio.toFixed(1)}`))].join(', ')}`);
+      await page.screenshot({ path: join(OUTPUT, `status-${scheme}.png`), fullPage: true });
+    }
 
-  // A phone: nothing scrolls sideways.
-  await page.setViewportSize({ width: 390, height: 800 });
-  await page.emulateMedia({ colorScheme: 'light' });
-  const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
-  assert.ok(widths.scroll <= widths.client, `horizontal scroll at 390px: ${widths.scroll} > ${widths.client}`);
-  await page.screenshot({ path: join(OUTPUT, 'status-phone.png'), fullPage: true });
-});
+    // A phone: nothing scrolls sideways.
+    await page.setViewportSize({ width: 390, height: 800 });
+    await page.emulateMedia({ colorScheme: 'light' });
+    const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    assert.ok(widths.scroll <= widths.client, `horizontal scroll at 390px: ${widths.scroll} > ${widths.client}`);
+    await page.screenshot({ path: join(OUTPUT, 'status-phone.png'), fullPage: true });
+  },
+);
 
 test('status page without JavaScript: the same content, and a meta refresh', { skip }, async (t) => {
   const d = await watchdog(t);
@@ -248,7 +252,11 @@ async function layoutOf(page: Page) {
       .filter(({ r }) => r.width > 0 && r.right > window.innerWidth + 0.5)
       .map(({ el, r }) => `${el.tagName.toLowerCase()}.${el.getAttribute('class') ?? ''} right=${Math.round(r.right)}`);
     const rows = [...document.querySelectorAll('li.row')].map((el) => ({ probe: el.getAttribute('data-row') ?? '', bottom: el.getBoundingClientRect().bottom }));
-    const causes = [...document.querySelectorAll('li.cause')].map((el) => ({ probe: el.getAttribute('data-cause') ?? '', top: el.getBoundingClientRect().top, bottom: el.getBoundingClientRect().bottom }));
+    const causes = [...document.querySelectorAll('li.cause')].map((el) => ({
+      probe: el.getAttribute('data-cause') ?? '',
+      top: el.getBoundingClientRect().top,
+      bottom: el.getBoundingClientRect().bottom,
+    }));
     return {
       innerWidth: window.innerWidth,
       innerHeight: window.innerHeight,
@@ -303,7 +311,9 @@ test('the DNS case with the mystocks profile: causes first, every probe row abov
   assert.ok(wide.scrollWidth <= wide.innerWidth, `horizontal scroll at 1280px: ${wide.scrollWidth} > ${wide.innerWidth}`);
   assert.deepEqual(wide.overflowing, [], 'elements past the right edge at 1280px');
   const lastRow = Math.max(...wide.rows.map((r) => r.bottom));
-  t.diagnostic(`1280x800: ${wide.causes.length} cause(s) from y=${Math.round(wide.causes[0]!.top)}, ${wide.rows.length} rows from y=${Math.round(wide.firstRowTop)} to y=${Math.round(lastRow)}; page ${wide.height}px high`);
+  t.diagnostic(
+    `1280x800: ${wide.causes.length} cause(s) from y=${Math.round(wide.causes[0]!.top)}, ${wide.rows.length} rows from y=${Math.round(wide.firstRowTop)} to y=${Math.round(lastRow)}; page ${wide.height}px high`,
+  );
   await page.screenshot({ path: join(OUTPUT, 'mystocks-dns-1280.png') });
 
   // A phone: nothing past the right edge, the page does not scroll sideways.
