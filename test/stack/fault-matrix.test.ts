@@ -863,10 +863,11 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         'container-prometheus': 'blocked:docker_unavailable',
         'container-tempo': 'blocked:docker_unavailable',
         'container-backend': 'blocked:docker_unavailable',
-        'prometheus-memory': 'blocked:dependency_failed',
+        'prometheus-memory': 'blocked:docker_unavailable',
+        'tempo-memory': 'blocked:docker_unavailable',
         'sampler-env': 'blocked:docker_unavailable',
-        // tempo-ready waits on container-tempo (issue 17): while Docker cannot be asked, Tempo's probes wait too.
-        ...behindTempoContainer,
+        // container-tempo could not be judged, which fails nothing: tempo-ready and Tempo's other probes still
+        // run and read ok (issue 20: one cause, and no healthy Tempo hidden behind it).
       },
     },
     {
