@@ -8,7 +8,7 @@ import type { Availability, Incident } from '../incidents/incidents.js';
 import { covers } from '../maintenance/windows.js';
 import { badge, escapeHtml, fillCard, fillRow, word } from './card.js';
 import { incidentView } from './incidents.js';
-import { pageCauses, type PageCause } from './pageCauses.js';
+import { causesOf, type Cause } from './causes.js';
 import type { IncidentView } from './schemas.js';
 import type { MaintenanceLookup } from './maintenance.js';
 import { sharedRenderings, type ProbeRenderings } from './rendered.js';
@@ -59,7 +59,7 @@ svg.spark{display:block;width:100%;max-width:24rem;height:2.5rem;margin-top:.3re
 .r-ok{fill:var(--ok)}.r-failing{fill:var(--failing)}.r-blocked{fill:var(--blocked)}.r-pending{fill:var(--pending)}
 .cause{border-left:.3rem solid var(--line);padding:.1rem .6rem;margin:.25rem 0;font-size:.95rem}
 .cause p{margin:0}.cause .badge{font-size:.75rem;margin-right:.3rem}
-.cause .under{color:var(--muted);font-size:.85rem}
+.cause .under,.cause .hint{color:var(--muted);font-size:.85rem}.cause .hint{color:inherit;margin:.1rem 0}
 ol.rows{font-size:.9rem;column-gap:2rem}
 @media (min-width:64rem){ol.rows{columns:2}}
 .row{display:grid;grid-template-columns:5.2rem minmax(0,1fr) 3.6rem 4.2rem 5rem;gap:.5rem;align-items:center;padding:.12rem .3rem;border-bottom:1px solid var(--line);break-inside:avoid}
@@ -183,23 +183,22 @@ function incidentsByProbe(kept: PageIncidents | undefined, limit: number): Map<s
 }
 
 /**
- * The causes above everything else: one line per probe that fails (or cannot run) on its own, with
- * the probes failing for the same root and those waiting on it as one line beneath, so an outage of
- * nineteen probes reads as the two or three things to fix. Each line links to the cause's card.
+ * The causes above everything else: one line per cause (a probe that fails, or cannot be judged, on
+ * its own, with those failing at the same root), its hint once, and the probes waiting on it as one
+ * line beneath rather than a "fix that first" each; so an outage of nineteen probes reads as the two
+ * or three things to fix. The names link to the probes' cards.
  */
-function causesSection(causes: readonly PageCause[], states: ProbeState[]): string {
+function causesSection(causes: readonly Cause[]): string {
   if (!causes.length) return '';
-  const status = new Map(states.map((s) => [s.spec.name, s.current.status]));
   const links = (names: readonly string[]) => names.map((n) => `<a href="#probe-${escapeHtml(n)}">${escapeHtml(n)}</a>`).join(', ');
   const items = causes.map((c) => {
-    const st = status.get(c.probe) ?? 'failing';
-    // The summary is plain text; the names under it are the links (to each probe's card below).
+    // The summary is plain text; the names under it are the links.
     const under = [`details: ${links([c.probe])}`, c.sameRoot.length ? `same root: ${links(c.sameRoot)}` : '', c.blocks.length ? `waiting on it (${c.blocks.length}): ${links(c.blocks)}` : ''].filter(
       Boolean,
     );
-    return `<li class="cause ${st}" data-cause="${escapeHtml(c.probe)}">
-<p>${badge(st)}<span class="sev">${c.severity}</span> <span class="what">${escapeHtml(c.summary)}</span></p>
-<p class="under">${under.join(' · ')}</p></li>`;
+    return `<li class="cause ${c.status}" data-cause="${escapeHtml(c.probe)}">
+<p>${badge(c.status)}<span class="sev">${c.severity}</span> <span class="what">${escapeHtml(c.summary)}</span></p>
+${c.hint ? `<p class="hint"><strong>What to do:</strong> ${escapeHtml(c.hint)}</p>\n` : ''}<p class="under">${under.join(' · ')}</p></li>`;
   });
   return `<section aria-labelledby="causes"><h2 id="causes">Causes (${causes.length})</h2>
 <ol class="causes">
@@ -231,7 +230,7 @@ export function statusPage(states: ProbeState[], now: number, maintenance?: Main
 <p class="summary">${states.length} probe(s): ${summary || 'none configured'}. <span id="updated">As of <time datetime="${iso(now)}">${iso(now)}</time>.</span></p></header>
 <main>
 ${banner(maintenance, states)}
-${causesSection(pageCauses(states), states)}
+${causesSection(causesOf(states))}
 <section aria-labelledby="overview"><h2 id="overview">Probes</h2>
 <ol class="rows">
 ${rows.join('\n')}
