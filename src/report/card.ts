@@ -133,7 +133,7 @@ export function row(s: ProbeState, window: Window | undefined): Card {
   const name = escapeHtml(s.spec.name);
   const since = iso(s.since);
   const maint = window ? ' <span class="badge maint" title="in a maintenance window: runs, but pages nobody">MAINT</span>' : '';
-  const head = `<li class="row ${c.status}" data-row="${name}" data-status="${c.status}" title="${escapeHtml(oneLine(c.message))}">${badge(c.status)}<span class="name"><a href="#probe-${name}">${name}</a>${maint}${why(s)}</span><time class="since" datetime="${since}" title="since ${since}">`;
+  const head = `<li class="row ${c.status}" data-row="${name}" data-status="${c.status}" title="${escapeHtml(oneLine(c.message))}">${badge(c.status)}<span class="name"><a href="#probe-${name}">${name}</a>${maint}</span>${why(s)}<time class="since" datetime="${since}" title="since ${since}">`;
   const tail = `</time><span class="value">${escapeHtml(valueText(c.value, s.spec.unit))}</span>${historyBar(s.history)}</li>`;
   return { text: [head, tail], since: s.since };
 }
@@ -141,9 +141,10 @@ export function row(s: ProbeState, window: Window | undefined): Card {
 /** Why a row is not ok, in a word: what it waits on, or its reason (bounded, so it fits beside the name). */
 function why(s: ProbeState): string {
   const c = s.current;
-  if (c.status === 'ok' || c.status === 'pending') return '';
+  // Always there, empty when ok: the row's cells keep their places in its grid.
+  if (c.status === 'ok' || c.status === 'pending') return '<span class="why"></span>';
   const dependency = c.status === 'blocked' && typeof c.details?.dependency === 'string' ? c.details.dependency : undefined;
-  return ` <span class="why">${dependency ? `waits on ${escapeHtml(dependency)}` : escapeHtml(c.reason)}</span>`;
+  return `<span class="why">${dependency ? `waits on ${escapeHtml(dependency)}` : escapeHtml(c.reason)}</span>`;
 }
 
 /** The row with its age as of `now`. */

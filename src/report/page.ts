@@ -24,7 +24,7 @@ const rank: Record<ProbeStatus, number> = { failing: 0, blocked: 1, pending: 2, 
 // and the status is always spelled out, so colour never carries it alone.
 // The overview is one line per probe and, from 64rem up, two columns read top to bottom: a profile
 // of two dozen probes then fits a 1280x800 screen under the causes. Below 40rem a row takes two lines
-// (value and bar under the name), so a phone never scrolls sideways.
+// (value, why and bar under the name), so a phone never scrolls sideways.
 const style = `
 :root{color-scheme:light dark;--bg:#fff;--fg:#1a1a1a;--muted:#555;--card:#f4f5f7;--line:#d0d4da;
 --ok:#1b6e20;--failing:#b00020;--blocked:#8a4b00;--pending:#4a5568;--maint:#4527a0;--on:#fff}
@@ -62,14 +62,14 @@ svg.spark{display:block;width:100%;max-width:24rem;height:2.5rem;margin-top:.3re
 .cause .under,.cause .hint{color:var(--muted);font-size:.85rem}.cause .hint{color:inherit;margin:.1rem 0}
 ol.rows{font-size:.9rem;column-gap:2rem}
 @media (min-width:64rem){ol.rows{columns:2}}
-.row{display:grid;grid-template-columns:5.2rem minmax(0,1fr) 3.6rem 4.2rem 5rem;gap:.5rem;align-items:center;padding:.12rem .3rem;border-bottom:1px solid var(--line);break-inside:avoid}
+.row{display:grid;grid-template-columns:5.2rem auto minmax(0,1fr) 3.6rem 4.2rem 5rem;gap:.5rem;align-items:center;padding:.12rem .3rem;border-bottom:1px solid var(--line);break-inside:avoid}
 .row .badge{font-size:.72rem;text-align:center}
-.row .name{display:flex;gap:.4rem;align-items:baseline;min-width:0}.row .name a{flex:none;max-width:100%;overflow-wrap:anywhere}
-.row .name .badge{flex:none}.row .why{min-width:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.row .why,.cause .sev{color:var(--muted);font-size:.8rem}
+.row .name{min-width:0;overflow-wrap:anywhere}.row .name .badge{margin-left:.3rem}
+.row .why{min-width:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.row .why,.cause .sev{color:var(--muted);font-size:.8rem}
 .row .since,.row .value{color:var(--muted);text-align:right;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 svg.bar{display:block;width:5rem;height:.8rem}.bar.none{color:var(--muted);font-size:.75rem}
-@media (max-width:40rem){.row{grid-template-columns:5.2rem minmax(0,1fr) auto;grid-template-areas:"st name since" ". value bar"}
-.row .badge{grid-area:st}.row .name{grid-area:name}.row .since{grid-area:since}.row .value{grid-area:value;text-align:left}.row .bar{grid-area:bar}}
+@media (max-width:40rem){.row{grid-template-columns:5.2rem minmax(0,1fr) auto;grid-template-areas:"st name since" "value why bar";row-gap:0}
+.row>.badge{grid-area:st}.row .name{grid-area:name}.row .why{grid-area:why}.row .since{grid-area:since}.row .value{grid-area:value;text-align:left}.row .bar{grid-area:bar}}
 .availability{font-size:.9rem}
 ul.incidents{margin:.2rem 0;padding-left:1.2rem;font-size:.9rem}ul.incidents li{overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;font-size:.9rem}

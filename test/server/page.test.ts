@@ -332,5 +332,6 @@ test('the DNS case with the mystocks profile: causes first, every probe row abov
   assert.deepEqual(phone.overflowing, [], 'elements past the right edge at 390px');
   t.diagnostic(`390x800: rows from y=${Math.round(phone.firstRowTop)} to y=${Math.round(Math.max(...phone.rows.map((r) => r.bottom)))}; page ${phone.height}px high`);
   await page.screenshot({ path: join(OUTPUT, 'mystocks-dns-phone-first-screen.png') });
+  await page.locator('section[aria-labelledby="overview"]').screenshot({ path: join(OUTPUT, 'mystocks-dns-phone-rows.png') });
   await page.screenshot({ path: join(OUTPUT, 'mystocks-dns-phone.png'), fullPage: true });
 });
