@@ -113,13 +113,15 @@ function fillAges(kept: Card, now: number): string {
   return kept.lastRun === undefined ? since : since + formatSeconds(Math.max(0, now - kept.lastRun)) + tail!;
 }
 
-/** Recent runs as equal cells, oldest left and newest at the right edge: colour and tooltip are the run's status. */
+/** Recent runs as equal cells, oldest left and newest at the right edge, coloured by the run's status. */
 export function historyBar(history: ProbeResult[], runs = BAR_RUNS): string {
   const recent = history.slice(0, runs).reverse();
   if (!recent.length) return '<span class="bar none">no runs yet</span>';
   const w = 4;
   const offset = runs - recent.length;
-  const cells = recent.map((r, i) => `<rect class="r-${r.status}" x="${(offset + i) * w}" y="0" width="${w - 1}" height="10">${barTitle(r)}</rect>`).join('');
+  // No tooltip per cell, unlike the card's chart: twenty of them per row would double the page's size
+  // at 1,000 probes, and the card one click away has them.
+  const cells = recent.map((r, i) => `<rect class="r-${r.status}" x="${(offset + i) * w}" y="0" width="${w - 1}" height="10"/>`).join('');
   return `<svg class="bar" role="img" aria-label="${escapeHtml(runsLabel(recent))}" viewBox="0 0 ${runs * w} 10" preserveAspectRatio="none">${cells}</svg>`;
 }
 

@@ -142,7 +142,8 @@ function probePieces(s: ProbeState, maintenance: MaintenanceLookup | undefined, 
 /** What the page shows of the kept incidents: each probe's availability and its last few incidents. */
 export interface PageIncidents {
   list(): Incident[];
-  availability(probe: string, now: number): Availability;
+  /** Every probe's availability as of `now`, looked up by name. */
+  availabilities(now: number): (probe: string) => Availability;
 }
 
 /** Incidents a card lists; the rest are on the probe's own page and in GET /incidents. */
@@ -163,11 +164,11 @@ function incidentItem(i: IncidentView): string {
 }
 
 /** A card's availability and last incidents (they follow the clock and the kept incidents, not the probe's version). */
-function keptSection(probe: string, now: number, kept: PageIncidents, incidents: Incident[], total: number): string {
+function keptSection(probe: string, now: number, availability: Availability, incidents: Incident[], total: number): string {
   const items = incidents.map((i) => incidentItem(incidentView(i, now)));
   const more = total > items.length ? ` <a href="/status/${encodeURIComponent(probe)}">${total - items.length} more</a>` : '';
   const list = items.length ? `<p class="kept">Last incidents:${more}</p><ul class="incidents">${items.join('')}</ul>` : '<p class="kept">No incidents kept.</p>';
-  return availabilityLine(kept.availability(probe, now)) + list;
+  return availabilityLine(availability) + list;
 }
 
 /** Each probe's newest incidents, in one pass over the kept ones: up to `limit` each, and how many there are. */
@@ -220,9 +221,10 @@ export function statusPage(states: ProbeState[], now: number, maintenance?: Main
   const pieces = ordered.map((s) => probePieces(s, maintenance, renderings));
   const rows = pieces.map((p) => fillRow(p.row, now));
   const kept = incidentsByProbe(incidents, CARD_INCIDENTS);
+  const availability = incidents?.availabilities(now);
   const cards = ordered.map((s, i) => {
     const mine = kept.get(s.spec.name);
-    return fillCard(pieces[i]!.card, now, incidents ? keptSection(s.spec.name, now, incidents, mine?.latest ?? [], mine?.total ?? 0) : '');
+    return fillCard(pieces[i]!.card, now, availability ? keptSection(s.spec.name, now, availability(s.spec.name), mine?.latest ?? [], mine?.total ?? 0) : '');
   });
   return layout(
     title,
@@ -256,7 +258,7 @@ function historyTable(caption: string, rows: ProbeResult[]): string {
 export function probePage(s: ProbeState, now: number, maintenance?: MaintenanceLookup, renderings: ProbeRenderings = sharedRenderings, incidents?: PageIncidents): string {
   const name = escapeHtml(s.spec.name);
   const mine = incidentsByProbe(incidents, PROBE_PAGE_INCIDENTS).get(s.spec.name);
-  const kept = incidents ? `${availabilityLine(incidents.availability(s.spec.name, now))}${incidentTable(mine?.latest ?? [], now)}` : '';
+  const kept = incidents ? `${availabilityLine(incidents.availabilities(now)(s.spec.name))}${incidentTable(mine?.latest ?? [], now)}` : '';
   return layout(
     `${word[s.current.status]}: ${s.spec.name}`,
     `<header><p><a href="/">← all probes</a></p><h1>${name}</h1>
