@@ -134,7 +134,7 @@ function banner(maintenance: MaintenanceLookup | undefined, states: ProbeState[]
   return `<section class="banner" aria-label="maintenance"><strong>Maintenance:</strong> probes below marked MAINTENANCE run and show their real status, but page nobody.<ul>${items.join('')}</ul></section>`;
 }
 
-/** A probe's row and card for one request: the kept pieces, with their ages as of `now`. */
+/** A probe's kept rendering (its row and card without their ages) under the window covering it now. */
 function probePieces(s: ProbeState, maintenance: MaintenanceLookup | undefined, renderings: ProbeRenderings) {
   return renderings.of(s, maintenance?.covering(s));
 }
