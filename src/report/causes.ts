@@ -12,14 +12,15 @@ export type Cause = CauseView;
  * What failures share a root: the same reason at the same place. Name resolution is one root whatever
  * the name: when several of the stack's service names stop resolving at once, the resolver or the
  * network the watchdog is on is what broke, not each service. There is one Docker Engine per watchdog.
- * Anything else shares a root only with failures of the same reason at the same host:port, which the
- * transport puts in `details.target`.
+ * Anything else shares a root only with failures of the same reason at the same `details.root` (a kind
+ * that knows the shared cause names it) or the same host:port, which the transport puts in `details.target`.
  */
 function rootOf(r: ProbeResult): string | null {
   if (r.reason === 'dns') return 'dns';
   if (r.reason === 'docker_unavailable') return 'docker';
-  const target = r.details?.target;
-  return typeof target === 'string' ? `${r.reason}@${target}` : null;
+  // A kind that knows the root better names it (Compose v1 dropping every service's memory limit).
+  const root = r.details?.root ?? r.details?.target;
+  return typeof root === 'string' ? `${r.reason}@${root}` : null;
 }
 
 /** A cause of its own: failing, or blocked by something other than a dependency (it could not be judged). */

@@ -122,7 +122,8 @@ export const CauseView = Type.Object(
     hint: Type.String({ description: "What to do: the leading probe's hint, or one for the whole group (several host names that do not resolve: the network)." }),
     severity: Severity,
     root: Type.Union([Type.String(), Type.Null()], {
-      description: 'What the members share: "dns" (names that do not resolve), "docker" (the Engine cannot be asked), "<reason>@<host:port>"; null: a cause of one probe.',
+      description:
+        'What the members share: "dns" (names that do not resolve), "docker" (the Engine cannot be asked), "<reason>@<host:port>", "no_limit@compose-v1:<project>" (Compose v1 dropped the limits); null: a cause of one probe.',
     }),
     sameRoot: Type.Array(Type.String(), { description: 'The other probes that fail for the same reason at the same root.' }),
     blocks: Type.Array(Type.String(), { description: 'Every probe blocked behind the members, through any chain of dependsOn.' }),

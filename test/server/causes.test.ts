@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { causesOf } from '../../src/report/causes.js';
@@ -161,4 +161,42 @@ test('watchdog check prints the causes first, then the table', async (t) => {
   assert.ok(out.stdout.startsWith('CAUSES (4): fix these first\nFAIL prom-ready, tempo-ready, am: '), out.stdout);
   assert.ok(out.stdout.indexOf('BLOCKED box, box-memory: the Docker Engine is unreachable') < out.stdout.indexOf('\nPROBE '), out.stdout);
   assert.match(out.stdout, /^after-box\s+http\s+OK/m);
+});
+
+test("the mystocks profile off the stack's network: one root for the four names, the nine Prometheus probes under prometheus-ready", async (t) => {
+  const profile = readFileSync(join(import.meta.dirname, '..', '..', 'probes', 'mystocks.yaml'), 'utf8');
+  const { engine, close } = engineFor(profile, {
+    env: {
+      ...env,
+      PROMETHEUS_URL: `http://${PROM}:9090`,
+      ALERTMANAGER_URL: `http://${AM}:9093`,
+      TEMPO_URL: `http://${TEMPO}:3200`,
+      TEMPO_OTLP_GRPC: `${TEMPO}:4317`,
+      TEMPO_OTLP_HTTP: `http://${TEMPO}:4318`,
+      WATCHDOG_ALERT_MODE: 'off',
+    },
+  });
+  t.after(close);
+  const states = await engine.runOnce();
+  const causes = causesOf(states);
+  const seen = JSON.stringify(causes, null, 1);
+  const dns = causes[0]!;
+  assert.equal(dns.root, 'dns', seen);
+  assert.deepEqual([dns.probe, ...dns.sameRoot].sort(), ['alertmanager', 'otlp-grpc-port', 'prometheus-ready', 'tempo-ready'], seen);
+  const prom = dns.members.find((m) => m.probe === 'prometheus-ready')!;
+  assert.deepEqual([...prom.blocks].sort(), ['alert-path', 'app-requests', 'dashboards', 'dead-rules', 'rule-groups', 'sampling-ratio', 'span-rate', 'stack-config', 'tempo-metrics-target'], seen);
+  assert.equal(dns.probe, 'prometheus-ready', 'the member most probes wait on leads');
+  assert.match(dns.summary, new RegExp(`^prometheus-ready, .*: cannot resolve ${PROM}, .*: 13 probes wait on them$`));
+  // The rest is Docker, one cause; nothing else is red.
+  assert.deepEqual(
+    causes.slice(1).map((c) => [c.root, c.probe, c.sameRoot.length]),
+    [['docker', 'container-prometheus', 5]],
+    seen,
+  );
+  const accounted = new Set(causes.flatMap((c) => [c.probe, ...c.sameRoot, ...c.blocks]));
+  assert.deepEqual(
+    states.filter((s) => s.current.status !== 'ok' && !accounted.has(s.spec.name)).map((s) => s.spec.name),
+    [],
+    'every probe that is not ok is under a cause',
+  );
 });
