@@ -169,7 +169,7 @@ test(
     assert.match((await banner.textContent()) ?? '', new RegExp(`Maintenance:.*${maint.id} until .*: fixing it <img src=x.*\\(1 probe\\(s\\)\\)`));
 
     // Whatever a target answers is text, never markup: in the cards and in the causes above them.
-  assert.match((await page.locator('li.cause[data-cause="api-broken"] .what').textContent()) ?? '', /<img src=x onerror=/);
+    assert.match((await page.locator('li.cause[data-cause="api-broken"] .what').textContent()) ?? '', /<img src=x onerror=/);
     assert.equal(await page.locator('main img').count(), 0);
     assert.equal(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss), undefined);
 
