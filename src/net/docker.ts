@@ -111,15 +111,8 @@ export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls 
     // A DOCKER_HOST we cannot use fails every call the same way, not the daemon's start:
     // only the container probes depend on it, and they say why.
     if ('unsupported' in target) throw new DockerUnavailableError(target.unsupported, 'unsupported_host');
-    const conn = target.conn;
-    const fresh = (agent ??= freshConnections(conn));
-    // A connection closed mid-call says the Engine went away during it (dockerd killed while a one-shot
-    // stats call waited for its sample), not what is wrong now: one more GET says that (no socket, nothing
-    // listening, or an answer). Safe to repeat, and only after a reset: a run still makes one call otherwise.
-    return engineGet(conn, fresh, path, signal, raw).catch((err: unknown) => {
-      if (signal.aborted || !['ECONNRESET', 'EPIPE'].includes((err as { code?: string }).code ?? '')) throw err;
-      return engineGet(conn, fresh, path, signal, raw);
-    });
+    agent ??= freshConnections(target.conn);
+    return engineGet(target.conn, agent, path, signal, raw);
   };
   return {
     endpoint,
