@@ -33,18 +33,12 @@ function discoveryView(discovery: DiscoveryStatus): NonNullable<StatusReport['di
 }
 
 /**
- * `statusReport` as JSON text, the same document field for field, joined from each probe's kept JSON
- * (`GET /status`): rendering and serialising 1,000 probe views took most of a request's time.
+ * `statusReport` as JSON text, the same document field for field, joined from each probe's kept JSON:
+ * rendering and serialising 1,000 probe views took most of a request's time. GET /status sends the bytes.
  */
-export function statusReportJson(
-  states: ProbeState[],
-  now: number,
-  discovery?: DiscoveryStatus,
-  maintenance?: MaintenanceLookup,
-  renderings: ProbeRenderings = sharedRenderings,
-): { status: StatusReport['status']; json: string } {
-  const { status, head, probes, tail } = statusReportParts(states, now, discovery, maintenance, renderings);
-  return { status, json: head + probes.map((r) => r.json).join(',') + tail };
+export function statusReportJson(...args: Parameters<typeof statusReportBytes>): { status: StatusReport['status']; json: string } {
+  const { status, body } = statusReportBytes(...args);
+  return { status, json: body.toString('utf8') };
 }
 
 const COMMA = Buffer.from(',');
@@ -62,23 +56,17 @@ export function statusReportBytes(
   maintenance?: MaintenanceLookup,
   renderings: ProbeRenderings = sharedRenderings,
 ): { status: StatusReport['status']; body: Buffer } {
-  const { status, head, probes, tail } = statusReportParts(states, now, discovery, maintenance, renderings);
-  const parts: Buffer[] = [Buffer.from(head)];
-  probes.forEach((r, i) => (i ? parts.push(COMMA, r.jsonBytes) : parts.push(r.jsonBytes)));
-  parts.push(Buffer.from(tail));
-  return { status, body: Buffer.concat(parts) };
-}
-
-function statusReportParts(states: ProbeState[], now: number, discovery: DiscoveryStatus | undefined, maintenance: MaintenanceLookup | undefined, renderings: ProbeRenderings) {
   const status = overall(states);
-  // Causes are worked out at every request: they change with any probe, and grouping a thousand is cheap next to the probes' JSON.
-  const head = `{"status":${JSON.stringify(status)},"generatedAt":${JSON.stringify(iso(now))},"causes":${JSON.stringify(causesOf(states))},"probes":[`;
+  const parts: Buffer[] = [Buffer.from(`{"status":${JSON.stringify(status)},"generatedAt":${JSON.stringify(iso(now))},"probes":[`)];
   // With no window open no probe is covered: the lookup per probe is skipped.
   const open = maintenance?.active.length ? maintenance : undefined;
-  const probes = states.map((s) => renderings.of(s, open?.covering(s)));
+  states.forEach((s, i) => {
+    if (i) parts.push(COMMA);
+    parts.push(renderings.of(s, open?.covering(s)).jsonBytes);
+  });
   const windows = maintenance ? `,"maintenance":${JSON.stringify(maintenance.active.map((w) => windowView(w, states)))}` : '';
-  const tail = `]${windows}${discovery ? `,"discovery":${JSON.stringify(discoveryView(discovery))}` : ''}}`;
-  return { status, head, probes, tail };
+  parts.push(Buffer.from(`]${windows}${discovery ? `,"discovery":${JSON.stringify(discoveryView(discovery))}` : ''}}`));
+  return { status, body: Buffer.concat(parts) };
 }
 
 function historyEntry(r: ProbeResult) {
