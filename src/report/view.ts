@@ -57,7 +57,9 @@ export function statusReportBytes(
   renderings: ProbeRenderings = sharedRenderings,
 ): { status: StatusReport['status']; body: Buffer } {
   const status = overall(states);
-  const parts: Buffer[] = [Buffer.from(`{"status":${JSON.stringify(status)},"generatedAt":${JSON.stringify(iso(now))},"probes":[`)];
+  // Causes are worked out at every request: they change with any probe, and grouping a thousand is cheap next to the probes' JSON.
+  const head = `{"status":${JSON.stringify(status)},"generatedAt":${JSON.stringify(iso(now))},"causes":${JSON.stringify(causesOf(states))},"probes":[`;
+  const parts: Buffer[] = [Buffer.from(head)];
   // With no window open no probe is covered: the lookup per probe is skipped.
   const open = maintenance?.active.length ? maintenance : undefined;
   states.forEach((s, i) => {
