@@ -132,9 +132,9 @@ function untilAborted(pending: Promise<Dispatcher.ResponseData>, signal: AbortSi
         if (signal.aborted) discard(res.body);
         else resolve(res);
       },
-      (err: unknown) => {
+      (err: Error) => {
         signal.removeEventListener('abort', onAbort);
-        reject(err as Error);
+        reject(err);
       },
     );
   });
