@@ -1,15 +1,9 @@
 // Read-only Docker Engine access (inspect, stats, the last log lines). The watchdog never execs into a container:
 // inspect answers what the guide's `docker exec ... env` asked, without a shell.
 import { readFileSync } from 'node:fs';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-
-// The Engine API is read with node:http, not dockerode: four GETs (list, inspect, one-shot stats, logs)
-// are all the watchdog asks, and dockerode brought docker-modem with ssh2, @grpc/grpc-js, protobufjs and
-// tar-fs for the features it does not use: +26 MiB of RSS measured, a third of the daemon's idle process
-// (issue 21 §3's budget is 80 MiB idle with the shipped profile, which has container probes). The answers
-// are read as docker-modem read them (JSON when the body parses, the bytes otherwise; a status other than
-// 200 is an error carrying `statusCode` and the body as `json`), so `classify` says the same things.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import Docker from 'dockerode';
 
 /**
  * Docker itself cannot be asked: no socket, permission denied, daemon stopped, or something other
@@ -103,22 +97,22 @@ export interface DockerTls {
 }
 
 export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls }): DockerClient {
-  const target = targetFromHost(opts.dockerHost, opts.tls);
+  const target = modemFromHost(opts.dockerHost, opts.tls);
   const { endpoint } = target;
-  // The agent is made on first use so that a daemon without Docker probes never touches the socket.
-  let agent: HttpAgent | undefined;
-  const get = (path: string, signal: AbortSignal, raw = false): Promise<unknown> => {
+  // dockerode is created on first use so that a daemon without Docker probes never touches the socket.
+  let docker: Docker | undefined;
+  const client = () => {
     // A DOCKER_HOST we cannot use fails every call the same way, not the daemon's start:
     // only the container probes depend on it, and they say why.
     if ('unsupported' in target) throw new DockerUnavailableError(target.unsupported, 'unsupported_host');
-    agent ??= freshConnections(target.conn);
-    return engineGet(target.conn, agent, path, signal, raw);
+    // docker-modem takes an `agent`; @types/dockerode does not list it.
+    return (docker ??= new Docker({ ...target.modemOptions, agent: freshConnections(target.modemOptions) } as Docker.DockerOptions));
   };
   return {
     endpoint,
     async inspect(container, signal) {
       try {
-        const answer: unknown = await get(`/containers/${encodeURIComponent(container)}/json`, signal);
+        const answer: unknown = await client().getContainer(container).inspect({ abortSignal: signal });
         return expectShape<ContainerInspect>(answer, (a) => isObject(a.State) && isObject(a.HostConfig) && isObject(a.Config), endpoint);
       } catch (err) {
         throw classify(err, container, endpoint, signal);
@@ -126,7 +120,7 @@ export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls 
     },
     async list(labels, signal) {
       try {
-        const answer: unknown = await get(`/containers/json?${new URLSearchParams({ all: 'true', filters: JSON.stringify({ label: labels }) })}`, signal);
+        const answer: unknown = await client().listContainers({ all: true, filters: JSON.stringify({ label: labels }), abortSignal: signal } as Docker.ContainerListOptions);
         if (!Array.isArray(answer) || !answer.every((c) => isObject(c) && typeof c.Id === 'string' && Array.isArray(c.Names))) {
           throw new DockerUnavailableError(`something answered at ${endpoint}, but not as the Docker Engine API does`, 'not_docker');
         }
@@ -138,7 +132,9 @@ export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls 
     async stats(container, signal) {
       try {
         // one-shot: the default call waits for a second sample (about 2 s) to compute CPU deltas.
-        const answer: unknown = await get(`/containers/${encodeURIComponent(container)}/stats?stream=false&one-shot=true`, signal);
+        // docker-modem takes abortSignal; @types/dockerode does not list it, so it rides in a variable.
+        const options = { stream: false as const, 'one-shot': true, abortSignal: signal };
+        const answer: unknown = await client().getContainer(container).stats(options);
         return expectShape<ContainerStats>(answer, (a) => isObject(a.memory_stats), endpoint);
       } catch (err) {
         throw classify(err, container, endpoint, signal);
@@ -146,9 +142,9 @@ export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls 
     },
     async logs(container, tail, signal) {
       try {
-        // follow=false answers one body and ends. Kept as bytes even when they parse as JSON (a TTY container's
-        // log may be one JSON line): the frames are read below.
-        const answer: unknown = await get(`/containers/${encodeURIComponent(container)}/logs?stdout=true&stderr=true&follow=false&tail=${tail}`, signal, true);
+        // follow: false answers one body and ends; docker-modem takes abortSignal (not in @types/dockerode).
+        const options = { stdout: true, stderr: true, follow: false as const, tail, abortSignal: signal };
+        const answer: unknown = await client().getContainer(container).logs(options);
         if (!Buffer.isBuffer(answer)) throw new DockerUnavailableError(`something answered at ${endpoint}, but not as the Docker Engine API does`, 'not_docker');
         const text = demultiplex(answer).toString('utf8');
         return text.length > LOG_BYTES ? text.slice(-LOG_BYTES) : text;
@@ -184,28 +180,17 @@ export function demultiplex(body: Buffer): Buffer {
  * after dockerd stopped would then fail on the pooled socket ("closed without an answer") instead of
  * saying what is wrong now (no socket, refused). Probes call a few times a minute: reuse saves nothing.
  */
-function freshConnections(conn: Connection): HttpAgent {
-  return conn.protocol === 'https' ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
+function freshConnections(options: Docker.DockerOptions): HttpAgent {
+  return options.protocol === 'https' ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
 }
 
-/** Where and how the Engine is reached: a unix socket, or a host and port over http or https (with TLS client files). */
-interface Connection {
-  protocol: 'http' | 'https';
-  socketPath?: string;
-  host?: string;
-  port?: number;
-  ca?: string;
-  cert?: string;
-  key?: string;
-}
+type Target = { modemOptions: Docker.DockerOptions; endpoint: string } | { unsupported: string; endpoint: string };
 
-type Target = { conn: Connection; endpoint: string } | { unsupported: string; endpoint: string };
-
-function targetFromHost(dockerHost: string | undefined, tls?: DockerTls): Target {
-  if (!dockerHost) return { conn: { protocol: 'http', socketPath: '/var/run/docker.sock' }, endpoint: 'unix:///var/run/docker.sock' };
+function modemFromHost(dockerHost: string | undefined, tls?: DockerTls): Target {
+  if (!dockerHost) return { modemOptions: { socketPath: '/var/run/docker.sock' }, endpoint: 'unix:///var/run/docker.sock' };
   if (dockerHost.startsWith('unix://')) {
     const socketPath = dockerHost.slice('unix://'.length);
-    return { conn: { protocol: 'http', socketPath }, endpoint: dockerHost };
+    return { modemOptions: { socketPath }, endpoint: dockerHost };
   }
   if (/^(tcp|http|https):\/\//.test(dockerHost)) {
     let u: URL;
@@ -215,66 +200,22 @@ function targetFromHost(dockerHost: string | undefined, tls?: DockerTls): Target
       return { unsupported: `DOCKER_HOST "${dockerHost}" is not a valid address`, endpoint: dockerHost };
     }
     return {
-      conn: tls
+      modemOptions: tls
         ? { host: u.hostname, port: Number(u.port || 2376), protocol: 'https', ca: tls.ca, cert: tls.cert, key: tls.key }
         : { host: u.hostname, port: Number(u.port || 2375), protocol: u.protocol === 'https:' ? 'https' : 'http' },
       endpoint: dockerHost,
     };
   }
-  // ssh:// would need an SSH transport, npipe:// is Windows: say so instead of
+  // ssh:// would need the SSH transport's native parts, npipe:// is Windows: say so instead of
   // silently dialling port 2375 on the wrong host.
   return { unsupported: `DOCKER_HOST "${dockerHost}" is not supported: use unix:///path/to/docker.sock or tcp://host:port`, endpoint: dockerHost };
-}
-
-/** An answer other than 200, as docker-modem reported it: the status, and the body (parsed when JSON) for the message. */
-class EngineStatusError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly json: unknown,
-  ) {
-    super(`(HTTP code ${statusCode})`);
-  }
-}
-
-/**
- * One GET to the Engine API. The answer's body parsed as JSON when it parses (`raw`: never), otherwise its
- * bytes; a status other than 200 rejects with an EngineStatusError; a connection error rejects with Node's
- * error (its `code`: ENOENT, ECONNREFUSED, ...); `signal` aborts the call and the body's reading.
- */
-function engineGet(conn: Connection, agent: HttpAgent, path: string, signal: AbortSignal, raw: boolean): Promise<unknown> {
-  const { protocol, ...where } = conn;
-  const options: RequestOptions = { ...where, agent, path, method: 'GET', signal };
-  return new Promise((resolve, reject) => {
-    const req = (protocol === 'https' ? httpsRequest : httpRequest)(options, (res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      // A connection closed mid-body ends without 'end': the request's error (or this) says so.
-      res.on('aborted', () => reject(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' })));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        let answer: unknown = body;
-        if (!raw) {
-          try {
-            answer = JSON.parse(body.toString('utf8'));
-          } catch {
-            // Not JSON: the bytes, as docker-modem gave them.
-          }
-        }
-        if (res.statusCode === 200) resolve(answer);
-        else reject(new EngineStatusError(res.statusCode ?? 0, answer));
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x) && !Buffer.isBuffer(x);
 }
 
-/** `engineGet` hands back a Buffer when the body is not JSON: then it was not the Engine that answered. */
+/** docker-modem hands back a Buffer when the body is not JSON: then it was not the Engine that answered. */
 function expectShape<T>(answer: unknown, ok: (a: Record<string, unknown>) => boolean, endpoint: string): T {
   if (isObject(answer) && ok(answer)) return answer as T;
   throw new DockerUnavailableError(`something answered at ${endpoint}, but not as the Docker Engine API does`, 'not_docker');

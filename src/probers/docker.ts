@@ -12,7 +12,7 @@ export { DockerEndpoint } from '../core/fields.js';
 
 /**
  * Docker's own rule for names (plus hex ids). It also keeps the name from steering the request:
- * it goes into the Engine API's URL path (escaped there too, src/net/docker.ts).
+ * dockerode pastes it into the URL path unescaped.
  */
 export const ContainerName = Type.String({
   pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$',

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { fileTail, onExit } from './process.js';
 
 // The docker CLI (not dockerode) on purpose: test fixtures then cannot share a
-// bug with the code under test, which reads the Engine API itself (src/net/docker.ts).
+// bug with the code under test, which uses dockerode.
 
 const execFileP = promisify(execFile);
 
