@@ -60,7 +60,7 @@ const post = (d: Daemon, body: unknown, token = TOKEN) =>
   fetch(`${d.url}/maintenance`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
 
 async function metric(d: Daemon, probe: string): Promise<string | undefined> {
-  const value = parseExposition(await (await fetch(`${d.url}/metrics`)).text()).value('watchdog_probe_maintenance', { probe });
+  const value = parseExposition(await (await fetch(`${d.url}/metrics`)).text()).value('watchdog_probe_maintenance', { probe, stack: d.stack.name });
   return value === undefined ? undefined : String(value);
 }
 
