@@ -123,10 +123,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const alerting = startAlerting({ engine, config: () => config, http, logger, now, timers, instance: hostname(), stack: stack.name, externalUrl: settings.externalUrl, registry, inMaintenance });
   // A window that opens or ends changes what should be firing: post now, not at the next renewal.
   maintenance.on('change', () => void alerting.flush());
-  logger.info(
-    { url, stack: stack.name, stackSource: stack.source, probes: config.probes.length, disabled: config.disabled, files: config.files, version: settings.version },
-    'stack-watchdog started',
-  );
+  logger.info({ url, stack: stack.name, stackSource: stack.source, probes: config.probes.length, disabled: config.disabled, files: config.files, version: settings.version }, 'stack-watchdog started');
 
   let reloading: Promise<boolean> | undefined;
   const reload = async (): Promise<boolean> => {

@@ -135,11 +135,7 @@ export function probeLines(kindGauges: ReadonlyMap<string, GaugeDecl>, defaultLa
  * instead of joining a 1 MB string, measuring it and encoding it again on the socket. Probes a
  * reload removed drop out on the next scrape.
  */
-export function probeExposition(
-  states: () => ProbeState[],
-  kindGauges: ReadonlyMap<string, GaugeDecl>,
-  linesOf: (s: ProbeState) => readonly string[],
-): () => Buffer[] {
+export function probeExposition(states: () => ProbeState[], kindGauges: ReadonlyMap<string, GaugeDecl>, linesOf: (s: ProbeState) => readonly string[]): () => Buffer[] {
   const gaugeNames = [...kindGauges.keys()];
   const headers = [
     ...families.map((f) => `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`),

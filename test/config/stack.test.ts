@@ -20,8 +20,7 @@ test('WATCHDOG_STACK: taken as given when label-safe, refused by name otherwise'
     assert.throws(
       () => readSettings({ WATCHDOG_STACK: bad }),
       (err: unknown) =>
-        err instanceof SettingsError &&
-        err.message === `WATCHDOG_STACK: "${bad}" is not a stack name: letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters`,
+        err instanceof SettingsError && err.message === `WATCHDOG_STACK: "${bad}" is not a stack name: letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters`,
       bad,
     );
   }
@@ -45,7 +44,7 @@ test('the fallbacks in order: COMPOSE_PROJECT_NAME, the discover block\'s projec
   );
 });
 
-test("in a container: its own com.docker.compose.project label, read from the real dockerd", async (t) => {
+test('in a container: its own com.docker.compose.project label, read from the real dockerd', async (t) => {
   if (!(await dockerAvailable())) return t.skip('dockerd or the test image is missing (scripts/ensure-services.sh starts dockerd)');
   const name = uniqueName('stack-own');
   const { id } = await runContainer({ name, labels: { 'com.docker.compose.project': 'shop-staging' } });

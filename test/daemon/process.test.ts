@@ -27,7 +27,10 @@ test('reload: SIGHUP and file changes apply a good config; a bad one is refused 
   t.after(() => w.child.kill('SIGKILL'));
   await eventually(() => w.logs.filter((l) => l.msg === 'probe ok').length === 2, 'both probes ok');
   // No WATCHDOG_STACK, no compose project, no discover block: the documented default, said at start.
-  assert.ok(w.logs.some((l) => l.msg === 'stack-watchdog started' && l.stack === 'default' && l.stackSource === 'default'), JSON.stringify(w.logs[0]));
+  assert.ok(
+    w.logs.some((l) => l.msg === 'stack-watchdog started' && l.stack === 'default' && l.stackSource === 'default'),
+    JSON.stringify(w.logs[0]),
+  );
   assert.match(await metrics(w.url), /watchdog_probe_success\{probe="second",kind="http",stack="default"\} 1/);
 
   // A file change: "second" removed, "third" added.
