@@ -41,7 +41,10 @@ test('a failing probe pages through Prometheus and Alertmanager, and resolves wh
 
   const dir = mkdtempSync(join(tmpdir(), 'watchdog-e2e-'));
   writeFileSync(join(dir, 'p.yaml'), `probes:\n  - { name: checkout-api, kind: http, url: "${target.url}/", interval: 1s, timeout: 500ms, severity: critical }\n`);
-  const watchdog = await startDaemon(readSettings({ WATCHDOG_CONFIG: dir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_STACK: 'shop' }), { logger: captureLogger('warn').logger, processMetrics: false });
+  const watchdog = await startDaemon(readSettings({ WATCHDOG_CONFIG: dir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_STACK: 'shop' }), {
+    logger: captureLogger('warn').logger,
+    processMetrics: false,
+  });
   t.after(() => watchdog.stop());
 
   const am = await startAlertmanager();
