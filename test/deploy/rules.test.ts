@@ -87,8 +87,14 @@ test('the unit tests fail when the severity join loses the stack (two stacks beh
 
 test('the unit tests fail when an alert stops naming its stack', () => {
   for (const [edit, name] of [
-    [(s: string) => s.replace('Probe {{ $labels.probe }} of stack {{ $labels.stack }} is failing:', 'Probe {{ $labels.probe }} is failing:'), /name: two stacks behind one address alert apart, each naming its stack/],
-    [(s: string) => s.replace('The watchdog of stack {{ with $labels.stack }}', 'The watchdog {{ with $labels.stack }}'), /name: watchdog down after 2m of failed scrapes, naming the stack it last reported/],
+    [
+      (s: string) => s.replace('Probe {{ $labels.probe }} of stack {{ $labels.stack }} is failing:', 'Probe {{ $labels.probe }} is failing:'),
+      /name: two stacks behind one address alert apart, each naming its stack/,
+    ],
+    [
+      (s: string) => s.replace('The watchdog of stack {{ with $labels.stack }}', 'The watchdog {{ with $labels.stack }}'),
+      /name: watchdog down after 2m of failed scrapes, naming the stack it last reported/,
+    ],
     // WatchdogDown without the join: up has no stack, so the alert loses it.
     [(s: string) => s.replace('* on (job, instance) group_left (stack)', '* on (job, instance)'), /name: watchdog down after 2m of failed scrapes, naming the stack it last reported/],
   ] as const) {
