@@ -331,11 +331,16 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
   }
 
-  /** A probe whose dependency is failing (or itself blocked) is not run: one outage, one failure. */
+  /**
+   * A probe whose dependency fails (or is blocked behind a failure) is not run: one outage, one failure.
+   * A dependency blocked for its own reason (the Docker Engine cannot be asked, the stack folder is not
+   * mounted) failed nothing: what depends on it still runs, or an unreachable Docker socket would hide
+   * a Tempo whose HTTP API answers perfectly well.
+   */
   private blockedBy(spec: ProbeSpec): ProbeResult | undefined {
     for (const d of spec.dependsOn) {
       const dep = this.slots.get(d)?.state.current;
-      if (dep && (dep.status === 'failing' || dep.status === 'blocked')) {
+      if (dep && (dep.status === 'failing' || (dep.status === 'blocked' && dep.reason === 'dependency_failed'))) {
         const now = this.opts.now();
         return {
           status: 'blocked',

@@ -158,8 +158,30 @@ export class Incidents {
    * ok unless an incident was open across it; time blocked counts for the dependency's incident.
    */
   availability(probe: string, now = this.opts.now()): Availability {
+    return this.availabilityOf(
+      probe,
+      this.kept.filter((i) => i.probe === probe),
+      now,
+    );
+  }
+
+  /**
+   * `availability` of every probe at once, for a view that shows them all (the status page): the kept
+   * incidents are grouped in one pass, not filtered again per probe (1,000 probes with 1,000 incidents
+   * kept took a tenth of a second per request that way).
+   */
+  availabilities(now = this.opts.now()): (probe: string) => Availability {
+    const by = new Map<string, Incident[]>();
+    for (const i of this.kept) {
+      const list = by.get(i.probe);
+      if (list) list.push(i);
+      else by.set(i.probe, [i]);
+    }
+    return (probe) => this.availabilityOf(probe, by.get(probe) ?? [], now);
+  }
+
+  private availabilityOf(probe: string, mine: Incident[], now: number): Availability {
     const first = this.watched.get(probe);
-    const mine = this.kept.filter((i) => i.probe === probe);
     const share = (windowMs: number): number | null => {
       if (first === undefined) return null;
       const from = Math.max(now - windowMs, first);

@@ -12,6 +12,8 @@ export class TransportError extends Error {
     readonly reason: TransportReason,
     message: string,
     readonly code?: string,
+    /** host:port the request went to, when known: probes failing the same way there share one cause (report/causes.ts). */
+    readonly target?: string,
   ) {
     super(message);
     this.name = 'TransportError';
@@ -120,7 +122,8 @@ function discard(body: Dispatcher.ResponseData['body']): void {
 }
 
 function classify(err: unknown, signal: AbortSignal, url: string): TransportError {
-  if (signal.aborted) return new TransportError('timeout', `${url} did not answer in time`);
+  const target = hostPort(url);
+  if (signal.aborted) return new TransportError('timeout', `${url} did not answer in time`, undefined, target);
   const e = err as { code?: string; message?: string; cause?: { code?: string } };
   const code = e.code ?? e.cause?.code ?? '';
   const detail = e.message ?? String(err);
@@ -130,20 +133,30 @@ function classify(err: unknown, signal: AbortSignal, url: string): TransportErro
     case 'ENETUNREACH':
     case 'UND_ERR_CONNECT_TIMEOUT':
     case 'EADDRNOTAVAIL':
-      return new TransportError('connect', `cannot connect to ${url}: ${code}`, code);
+      return new TransportError('connect', `cannot connect to ${url}: ${code}`, code, target);
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return new TransportError('dns', `cannot resolve the host of ${url} (${code})`, code);
+      return new TransportError('dns', `cannot resolve the host of ${url} (${code})`, code, target);
     case 'ECONNRESET':
     case 'EPIPE':
     case 'UND_ERR_SOCKET':
     case 'UND_ERR_CLOSED':
-      return new TransportError('reset', `${url} closed the connection before answering (${code})`, code);
+      return new TransportError('reset', `${url} closed the connection before answering (${code})`, code, target);
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
     case 'ETIMEDOUT':
-      return new TransportError('timeout', `${url} did not answer in time (${code})`, code);
+      return new TransportError('timeout', `${url} did not answer in time (${code})`, code, target);
     default:
-      return new TransportError('protocol', `request to ${url} failed: ${detail}`, code || undefined);
+      return new TransportError('protocol', `request to ${url} failed: ${detail}`, code || undefined, target);
+  }
+}
+
+/** The host:port a URL goes to (its default port filled in), or undefined for one that does not parse. */
+function hostPort(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
+  } catch {
+    return undefined;
   }
 }

@@ -67,7 +67,7 @@ export function systemReasons(hints: SystemHints): ReasonHints<HttpReason> {
 
 /** A transport failure as an outcome. `hint` overrides the generic one where the prober knows better. */
 export function transportFailure(err: TransportError, hint?: string): ProbeOutcome<never, TransportReason, never> {
-  return failed(err.reason, err.message, hint ?? transportReasons[err.reason]);
+  return failed(err.reason, err.message, hint ?? transportReasons[err.reason], err.target ? { details: { target: err.target } } : {});
 }
 
 /** Runs `fn`, turning a TransportError into a failed attempt; anything else is a bug and propagates. */

@@ -117,7 +117,7 @@ async function measure(ctx: ProbeContext, spec: MemorySpec, info: ContainerInspe
       'no_limit',
       `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${hostMemory}; it uses ${formatBytes(usage.bytes)}${missing.because}`,
       missing.hint,
-      { value: null, details, samples },
+      { value: null, details: missing.root ? { ...details, root: missing.root } : details, samples },
     );
   }
 

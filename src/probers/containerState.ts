@@ -138,7 +138,10 @@ export const containerStateProber = defineProber({
 
     if (spec.requireLimit && judged.noLimit) {
       const missing = missingLimit(info);
-      return failed('no_limit', `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${missing.because}`, missing.hint, extra);
+      return failed('no_limit', `"${name}" has no memory limit (HostConfig.Memory is 0): it may take all of the host's memory${missing.because}`, missing.hint, {
+        ...extra,
+        ...(missing.root ? { details: { ...extra.details, root: missing.root } } : {}),
+      });
     }
     const health = s.Health ? `, health ${s.Health.Status}` : '';
     return passed(`"${name}" is running (up ${formatSeconds(Math.max(0, upMs))}${health}, restarted ${count(restarts, 'time')})`, extra);

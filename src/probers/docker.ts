@@ -259,11 +259,13 @@ const COMPOSE_VERSION_LABEL = 'com.docker.compose.version';
  * deploy.resources never reaches the container: the usual advice ("set deploy.resources.limits.memory")
  * would send the operator to a file that already says the right thing.
  */
-export function missingLimit(info: ContainerInspect, want?: string): { because: string; hint: string } {
+export function missingLimit(info: ContainerInspect, want?: string): { because: string; hint: string; root?: string } {
   const size = want ?? '<size>';
   const version = info.Config.Labels?.[COMPOSE_VERSION_LABEL];
   if (version?.startsWith('1.')) {
     return {
+      // One `docker-compose up` dropped the limits of every service of the project: one cause (report/causes.ts), not one per container.
+      root: `compose-v1:${info.Config.Labels?.['com.docker.compose.project'] ?? ''}`,
       because: `; it was created by Compose v1 (docker-compose ${version}), which ignores deploy.resources without --compatibility`,
       hint:
         `Compose v1 (docker-compose ${version}) drops deploy.resources.limits.memory unless it runs with --compatibility, so the limit in the compose file never reached the container. ` +

@@ -74,7 +74,7 @@ export async function otlpGrpcExport(ctx: ProbeContext, target: GrpcTarget, mess
       signal: ctx.signal,
     });
   } catch (err) {
-    if (err instanceof GrpcTransportError) return failure(failed(err.reason, err.message, otlpGrpcReasons[err.reason]));
+    if (err instanceof GrpcTransportError) return failure(failed(err.reason, err.message, otlpGrpcReasons[err.reason], { details: { target: `${target.host}:${target.port}` } }));
     throw err;
   }
   if (answer.code !== 0) {

@@ -37,16 +37,19 @@ export const tcpProber = defineProber({
     });
     const seconds = (ctx.now() - started) / 1000;
     if (!err) return passed(`${spec.address} accepted a connection in ${seconds.toFixed(3)}s`, { value: seconds });
+    // Where it went, so that probes failing the same way at the same place read as one cause (report/causes.ts).
+    const at = { details: { target: `${host}:${port}` } };
     if (ctx.signal.aborted) {
-      return failed('timeout', `${spec.address} did not accept a connection in time`);
+      return failed('timeout', `${spec.address} did not accept a connection in time`, undefined, at);
     }
     if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
-      return failed('dns', `cannot resolve ${host} (${err.code})`);
+      return failed('dns', `cannot resolve ${host} (${err.code})`, undefined, at);
     }
     return failed(
       'connect',
       `${spec.address} refused the connection (${err.code ?? err.message})`,
       `Nothing listens on port ${port}: check that the service is running and that it listens on that port on all interfaces (0.0.0.0), not only on its own localhost.`,
+      at,
     );
   },
 });

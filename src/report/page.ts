@@ -3,9 +3,13 @@
 import { createHash } from 'node:crypto';
 import type { ProbeStatus } from '../core/status.js';
 import type { ProbeResult, ProbeState } from '../engine/result.js';
-import { formatDuration, iso } from '../util/format.js';
+import { formatDuration, formatSeconds, iso } from '../util/format.js';
+import type { Availability, Incident } from '../incidents/incidents.js';
 import { covers } from '../maintenance/windows.js';
-import { badge, escapeHtml, fillCard, word } from './card.js';
+import { badge, escapeHtml, fillCard, fillRow, word } from './card.js';
+import { incidentView } from './incidents.js';
+import { causesOf, type Cause } from './causes.js';
+import type { IncidentView } from './schemas.js';
 import type { MaintenanceLookup } from './maintenance.js';
 import { sharedRenderings, type ProbeRenderings } from './rendered.js';
 import { overall } from './view.js';
@@ -18,6 +22,9 @@ const rank: Record<ProbeStatus, number> = { failing: 0, blocked: 1, pending: 2, 
 
 // Status colours are text on a badge: each pair is above WCAG AA (4.5:1) in light and dark mode,
 // and the status is always spelled out, so colour never carries it alone.
+// The overview is one line per probe and, from 64rem up, two columns read top to bottom: a profile
+// of two dozen probes then fits a 1280x800 screen under the causes. Below 40rem a row takes two lines
+// (value, why and bar under the name), so a phone never scrolls sideways.
 const style = `
 :root{color-scheme:light dark;--bg:#fff;--fg:#1a1a1a;--muted:#555;--card:#f4f5f7;--line:#d0d4da;
 --ok:#1b6e20;--failing:#b00020;--blocked:#8a4b00;--pending:#4a5568;--maint:#4527a0;--on:#fff}
@@ -25,14 +32,17 @@ const style = `
 --ok:#81c784;--failing:#ff8a80;--blocked:#ffb74d;--pending:#b0bec5;--maint:#b39ddb;--on:#111}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-header,main,footer{max-width:60rem;margin:0 auto;padding:.75rem 1rem}
-h1{font-size:1.4rem;margin:.2rem 0}
-h2{font-size:1.1rem;margin:0;overflow-wrap:anywhere}
+header,main,footer{max-width:80rem;margin:0 auto;padding:.4rem 1rem}
+h1{font-size:1.3rem;margin:.1rem 0}
+h2{font-size:1rem;margin:.6rem 0 .2rem}
+h3{font-size:1.05rem;margin:0;overflow-wrap:anywhere}
 a{color:inherit}
-.summary{margin:.2rem 0;color:var(--muted)}
-ol.probes{list-style:none;margin:0;padding:0}
-.probe{background:var(--card);border:1px solid var(--line);border-left:.4rem solid var(--line);border-radius:.4rem;padding:.6rem .8rem;margin:.6rem 0}
-.probe.failing{border-left-color:var(--failing)}.probe.blocked{border-left-color:var(--blocked)}
+.summary{margin:.1rem 0;color:var(--muted)}
+ol.probes,ol.rows,ol.causes{list-style:none;margin:0;padding:0}
+ol.probes{max-width:60rem}
+.probe{background:var(--card);border:1px solid var(--line);border-left:.4rem solid var(--line);border-radius:.4rem;padding:.6rem .8rem;margin:.6rem 0;scroll-margin-top:.5rem}
+.probe:target{outline:2px solid var(--fg);outline-offset:2px}
+.probe.failing,.cause.failing{border-left-color:var(--failing)}.probe.blocked,.cause.blocked{border-left-color:var(--blocked)}
 .probe.pending{border-left-color:var(--pending)}.probe.ok{border-left-color:var(--ok)}
 .head{display:flex;flex-wrap:wrap;gap:.4rem .6rem;align-items:baseline}
 .badge{display:inline-block;font-weight:700;font-size:.85rem;letter-spacing:.03em;padding:.05rem .45rem;border-radius:.25rem;color:var(--on)}
@@ -47,6 +57,21 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .8rem;margin:.3r
 dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}
 svg.spark{display:block;width:100%;max-width:24rem;height:2.5rem;margin-top:.3rem}
 .r-ok{fill:var(--ok)}.r-failing{fill:var(--failing)}.r-blocked{fill:var(--blocked)}.r-pending{fill:var(--pending)}
+.cause{border-left:.3rem solid var(--line);padding:.1rem .6rem;margin:.25rem 0;font-size:.95rem}
+.cause p{margin:0}.cause .badge{font-size:.75rem;margin-right:.3rem}
+.cause .under,.cause .hint{color:var(--muted);font-size:.85rem}.cause .hint{color:inherit;margin:.1rem 0}
+ol.rows{font-size:.9rem;column-gap:2rem}
+@media (min-width:64rem){ol.rows{columns:2}}
+.row{display:grid;grid-template-columns:5.2rem auto minmax(0,1fr) 3.6rem 4.2rem 5rem;gap:.5rem;align-items:center;padding:.12rem .3rem;border-bottom:1px solid var(--line);break-inside:avoid}
+.row .badge{font-size:.72rem;text-align:center}
+.row .name{min-width:0;overflow-wrap:anywhere}.row .name .badge{margin-left:.3rem}
+.row .why{min-width:0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.row .why,.cause .sev{color:var(--muted);font-size:.8rem}
+.row .since,.row .value{color:var(--muted);text-align:right;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+svg.bar{display:block;width:5rem;height:.8rem}.bar.none{color:var(--muted);font-size:.75rem}
+@media (max-width:40rem){.row{grid-template-columns:5.2rem minmax(0,1fr) auto;grid-template-areas:"st name since" "value why bar";row-gap:0}
+.row>.badge{grid-area:st}.row .name{grid-area:name}.row .why{grid-area:why}.row .since{grid-area:since}.row .value{grid-area:value;text-align:left}.row .bar{grid-area:bar}}
+.availability{font-size:.9rem}
+ul.incidents{margin:.2rem 0;padding-left:1.2rem;font-size:.9rem}ul.incidents li{overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;padding:.25rem .4rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
 .table{overflow-x:auto}
@@ -109,12 +134,80 @@ function banner(maintenance: MaintenanceLookup | undefined, states: ProbeState[]
   return `<section class="banner" aria-label="maintenance"><strong>Maintenance:</strong> probes below marked MAINTENANCE run and show their real status, but page nobody.<ul>${items.join('')}</ul></section>`;
 }
 
-/** The probe's kept card, with its ages as of `now`. */
-function probeCard(s: ProbeState, now: number, maintenance: MaintenanceLookup | undefined, renderings: ProbeRenderings): string {
-  return fillCard(renderings.of(s, maintenance?.covering(s)).card, now);
+/** A probe's kept rendering (its row and card without their ages) under the window covering it now. */
+function probePieces(s: ProbeState, maintenance: MaintenanceLookup | undefined, renderings: ProbeRenderings) {
+  return renderings.of(s, maintenance?.covering(s));
 }
 
-export function statusPage(states: ProbeState[], now: number, maintenance?: MaintenanceLookup, renderings: ProbeRenderings = sharedRenderings): string {
+/** What the page shows of the kept incidents: each probe's availability and its last few incidents. */
+export interface PageIncidents {
+  list(): Incident[];
+  /** Every probe's availability as of `now`, looked up by name. */
+  availabilities(now: number): (probe: string) => Availability;
+}
+
+/** Incidents a card lists; the rest are on the probe's own page and in GET /incidents. */
+const CARD_INCIDENTS = 3;
+
+/** A share of time as people read an availability: floored, so a short outage never reads 100%. */
+function share(ratio: number | null): string {
+  return ratio === null ? 'no data yet' : `${Math.floor(ratio * 10000) / 100}%`;
+}
+
+function availabilityLine(a: Availability): string {
+  return `<p class="availability"><strong>Availability:</strong> <span data-span="hour">${share(a.hour)}</span> last hour · <span data-span="day">${share(a.day)}</span> last day · <span data-span="week">${share(a.week)}</span> last week</p>`;
+}
+
+function incidentItem(i: IncidentView): string {
+  const maint = i.maintenance.length ? ` (in maintenance: ${escapeHtml(i.maintenance.join(', '))})` : '';
+  return `<li><time datetime="${i.start}">${i.start}</time>, ${i.open ? `open for ${formatSeconds(i.durationSeconds * 1000)}` : `lasted ${formatSeconds(i.durationSeconds * 1000)}`}: ${escapeHtml(i.reasons.join(', '))}: ${escapeHtml(i.message)}${maint}</li>`;
+}
+
+/** A card's availability and last incidents (they follow the clock and the kept incidents, not the probe's version). */
+function keptSection(probe: string, now: number, availability: Availability, incidents: Incident[], total: number): string {
+  const items = incidents.map((i) => incidentItem(incidentView(i, now)));
+  const more = total > items.length ? ` <a href="/status/${encodeURIComponent(probe)}">${total - items.length} more</a>` : '';
+  const list = items.length ? `<p class="kept">Last incidents:${more}</p><ul class="incidents">${items.join('')}</ul>` : '<p class="kept">No incidents kept.</p>';
+  return availabilityLine(availability) + list;
+}
+
+/** Each probe's newest incidents, in one pass over the kept ones: up to `limit` each, and how many there are. */
+function incidentsByProbe(kept: PageIncidents | undefined, limit: number): Map<string, { latest: Incident[]; total: number }> {
+  const by = new Map<string, { latest: Incident[]; total: number }>();
+  for (const i of kept?.list() ?? []) {
+    const entry = by.get(i.probe) ?? { latest: [], total: 0 };
+    if (entry.latest.length < limit) entry.latest.push(i);
+    entry.total++;
+    by.set(i.probe, entry);
+  }
+  return by;
+}
+
+/**
+ * The causes above everything else: one line per cause (a probe that fails, or cannot be judged, on
+ * its own, with those failing at the same root), its hint once, and the probes waiting on it as one
+ * line beneath rather than a "fix that first" each; so an outage of nineteen probes reads as the two
+ * or three things to fix. The names link to the probes' cards.
+ */
+function causesSection(causes: readonly Cause[]): string {
+  if (!causes.length) return '';
+  const links = (names: readonly string[]) => names.map((n) => `<a href="#probe-${escapeHtml(n)}">${escapeHtml(n)}</a>`).join(', ');
+  const items = causes.map((c) => {
+    // The summary is plain text; the names under it are the links.
+    const under = [`details: ${links([c.probe])}`, c.sameRoot.length ? `same root: ${links(c.sameRoot)}` : '', c.blocks.length ? `waiting on it (${c.blocks.length}): ${links(c.blocks)}` : ''].filter(
+      Boolean,
+    );
+    return `<li class="cause ${c.status}" data-cause="${escapeHtml(c.probe)}">
+<p>${badge(c.status)}<span class="sev">${c.severity}</span> <span class="what">${escapeHtml(c.summary)}</span></p>
+${c.hint ? `<p class="hint"><strong>What to do:</strong> ${escapeHtml(c.hint)}</p>\n` : ''}<p class="under">${under.join(' · ')}</p></li>`;
+  });
+  return `<section aria-labelledby="causes"><h2 id="causes">Causes (${causes.length})</h2>
+<ol class="causes">
+${items.join('\n')}
+</ol></section>`;
+}
+
+export function statusPage(states: ProbeState[], now: number, maintenance?: MaintenanceLookup, renderings: ProbeRenderings = sharedRenderings, incidents?: PageIncidents): string {
   const status = overall(states);
   const counts = (st: ProbeStatus) => states.filter((s) => s.current.status === st).length;
   const summary = (['failing', 'blocked', 'pending', 'ok'] as const)
@@ -123,17 +216,31 @@ export function statusPage(states: ProbeState[], now: number, maintenance?: Main
     .map(([st, n]) => `${n} ${st}`)
     .join(', ');
   const title = `${status === 'ok' ? 'OK' : status.toUpperCase()}: stack-watchdog`;
+  const ordered = pageOrder(states);
+  // Read right after `of`, as rendered.ts asks: the row and card of one version of each probe.
+  const pieces = ordered.map((s) => probePieces(s, maintenance, renderings));
+  const rows = pieces.map((p) => fillRow(p.row, now));
+  const kept = incidentsByProbe(incidents, CARD_INCIDENTS);
+  const availability = incidents?.availabilities(now);
+  const cards = ordered.map((s, i) => {
+    const mine = kept.get(s.spec.name);
+    return fillCard(pieces[i]!.card, now, availability ? keptSection(s.spec.name, now, availability(s.spec.name), mine?.latest ?? [], mine?.total ?? 0) : '');
+  });
   return layout(
     title,
     `<header><h1>stack-watchdog: <span class="overall" data-status="${status}">${status}</span></h1>
 <p class="summary">${states.length} probe(s): ${summary || 'none configured'}. <span id="updated">As of <time datetime="${iso(now)}">${iso(now)}</time>.</span></p></header>
 <main>
 ${banner(maintenance, states)}
+${causesSection(causesOf(states))}
+<section aria-labelledby="overview"><h2 id="overview">Probes</h2>
+<ol class="rows">
+${rows.join('\n')}
+</ol></section>
+<section aria-labelledby="details"><h2 id="details">Details</h2>
 <ol class="probes">
-${pageOrder(states)
-  .map((s) => probeCard(s, now, maintenance, renderings))
-  .join('\n')}
-</ol>
+${cards.join('\n')}
+</ol></section>
 </main>`,
   );
 }
@@ -147,19 +254,34 @@ function historyTable(caption: string, rows: ProbeResult[]): string {
   return `<div class="table"><table><caption>${escapeHtml(caption)}</caption><thead><tr><th scope="col">at</th><th scope="col">status</th><th scope="col">reason</th><th scope="col">took</th><th scope="col">message</th></tr></thead><tbody>${rows.map(historyRow).join('')}</tbody></table></div>`;
 }
 
-/** One probe with its history: what `/status/:probe` answers a browser. */
-export function probePage(s: ProbeState, now: number, maintenance?: MaintenanceLookup, renderings: ProbeRenderings = sharedRenderings): string {
+/** One probe with its history, availability and incidents: what `/status/:probe` answers a browser. */
+export function probePage(s: ProbeState, now: number, maintenance?: MaintenanceLookup, renderings: ProbeRenderings = sharedRenderings, incidents?: PageIncidents): string {
   const name = escapeHtml(s.spec.name);
+  const mine = incidentsByProbe(incidents, PROBE_PAGE_INCIDENTS).get(s.spec.name);
+  const kept = incidents ? `${availabilityLine(incidents.availabilities(now)(s.spec.name))}${incidentTable(mine?.latest ?? [], now)}` : '';
   return layout(
     `${word[s.current.status]}: ${s.spec.name}`,
     `<header><p><a href="/">← all probes</a></p><h1>${name}</h1>
 <p class="summary">${escapeHtml(s.spec.kind)} · ${s.spec.severity}${s.spec.description ? ` · ${escapeHtml(s.spec.description)}` : ''}</p></header>
 <main>
 <ol class="probes">
-${probeCard(s, now, maintenance, renderings)}
+${fillCard(probePieces(s, maintenance, renderings).card, now)}
 </ol>
+${kept}
 ${historyTable('Recent runs, newest first', s.history)}
 ${historyTable('Recent failures, kept longer', s.failures)}
 </main>`,
   );
+}
+
+/** Incidents the probe's own page lists, as many as its JSON (`/status/<probe>`) does. */
+const PROBE_PAGE_INCIDENTS = 10;
+
+function incidentTable(incidents: Incident[], now: number): string {
+  if (!incidents.length) return '<p>Incidents: none kept.</p>';
+  const rows = incidents.map((i) => {
+    const v = incidentView(i, now);
+    return `<tr><td><time datetime="${v.start}">${v.start}</time></td><td>${v.end ? `<time datetime="${v.end}">${v.end}</time>` : 'open'}</td><td>${formatSeconds(v.durationSeconds * 1000)}</td><td>${escapeHtml(v.reasons.join(', '))}</td><td>${escapeHtml(v.message)}${v.maintenance.length ? ` (in maintenance: ${escapeHtml(v.maintenance.join(', '))})` : ''}</td></tr>`;
+  });
+  return `<div class="table"><table><caption>Incidents, newest first</caption><thead><tr><th scope="col">start</th><th scope="col">end</th><th scope="col">duration</th><th scope="col">reasons</th><th scope="col">message</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }

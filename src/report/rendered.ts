@@ -1,5 +1,5 @@
 // Each probe rendered once per change, every view's piece of it together: its /status JSON, its
-// text-table cells, its page card and its /metrics lines. The views (GET /status, the text table,
+// text-table cells, its page row and card and its /metrics lines. The views (GET /status, the text table,
 // the page, /metrics) join what is kept here; with 1,000 probes a request then renders only the
 // probes that changed since the last one, and all views show the same version of a probe.
 //
@@ -7,7 +7,7 @@
 // interval and a 15 s scrape that would render each probe fifteen times for every time it is read.
 import type { ProbeState } from '../engine/result.js';
 import type { Window } from '../maintenance/windows.js';
-import { card, type Card } from './card.js';
+import { card, row, type Card } from './card.js';
 import { probeViewIn, rowCells, type RowCells } from './probe.js';
 
 /**
@@ -21,6 +21,7 @@ export class ProbeRendering {
   #json?: string;
   #cells?: RowCells;
   #card?: Card;
+  #row?: Card;
   #lines?: readonly string[];
 
   constructor(
@@ -45,6 +46,11 @@ export class ProbeRendering {
 
   get card(): Card {
     return (this.#card ??= card(this.state, this.covering));
+  }
+
+  /** Its row on the page's overview. */
+  get row(): Card {
+    return (this.#row ??= row(this.state, this.covering));
   }
 
   /** Its /metrics lines, one string per probe family and kind gauge (metrics/probeFamilies.ts `probeLines`). */

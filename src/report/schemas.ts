@@ -112,11 +112,39 @@ export const ProbeDetail = Type.Composite([
 ]);
 export type ProbeDetail = Static<typeof ProbeDetail>;
 
+/** One root cause of what is not ok (src/report/causes.ts says how probes are grouped). */
+export const CauseView = Type.Object(
+  {
+    probe: Type.String({ description: 'The probe that leads the cause: of its members, the one most others wait on.' }),
+    status: Type.Union([Type.Literal('failing'), Type.Literal('blocked')], { description: 'blocked: it could not be judged for a reason of its own (docker_unavailable).' }),
+    reason: Type.String(),
+    message: Type.String(),
+    hint: Type.String({ description: "What to do: the leading probe's hint, or one for the whole group (several host names that do not resolve: the network)." }),
+    severity: Severity,
+    root: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'What the members share: "dns" (names that do not resolve), "docker" (the Engine cannot be asked), "<reason>@<host:port>", "no_limit@compose-v1:<project>" (Compose v1 dropped the limits); null: a cause of one probe.',
+    }),
+    sameRoot: Type.Array(Type.String(), { description: 'The other probes that fail for the same reason at the same root.' }),
+    blocks: Type.Array(Type.String(), { description: 'Every probe blocked behind the members, through any chain of dependsOn.' }),
+    members: Type.Array(
+      Type.Object({ probe: Type.String(), reason: Type.String(), message: Type.String(), blocks: Type.Array(Type.String(), { description: 'The probes blocked behind this member.' }) }),
+    ),
+    summary: Type.String({ description: 'One line: "prometheus-ready: cannot connect to ...: 9 probes wait on it".' }),
+  },
+  { $id: 'CauseView' },
+);
+export type CauseView = Static<typeof CauseView>;
+
 export const StatusReport = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('failing')], {
     description: 'failing: a critical probe fails; degraded: only warning probes fail.',
   }),
   generatedAt: Type.String({ format: 'date-time' }),
+  causes: Type.Array(CauseView, {
+    description:
+      'Root causes first: each failing probe that is not itself blocked (or blocked for its own reason), grouped with those failing for the same reason at the same root, with what waits on them; most urgent first. Empty when all is ok.',
+  }),
   probes: Type.Array(ProbeView),
   discovery: Type.Optional(
     Type.Object(

@@ -5,6 +5,7 @@ import type { ProbeResult, ProbeState } from '../engine/result.js';
 import type { DiscoveryStatus } from '../discovery/state.js';
 import { formatSeconds, iso } from '../util/format.js';
 import { windowView, type MaintenanceLookup } from './maintenance.js';
+import { causesOf, coveredBy, type Cause } from './causes.js';
 import { oneLine, probeViewIn } from './probe.js';
 import { sharedRenderings, type ProbeRenderings } from './rendered.js';
 import type { ProbeDetail, ProbeView, StatusReport } from './schemas.js';
@@ -20,7 +21,7 @@ export function overall(states: ProbeState[]): StatusReport['status'] {
 }
 
 export function statusReport(states: ProbeState[], now: number, discovery?: DiscoveryStatus, maintenance?: MaintenanceLookup): StatusReport {
-  const report: StatusReport = { status: overall(states), generatedAt: iso(now), probes: states.map((s) => probeView(s, maintenance)) };
+  const report: StatusReport = { status: overall(states), generatedAt: iso(now), causes: causesOf(states), probes: states.map((s) => probeView(s, maintenance)) };
   if (maintenance) report.maintenance = maintenance.active.map((w) => windowView(w, states));
   if (discovery) report.discovery = discoveryView(discovery);
   return report;
@@ -43,7 +44,8 @@ export function statusReportJson(
   renderings: ProbeRenderings = sharedRenderings,
 ): { status: StatusReport['status']; json: string } {
   const status = overall(states);
-  const head = `{"status":${JSON.stringify(status)},"generatedAt":${JSON.stringify(iso(now))},"probes":[`;
+  // Causes are worked out at every request: they change with any probe, and grouping a thousand is cheap next to the probes' JSON.
+  const head = `{"status":${JSON.stringify(status)},"generatedAt":${JSON.stringify(iso(now))},"causes":${JSON.stringify(causesOf(states))},"probes":[`;
   // With no window open no probe is covered: the lookup per probe is skipped.
   const open = maintenance?.active.length ? maintenance : undefined;
   const probes = states.map((s) => renderings.of(s, open?.covering(s)).json);
@@ -108,15 +110,37 @@ export function statusTable(states: ProbeState[], now: number, opts: TableOption
       })
       .join('  ');
   const width = Math.max(40, opts.width ?? 100);
-  const out = [line(header)];
+  const hint = (text: string) => wrap(oneLine(text), width - HINT_INDENT.length).map((l, j) => (j ? HINT_INDENT : HINT_LABEL) + l);
+  const causes = causesOf(states);
+  // A probe a cause accounts for has its hint there, once: not again under its row.
+  const covered = coveredBy(causes);
+  const out = causes.length ? [...causesText(causes, width, hint, opts.colour), ''] : [];
+  out.push(line(header));
   rows.forEach((r, i) => {
     const c = states[i]!.current;
     out.push(line(r, c.status));
-    if (c.status !== 'ok' && c.hint) out.push(...wrap(oneLine(c.hint), width - HINT_INDENT.length).map((l, j) => (j ? HINT_INDENT : HINT_LABEL) + l));
+    if (c.status !== 'ok' && c.hint && !covered.has(states[i]!.spec.name)) out.push(...hint(c.hint));
   });
   if (opts.discovery) out.push('', `discovery: ${opts.discovery.status}: ${oneLine(opts.discovery.message)}`);
   out.push('', `overall: ${overall(states)}`);
   return out.join('\n') + '\n';
+}
+
+const WAITING_LABEL = '  waiting: ';
+
+/**
+ * The causes, most urgent first: one line each, its hint, and the probes that wait on it as one
+ * wrapped line rather than a row and a "fix that first" hint each.
+ */
+function causesText(causes: Cause[], width: number, hint: (text: string) => string[], colours?: boolean): string[] {
+  const out = [`CAUSES (${causes.length}): fix these first`];
+  for (const c of causes) {
+    const word = c.status === 'failing' ? 'FAIL' : 'BLOCKED';
+    out.push(`${colours ? `${colour[c.status]}${word}\x1b[0m` : word} ${oneLine(c.summary)}`);
+    if (c.hint) out.push(...hint(c.hint));
+    if (c.blocks.length) out.push(...wrap(c.blocks.join(', '), width - WAITING_LABEL.length).map((l, j) => (j ? ' '.repeat(WAITING_LABEL.length) : WAITING_LABEL) + l));
+  }
+  return out;
 }
 
 /** Words to lines of at most `width` characters; a longer word (a URL) gets a line of its own. */

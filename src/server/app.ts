@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
 import type { ReloadStatus } from '../metrics/registry.js';
-import { HistoryEntry, ProbeView } from '../report/schemas.js';
+import { CauseView, HistoryEntry, ProbeView } from '../report/schemas.js';
 import { ErrorReply, errorReply } from './schemas.js';
 import metricsPlugin from './plugins/metrics.js';
 import statusPlugin from './plugins/status.js';
@@ -104,6 +104,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     discovery: opts.discovery,
   });
   app.addSchema(ProbeView);
+  app.addSchema(CauseView);
   app.addSchema({ ...HistoryEntry, $id: 'HistoryEntry' });
   app.addSchema(ErrorReply);
 

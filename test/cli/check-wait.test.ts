@@ -49,8 +49,9 @@ test('check --wait gives up when the time is up and exits 1; piped output has no
   assert.equal(code, 1);
   // The floor is the point; the ceiling is loose because starting node with tsx takes seconds on a busy machine.
   assert.ok(ms >= 3000 && ms < 60_000, `took ${ms} ms`);
-  assert.match(stdout, /^PROBE\s+KIND\s+STATUS\s+SINCE\s+REASON/);
-  assert.match(stdout, /^down\s+tcp\s+FAIL\s.*\n {2}hint: Nothing listens on port/m);
+  assert.match(stdout, /^CAUSES \(1\): fix these first\nFAIL down: .*\n {2}hint: Nothing listens on port/);
+  assert.match(stdout, /^PROBE\s+KIND\s+STATUS\s+SINCE\s+REASON/m);
+  assert.match(stdout, /^down\s+tcp\s+FAIL\s/m);
   assert.ok(!stdout.includes('\u001b['), 'no escape codes when stdout is not a terminal');
   t.diagnostic(`--wait 3s took ${ms} ms`);
 });
@@ -101,7 +102,7 @@ test('the table colours the status words only when asked to, and keeps its colum
   assert.equal(coloured.replaceAll('\u001b[1;31m', '').replaceAll('\u001b[0m', ''), plain);
 });
 
-test("a failing probe's hint is printed beneath its own row, wrapped and indented", async (t) => {
+test("a failing probe's hint is printed beneath its cause, wrapped and indented; what waits on it is one line", async (t) => {
   const down = await closedPort();
   const hint = 'Look at the compose file of the stack and the logs of the service that should listen there. '.repeat(3).trim();
   const built = engineFor(`
@@ -112,15 +113,19 @@ probes:
   t.after(() => built.close());
   const states = await built.engine.runOnce();
   const lines = statusTable(states, Date.now(), { width: 80 }).split('\n');
-  const row = lines.findIndex((l) => l.startsWith('down '));
-  const next = lines.findIndex((l, i) => i > row && !l.startsWith(' '));
-  const beneath = lines.slice(row + 1, next);
-  assert.ok(beneath.length >= 3, `the hint is wrapped beneath its row: ${JSON.stringify(lines)}`);
+  const cause = lines.findIndex((l) => l.startsWith('FAIL down: '));
+  assert.equal(cause, 1, `the cause leads: ${JSON.stringify(lines)}`);
+  const waiting = lines.findIndex((l) => l.startsWith('  waiting: '));
+  const beneath = lines.slice(cause + 1, waiting);
+  assert.ok(beneath.length >= 3, `the hint is wrapped beneath its cause: ${JSON.stringify(lines)}`);
   assert.match(beneath[0]!, /^ {2}hint: Nothing listens on port \d+/);
   for (const l of beneath) assert.ok(l.length <= 80 && /^ {2}\S| {8}\S/.test(l), `indented and at most 80 wide: ${JSON.stringify(l)}`);
   const text = beneath.map((l) => l.trim()).join(' ');
   assert.ok(text.endsWith(hint), text);
-  assert.match(lines[next]!, /^after\s+tcp\s+BLOCKED/, 'the next row follows the hint');
-  assert.match(lines[next + 1]!, /^ {2}hint: Fix "down" first/);
+  assert.equal(lines[waiting], '  waiting: after', 'the blocked probe: one line under its cause');
+  const header = lines.findIndex((l) => l.startsWith('PROBE '));
+  assert.match(lines[header + 1]!, /^down\s+tcp\s+FAIL/);
+  assert.match(lines[header + 2]!, /^after\s+tcp\s+BLOCKED/, 'rows follow rows: the hint is not repeated in the table');
+  assert.ok(!lines.some((l) => /Fix "down" first/.test(l)), 'no "fix that first" per blocked probe');
   assert.ok(!lines.some((l) => /^down: /.test(l)), 'no separate hint list under the table');
 });

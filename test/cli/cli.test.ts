@@ -39,10 +39,10 @@ test('check with one passing and one failing probe prints both and exits 1', asy
   const file = await passingAndFailing(t);
   const { code, stdout, stderr } = await watchdog(['check', '--config', file]);
   assert.equal(code, 1, stderr);
-  assert.match(stdout, /^PROBE\s+KIND\s+STATUS/);
+  assert.match(stdout, /^CAUSES \(1\): fix these first\nFAIL otlp-grpc-port: .*\n {2}hint: Nothing listens on port \d+/, 'the cause first, its hint beneath it');
+  assert.match(stdout, /^PROBE\s+KIND\s+STATUS/m);
   assert.match(stdout, /^web-up\s+http\s+OK\s+\S+\s+ok\s/m);
   assert.match(stdout, /^otlp-grpc-port\s+tcp\s+FAIL\s+\S+\s+connect\s/m);
-  assert.match(stdout, /^otlp-grpc-port\s+tcp\s+FAIL\s.*\n {2}hint: Nothing listens on port \d+/m, 'the hint beneath its row');
   assert.match(stdout, /overall: failing/);
   assert.equal(stderr, '', 'no log noise by default');
 });

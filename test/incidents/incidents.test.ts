@@ -99,6 +99,10 @@ test('availability over a known history: the last hour, day and week, from the f
   await time.advance(50 * MIN);
   assert.deepEqual(incidents.availability('young').hour, 0, 'the open incident grows with the clock');
   assert.deepEqual(incidents.availability('api').hour, 55 / 60);
+  // All probes at once (the status page): the same figures as one by one.
+  const all = incidents.availabilities();
+  for (const probe of ['api', 'young', 'quiet', 'never-ran']) assert.deepEqual(all(probe), incidents.availability(probe), probe);
+  assert.deepEqual(all('api'), { hour: 55 / 60, day: (24 * 60 - 15) / (24 * 60), week: (7 * 24 * 60 - 45) / (7 * 24 * 60) });
 });
 
 test('bounds: ended incidents past the age are dropped, then the oldest ended over the count; an open one always stays', async () => {

@@ -72,11 +72,14 @@ test('GET /status as text: an aligned table with hints, for a person at a termin
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /^text\/plain/);
     const lines = (await res.text()).split('\n');
-    assert.match(lines[0]!, /^PROBE\s+KIND\s+STATUS\s+SINCE\s+REASON\s+VALUE\s+LAST RUN\s+MESSAGE$/);
-    const col = lines[0]!.indexOf('STATUS');
+    assert.match(lines[0]!, /^CAUSES \(\d+\): fix these first$/);
+    const cause = lines.findIndex((l) => l.startsWith('FAIL api-down: '));
+    assert.match(lines[cause + 1]!, /^ {2}hint: Nothing accepts connections/, 'the hint beneath its cause');
+    const header = lines.find((l) => l.startsWith('PROBE'))!;
+    assert.match(header, /^PROBE\s+KIND\s+STATUS\s+SINCE\s+REASON\s+VALUE\s+LAST RUN\s+MESSAGE$/);
+    const col = header.indexOf('STATUS');
     const row = lines.find((l) => l.startsWith('api-down'))!;
     assert.equal(row.slice(col, col + 4), 'FAIL', 'columns are aligned');
-    assert.match(lines[lines.indexOf(row) + 1]!, /^ {2}hint: Nothing accepts connections/, 'the hint beneath its row');
     assert.ok(lines.includes('overall: degraded'));
   }
 });

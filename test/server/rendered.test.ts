@@ -88,7 +88,7 @@ async function freshPage(d: Daemon, served: string): Promise<string> {
   assert.ok(asOf, 'the page says when it was made');
   const now = Date.parse(asOf);
   const windows = await openWindows(d);
-  return statusPage(d.engine.states(), now, lookupAt({ active: () => windows }, now), new ProbeRenderings());
+  return statusPage(d.engine.states(), now, lookupAt({ active: () => windows }, now), new ProbeRenderings(), d.app.watchdog.incidents);
 }
 
 /** /status as a fresh rendering gives it at the moment the served one says it was made. */

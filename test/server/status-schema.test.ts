@@ -83,6 +83,7 @@ test('the check behind it refuses a report with a wrong type or an undeclared fi
   const report = {
     status: 'ok',
     generatedAt: '2026-12-05T10:00:00.000Z',
+    causes: [],
     probes: [{ name: 'a', kind: 'tcp', severity: 'critical', status: 'ok', reason: 'ok', message: 'm', hint: null, value: 1, since: '2026-12-05T10:00:00.000Z', lastRun: null, durationMs: 3 }],
   };
   holdsTo(StatusReport, report, 'a good report');

@@ -6,10 +6,15 @@ import { sendHtml } from '../html.js';
 import { lookupAt } from '../../report/maintenance.js';
 
 async function page(app: FastifyInstance) {
-  const schema = { summary: 'The status page for people: failing probes first, readable without JavaScript', produces: ['text/html'], response: { 200: Type.String({ description: 'HTML' }) } };
+  const schema = {
+    summary: "The status page for people: the causes first, then one row per probe and each probe's details; readable without JavaScript",
+    produces: ['text/html'],
+    response: { 200: Type.String({ description: 'HTML' }) },
+  };
   app.get('/', { schema }, async (_req, reply) => {
-    const { engine, now, maintenance, renderings } = app.watchdog;
-    return sendHtml(reply, statusPage(engine.states(), now(), lookupAt(maintenance, now()), renderings));
+    const { engine, now, maintenance, renderings, incidents } = app.watchdog;
+    const at = now();
+    return sendHtml(reply, statusPage(engine.states(), at, lookupAt(maintenance, at), renderings, incidents));
   });
 }
 

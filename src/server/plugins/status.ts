@@ -59,7 +59,7 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       const state = app.watchdog.engine.state(req.params.probe);
       if (!state) return reply.code(404).send(errorReply(404, `no probe named "${req.params.probe}"`));
       const lookup = lookupAt(app.watchdog.maintenance, app.watchdog.now());
-      if (wantsHtml(req.query.format, req.headers.accept)) return sendHtml(reply, probePage(state, app.watchdog.now(), lookup, app.watchdog.renderings));
+      if (wantsHtml(req.query.format, req.headers.accept)) return sendHtml(reply, probePage(state, app.watchdog.now(), lookup, app.watchdog.renderings, app.watchdog.incidents));
       const window = probeMaintenance(lookup?.covering(state));
       const kept = probeIncidents(app.watchdog.incidents, state.spec.name, app.watchdog.now());
       return window ? { ...probeDetail(state), maintenance: window, ...kept } : { ...probeDetail(state), ...kept };
