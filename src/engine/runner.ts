@@ -10,6 +10,9 @@ import { frameworkReasons } from '../probers/reasons.js';
 import type { ProbeOutcome, ProbeSpec } from '../probers/types.js';
 import type { MemoryCell, ProbeResult } from './result.js';
 
+/** How long a prober has, once its signal aborts, to return what it saw before the runner answers for it. */
+export const HARD_STOP_GRACE_MS = 50;
+
 export interface RunDeps {
   http: HttpClient;
   docker: DockerClient;
@@ -28,10 +31,19 @@ export async function runProbe(spec: ProbeSpec, deps: RunDeps, memory: MemoryCel
 
   let outcome: ProbeOutcome;
   let timer: NodeJS.Timeout | undefined;
+  let arm: (() => void) | undefined;
   try {
-    // The race is the hard bound: a prober that ignores its signal still cannot hold the slot.
+    // The race is the hard bound: a prober that ignores its signal still cannot hold the slot. It is
+    // armed by the abort, not by a timer of its own: two timers due 50 ms apart fire in either order on
+    // a lagging event loop (seen at load 15: the stop at 1078 ms with the 1 s deadline not yet fired),
+    // and a stop that won before the abort left the run's requests in flight with no signal ever coming
+    // (done() cleared the deadline), holding their sockets until undici's own 120 s timeouts.
     const hardStop = new Promise<'deadline'>((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), spec.timeoutMs + 50);
+      arm = () => {
+        timer = setTimeout(() => resolve('deadline'), HARD_STOP_GRACE_MS);
+      };
+      if (signal.aborted) arm();
+      else signal.addEventListener('abort', arm, { once: true });
     });
     const res = await Promise.race([spec.run({ signal, deadline: started + spec.timeoutMs, http: deps.http, docker: deps.docker, logger, now: deps.now, memory: memory.value }), hardStop]);
     // A failure after the signal fired is the signal's doing, whatever the prober called it. A stop
@@ -47,8 +59,11 @@ export async function runProbe(spec: ProbeSpec, deps: RunDeps, memory: MemoryCel
       outcome = { status: 'failing', reason: 'error', message: `internal error: ${(err as Error).message}`, hint: frameworkReasons.error };
     }
   } finally {
+    if (arm) signal.removeEventListener('abort', arm);
     clearTimeout(timer);
-    bound.done();
+    // The run is over, whichever way it ended: what the prober still has in flight (it lost the race to
+    // the hard stop, or left a request behind) is cut now, so no socket or timer of it outlives the run.
+    bound.end();
   }
   const extra = outcome.status === 'failing' ? spec.hints?.[outcome.reason] : undefined;
   const hint = extra ? [outcome.hint, extra].filter(Boolean).join(' ') : outcome.hint;

@@ -55,13 +55,16 @@ export function createHttpClient(opts: { userAgent: string; dispatcher?: Dispatc
       const ownAuth = Object.keys(req.headers ?? {}).some((h) => h.toLowerCase() === 'authorization');
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(href, {
-          method: req.method ?? 'GET',
-          headers: { 'user-agent': opts.userAgent, ...(authorization && !ownAuth ? { authorization } : {}), ...req.headers },
-          body: req.body,
-          signal: req.signal,
-          dispatcher,
-        });
+        res = await untilAborted(
+          request(href, {
+            method: req.method ?? 'GET',
+            headers: { 'user-agent': opts.userAgent, ...(authorization && !ownAuth ? { authorization } : {}), ...req.headers },
+            body: req.body,
+            signal: req.signal,
+            dispatcher,
+          }),
+          req.signal,
+        );
       } catch (err) {
         throw classify(err, req.signal, url);
       }
@@ -110,6 +113,33 @@ function splitCredentials(target: string): { href: string; authorization?: strin
   u.username = '';
   u.password = '';
   return { href: u.href, authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
+}
+
+/**
+ * The answer, or a rejection as soon as `signal` aborts. undici (7.x) honours an abort at once only for
+ * a request that has a connection: one queued behind busy connections (the pool's per-origin limit,
+ * reached by other probes' requests to the same slow target) just records it and settles when a
+ * connection frees, which may be another probe's whole timeout later. undici still drops the queued
+ * request when its turn comes (it is aborted before anything is written); an answer that slips in
+ * after the abort has its body and connection dropped.
+ */
+function untilAborted(pending: Promise<Dispatcher.ResponseData>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (res) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) discard(res.body);
+        else resolve(res);
+      },
+      (err: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 /**

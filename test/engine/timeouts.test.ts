@@ -10,9 +10,10 @@ import { parseConfig } from '../../src/config/load.js';
 import { runProbe, type RunDeps } from '../../src/engine/runner.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient, type HttpClient } from '../../src/net/http.js';
-import type { ProbeSpec } from '../../src/probers/types.js';
+import type { ProbeContext, ProbeOutcome, ProbeSpec } from '../../src/probers/types.js';
 import { engineFor, eventually } from '../support/engine.js';
 import { hangAfterAccept, jsonServer } from '../support/misbehaving.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * The runner's own deadline is the timeout plus 50 ms; the rest is event-loop noise, which on a
@@ -73,6 +74,37 @@ test('a run that ignores its signal is still cut at the timeout by the runner', 
   assert.match(r.hint ?? '', /did not answer in time/);
   assert.ok(elapsedMs >= 1000 && elapsedMs < 1000 + HARD_MARGIN_MS, `took ${elapsedMs.toFixed(0)} ms`);
   assert.ok(r.durationMs >= 1000 && r.durationMs < 1000 + HARD_MARGIN_MS, `durationMs ${r.durationMs}`);
+});
+
+test('a request a prober left in flight is cut when its run ends', async (t) => {
+  const target = await hangAfterAccept();
+  t.after(() => target.close());
+  const leaky = spec({ kind: 'http', url: target.url, timeout: '10s' });
+  // Stands in for a prober that returns while one of its requests still waits (a query it gave up on,
+  // or one the runner's hard stop left behind): the run is over, so the request must end with it.
+  const run = async (ctx: ProbeContext): Promise<ProbeOutcome> => {
+    void ctx.http.request(`${target.url}/left-behind`, { signal: ctx.signal }).catch(() => undefined);
+    await waitFor('the request reached the target', () => target.connections === 1, { describe: () => ({ connections: target.connections }) });
+    return { status: 'ok', reason: 'ok', message: 'returned with a request in flight' };
+  };
+  const r = await runProbe({ ...leaky, run }, deps(t));
+  assert.equal(r.status, 'ok');
+  // Without the cut it waits for undici's 120 s header timeout, or for the target.
+  await waitFor('the target holds no connection of the run', () => target.open === 0, { timeoutMs: 2000, describe: () => ({ open: target.open }) });
+});
+
+test('the runner answers for a prober that ignores its signal only after that signal aborted', async (t) => {
+  const deaf = spec({ kind: 'http', url: 'http://127.0.0.1:9/', timeout: '300ms' });
+  const reasons: string[] = [];
+  const run = (ctx: ProbeContext): Promise<ProbeOutcome> => {
+    ctx.signal.addEventListener('abort', () => reasons.push((ctx.signal.reason as Error).name), { once: true });
+    return new Promise(() => {});
+  };
+  const r = await runProbe({ ...deaf, run }, deps(t));
+  assert.equal(r.message, 'no result within the 300ms timeout');
+  // The deadline's TimeoutError, not the abort that ends every run: a prober always gets its signal
+  // before the runner gives up on it (two timers 50 ms apart were seen firing out of order at load 15).
+  assert.deepEqual(reasons, ['TimeoutError']);
 });
 
 /**

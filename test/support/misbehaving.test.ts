@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import { tcpConnect } from './ports.js';
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { once } from 'node:events';
 import { connect } from 'node:net';
-import { closedPort, dripServer, hangAfterAccept, hugeBody, invalidJson, jsonServer, resetServer, statusServer, switchable } from './misbehaving.js';
+import { closedPort, dripServer, gate, hangAfterAccept, hugeBody, invalidJson, jsonServer, resetServer, statusServer, switchable } from './misbehaving.js';
+import { stays, waitFor } from './wait.js';
 
 /** A node:http GET that reports how it ended: status, or the error code. */
 function rawGet(url: string, timeoutMs = 2000): Promise<{ status?: number; code?: string; body?: string }> {
@@ -213,3 +215,56 @@ test('switchable relays to the chosen port, passes a reset on as a reset, and re
   await at.use(up.port);
   assert.equal((await rawGet(at.url)).status, 200, 'listens again on the same port');
 });
+
+test('gate lets the first requests through to the real service, then hangs, drips or stalls; open counts held sockets', async (t) => {
+  const backend = await jsonServer((req) => ({ status: 200, body: { path: req.path, pad: 'x'.repeat(200) } }));
+  const at = await gate(backend.port);
+  t.after(async () => {
+    await at.close();
+    await backend.close();
+  });
+  const through = await rawGet(`${at.url}/one`);
+  assert.equal(through.status, 200);
+  assert.deepEqual(JSON.parse(through.body!), { path: '/one', pad: 'x'.repeat(200) });
+  assert.equal(at.requests, 1);
+
+  at.set(1, 'hang');
+  assert.equal((await rawGet(`${at.url}/a`)).status, 200);
+  assert.deepEqual(await rawGet(`${at.url}/b`, 300), { code: 'TIMEOUT' });
+
+  at.set(0, 'drip');
+  const dripping = await startGet(`${at.url}/c`);
+  assert.equal(dripping.res.statusCode, 200, 'headers at once');
+  const [chunk] = (await once(dripping.res, 'data')) as [Buffer];
+  assert.match(chunk.toString(), /^ +$/, 'JSON whitespace, a byte at a time');
+  dripping.req.destroy();
+
+  at.set(0, 'stall');
+  const stalled = await startGet(`${at.url}/d`);
+  assert.equal(stalled.res.statusCode, 200, "the real answer's status");
+  assert.equal(stalled.res.headers['content-type'], 'application/json', "and the real answer's headers");
+  const announced = Number(stalled.res.headers['content-length']);
+  let received = 0;
+  stalled.res.on('data', (c: Buffer) => (received += c.length));
+  await waitFor('the first half of the body', () => received > 0);
+  // The second half never comes: what did arrive stays half, and the answer never completes.
+  await stays('the rest of the body arrives', () => received >= announced || stalled.res.complete, Date.now() + 300, { describe: () => ({ received, announced }) });
+  assert.equal(received, Math.floor(announced / 2));
+  stalled.req.destroy();
+  assert.equal(at.requests, 1);
+
+  // Every client above gave up or closed: the gate (which never closes a keep-alive socket itself) holds none.
+  await waitFor('the gate holds no socket', () => at.open === 0, { timeoutMs: 2000, describe: () => ({ open: at.open }) });
+});
+
+/** A node:http GET without an agent, handed back as soon as the headers are in: the body is the caller's to read. */
+function startGet(url: string): Promise<{ req: ClientRequest; res: IncomingMessage }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false }, (res) => {
+      res.on('error', () => {});
+      resolve({ req, res });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -2,7 +2,7 @@
 // services fail: silence, slowness, floods, garbage, errors and dead ports. Everything listens on
 // 127.0.0.1 port 0 and every close() destroys the open sockets, because a test that waits on a
 // hanging socket would otherwise hang the whole run.
-import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest, STATUS_CODES, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createConnection, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 
 export interface MisbehavingTarget {
@@ -13,6 +13,8 @@ export interface MisbehavingTarget {
   hostPort: string;
   /** Connections accepted so far (for closedPort() always 0): lets a test prove a probe really dialled. */
   readonly connections: number;
+  /** Connections open now, counted on the server's side: what a client that left one behind still holds. */
+  readonly open: number;
   /** Destroys every open socket and stops listening. Safe to call more than once. */
   close(): Promise<void>;
 }
@@ -128,6 +130,7 @@ export async function closedPort(): Promise<MisbehavingTarget> {
     port,
     hostPort: `127.0.0.1:${port}`,
     connections: 0,
+    open: 0,
     close: async () => {},
   };
 }
@@ -149,10 +152,13 @@ export interface SwitchTarget extends MisbehavingTarget {
 export async function switchable(initial: number | 'closed'): Promise<SwitchTarget> {
   let backend = initial;
   const pairs = new Set<Socket>();
+  const clients = new Set<Socket>();
   let connections = 0;
   const relay = (client: Socket): void => {
     connections++;
     pairs.add(client);
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
     client.on('error', () => {});
     if (backend === 'closed') {
       client.destroy();
@@ -188,6 +194,9 @@ export async function switchable(initial: number | 'closed'): Promise<SwitchTarg
     hostPort: `127.0.0.1:${port}`,
     get connections() {
       return connections;
+    },
+    get open() {
+      return clients.size;
     },
     async use(next) {
       backend = next;
@@ -237,6 +246,92 @@ export function jsonServer(handler: (req: JsonRequest) => JsonReply | Promise<Js
   });
 }
 
+/**
+ * How a gate() treats the requests after the ones it lets through: `hang` reads the request and never
+ * answers; `drip` sends 200 and its headers, then a space of JSON every 100 ms, forever; `stall` sends
+ * the real answer's headers and the first half of its body, then nothing.
+ */
+export type Stall = 'hang' | 'drip' | 'stall';
+
+export interface GateTarget extends MisbehavingTarget {
+  /** Requests received since the last set(), answered or not. */
+  readonly requests: number;
+  /** From now on the next `answer` requests go to the real service (Infinity: all of them); later ones meet `then`. */
+  set(answer: number, then: Stall): void;
+}
+
+/**
+ * A real service (Prometheus, the Tempo stand-in) that answers a probe's first requests and stops
+ * answering in the middle of a run: a multi-request probe meets its fault at each of its steps, on a
+ * connection pool that holds sockets it already used. A node:http server in front of `backendPort`
+ * whose keep-alive sockets it never closes itself; close() ends the stalled answers.
+ */
+export function gate(backendPort: number): Promise<GateTarget> {
+  let answer = Infinity;
+  let then: Stall = 'hang';
+  let requests = 0;
+  const forward = (req: IncomingMessage): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const up = httpRequest({ host: '127.0.0.1', port: backendPort, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${backendPort}` }, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string' && !['connection', 'keep-alive', 'transfer-encoding', 'content-length'].includes(k)) headers[k] = v;
+          resolve({ status: res.statusCode ?? 502, headers, body: Buffer.concat(chunks) });
+        });
+        res.on('error', reject);
+      });
+      up.on('error', reject);
+      req.pipe(up);
+    });
+  return startHttp((req, res, track) => {
+    const n = ++requests;
+    if (n > answer && then === 'hang') {
+      req.resume();
+      return;
+    }
+    if (n > answer && then === 'drip') {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      const timer = setInterval(() => {
+        if (!res.destroyed) res.write(' ');
+      }, 100);
+      track(timer);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    forward(req).then(
+      (up) => {
+        if (res.destroyed) return;
+        res.writeHead(up.status, { ...up.headers, 'content-length': String(up.body.length) });
+        if (n > answer) res.write(up.body.subarray(0, Math.floor(up.body.length / 2)));
+        else res.end(up.body);
+      },
+      (err: Error) => {
+        if (!res.destroyed) res.writeHead(502, { 'content-type': 'text/plain' }).end(`gate: the backend failed: ${err.message}`);
+      },
+    );
+  }).then((target) => ({
+    ...target,
+    get connections() {
+      return target.connections;
+    },
+    get open() {
+      return target.open;
+    },
+    get requests() {
+      return requests;
+    },
+    set(next: number, stall: Stall) {
+      answer = next;
+      then = stall;
+      requests = 0;
+    },
+  }));
+}
+
 // ---------------------------------------------------------------------------------------------
 
 type HttpHandler = (req: IncomingMessage, res: ServerResponse, track: (timer: NodeJS.Timeout) => void) => void;
@@ -279,6 +374,9 @@ async function track(server: HttpServer | NetServer, cleanup: () => void): Promi
     hostPort: `127.0.0.1:${port}`,
     get connections() {
       return connections;
+    },
+    get open() {
+      return sockets.size;
     },
     close() {
       closing ??= (async () => {
