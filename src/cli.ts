@@ -112,6 +112,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       process.stderr.write(`${err.problems.join('\n')}\n`);
       return 2;
     }
+    // The stack's name is worked out at start (config/stack.ts): a bad one from a fallback lands here.
+    if (err instanceof SettingsError) {
+      process.stderr.write(`watchdog: ${err.message}\n`);
+      return 2;
+    }
     throw err;
   }
 }

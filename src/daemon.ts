@@ -11,7 +11,8 @@ import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
 import { Discovery } from './discovery/discovery.js';
 import type { DiscoveryState } from './discovery/state.js';
-import { createMetrics, kindGauges, type ReloadStatus } from './metrics/registry.js';
+import { createMetrics, kindGauges, stackLabels, type ReloadStatus } from './metrics/registry.js';
+import { ownContainerId, resolveStack, type Stack } from './config/stack.js';
 import { probeLines } from './metrics/probeFamilies.js';
 import { probers } from './probers/index.js';
 import { ProbeRenderings } from './report/rendered.js';
@@ -31,6 +32,8 @@ export interface DaemonDeps {
   timers?: Timers;
   /** Off in tests that start many daemons. */
   processMetrics?: boolean;
+  /** The watchdog's own container, whose compose project names the stack; default: ownContainerId(). */
+  ownContainer?: string;
 }
 
 export interface Daemon {
@@ -40,6 +43,8 @@ export interface Daemon {
   discovery: DiscoveryState;
   /** http://host:port the API listens on. */
   url: string;
+  /** The stack's name and where it came from (config/stack.ts): the `stack` label of every series and direct alert. */
+  stack: Stack;
   config: () => WatchdogConfig;
   /** Loads the config again; false (and the old config keeps running) when it is invalid. */
   reload(): Promise<boolean>;
@@ -64,13 +69,16 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   let seenHash = config.hash ?? '';
   const { http, docker } = createClients(settings, deps);
 
+  // Before anything is exposed: every series and direct alert carries it, from the first scrape on.
+  const stack = await resolveStack({ stack: settings.stack, composeProjectName: settings.composeProjectName, ownContainer: deps.ownContainer ?? ownContainerId(), docker, config });
+
   const engine = new Engine({ http, docker, logger, now, timers, concurrency: settings.concurrency });
   engine.load(config);
   // Discovered probes are there before the first round (a Docker that cannot be listed costs at most the discover timeout).
   const discovery = new Discovery({ engine, docker, logger, now, timers });
   discovery.configure(config);
   await discovery.refresh();
-  const maintenance = new Maintenance({ logger, now, timers, http, stateDir: settings.stateDir, specs: () => engine.states().map((s) => s.spec) });
+  const maintenance = new Maintenance({ logger, now, timers, http, stateDir: settings.stateDir, stack: stack.name, specs: () => engine.states().map((s) => s.spec) });
   maintenance.configure(config);
   await maintenance.start();
   const inMaintenance = (s: { spec: Parameters<Maintenance['covering']>[0] }) => maintenance.covering(s.spec) !== undefined;
@@ -80,10 +88,11 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   engine.on('result', (state) => incidents.observe(state));
   // Each probe rendered once per change, for every view at once (/status, the text table, the page,
   // /metrics): here, where the report and metrics layers meet.
-  const renderings = new ProbeRenderings({ lines: probeLines(kindGauges(probers)), covering: (s) => maintenance.covering(s.spec) });
+  const renderings = new ProbeRenderings({ lines: probeLines(kindGauges(probers), stackLabels(stack.name)), covering: (s) => maintenance.covering(s.spec) });
   const registry = createMetrics({
     engine,
     version: settings.version,
+    stack: stack.name,
     reloadStatus: () => reloadStatus,
     processMetrics: deps.processMetrics,
     inMaintenance,
@@ -111,10 +120,10 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   engine.start();
   discovery.start();
   // Host name only as an annotation: labels must match across replicas so Alertmanager merges them.
-  const alerting = startAlerting({ engine, config: () => config, http, logger, now, timers, instance: hostname(), externalUrl: settings.externalUrl, registry, inMaintenance });
+  const alerting = startAlerting({ engine, config: () => config, http, logger, now, timers, instance: hostname(), stack: stack.name, externalUrl: settings.externalUrl, registry, inMaintenance });
   // A window that opens or ends changes what should be firing: post now, not at the next renewal.
   maintenance.on('change', () => void alerting.flush());
-  logger.info({ url, probes: config.probes.length, disabled: config.disabled, files: config.files, version: settings.version }, 'stack-watchdog started');
+  logger.info({ url, stack: stack.name, stackSource: stack.source, probes: config.probes.length, disabled: config.disabled, files: config.files, version: settings.version }, 'stack-watchdog started');
 
   let reloading: Promise<boolean> | undefined;
   const reload = async (): Promise<boolean> => {
@@ -166,6 +175,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     engine,
     discovery,
     url,
+    stack,
     config: () => config,
     reload,
     async stop() {

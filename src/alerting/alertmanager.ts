@@ -50,6 +50,11 @@ export function engaged(settings: DirectSettings, guards: readonly (ProbeState |
 export interface AlertContext {
   /** Who sent it, for people: an annotation, never a label (replicas must produce the same label set). */
   instance?: string;
+  /**
+   * The stack's name: a label, so that several stacks' alerts stay apart in one Alertmanager. Every
+   * replica of a stack has the same, so replicas still make one alert.
+   */
+  stack?: string;
   /** The watchdog's URL as people reach it; alerts link to its /status/<probe>. */
   externalUrl?: string;
 }
@@ -75,10 +80,11 @@ export function firingAlerts(states: ProbeState[], settings: DirectSettings, ctx
 
 function toAlert(s: ProbeState, isGuard: boolean, ctx: AlertContext): Omit<PostableAlert, 'endsAt'> {
   const { spec, current } = s;
+  const ofStack = ctx.stack ? ` of stack ${ctx.stack}` : '';
   const annotations: Record<string, string> = {
     summary: isGuard
-      ? `Prometheus cannot alert: probe ${spec.name} is failing (${current.reason}); the watchdog is alerting Alertmanager directly`
-      : `Probe ${spec.name} is failing: ${current.reason}`,
+      ? `Prometheus cannot alert: probe ${spec.name}${ofStack} is failing (${current.reason}); the watchdog is alerting Alertmanager directly`
+      : `Probe ${spec.name}${ofStack} is failing: ${current.reason}`,
     description: current.message,
     reason: current.reason,
     source: 'stack-watchdog-direct',
@@ -87,7 +93,7 @@ function toAlert(s: ProbeState, isGuard: boolean, ctx: AlertContext): Omit<Posta
   if (ctx.instance) annotations.watchdog = ctx.instance;
   const alert: Omit<PostableAlert, 'endsAt'> = {
     // Only what every replica agrees on: anything per process would split one alert into two.
-    labels: { alertname: ALERT_NAME, probe: spec.name, severity: spec.severity },
+    labels: { alertname: ALERT_NAME, probe: spec.name, severity: spec.severity, ...(ctx.stack ? { stack: ctx.stack } : {}) },
     annotations,
     startsAt: iso(s.since),
   };

@@ -8,6 +8,8 @@ import { startHeartbeat, type HeartbeatOptions, type HeartbeatStats } from './he
 export interface AlertingOptions extends Omit<HeartbeatOptions, 'timeoutMs'> {
   /** Who is sending (e.g. the host name): an annotation on direct alerts, never a label. */
   instance?: string;
+  /** The stack's name (config/stack.ts): a label of every direct alert, the same on every replica of the stack. */
+  stack?: string;
   /** The watchdog's URL as people reach it; direct alerts link to its /status/<probe>. */
   externalUrl?: string;
   /** Where the counters below go (the daemon's private registry); none in most tests. */
@@ -36,7 +38,7 @@ export function startAlerting(opts: AlertingOptions): Alerting {
     http: opts.http,
     logger,
     now: opts.now,
-    context: { instance: opts.instance, externalUrl: opts.externalUrl },
+    context: { instance: opts.instance, stack: opts.stack, externalUrl: opts.externalUrl },
     inMaintenance: opts.inMaintenance,
     timers: opts.timers,
   });

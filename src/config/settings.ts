@@ -22,12 +22,31 @@ export interface Settings {
   apiRequestTimeoutMs: number;
   /** Where maintenance windows opened over the API and incidents are kept across restarts (WATCHDOG_STATE_DIR); none: they end with the process. */
   stateDir?: string;
+  /** WATCHDOG_STACK, checked; unset: the daemon works the name out at start (config/stack.ts). */
+  stack?: string;
+  /** COMPOSE_PROJECT_NAME, one of the fallbacks for the stack's name (checked when it is used). */
+  composeProjectName?: string;
   /** The environment handed to ${VAR} expansion in probe files. */
   env: Env;
   version: string;
 }
 
 export class SettingsError extends Error {}
+
+/**
+ * Letters, digits, "-" and "_" (what compose allows in a project name, plus capitals), starting with
+ * a letter or digit. No regex metacharacter, so the dashboard's `stack=~"$stack"` matches exactly that
+ * stack; nothing to escape in a label, a silence matcher or a URL.
+ */
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+/** The name, or a SettingsError naming where it came from. */
+export function checkStackName(value: string, from: string): string {
+  if (STACK_NAME.test(value)) return value;
+  throw new SettingsError(
+    `${from}: "${value}" is not a stack name: letters, digits, "-" and "_", starting with a letter or digit, at most 63 characters${from === 'WATCHDOG_STACK' ? '' : ' (set WATCHDOG_STACK to name the stack)'}`,
+  );
+}
 
 const require = createRequire(import.meta.url);
 export const version: string = (require('../../package.json') as { version: string }).version;
@@ -59,6 +78,8 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
     apiRequestTimeoutMs: apiTimeout.value,
     configPollMs: poll.value,
     stateDir: env.WATCHDOG_STATE_DIR || undefined,
+    stack: env.WATCHDOG_STACK ? checkStackName(env.WATCHDOG_STACK, 'WATCHDOG_STACK') : undefined,
+    composeProjectName: env.COMPOSE_PROJECT_NAME || undefined,
     env,
     version,
     ...overrides,

@@ -35,6 +35,11 @@ export interface MaintenanceOptions {
   timers?: Timers;
   /** How often the silences are read back for windows other replicas opened or ended (silences on). */
   syncMs?: number;
+  /**
+   * The stack's name (config/stack.ts): a window's silence matches only this stack's alerts, and only
+   * silences of this stack are taken up, so stacks sharing one Alertmanager keep their windows apart.
+   */
+  stack?: string;
 }
 
 export interface OpenRequest {
@@ -158,6 +163,8 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
       else void this.expireSilence(id, silenceId);
     }
     for (const s of silences) {
+      // Another stack's window (same probe names, same Alertmanager) is not this stack's to keep.
+      if (this.opts.stack !== undefined && s.stack !== this.opts.stack) continue;
       const w = windowOf(s);
       if (!w || s.state === 'expired' || w.endsAt <= now || this.api.has(w.id) || this.endedHere.has(w.id)) continue;
       this.api.set(w.id, w);
@@ -291,7 +298,7 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
     const names = all ? [] : (this.opts.specs?.() ?? []).filter((s) => covers(w.selector, s)).map((s) => s.name);
     if (!all && !names.length) return;
     const body: PostableSilence = {
-      matchers: [labelIn('probe', all ? 'any' : names)],
+      matchers: [labelIn('probe', all ? 'any' : names), ...(this.opts.stack === undefined ? [] : [{ name: 'stack', value: this.opts.stack, isRegex: false, isEqual: true }])],
       startsAt: iso(Math.min(this.opts.now(), w.startsAt)),
       endsAt: iso(w.endsAt),
       createdBy: CREATED_BY,

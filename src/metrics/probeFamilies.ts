@@ -14,7 +14,7 @@ interface Family {
   name: string;
   help: string;
   type: 'gauge' | 'counter';
-  /** This probe's lines of the family; `l` is `probe="...",kind="..."`. */
+  /** This probe's lines of the family; `l` is `probe="...",kind="..."` and the default labels. */
   lines(s: ProbeState, l: string): string;
 }
 
@@ -71,6 +71,12 @@ function formatNumber(v: number): string {
   return Number.isNaN(v) ? 'NaN' : v > 0 ? '+Inf' : '-Inf';
 }
 
+/** `k="v",...` in the order given: `first` (a sample's own labels) before the rest. */
+function labelText(labels: Readonly<Record<string, string>>, first: readonly string[] = []): string {
+  const keys = [...first, ...Object.keys(labels).filter((k) => !first.includes(k))];
+  return keys.map((k) => `${k}="${escape(labels[k]!)}"`).join(',');
+}
+
 /** Label values in the text format: backslash, double quote and newline escaped. */
 function escape(value: string): string {
   return /[\\"\n]/.test(value) ? value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : value;
@@ -96,20 +102,22 @@ const BLOCK = 8;
 
 /**
  * A probe's lines: one string per family, then one per kind gauge (in `kindGauges`' order), each
- * empty when the probe has no series in it. `l` labels every line with the probe and its kind.
+ * empty when the probe has no series in it. `l` labels every line with the probe, its kind and
+ * `defaultLabels` (the stack), which prom-client's registry.setDefaultLabels puts on the rest of
+ * /metrics (registry.ts): every series carries them, whichever of the two writes it.
  */
-export function probeLines(kindGauges: ReadonlyMap<string, GaugeDecl>): (s: ProbeState) => string[] {
+export function probeLines(kindGauges: ReadonlyMap<string, GaugeDecl>, defaultLabels: Readonly<Record<string, string>>): (s: ProbeState) => string[] {
   const gaugeNames = [...kindGauges.keys()];
+  const tail = labelText(defaultLabels);
   return (s) => {
-    const l = `probe="${escape(s.spec.name)}",kind="${escape(s.spec.kind)}"`;
+    const l = `probe="${escape(s.spec.name)}",kind="${escape(s.spec.kind)}"${tail && `,${tail}`}`;
     const text = families.map((f) => f.lines(s, l));
     for (const name of gaugeNames) {
       let out = '';
       for (const sample of s.current.samples ?? []) {
         if (sample.metric !== name) continue;
-        const labels = Object.entries(sample.labels)
-          .map(([k, v]) => `${k}="${escape(v)}"`)
-          .join(',');
+        // A kind's own label of the same name wins, as in prom-client.
+        const labels = labelText({ ...defaultLabels, ...sample.labels }, Object.keys(sample.labels));
         out += line(name, labels, sample.value);
       }
       text.push(out);
@@ -121,17 +129,13 @@ export function probeLines(kindGauges: ReadonlyMap<string, GaugeDecl>): (s: Prob
 /**
  * The text of every per-probe family and every kind gauge, for the probes `states()` returns, as
  * the UTF-8 pieces of one exposition, in order. Each probe's lines are written once per change of
- * the probe (its state's `version`) and kept: by `linesOf`, the daemon's ProbeRenderings, which keeps
- * them with the probe's other views; without it, here. Each block's text is joined once per change
+ * the probe (its state's `version`) and kept by `linesOf`: the daemon's ProbeRenderings, which keeps
+ * them with the probe's other views, or `keptPerVersion`. Each block's text is joined once per change
  * of one of its probes. Buffers, not strings: a scrape then copies each byte once (Buffer.concat)
  * instead of joining a 1 MB string, measuring it and encoding it again on the socket. Probes a
  * reload removed drop out on the next scrape.
  */
-export function probeExposition(
-  states: () => ProbeState[],
-  kindGauges: ReadonlyMap<string, GaugeDecl>,
-  linesOf: (s: ProbeState) => readonly string[] = keptPerVersion(probeLines(kindGauges)),
-): () => Buffer[] {
+export function probeExposition(states: () => ProbeState[], kindGauges: ReadonlyMap<string, GaugeDecl>, linesOf: (s: ProbeState) => readonly string[]): () => Buffer[] {
   const gaugeNames = [...kindGauges.keys()];
   const headers = [
     ...families.map((f) => `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`),
@@ -180,7 +184,7 @@ export function probeExposition(
 }
 
 /** A probe's lines kept with the state's version they were written from; weakly, so a removed probe takes them with it. */
-function keptPerVersion(write: (s: ProbeState) => string[]): (s: ProbeState) => readonly string[] {
+export function keptPerVersion(write: (s: ProbeState) => string[]): (s: ProbeState) => readonly string[] {
   const kept = new WeakMap<ProbeState, { version: number; text: string[] }>();
   return (s) => {
     const k = kept.get(s);
@@ -205,14 +209,19 @@ const maintenanceHeader = Buffer.from(
  * open windows, cached by the maintenance manager) and reuses the last text while the probes and the
  * answers are the same.
  */
-export function maintenanceExposition(states: () => ProbeState[], inMaintenance: (s: ProbeState) => boolean): () => Buffer {
+export function maintenanceExposition(
+  states: () => ProbeState[],
+  inMaintenance: (s: ProbeState) => boolean,
+  defaultLabels: Readonly<Record<string, string>> = {},
+): () => Buffer {
+  const tail = labelText(defaultLabels);
   let kept = { states: [] as ProbeState[], flags: '', text: maintenanceHeader };
   return () => {
     const all = states();
     let flags = '';
     for (const s of all) flags += inMaintenance(s) ? '1' : '0';
     if (flags === kept.flags && all.length === kept.states.length && all.every((s, i) => s === kept.states[i])) return kept.text;
-    const lines = all.map((s, i) => line(MAINTENANCE, `probe="${escape(s.spec.name)}"`, flags[i] === '1' ? 1 : 0));
+    const lines = all.map((s, i) => line(MAINTENANCE, `probe="${escape(s.spec.name)}"${tail && `,${tail}`}`, flags[i] === '1' ? 1 : 0));
     kept = { states: all, flags, text: Buffer.concat([maintenanceHeader, Buffer.from(lines.join(''))]) };
     return kept.text;
   };

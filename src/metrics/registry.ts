@@ -7,7 +7,7 @@ import type { Engine } from '../engine/engine.js';
 import type { ProbeState } from '../engine/result.js';
 import { probers } from '../probers/index.js';
 import type { GaugeDecl } from '../probers/types.js';
-import { maintenanceExposition, probeExposition } from './probeFamilies.js';
+import { keptPerVersion, maintenanceExposition, probeExposition, probeLines } from './probeFamilies.js';
 
 export interface ReloadStatus {
   ok: boolean;
@@ -22,6 +22,11 @@ export interface ReloadStatus {
 export interface MetricsOptions {
   engine: Engine;
   version: string;
+  /**
+   * The stack's name (config/stack.ts): the `stack` label of every series, so one Prometheus keeps
+   * several watchdogs' stacks apart. Required, so no caller can leave it out.
+   */
+  stack: string;
   reloadStatus: () => ReloadStatus;
   /** Off in tests that count series; on in the daemon. */
   processMetrics?: boolean;
@@ -30,7 +35,7 @@ export interface MetricsOptions {
   /** Whether a probe is in a maintenance window now (src/maintenance); without it the family is left out. */
   inMaintenance?: (s: ProbeState) => boolean;
   /**
-   * Each probe's kept lines, as `probeLines(kindGauges(probers))` writes them: the daemon keeps them
+   * Each probe's kept lines, as `probeLines(kindGauges(probers), stackLabels(stack))` writes them: the daemon keeps them
    * with the probe's other views (report/rendered.ts). Without it, /metrics keeps its own.
    */
   probeLines?: (s: ProbeState) => readonly string[];
@@ -50,6 +55,12 @@ export class WatchdogRegistry extends Registry {
     private readonly process?: Registry,
   ) {
     super();
+  }
+
+  /** Its own and the process registry's: prom-client adds them to every series either writes. */
+  override setDefaultLabels(labels: object): void {
+    super.setDefaultLabels(labels);
+    this.process?.setDefaultLabels(labels);
   }
 
   /** The exposition as bytes, what GET /metrics sends: the per-probe part is kept encoded. */
@@ -76,10 +87,15 @@ export function createMetrics(opts: MetricsOptions): WatchdogRegistry {
   const { engine } = opts;
   let processRegistry: Registry | undefined;
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: (processRegistry = new Registry()) });
-  const probeParts = probeExposition(() => engine.states(), kindGauges(probers), opts.probeLines);
+  const labels = stackLabels(opts.stack);
+  const gauges = kindGauges(probers);
+  const probeParts = probeExposition(() => engine.states(), gauges, opts.probeLines ?? keptPerVersion(probeLines(gauges, labels)));
   const inMaintenance = opts.inMaintenance;
-  const maintenanceParts = inMaintenance && maintenanceExposition(() => engine.states(), inMaintenance);
+  const maintenanceParts = inMaintenance && maintenanceExposition(() => engine.states(), inMaintenance, labels);
   const registry = new WatchdogRegistry(maintenanceParts ? () => [...probeParts(), maintenanceParts()] : probeParts, processRegistry);
+  // prom-client's own default labels, so that no family registered here (or by alerting/) can forget
+  // the stack; the hand-written per-probe lines take the same labels (probeLines, maintenanceExposition).
+  registry.setDefaultLabels(labels);
   const gauge = (name: string, help: string, labelNames: readonly string[], fill: (g: Gauge) => void) =>
     new Gauge({
       name,
@@ -129,6 +145,11 @@ export function createMetrics(opts: MetricsOptions): WatchdogRegistry {
   build.set({ version: opts.version, nodejs: process.versions.node }, 1);
 
   return registry;
+}
+
+/** The labels every series of the watchdog carries. */
+export function stackLabels(stack: string): Readonly<Record<string, string>> {
+  return { stack };
 }
 
 /**

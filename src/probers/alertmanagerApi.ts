@@ -193,6 +193,8 @@ export interface Silence {
   comment: string;
   startsAt: number;
   endsAt: number;
+  /** The value of its `stack="..."` equality matcher, if it has one (a watchdog's window names its stack). */
+  stack?: string;
 }
 
 /** Every silence the cluster holds (from the first node that answers); throws an Error that says why not. */
@@ -209,7 +211,18 @@ export function listSilences(http: HttpClient, bases: string[], signal: AbortSig
       const startsAt = typeof r?.startsAt === 'string' ? Date.parse(r.startsAt) : Number.NaN;
       const endsAt = typeof r?.endsAt === 'string' ? Date.parse(r.endsAt) : Number.NaN;
       if (typeof r?.id !== 'string' || typeof state !== 'string' || Number.isNaN(startsAt) || Number.isNaN(endsAt)) return [];
-      return [{ id: r.id, state, createdBy: typeof r.createdBy === 'string' ? r.createdBy : '', comment: typeof r.comment === 'string' ? r.comment : '', startsAt, endsAt }];
+      const stack = (Array.isArray(r.matchers) ? r.matchers.map(asRecord) : []).find((m) => m?.name === 'stack' && m.isRegex === false && m.isEqual !== false)?.value;
+      return [
+        {
+          id: r.id,
+          state,
+          createdBy: typeof r.createdBy === 'string' ? r.createdBy : '',
+          comment: typeof r.comment === 'string' ? r.comment : '',
+          startsAt,
+          endsAt,
+          ...(typeof stack === 'string' ? { stack } : {}),
+        },
+      ];
     });
   });
 }

@@ -486,3 +486,20 @@ test('checkAlerting: what the loader lets through is reported, one line each', (
   assert.deepEqual(checkAlerting({ alertmanager: { url: 'http://am:9093', mode: 'always' } }, ['app']), []);
   assert.deepEqual(checkAlerting(undefined, []), []);
 });
+
+test('stacks sharing one Alertmanager: the same probe failing in two stacks is two alerts, each with its stack as a label and in its summary', async (t) => {
+  const am = await alertmanager(t);
+  const app = await switchable(t, false);
+  // The same probe file in two stacks: only the stack's name (WATCHDOG_STACK) tells them apart.
+  const stacks = await Promise.all(['shop-prod', 'shop-staging'].map((stack) => startWatchdog(t, [{ name: 'app', url: app.url }], { alertmanager: { url: am.url, mode: 'always' } }, { stack })));
+  for (const w of stacks) assert.equal(await w.round(), true);
+  const alerts = await amAlerts(am);
+  assert.deepEqual(
+    alerts.map((a) => a.labels).sort((a, b) => a.stack!.localeCompare(b.stack!)),
+    [
+      { alertname: 'WatchdogProbeFailing', probe: 'app', severity: 'critical', stack: 'shop-prod' },
+      { alertname: 'WatchdogProbeFailing', probe: 'app', severity: 'critical', stack: 'shop-staging' },
+    ],
+  );
+  assert.deepEqual(alerts.map((a) => a.annotations.summary).sort(), ['Probe app of stack shop-prod is failing: http_status', 'Probe app of stack shop-staging is failing: http_status']);
+});

@@ -41,7 +41,10 @@ test('a failing probe pages through Prometheus and Alertmanager, and resolves wh
 
   const dir = mkdtempSync(join(tmpdir(), 'watchdog-e2e-'));
   writeFileSync(join(dir, 'p.yaml'), `probes:\n  - { name: checkout-api, kind: http, url: "${target.url}/", interval: 1s, timeout: 500ms, severity: critical }\n`);
-  const watchdog = await startDaemon(readSettings({ WATCHDOG_CONFIG: dir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1' }), { logger: captureLogger('warn').logger, processMetrics: false });
+  const watchdog = await startDaemon(readSettings({ WATCHDOG_CONFIG: dir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_STACK: 'shop' }), {
+    logger: captureLogger('warn').logger,
+    processMetrics: false,
+  });
   t.after(() => watchdog.stop());
 
   const am = await startAlertmanager();
@@ -61,7 +64,9 @@ test('a failing probe pages through Prometheus and Alertmanager, and resolves wh
   const firing = await until('the alert in Alertmanager', async () => (await alertsFor(am.url, 'checkout-api'))[0]);
   assert.equal(firing.labels.severity, 'critical');
   assert.equal(firing.labels.alertname, 'WatchdogProbeFailing');
-  assert.match(firing.annotations.summary ?? '', /checkout-api is failing: http_status/);
+  // The stack travels with the alert through Prometheus and Alertmanager (issue 21 §2).
+  assert.equal(firing.labels.stack, 'shop');
+  assert.match(firing.annotations.summary ?? '', /checkout-api of stack shop is failing: http_status/);
   assert.match(firing.annotations.hint ?? '', /status\/checkout-api/);
   // No label carries free text (a message in a label would make every new message a new alert).
   for (const v of Object.values(firing.labels)) assert.doesNotMatch(v, /\s/);

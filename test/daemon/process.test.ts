@@ -26,7 +26,12 @@ test('reload: SIGHUP and file changes apply a good config; a bad one is refused 
   const w = await startWatchdog(dir);
   t.after(() => w.child.kill('SIGKILL'));
   await eventually(() => w.logs.filter((l) => l.msg === 'probe ok').length === 2, 'both probes ok');
-  assert.match(await metrics(w.url), /watchdog_probe_success\{probe="second",kind="http"\} 1/);
+  // No WATCHDOG_STACK, no compose project, no discover block: the documented default, said at start.
+  assert.ok(
+    w.logs.some((l) => l.msg === 'stack-watchdog started' && l.stack === 'default' && l.stackSource === 'default'),
+    JSON.stringify(w.logs[0]),
+  );
+  assert.match(await metrics(w.url), /watchdog_probe_success\{probe="second",kind="http",stack="default"\} 1/);
 
   // A file change: "second" removed, "third" added.
   writeFileSync(file, `probes:\n${probe('first')}${probe('third')}`);
@@ -34,7 +39,7 @@ test('reload: SIGHUP and file changes apply a good config; a bad one is refused 
   let text = await metrics(w.url);
   assert.doesNotMatch(text, /probe="second"/, 'a removed probe leaves /metrics');
   await eventually(() => w.logs.some((l) => l.msg === 'probe ok' && l.probe === 'third'), 'third ran');
-  assert.match(await metrics(w.url), /watchdog_probe_success\{probe="third",kind="http"\} 1/);
+  assert.match(await metrics(w.url), /watchdog_probe_success\{probe="third",kind="http",stack="default"\} 1/);
 
   // A bad config: refused, logged with the exact problem, metric at 0, old probes still there.
   writeFileSync(file, `probes:\n${probe('first')}  - { name: broken, kind: http, url: "${target.url}/", expect: "> 0" }\n`);
@@ -45,7 +50,7 @@ test('reload: SIGHUP and file changes apply a good config; a bad one is refused 
     `${file}: probe "broken": expect: unknown field (allowed: name, kind, description, severity, interval, schedule, timeout, dependsOn, failureThreshold, successThreshold, enabled, hints, labels, url, method, headers, body, expectStatus, assertions, maxBodyBytes)`,
   ]);
   text = await metrics(w.url);
-  assert.match(text, /^watchdog_config_last_reload_successful 0$/m);
+  assert.match(text, /^watchdog_config_last_reload_successful\{stack="default"\} 0$/m);
   assert.match(text, /probe="third"/);
   const status = (await (await fetch(`${w.url}/status`)).json()) as { probes: { name: string }[] };
   assert.deepEqual(
@@ -58,7 +63,7 @@ test('reload: SIGHUP and file changes apply a good config; a bad one is refused 
   const reloadsBefore = w.logs.filter((l) => l.msg === 'config reloaded').length;
   w.child.kill('SIGHUP');
   await eventually(() => w.logs.filter((l) => l.msg === 'config reloaded').length > reloadsBefore, 'reload after SIGHUP');
-  assert.match(await metrics(w.url), /^watchdog_config_last_reload_successful 1$/m);
+  assert.match(await metrics(w.url), /^watchdog_config_last_reload_successful\{stack="default"\} 1$/m);
 });
 
 test('SIGTERM stops the schedule, lets runs finish, closes the server and exits 0 within 5 s', async (t) => {

@@ -23,99 +23,15 @@ import { closedPort, jsonServer } from '../support/misbehaving.js';
 import { runProber } from '../support/prober.js';
 import { query, startPrometheus, type PromSample } from '../support/prometheus.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
+import { dashboard, dashboardQueries, DS, labelValuesQuery, metricNames, queryPanels, allPanels, STACK, substitute, variableValues } from '../support/dashboard.js';
 
 const root = resolve(import.meta.dirname, '../..');
-const dashboardFile = join(root, 'deploy/grafana/dashboards/stack-watchdog.json');
 const providerFile = join(root, 'deploy/grafana/provisioning/dashboards/stack-watchdog.yml');
 const recordingRulesFile = join(root, 'deploy/prometheus/watchdog-recording-rules.yml');
 const override = join(root, 'docker-compose.override.yml');
 const composeFixture = join(root, 'test/fixtures/compose/docker-compose.yml');
 
 // ------------------------------------------------------------------------------ the dashboard JSON
-
-interface Target {
-  refId: string;
-  expr: string;
-  datasource?: { type: string; uid: string };
-}
-interface Panel {
-  id: number;
-  type: string;
-  title: string;
-  datasource?: { type: string; uid: string };
-  gridPos: { x: number; y: number; w: number; h: number };
-  targets?: Target[];
-  panels?: Panel[];
-}
-interface Variable {
-  name: string;
-  type: string;
-  query: string | { query: string };
-  datasource?: { type: string; uid: string };
-}
-interface Dashboard {
-  uid: string;
-  title: string;
-  schemaVersion: number;
-  panels: Panel[];
-  templating: { list: Variable[] };
-}
-
-const dashboard = JSON.parse(readFileSync(dashboardFile, 'utf8')) as Dashboard;
-/** Every panel, rows' nested panels included (a collapsed row keeps its panels inside it). */
-const allPanels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
-const queryPanels = allPanels.filter((p) => p.type !== 'row');
-const DS = { type: 'prometheus', uid: '${DS_PROMETHEUS}' };
-
-/**
- * Grafana's variables as concrete values, the way Grafana would send them with "All" selected:
- * $instance and $probe become their allValue (.*); $__rate_interval and $__interval what a 1s scrape
- * and a short time range give. Any other $variable is an error: the test would not know its value.
- */
-const variableValues: Record<string, string> = {
-  instance: '.*',
-  probe: '.*',
-  __rate_interval: '30s',
-  __interval: '5s',
-  __range: '5m',
-};
-function substitute(expr: string): string {
-  const out = expr.replace(/\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)/g, (whole, a?: string, b?: string, c?: string) => {
-    const name = (a ?? b ?? c)!;
-    if (!Object.hasOwn(variableValues, name)) throw new Error(`unknown dashboard variable ${whole} in: ${expr}`);
-    return variableValues[name]!;
-  });
-  return out;
-}
-
-/** The metric names an expression selects, from Prometheus's own PromQL grammar; throws on a parse error. */
-function metricNames(expr: string): string[] {
-  const { selectors, errors } = readPromql(expr);
-  if (errors.length) throw new Error(`PromQL parse error ${errors.map((e) => `at ${e.at}: "${e.near}"`).join(', ')} in: ${expr}`);
-  // {__name__="x"}: the name as a matcher. A regex or negative matcher names no single metric.
-  if (selectors.some((s) => s.matchers.some((m) => m.name === '__name__' && m.op !== '='))) throw new Error(`a __name__ matcher other than "=" cannot be checked: ${expr}`);
-  return selectors.flatMap((s) => (s.metric === undefined ? [] : [s.metric]));
-}
-
-/** `label_values(selector, label)`, Grafana's variable query: the selector and the label. */
-function labelValuesQuery(v: Variable): { selector: string; label: string } {
-  const text = typeof v.query === 'string' ? v.query : v.query.query;
-  const m = /^label_values\((.+),\s*(\w+)\)$/.exec(text.trim());
-  assert.ok(m, `variable ${v.name}: expected label_values(selector, label), got ${text}`);
-  return { selector: m[1]!, label: m[2]! };
-}
-
-interface Query {
-  where: string;
-  expr: string;
-}
-/** Every query of the dashboard, variables substituted: panel targets and variable selectors. */
-function dashboardQueries(): Query[] {
-  const out: Query[] = [];
-  for (const p of queryPanels) for (const t of p.targets ?? []) out.push({ where: `panel "${p.title}" ${t.refId}`, expr: substitute(t.expr) });
-  for (const v of dashboard.templating.list.filter((x) => x.type === 'query')) out.push({ where: `variable $${v.name}`, expr: substitute(labelValuesQuery(v).selector) });
-  return out;
-}
 
 test('the dashboard: Grafana 10/11 schema, a uid, the Prometheus data source by variable, panels in the grid', () => {
   assert.equal(dashboard.uid, 'stack-watchdog');
@@ -167,6 +83,34 @@ test("every dashboard query parses with Prometheus's grammar once its variables 
   // The parser is strict enough to catch what a typo does to a query.
   assert.throws(() => metricNames('sum by (probe (watchdog_probe_success)'), /PromQL parse error/);
   assert.deepEqual(metricNames('rate({__name__="a_total"}[1m]) / on (x) b:c:ratio'), ['a_total', 'b:c:ratio']);
+});
+
+test('a $stack variable (one stack at a time), and every selector of every panel and variable filters on it', () => {
+  const stack = dashboard.templating.list.find((v) => v.name === 'stack');
+  assert.ok(stack, 'no $stack variable');
+  assert.deepEqual(labelValuesQuery(stack), { selector: 'watchdog_build_info', label: 'stack' });
+  // The panels aggregate by probe, which two stacks may share: one stack per view keeps them apart.
+  assert.deepEqual({ multi: stack.multi, includeAll: stack.includeAll }, { multi: false, includeAll: false });
+  const order = dashboard.templating.list.map((v) => v.name);
+  assert.ok(order.indexOf('stack') < order.indexOf('instance'), `$stack comes before the variables that depend on it: ${order.join(', ')}`);
+  // A marker for $stack, so each selector's own matcher can be read with Prometheus's grammar.
+  const marker = '__chosen_stack__';
+  const unfiltered: string[] = [];
+  let selectors = 0;
+  for (const q of dashboardQueries({ ...variableValues, stack: marker })) {
+    if (q.where === 'variable $stack') continue;
+    const { selectors: found, errors } = readPromql(q.expr);
+    assert.deepEqual(errors, [], q.expr);
+    for (const s of found) {
+      // up is Prometheus's own and has no stack: the query must then join a selector that has it.
+      if (s.metric === 'up') continue;
+      selectors++;
+      if (!s.matchers.some((m) => m.name === 'stack' && m.op === '=~' && m.value === marker)) unfiltered.push(`${q.where}: ${q.expr.slice(s.from, s.to)}`);
+    }
+    if (found.some((s) => s.metric === 'up')) assert.match(q.expr, /\band on \(job, instance\)/, `${q.where} joins up with a stack-filtered series`);
+  }
+  assert.ok(selectors > 30, `${selectors} selectors read`);
+  assert.deepEqual(unfiltered, [], 'selectors without stack=~"$stack"');
 });
 
 // ------------------------------------------------------------------------- provisioning and compose
@@ -248,7 +192,7 @@ test('against a real Prometheus scraping a real watchdog (ok, failing, blocked, 
   ];
   const dir = mkdtempSync(join(tmpdir(), 'watchdog-dashboard-'));
   writeFileSync(join(dir, 'probes.yaml'), stringify({ probes }));
-  const env: Record<string, string> = { WATCHDOG_CONFIG: join(dir, 'probes.yaml'), WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1' };
+  const env: Record<string, string> = { WATCHDOG_CONFIG: join(dir, 'probes.yaml'), WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_STACK: STACK };
   if (process.env.DOCKER_HOST) env.DOCKER_HOST = process.env.DOCKER_HOST;
   const daemon = await startDaemon(readSettings(env), { logger: captureLogger('warn').logger });
   t.after(() => daemon.stop());

@@ -199,7 +199,7 @@ describe('the runtime stage, rebuilt as a folder and started as the image starts
         args,
         cwd: app,
         // The image's ENV, with the config, port and host a test needs; nothing else from this shell.
-        env: { ...envOf(runtime), PATH: process.env.PATH, HOME: app, WATCHDOG_CONFIG: probeFile, WATCHDOG_PORT: String(port), WATCHDOG_HOST: '127.0.0.1' },
+        env: { ...envOf(runtime), PATH: process.env.PATH, HOME: app, WATCHDOG_CONFIG: probeFile, WATCHDOG_PORT: String(port), WATCHDOG_HOST: '127.0.0.1', WATCHDOG_STACK: 'image' },
       });
       const describeLog = () => daemon.logTail();
       await waitForHttpOk(`http://127.0.0.1:${port}/healthz`, { timeoutMs: 30_000, intervalMs: 10, abortIf: () => (daemon.isRunning() ? undefined : 'the daemon exited'), describe: describeLog });
@@ -221,8 +221,8 @@ describe('the runtime stage, rebuilt as a folder and started as the image starts
     const body = (await res.json()) as { status: string; reason: string };
     assert.deepEqual({ status: body.status, reason: body.reason }, { status: 'ok', reason: 'ok' });
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    assert.match(metrics, /^watchdog_probe_success\{probe="local-http",kind="http"\} 1$/m);
-    assert.match(metrics, /^watchdog_build_info\{version="[^"]+",nodejs="[^"]+"\} 1$/m);
+    assert.match(metrics, /^watchdog_probe_success\{probe="local-http",kind="http",stack="image"\} 1$/m);
+    assert.match(metrics, /^watchdog_build_info\{version="[^"]+",nodejs="[^"]+",stack="image"\} 1$/m);
     const line = `runtime stage: /healthz answered ${startMs.toFixed(0)} ms after spawn, /readyz (first probe result) after ${readyMs.toFixed(0)} ms`;
     t.diagnostic(line);
     console.log(`[image-layout] ${line}`);

@@ -41,21 +41,33 @@ test('promtool check rules accepts the recording rules', () => {
   assert.match(r.out, /SUCCESS: 3 rules found/);
 });
 
-test('promtool test rules: the ratios over one hour, two days and two replicas', () => {
+test('promtool test rules: the ratios over one hour, two days, two replicas and two stacks', () => {
   const r = promtool(['test', 'rules', rulesTestFile]);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /SUCCESS/);
 });
 
-test('the unit tests fail when the 1d ratio averages over the wrong window', () => {
+/** promtool test rules on the unit tests against a temp copy of the rules with `from` replaced by `to`. */
+function testBrokenCopy(from: string, to: string) {
   const dir = makeTempDir('recording-rules');
   const original = readFileSync(rulesFile, 'utf8');
-  const broken = original.replace('avg_over_time(watchdog_probe_success[1d])', 'avg_over_time(watchdog_probe_success[7d])');
+  const broken = original.replace(from, to);
   assert.notEqual(broken, original, 'the edit must change the rules, or the test proves nothing');
   writeFileSync(join(dir, 'watchdog-recording-rules.yml'), broken);
   copyFileSync(rulesTestFile, join(dir, 'watchdog-recording-rules.test.yml'));
-  const r = promtool(['test', 'rules', join(dir, 'watchdog-recording-rules.test.yml')]);
+  return promtool(['test', 'rules', join(dir, 'watchdog-recording-rules.test.yml')]);
+}
+
+test('the unit tests fail when the 1d ratio averages over the wrong window', () => {
+  const r = testBrokenCopy('avg_over_time(watchdog_probe_success[1d])', 'avg_over_time(watchdog_probe_success[7d])');
   assert.equal(r.code, 1, r.out);
   // promtool 2.42 names a failed expression test by expression and time, not by test name.
   assert.match(r.out, /expr: "watchdog:probe_success:ratio_rate1d", time: 2d,/);
+});
+
+test('the unit tests fail when a ratio drops the stack', () => {
+  // An aggregation that keeps the replica labels but not the stack merges two stacks' probes.
+  const r = testBrokenCopy('expr: avg_over_time(watchdog_probe_success[7d])', 'expr: avg by (job, instance, probe, kind) (avg_over_time(watchdog_probe_success[7d]))');
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /expr: "watchdog:probe_success:ratio_rate7d\{stack=\\"shop-staging\\"\}", time: 1h,/);
 });

@@ -56,7 +56,7 @@ test('promtool check rules accepts the rules file', () => {
   assert.match(r.out, /SUCCESS: 6 rules found/);
 });
 
-test('promtool test rules: firing, not firing, resolved, for: boundary, stale, reload, down, absent', () => {
+test('promtool test rules: firing, not firing, resolved, for: boundary, stale, reload, down, absent, per stack', () => {
   const r = tool('promtool', ['test', 'rules', rulesTestFile]);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /SUCCESS/);
@@ -71,11 +71,38 @@ test('the unit tests fail when for: moves off the tested boundary', () => {
 
 test('the unit tests fail when the severity join loses the replica labels', () => {
   // Matching on probe and kind alone makes two watchdog replicas a many-to-many error.
-  const copy = brokenCopy((s) => s.replace('on (job, instance, probe, kind) group_left (severity)', 'on (probe, kind) group_left (severity)'));
+  const copy = brokenCopy((s) => s.replace('on (job, instance, stack, probe, kind) group_left (severity)', 'on (probe, kind) group_left (severity)'));
   const r = tool('promtool', ['test', 'rules', copy.tests]);
   assert.equal(r.code, 1, r.out);
   // promtool reports an evaluation error by rule and time, not by test name.
   assert.match(r.out, /rule: WatchdogProbeFailing, .*many-to-many matching not allowed/);
+});
+
+test('the unit tests fail when the severity join loses the stack (two stacks behind one address)', () => {
+  const copy = brokenCopy((s) => s.replace('on (job, instance, stack, probe, kind) group_left (severity)', 'on (job, instance, probe, kind) group_left (severity)'));
+  const r = tool('promtool', ['test', 'rules', copy.tests]);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /rule: WatchdogProbeFailing, .*many-to-many matching not allowed/);
+});
+
+test('the unit tests fail when an alert stops naming its stack', () => {
+  for (const [edit, name] of [
+    [
+      (s: string) => s.replace('Probe {{ $labels.probe }} of stack {{ $labels.stack }} is failing:', 'Probe {{ $labels.probe }} is failing:'),
+      /name: two stacks behind one address alert apart, each naming its stack/,
+    ],
+    [
+      (s: string) => s.replace('The watchdog of stack {{ with $labels.stack }}', 'The watchdog {{ with $labels.stack }}'),
+      /name: watchdog down after 2m of failed scrapes, naming the stack it last reported/,
+    ],
+    // WatchdogDown without the join: up has no stack, so the alert loses it.
+    [(s: string) => s.replace('* on (job, instance) group_left (stack)', '* on (job, instance)'), /name: watchdog down after 2m of failed scrapes, naming the stack it last reported/],
+  ] as const) {
+    const copy = brokenCopy(edit);
+    const r = tool('promtool', ['test', 'rules', copy.tests]);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, name);
+  }
 });
 
 test('the unit tests fail when the heartbeat stops firing or gets a for:', () => {
@@ -93,7 +120,7 @@ test('the unit tests fail when cron probes (interval 0) count as stale', () => {
 });
 
 test('promtool check rules refuses a broken expression', () => {
-  const copy = brokenCopy((s) => s.replace('expr: up{job="watchdog"} == 0', 'expr: up{job="watchdog" == 0'));
+  const copy = brokenCopy((s) => s.replace('expr: absent(up{job="watchdog"})', 'expr: absent(up{job="watchdog")'));
   const r = tool('promtool', ['check', 'rules', copy.rules]);
   assert.equal(r.code, 1, r.out);
   assert.match(r.out, /FAILED/);

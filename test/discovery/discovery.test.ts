@@ -107,8 +107,10 @@ probes:
   await eventually(() => d.engine.state('container-worker')?.last !== undefined, 'container-worker discovered and run', 10_000);
   body = await status();
   assert.equal(`${probe(body, 'container-worker')!.status}:${probe(body, 'container-worker')!.reason}`, 'failing:no_limit');
-  assert.match(await metrics(), /watchdog_probe_success\{probe="container-worker",kind="container_state"\} 0/);
-  assert.match(await metrics(), /watchdog_discovery_up 1/);
+  // No WATCHDOG_STACK: the stack is the project discovery lists (config/stack.ts).
+  assert.deepEqual(d.stack, { name: project, source: 'discover labels' });
+  assert.match(await metrics(), new RegExp(`watchdog_probe_success\\{probe="container-worker",kind="container_state",stack="${project}"\\} 0`));
+  assert.match(await metrics(), new RegExp(`watchdog_discovery_up\\{stack="${project}"\\} 1`));
   assert.ok(lines.some((l) => l.msg === 'discovered probes changed' && JSON.stringify(l.added) === '["container-worker"]'));
 
   // A discovered probe judges like a written one: a stopped container is not_running.
@@ -146,8 +148,8 @@ test('discovery: a Docker that cannot be listed keeps the last set, and says so 
     engine.states().map((s) => s.spec.name),
     ['container-svc'],
   );
-  const registry = createMetrics({ engine, discovery, version: 't', reloadStatus: () => ({ ok: true, at: 0 }), processMetrics: false });
-  assert.match(await registry.metrics(), /watchdog_discovery_up 1/);
+  const registry = createMetrics({ engine, discovery, version: 't', stack: 's', reloadStatus: () => ({ ok: true, at: 0 }), processMetrics: false });
+  assert.match(await registry.metrics(), /watchdog_discovery_up\{stack="s"\} 1/);
 
   broken = true;
   await discovery.refresh();
@@ -159,7 +161,7 @@ test('discovery: a Docker that cannot be listed keeps the last set, and says so 
   const report = statusReport(engine.states(), Date.now(), discovery.current());
   assert.equal(report.discovery!.status, 'stale');
   assert.match(report.discovery!.message, /cannot list containers at .*: nothing accepts connections .*; keeping the 1 discovered probe\(s\) found at /);
-  assert.match(await registry.metrics(), /watchdog_discovery_up 0/);
+  assert.match(await registry.metrics(), /watchdog_discovery_up\{stack="s"\} 0/);
   await engine.stop(100);
 
   // A one-shot check has no last set: none discovered, and it says why.

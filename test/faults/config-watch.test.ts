@@ -31,20 +31,20 @@ test('a ConfigMap symlink swap and a deleted and recreated folder are reloaded; 
   mkdirSync(dir);
   configMap(dir, 'v1', probe('first'));
   symlinkSync('..data/probes.yaml', join(dir, 'probes.yaml'));
-  const d = await startDaemon(readSettings({ WATCHDOG_CONFIG: dir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_CONFIG_POLL: '500ms' }), {
+  const d = await startDaemon(readSettings({ WATCHDOG_CONFIG: dir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_CONFIG_POLL: '500ms', WATCHDOG_STACK: 'cm' }), {
     logger: captureLogger('warn').logger,
     processMetrics: false,
   });
   t.after(() => d.stop());
   await eventually(() => d.engine.ready, 'first result');
   const [hash1] = await metric(d.url, 'watchdog_config_info');
-  assert.match(hash1!, /^watchdog_config_info\{hash="[0-9a-f]{12}"\} 1$/);
+  assert.match(hash1!, /^watchdog_config_info\{hash="[0-9a-f]{12}",stack="cm"\} 1$/);
 
   configMap(dir, 'v2', probe('second'));
   await eventually(() => d.engine.state('second') !== undefined, 'the swapped config is loaded', 5000);
   const [hash2] = await metric(d.url, 'watchdog_config_info');
   assert.notEqual(hash2, hash1);
-  assert.deepEqual(await metric(d.url, 'watchdog_config_last_reload_successful'), ['watchdog_config_last_reload_successful 1']);
+  assert.deepEqual(await metric(d.url, 'watchdog_config_last_reload_successful'), ['watchdog_config_last_reload_successful{stack="cm"} 1']);
 
   rmSync(dir, { recursive: true });
   // Polled over HTTP, as Prometheus would see it.
@@ -53,13 +53,13 @@ test('a ConfigMap symlink swap and a deleted and recreated folder are reloaded; 
     failed = await metric(d.url, 'watchdog_config_last_reload_successful');
     if (failed[0]?.endsWith(' 0')) break;
   }
-  assert.deepEqual(failed, ['watchdog_config_last_reload_successful 0'], 'the deleted folder shows as a failed reload');
+  assert.deepEqual(failed, ['watchdog_config_last_reload_successful{stack="cm"} 0'], 'the deleted folder shows as a failed reload');
   assert.ok(d.engine.state('second'), 'the previous config keeps running');
 
   mkdirSync(dir);
   writeFileSync(join(dir, 'probes.yaml'), probe('third'));
   await eventually(() => d.engine.state('third') !== undefined, 'the recreated folder is loaded', 5000);
-  assert.deepEqual(await metric(d.url, 'watchdog_config_last_reload_successful'), ['watchdog_config_last_reload_successful 1']);
+  assert.deepEqual(await metric(d.url, 'watchdog_config_last_reload_successful'), ['watchdog_config_last_reload_successful{stack="cm"} 1']);
   const [loaded] = await metric(d.url, 'watchdog_config_loaded_timestamp_seconds');
   assert.ok(Math.abs(Number(loaded!.split(' ')[1]) - Date.now() / 1000) < 10, loaded);
 });

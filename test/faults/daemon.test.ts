@@ -150,7 +150,7 @@ test('100 SIGHUPs in one second while the file changes: one consistent config, /
   assert.ok(signals > 50 && signals <= 100, `${signals} SIGHUPs seen`);
   assert.ok(reloaded >= 1 && reloaded <= signals, `${reloaded} reloads for ${signals} signals`);
   assert.equal(w.logs.filter((l) => l.msg === 'config reload refused; the previous config keeps running').length, 0);
-  assert.match(await (await fetch(`${w.url}/metrics`)).text(), /^watchdog_config_last_reload_successful 1$/m);
+  assert.match(await (await fetch(`${w.url}/metrics`)).text(), /^watchdog_config_last_reload_successful\{stack="default"\} 1$/m);
   await assertAnswering(w);
   assertQuietStderr(w);
   console.log(`# 100 SIGHUPs (${signals} delivered): ${reloaded} reloads, the last file's three probes loaded`);
@@ -321,14 +321,14 @@ test(
       assert.equal(health.status, 200, `${what}: /healthz`);
       const names = ((await (await fetch(`${w.url}/status`)).json()) as { probes: { name: string }[] }).probes.map((p) => p.name);
       assert.deepEqual(names, ['kept'], `${what}: the previous config keeps running`);
-      assert.match(await (await fetch(`${w.url}/metrics`)).text(), /^watchdog_config_last_reload_successful 0$/m, what);
+      assert.match(await (await fetch(`${w.url}/metrics`)).text(), /^watchdog_config_last_reload_successful\{stack="default"\} 0$/m, what);
       report.push(`${what}: ${problems[0]}`);
     }
     chmodSync(file, 0o644);
     writeFileSync(file, good.replace('kept', 'back'));
     w.child.kill('SIGHUP');
     await eventually(() => w.logs.some((l) => l.msg === 'config reloaded'), 'the good file is loaded again', 10_000);
-    assert.match(await (await fetch(`${w.url}/metrics`)).text(), /^watchdog_config_last_reload_successful 1$/m);
+    assert.match(await (await fetch(`${w.url}/metrics`)).text(), /^watchdog_config_last_reload_successful\{stack="default"\} 1$/m);
     await assertAnswering(w);
     assertQuietStderr(w);
     console.log(`# config replaced while running:\n${report.map((l) => `#   ${l}`).join('\n')}`);

@@ -10,7 +10,7 @@ import { startAlertmanager, type AlertmanagerHandle } from '../support/alertmana
 import { startTestDaemon } from '../support/daemon.js';
 import { eventually } from '../support/engine.js';
 import { jsonServer } from '../support/misbehaving.js';
-import { waitFor } from '../support/wait.js';
+import { stays, waitFor } from '../support/wait.js';
 import { farDailyWindow } from '../support/time.js';
 
 const TOKEN = 'maint-token';
@@ -22,7 +22,7 @@ async function switchable(t: TestContext) {
   return { url: server.url, set: (v: boolean) => void (healthy = v) };
 }
 
-async function daemon(t: TestContext, am: AlertmanagerHandle, target: string, stateDir: string, extra = '') {
+async function daemon(t: TestContext, am: AlertmanagerHandle, target: string, stateDir: string, extra = '', env: Record<string, string> = {}) {
   const started = await startTestDaemon(
     t,
     `
@@ -36,7 +36,7 @@ probes:
   - { name: api, kind: http, url: "${target}/", interval: 1s, timeout: 500ms, labels: { team: web } }
   - { name: other, kind: http, url: "${target}/", interval: 1s, timeout: 500ms }
 `,
-    { WATCHDOG_ADMIN_TOKEN: TOKEN, WATCHDOG_STATE_DIR: stateDir },
+    { WATCHDOG_ADMIN_TOKEN: TOKEN, WATCHDOG_STATE_DIR: stateDir, ...env },
   );
   await eventually(() => started.d.engine.ready, 'first results', 10_000);
   return started;
@@ -47,7 +47,7 @@ async function amAlerts(am: AlertmanagerHandle): Promise<string[]> {
   return ((await res.json()) as { labels: { probe: string } }[]).map((a) => a.labels.probe).sort();
 }
 
-async function amSilences(am: AlertmanagerHandle): Promise<{ id: string; status: { state: string }; comment: string; matchers: { name: string; value: string }[] }[]> {
+async function amSilences(am: AlertmanagerHandle): Promise<{ id: string; status: { state: string }; comment: string; matchers: { name: string; value: string; isRegex: boolean }[] }[]> {
   return (await (await fetch(`${am.url}/api/v2/silences`)).json()) as never;
 }
 
@@ -60,7 +60,7 @@ const post = (d: Daemon, body: unknown, token = TOKEN) =>
   fetch(`${d.url}/maintenance`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
 
 async function metric(d: Daemon, probe: string): Promise<string | undefined> {
-  const value = parseExposition(await (await fetch(`${d.url}/metrics`)).text()).value('watchdog_probe_maintenance', { probe });
+  const value = parseExposition(await (await fetch(`${d.url}/metrics`)).text()).value('watchdog_probe_maintenance', { probe, stack: d.stack.name });
   return value === undefined ? undefined : String(value);
 }
 
@@ -113,8 +113,9 @@ test('a window opened over the API stops the direct path for its probes, shows i
   const silence = silences.find((s) => s.comment.includes(window.id));
   assert.equal(silence?.status.state, 'active');
   assert.deepEqual(
-    silence?.matchers.map((m) => `${m.name}=~${m.value}`),
-    ['probe=~api'],
+    silence?.matchers.map((m) => `${m.name}${m.isRegex ? '=~' : '='}${m.value}`),
+    // Only this stack's alerts: another stack in the same Alertmanager may have a probe "api" too.
+    ['probe=~api', `stack=${d.stack.name}`],
   );
 
   // Ends by itself: the direct path posts the probe's alert, the metric goes back to 0.
@@ -239,4 +240,27 @@ test('a window opened over a firing direct alert lets it run out instead of reso
   assert.equal(await d.reload(), true);
   assert.equal(await metric(d, 'other'), '0');
   await eventually(() => log.lines.some((l) => l.msg === 'alertmanager silence expired with the maintenance window' && l.id === 'planned'), 'config window silence expired', 5000);
+});
+
+test('stacks sharing one Alertmanager keep their windows apart: a replica of the stack takes the window up, another stack never does', async (t) => {
+  const am = await startAlertmanager();
+  t.after(() => am.stop());
+  const target = await switchable(t);
+  const start = (stack: string) => daemon(t, am, target.url, mkdtempSync(join(tmpdir(), 'watchdog-state-')), '', { WATCHDOG_STACK: stack });
+  const [a1, a2, b] = [await start('shop-prod'), await start('shop-prod'), await start('shop-staging')];
+  const windows = async (d: Daemon) => ((await (await fetch(`${d.url}/maintenance`)).json()) as { active: { id: string }[] }).active.map((w) => w.id);
+
+  const res = await post(a1.d, { duration: '1h', reason: 'prod db upgrade', probes: ['api'] });
+  assert.equal(res.status, 201);
+  const { id } = (await res.json()) as { id: string };
+  // The replica of the same stack reads the silences back every 5 s and takes the window up...
+  let seen: string[] = [];
+  await waitFor('the other shop-prod replica to take the window up', async () => (seen = await windows(a2.d)).includes(id), { timeoutMs: 15_000, intervalMs: 200, describe: () => seen });
+  // ...the other stack, reading the same silences on the same schedule, never does (two reads).
+  await stays('shop-staging took up a shop-prod window', async () => (await windows(b.d)).includes(id), Date.now() + 11_000, { describe: () => seen });
+  const silence = (await amSilences(am)).find((s) => s.comment.includes(id));
+  assert.deepEqual(
+    silence?.matchers.map((m) => `${m.name}${m.isRegex ? '=~' : '='}${m.value}`),
+    ['probe=~api', 'stack=shop-prod'],
+  );
 });

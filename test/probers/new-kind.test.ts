@@ -117,7 +117,7 @@ test('a new kind is one file plus its registry line: validated, run, in /status 
     join(probesDir, 'new.yaml'),
     `probes:\n  - { name: reading, kind: throwaway, url: "${target.url}/n", settle: 250ms, atLeast: 40 }\n  - { name: too-low, kind: throwaway, url: "${target.url}/n", atLeast: 100, severity: warning }\n`,
   );
-  const settings = settingsModule.readSettings({ WATCHDOG_CONFIG: probesDir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1' });
+  const settings = settingsModule.readSettings({ WATCHDOG_CONFIG: probesDir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_STACK: 'kinds' });
   const daemon = await daemonModule.startDaemon(settings, { logger: pino({ level: 'silent' }), processMetrics: false });
   t.after(() => daemon.stop());
   await eventually(() => daemon.engine.ready, 'both throwaway probes to have a result');
@@ -135,7 +135,7 @@ test('a new kind is one file plus its registry line: validated, run, in /status 
   assert.equal(tooLow.hint, 'Raise it.');
   const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
   assert.match(metrics, /^# HELP watchdog_throwaway_reading The number a throwaway probe read\.$/m);
-  assert.match(metrics, /^watchdog_throwaway_reading\{probe="reading"\} 42$/m);
-  assert.match(metrics, /^watchdog_throwaway_reading\{probe="too-low"\} 42$/m);
-  assert.match(metrics, /^watchdog_probe_failures_total\{probe="too-low",kind="throwaway",reason="too_low"\} 1$/m);
+  assert.match(metrics, /^watchdog_throwaway_reading\{probe="reading",stack="kinds"\} 42$/m);
+  assert.match(metrics, /^watchdog_throwaway_reading\{probe="too-low",stack="kinds"\} 42$/m);
+  assert.match(metrics, /^watchdog_probe_failures_total\{probe="too-low",kind="throwaway",stack="kinds",reason="too_low"\} 1$/m);
 });

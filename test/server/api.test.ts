@@ -29,7 +29,7 @@ probes:
   - { name: api-down, kind: http, url: "${down.url}/", severity: warning, timeout: 1s }
   - { name: after-down, kind: tcp, address: "127.0.0.1:${down.port}", dependsOn: [api-down] }
 `,
-    extraEnv,
+    { WATCHDOG_STACK: 'shop', ...extraEnv },
   );
   t.after(async () => {
     await d.stop();
@@ -117,23 +117,23 @@ test('GET /metrics: the framework-owned series, no free text in labels', async (
   assert.match(res.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
   const text = await res.text();
   for (const line of [
-    'watchdog_probe_success{probe="api-up",kind="http"} 1',
-    'watchdog_probe_success{probe="api-down",kind="http"} 0',
-    'watchdog_probe_status{probe="api-down",kind="http",status="failing"} 1',
-    'watchdog_probe_status{probe="api-down",kind="http",status="ok"} 0',
-    'watchdog_probe_status{probe="after-down",kind="tcp",status="blocked"} 1',
-    'watchdog_probe_value{probe="api-up",kind="http"} 200',
-    'watchdog_probe_runs_total{probe="api-down",kind="http",result="failing"} 1',
-    'watchdog_probe_failures_total{probe="api-down",kind="http",reason="connect"} 1',
-    'watchdog_probe_info{probe="api-down",kind="http",severity="warning"} 1',
-    'watchdog_probe_reason{probe="after-down",kind="tcp",reason="dependency_failed"} 1',
-    'watchdog_config_last_reload_successful 1',
+    'watchdog_probe_success{probe="api-up",kind="http",stack="shop"} 1',
+    'watchdog_probe_success{probe="api-down",kind="http",stack="shop"} 0',
+    'watchdog_probe_status{probe="api-down",kind="http",stack="shop",status="failing"} 1',
+    'watchdog_probe_status{probe="api-down",kind="http",stack="shop",status="ok"} 0',
+    'watchdog_probe_status{probe="after-down",kind="tcp",stack="shop",status="blocked"} 1',
+    'watchdog_probe_value{probe="api-up",kind="http",stack="shop"} 200',
+    'watchdog_probe_runs_total{probe="api-down",kind="http",stack="shop",result="failing"} 1',
+    'watchdog_probe_failures_total{probe="api-down",kind="http",stack="shop",reason="connect"} 1',
+    'watchdog_probe_info{probe="api-down",kind="http",stack="shop",severity="warning"} 1',
+    'watchdog_probe_reason{probe="after-down",kind="tcp",stack="shop",reason="dependency_failed"} 1',
+    'watchdog_config_last_reload_successful{stack="shop"} 1',
   ]) {
     assert.ok(text.includes(line), `missing: ${line}`);
   }
-  assert.match(text, /^watchdog_probe_duration_seconds\{probe="api-up",kind="http"\} \d/m);
-  assert.match(text, /^watchdog_probe_last_run_timestamp_seconds\{probe="api-up",kind="http"\} 1\d{9}/m);
-  assert.match(text, /^watchdog_build_info\{version="\d+\.\d+\.\d+",nodejs="[\d.]+"\} 1$/m);
+  assert.match(text, /^watchdog_probe_duration_seconds\{probe="api-up",kind="http",stack="shop"\} \d/m);
+  assert.match(text, /^watchdog_probe_last_run_timestamp_seconds\{probe="api-up",kind="http",stack="shop"\} 1\d{9}/m);
+  assert.match(text, /^watchdog_build_info\{version="\d+\.\d+\.\d+",nodejs="[\d.]+",stack="shop"\} 1$/m);
   // Every label value is a name or a short word: no spaces, no messages.
   for (const m of text.matchAll(/="([^"]*)"/g)) assert.doesNotMatch(m[1]!, /\s/, `free text in a label: ${m[1]}`);
 });
@@ -142,11 +142,12 @@ test('process metrics are exported by the daemon', async (t) => {
   const down = await closedPort();
   const dir = mkdtempSync(join(tmpdir(), 'watchdog-api-'));
   writeFileSync(join(dir, 'p.yaml'), `probes: [{ name: p, kind: tcp, address: "127.0.0.1:${down.port}", severity: warning }]`);
-  const d = await startDaemon(readSettings({ WATCHDOG_CONFIG: dir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1' }), { logger: captureLogger('warn').logger });
+  const d = await startDaemon(readSettings({ WATCHDOG_CONFIG: dir, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_STACK: 'shop' }), { logger: captureLogger('warn').logger });
   t.after(() => d.stop());
   const text = await (await fetch(`${d.url}/metrics`)).text();
-  assert.match(text, /^process_resident_memory_bytes \d+/m);
-  assert.match(text, /^nodejs_eventloop_lag_seconds /m);
+  // On their own registry (read at most once a second), with the stack as every other series.
+  assert.match(text, /^process_resident_memory_bytes\{stack="shop"\} \d+/m);
+  assert.match(text, /^nodejs_eventloop_lag_seconds\{stack="shop"\} /m);
 });
 
 test('/healthz and /readyz', async (t) => {
@@ -236,7 +237,7 @@ test("GET /metrics: a probe's value and extra samples follow the status /status 
   const tempo = await jsonServer((req) =>
     req.path === '/api/search' ? { status: 200, body: { traces: traces.map((x) => ({ traceID: x.traceID, startTimeUnixNano: `${x.startMs}000000` })) } } : { status: 404, body: {} },
   );
-  const d = await daemonWith(`probes: [{ name: traces, kind: tempo_search, tempo: "${tempo.url}", service: shop, maxAge: 5m, failureThreshold: 3 }]`);
+  const d = await daemonWith(`probes: [{ name: traces, kind: tempo_search, tempo: "${tempo.url}", service: shop, maxAge: 5m, failureThreshold: 3 }]`, { WATCHDOG_STACK: 'shop' });
   t.after(async () => {
     await d.stop();
     await tempo.close();
@@ -251,9 +252,9 @@ test("GET /metrics: a probe's value and extra samples follow the status /status 
     };
     return {
       status,
-      value: series('watchdog_probe_value', { probe: 'traces', kind: 'tempo_search' }),
-      age: series('watchdog_tempo_newest_trace_age_seconds', { probe: 'traces', service: 'shop' }),
-      lastRun: series('watchdog_probe_last_run_timestamp_seconds', { probe: 'traces', kind: 'tempo_search' }),
+      value: series('watchdog_probe_value', { probe: 'traces', kind: 'tempo_search', stack: 'shop' }),
+      age: series('watchdog_tempo_newest_trace_age_seconds', { probe: 'traces', service: 'shop', stack: 'shop' }),
+      lastRun: series('watchdog_probe_last_run_timestamp_seconds', { probe: 'traces', kind: 'tempo_search', stack: 'shop' }),
     };
   };
 

@@ -34,7 +34,7 @@ probes:
   - { name: other, kind: http, url: "${up.url}/o", interval: 1h }
 `,
   );
-  const settings = readSettings({ WATCHDOG_CONFIG: join(dir, 'probes.yaml'), WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_ADMIN_TOKEN: TOKEN });
+  const settings = readSettings({ WATCHDOG_CONFIG: join(dir, 'probes.yaml'), WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', WATCHDOG_ADMIN_TOKEN: TOKEN, WATCHDOG_STACK: 'shop' });
   const d = await startDaemon(settings, { logger: captureLogger('warn').logger, processMetrics: false });
   t.after(async () => {
     await d.stop();
@@ -134,7 +134,7 @@ test('a maintenance window opening and ending re-renders the probes it covers in
   assert.doesNotMatch(during.page, /data-probe="other"[^>]*data-maintenance/);
   assert.equal(during.page, await freshPage(d, during.page));
   assert.match(during.text, new RegExp(`^maintenance ${id}: api until `, 'm'));
-  assert.match(during.metrics, /^watchdog_probe_maintenance\{probe="api"\} 1$/m);
+  assert.match(during.metrics, /^watchdog_probe_maintenance\{probe="api",stack="shop"\} 1$/m);
   assert.deepEqual(probeSeries(during.metrics), probeSeries(before.metrics), 'a window prints nothing in the per-probe lines');
 
   const closed = await fetch(`${d.url}/maintenance/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
@@ -150,18 +150,18 @@ test('a maintenance window opening and ending re-renders the probes it covers in
   assert.deepEqual(after.status, await freshStatus(d, after.status));
   assert.equal(after.page, await freshPage(d, after.page));
   assert.doesNotMatch(after.text, /^maintenance /m);
-  assert.match(after.metrics, /^watchdog_probe_maintenance\{probe="api"\} 0$/m);
+  assert.match(after.metrics, /^watchdog_probe_maintenance\{probe="api",stack="shop"\} 0$/m);
 });
 
 test("the daemon's /metrics joins the lines kept with the other views: the same series a registry of its own writes", async (t) => {
   const d = await watchdog(t);
   const served = await (await fetch(`${d.url}/metrics`)).text();
-  const own = createMetrics({ engine: d.engine, version: 'test', reloadStatus: () => ({ ok: true, at: 0 }), processMetrics: false });
+  const own = createMetrics({ engine: d.engine, version: 'test', stack: d.stack.name, reloadStatus: () => ({ ok: true, at: 0 }), processMetrics: false });
   assert.deepEqual(probeSeries(served), probeSeries(await own.metrics()));
-  assert.ok(probeSeries(served).some((l) => l.startsWith('watchdog_probe_success{probe="api",kind="http"} 1')));
+  assert.ok(probeSeries(served).some((l) => l.startsWith('watchdog_probe_success{probe="api",kind="http",stack="shop"} 1')));
   // A run changes the kept lines of that probe, and /metrics shows the new ones.
   await d.engine.runNow('api');
   const next = await (await fetch(`${d.url}/metrics`)).text();
-  assert.match(next, /^watchdog_probe_runs_total\{probe="api",kind="http",result="ok"\} 2$/m);
+  assert.match(next, /^watchdog_probe_runs_total\{probe="api",kind="http",stack="shop",result="ok"\} 2$/m);
   assert.deepEqual(probeSeries(next), probeSeries(await own.metrics()));
 });
