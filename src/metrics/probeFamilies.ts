@@ -209,11 +209,7 @@ const maintenanceHeader = Buffer.from(
  * open windows, cached by the maintenance manager) and reuses the last text while the probes and the
  * answers are the same.
  */
-export function maintenanceExposition(
-  states: () => ProbeState[],
-  inMaintenance: (s: ProbeState) => boolean,
-  defaultLabels: Readonly<Record<string, string>> = {},
-): () => Buffer {
+export function maintenanceExposition(states: () => ProbeState[], inMaintenance: (s: ProbeState) => boolean, defaultLabels: Readonly<Record<string, string>> = {}): () => Buffer {
   const tail = labelText(defaultLabels);
   let kept = { states: [] as ProbeState[], flags: '', text: maintenanceHeader };
   return () => {
