@@ -212,7 +212,11 @@ test('a window opened over a firing direct alert lets it run out instead of reso
   const target = await switchable(t);
   target.set(false);
   const { d, log } = await daemon(t, am, target.url, mkdtempSync(join(tmpdir(), 'watchdog-state-')));
-  await eventually(() => log.lines.some((l) => l.msg === 'direct alert firing' && l.probe === 'api'), 'api alert firing', 5000);
+  // Both probes fail: wait until Alertmanager holds both alerts (each posted on its own probe's run), so
+  // what follows compares against a known start.
+  let firing: string[] = [];
+  await waitFor('both direct alerts firing at Alertmanager', async () => (firing = await amAlerts(am)).length === 2, { timeoutMs: 15_000, describe: () => firing });
+  assert.deepEqual(firing, ['api', 'other']);
   assert.equal((await post(d, { duration: '1m', reason: 'known outage', probes: ['api'] })).status, 201);
   await eventually(() => log.lines.some((l) => l.msg === 'direct alert not renewed: the probe is in a maintenance window; it runs out' && l.probe === 'api'), 'handed over', 5000);
   // No "resolved" was posted: Alertmanager still holds it as firing until its endsAt (resolveTimeout 4s) passes.
