@@ -115,11 +115,17 @@ interface Mount {
   type: string;
 }
 
-/** Volumes, binds and tmpfs mounts; `--tmpfs` ones are listed in HostConfig.Tmpfs, not in Mounts. */
+/**
+ * Volumes, binds and tmpfs mounts; `--tmpfs` ones are listed in HostConfig.Tmpfs, not in Mounts.
+ * Sorted by destination: Docker lists Mounts from a map, in an order that changes between inspects,
+ * and a message that reorders itself from run to run reads as a change in every view and log.
+ */
 function mountsOf(info: ContainerInspect): Mount[] {
   const listed = (info.Mounts ?? []).filter((m) => typeof m.Destination === 'string').map((m) => ({ destination: m.Destination, type: m.Type ?? '' }));
   const tmpfs = Object.keys(info.HostConfig.Tmpfs ?? {}).map((destination) => ({ destination, type: 'tmpfs' }));
-  return [...listed, ...tmpfs].map((m) => ({ ...m, destination: m.destination.replace(/\/+$/, '') || '/' }));
+  return [...listed, ...tmpfs]
+    .map((m) => ({ ...m, destination: m.destination.replace(/\/+$/, '') || '/' }))
+    .sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
 }
 
 /** The mount a path lies on: the deepest one whose destination is the path or one of its folders. */
