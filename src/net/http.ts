@@ -1,6 +1,15 @@
 // One HTTP client for every probe: undici with a private connection pool, a body size cap and
 // errors classified into the short reasons that end up in metric labels.
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+// undici's pool and request, imported by path rather than from the package's index: the index also loads
+// fetch, WebSocket, EventSource, the caches and the mock agents, which the watchdog never uses (+18 MiB RSS
+// for the index, +10 MiB for these; issue 21 §3's idle budget). These are the modules the index itself
+// re-exports; undici has no "exports" map, so the paths are reachable, but they are not its documented API:
+// an undici update that moves them fails this import at start, in every test. `request` below is what the
+// index's `request(url, opts)` does (undici/index.js `makeDispatcher`) for the absolute URLs probes use.
+import Agent from 'undici/lib/dispatcher/agent.js';
+import dispatcherRequest from 'undici/lib/api/api-request.js';
+import { parseURL } from 'undici/lib/core/util.js';
 import { formatBytes } from '../util/format.js';
 import { redactUrl } from '../util/url.js';
 
@@ -55,13 +64,15 @@ export function createHttpClient(opts: { userAgent: string; dispatcher?: Dispatc
       const ownAuth = Object.keys(req.headers ?? {}).some((h) => h.toLowerCase() === 'authorization');
       let res: Dispatcher.ResponseData;
       try {
+        const u = parseURL(href);
         res = await untilAborted(
-          request(href, {
+          dispatcherRequest.call(dispatcher, {
+            origin: u.origin,
+            path: u.search ? `${u.pathname}${u.search}` : u.pathname,
             method: req.method ?? 'GET',
             headers: { 'user-agent': opts.userAgent, ...(authorization && !ownAuth ? { authorization } : {}), ...req.headers },
             body: req.body,
             signal: req.signal,
-            dispatcher,
           }),
           req.signal,
         );
