@@ -42,6 +42,14 @@ export function cpuMs(pid: number | 'self'): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
 
+/** The heap caps the image runs the daemon with (Dockerfile, `ENV NODE_OPTIONS=...`): RSS is then what a container shows. */
+export function imageNodeOptions(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const m = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(join(here, '../../../Dockerfile'), 'utf8'));
+  if (!m) throw new Error('Dockerfile: no ENV NODE_OPTIONS="..." line to run the daemon with');
+  return m[1]!;
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);

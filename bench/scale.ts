@@ -5,7 +5,7 @@
 // Also: RSS, probe runs per second against the 1,000 expected, and runs skipped because the previous
 // one was still going. Loopback only; every loop is bounded; every process is stopped at exit.
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir, startProcess } from '../test/support/process.js';
-import { counter, memory, parseWrk, probeFile, scrape, startTarget } from './proc.js';
+import { counter, imageNodeOptions, memory, parseWrk, probeFile, scrape, startTarget } from './proc.js';
 
 const PROBES = Number(process.env.BENCH_PROBES ?? 1000);
 /**
@@ -59,13 +59,6 @@ async function staticServer(body: Buffer, contentType: string): Promise<{ url: s
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return { url: `http://127.0.0.1:${port}/`, close: () => server.close() };
-}
-
-/** The heap caps the image runs the daemon with (Dockerfile, `ENV NODE_OPTIONS=...`): RSS is then what a container shows. */
-function imageNodeOptions(): string {
-  const m = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(join(here, '../../../Dockerfile'), 'utf8'));
-  if (!m) throw new Error('Dockerfile: no ENV NODE_OPTIONS="..." line to run the daemon with');
-  return m[1]!;
 }
 
 /** The schedule-lateness histogram's cumulative bucket counts, by upper bound (seconds). */
