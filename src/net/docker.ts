@@ -3,7 +3,44 @@
 import { readFileSync } from 'node:fs';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
+// dockerode's Container and dockerode's own docker-modem, without dockerode's index (lib/docker.js): that file
+// requires lib/session.js at load, which loads @grpc/grpc-js, @grpc/proto-loader and protobufjs for BuildKit
+// sessions (image builds), plus tar-fs and the classes of every other resource; the watchdog reads containers
+// and lists them, nothing else (issue 21 §3's idle budget: 2.5 MiB of live heap, 130 modules). dockerode has
+// no "exports" map, so the path is reachable, but it is not its documented API: a dockerode update that moves
+// it fails this import at start, in every test. docker-modem is resolved from dockerode's folder, so it is the
+// very copy dockerode would use.
+import Container from 'dockerode/lib/container.js';
+
+/** docker-modem, typed through @types/dockerode (docker-modem is dockerode's dependency, not ours). */
+type DockerModem = Docker['modem'];
+const Modem = createRequire(createRequire(import.meta.url).resolve('dockerode'))('docker-modem') as new (options: Docker.DockerOptions) => DockerModem;
+
+/** What dockerode's `new Docker(opts)` sets up (lib/docker.js): a modem that answers with native promises. */
+type Engine = DockerModem & { Promise: PromiseConstructor };
+
+/** dockerode's `docker.getContainer(id)`: a Container on the same modem. */
+function getContainer(modem: Engine, id: string): Docker.Container {
+  return new Container(modem, id);
+}
+
+/** dockerode's `docker.listContainers(opts)` (lib/docker.js), the same request: it lives in the index, not in a class file of its own. */
+function listContainers(modem: Engine, opts: Docker.ContainerListOptions & { abortSignal?: AbortSignal }): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    modem.dial(
+      {
+        path: '/containers/json?',
+        method: 'GET',
+        options: opts,
+        abortSignal: opts.abortSignal,
+        statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+      },
+      (err, data) => (err ? reject(err) : resolve(data)),
+    );
+  });
+}
 
 /**
  * Docker itself cannot be asked: no socket, permission denied, daemon stopped, or something other
@@ -100,19 +137,19 @@ export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls 
   const target = modemFromHost(opts.dockerHost, opts.tls);
   const { endpoint } = target;
   // dockerode is created on first use so that a daemon without Docker probes never touches the socket.
-  let docker: Docker | undefined;
+  let docker: Engine | undefined;
   const client = () => {
     // A DOCKER_HOST we cannot use fails every call the same way, not the daemon's start:
     // only the container probes depend on it, and they say why.
     if ('unsupported' in target) throw new DockerUnavailableError(target.unsupported, 'unsupported_host');
     // docker-modem takes an `agent`; @types/dockerode does not list it.
-    return (docker ??= new Docker({ ...target.modemOptions, agent: freshConnections(target.modemOptions) } as Docker.DockerOptions));
+    return (docker ??= Object.assign(new Modem({ ...target.modemOptions, agent: freshConnections(target.modemOptions) } as Docker.DockerOptions), { Promise }));
   };
   return {
     endpoint,
     async inspect(container, signal) {
       try {
-        const answer: unknown = await client().getContainer(container).inspect({ abortSignal: signal });
+        const answer: unknown = await getContainer(client(), container).inspect({ abortSignal: signal });
         return expectShape<ContainerInspect>(answer, (a) => isObject(a.State) && isObject(a.HostConfig) && isObject(a.Config), endpoint);
       } catch (err) {
         throw classify(err, container, endpoint, signal);
@@ -120,7 +157,7 @@ export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls 
     },
     async list(labels, signal) {
       try {
-        const answer: unknown = await client().listContainers({ all: true, filters: JSON.stringify({ label: labels }), abortSignal: signal } as Docker.ContainerListOptions);
+        const answer: unknown = await listContainers(client(), { all: true, filters: JSON.stringify({ label: labels }), abortSignal: signal });
         if (!Array.isArray(answer) || !answer.every((c) => isObject(c) && typeof c.Id === 'string' && Array.isArray(c.Names))) {
           throw new DockerUnavailableError(`something answered at ${endpoint}, but not as the Docker Engine API does`, 'not_docker');
         }
@@ -134,7 +171,7 @@ export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls 
         // one-shot: the default call waits for a second sample (about 2 s) to compute CPU deltas.
         // docker-modem takes abortSignal; @types/dockerode does not list it, so it rides in a variable.
         const options = { stream: false as const, 'one-shot': true, abortSignal: signal };
-        const answer: unknown = await client().getContainer(container).stats(options);
+        const answer: unknown = await getContainer(client(), container).stats(options);
         return expectShape<ContainerStats>(answer, (a) => isObject(a.memory_stats), endpoint);
       } catch (err) {
         throw classify(err, container, endpoint, signal);
@@ -144,7 +181,7 @@ export function createDockerClient(opts: { dockerHost?: string; tls?: DockerTls 
       try {
         // follow: false answers one body and ends; docker-modem takes abortSignal (not in @types/dockerode).
         const options = { stdout: true, stderr: true, follow: false as const, tail, abortSignal: signal };
-        const answer: unknown = await client().getContainer(container).logs(options);
+        const answer: unknown = await getContainer(client(), container).logs(options);
         if (!Buffer.isBuffer(answer)) throw new DockerUnavailableError(`something answered at ${endpoint}, but not as the Docker Engine API does`, 'not_docker');
         const text = demultiplex(answer).toString('utf8');
         return text.length > LOG_BYTES ? text.slice(-LOG_BYTES) : text;
