@@ -59,6 +59,12 @@ RUN mkdir -p /var/lib/stack-watchdog && chown node:node /var/lib/stack-watchdog
 # scavenges. Set after `npm ci`, which should not run under the daemon's caps. The scale bench runs
 # the daemon with this very line.
 ENV NODE_OPTIONS="--max-old-space-size=96 --max-semi-space-size=4"
+# At most two glibc malloc arenas instead of one per thread that allocates (up to 8 per core): Node's
+# V8 and libuv worker threads each kept an arena of their own, ~5 MiB of resident memory at idle that
+# nothing used again (`npm run bench:idle`, /proc/<pid>/smaps: anonymous memory outside the V8 heap 7.5-8.1
+# -> 1.7-2.7 MiB; issue 21 §3 caps idle RSS at 80 MiB). The main thread does nearly all the allocating, so
+# two arenas are not contended. The benches run the daemon with this line too.
+ENV MALLOC_ARENA_MAX=2
 USER node
 EXPOSE 9469
 # The daemon handles SIGTERM itself (finishes runs in flight, closes the server, exits 0 within 5 s),

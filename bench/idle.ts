@@ -1,6 +1,6 @@
 // `npm run bench:idle`: the daemon's resident memory at idle with the shipped profile (probes/mystocks.yaml),
-// the figure issue 21 §3 caps at 80 MiB. The daemon runs compiled, with the image's heap caps (Dockerfile
-// NODE_OPTIONS), for BENCH_IDLE_SECONDS (default 60) with every target absent: the profile's URLs point at a
+// the figure issue 21 §3 caps at 80 MiB. The daemon runs compiled, with the image's heap caps and malloc arenas
+// (Dockerfile NODE_OPTIONS, MALLOC_ARENA_MAX), for BENCH_IDLE_SECONDS (default 60) with every target absent: the profile's URLs point at a
 // loopback port nothing listens on (refused at once, no DNS query leaves the machine), its containers are
 // looked for under a compose project that has none, on the local dockerd. RSS is read from /proc at the end,
 // with its parts (anonymous, file-backed) and the private/shared split of smaps_rollup.
@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir, startProcess } from '../test/support/process.js';
-import { imageNodeOptions, median, memory } from './proc.js';
+import { imageMemoryEnv, median, memory } from './proc.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 /** This checkout: bench/.build/bench/idle.js is three levels below it. */
@@ -64,7 +64,7 @@ interface Sample {
   load1m: number;
 }
 
-async function idleDaemon(side: string, cli: string, absentUrl: string, absentPort: number): Promise<Sample> {
+async function idleDaemon(side: string, checkout: string, cli: string, absentUrl: string, absentPort: number): Promise<Sample> {
   const dir = makeTempDir('bench-idle');
   const port = await freePort();
   const profile = join(root, 'probes/mystocks.yaml');
@@ -75,7 +75,8 @@ async function idleDaemon(side: string, cli: string, absentUrl: string, absentPo
     args: [cli, 'run'],
     env: {
       PATH: process.env.PATH,
-      NODE_OPTIONS: imageNodeOptions(),
+      // Each side as its own image runs it (its own Dockerfile's NODE_OPTIONS and MALLOC_ARENA_MAX).
+      ...imageMemoryEnv(checkout),
       NODE_ENV: 'production',
       WATCHDOG_CONFIG: profile,
       WATCHDOG_HOST: '127.0.0.1',
@@ -118,10 +119,10 @@ async function idleDaemon(side: string, cli: string, absentUrl: string, absentPo
 
 async function main(): Promise<void> {
   const { runs, baseline } = args();
-  const sides: { side: string; cli: string }[] = [{ side: 'this', cli: join(here, '../src/cli.js') }];
+  const sides: { side: string; checkout: string; cli: string }[] = [{ side: 'this', checkout: root, cli: join(here, '../src/cli.js') }];
   if (baseline) {
     process.stdout.write(`[idle] compiling the baseline ${baseline}\n`);
-    sides.unshift({ side: 'baseline', cli: await compileBaseline(baseline) });
+    sides.unshift({ side: 'baseline', checkout: baseline, cli: await compileBaseline(baseline) });
   }
   // A port that was free a moment ago and that nobody is given: connections to it are refused.
   const absentPort = await freePort();
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
       order.map(async (s, k) => {
         // Started 1 s apart in alternating order, so neither always has the other's start-up beside its own.
         await sleep(k * 1000);
-        return idleDaemon(s.side, s.cli, absentUrl, absentPort);
+        return idleDaemon(s.side, s.checkout, s.cli, absentUrl, absentPort);
       }),
     );
     samples.push(...got);
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
   load.push(loadavg()[0]!);
   const mib = (k: number) => (k / 1024).toFixed(1);
   const lines = [
-    `stack-watchdog idle RSS, ${new Date().toISOString()}: ${cpus().length} CPUs, load ${load.map((l) => l.toFixed(1)).join(' -> ')}, node ${process.version}, probes/mystocks.yaml, ${SECONDS} s, targets absent, NODE_OPTIONS "${imageNodeOptions()}"`,
+    `stack-watchdog idle RSS, ${new Date().toISOString()}: ${cpus().length} CPUs, load ${load.map((l) => l.toFixed(1)).join(' -> ')}, node ${process.version}, probes/mystocks.yaml, ${SECONDS} s, targets absent, image env ${sides.map((s) => `${s.side} ${JSON.stringify(imageMemoryEnv(s.checkout))}`).join(', ')}`,
     'side        RSS MiB  anon  file  private   Pss  load',
     ...samples.map(
       (s) =>
@@ -155,7 +156,14 @@ async function main(): Promise<void> {
     }),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-  const results = { date: new Date().toISOString(), machine: { cpus: cpus().length, load1m: load, node: process.version }, seconds: SECONDS, nodeOptions: imageNodeOptions(), baseline, samples };
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, load1m: load, node: process.version },
+    seconds: SECONDS,
+    imageEnv: Object.fromEntries(sides.map((s) => [s.side, imageMemoryEnv(s.checkout)])),
+    baseline,
+    samples,
+  };
   writeFileSync(join(root, 'bench/results/idle-latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 }
 

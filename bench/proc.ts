@@ -42,12 +42,26 @@ export function cpuMs(pid: number | 'self'): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
 
+/** This checkout: the bench's compiled files are in bench/.build/bench/, three levels below it. */
+const checkout = join(fileURLToPath(new URL('.', import.meta.url)), '../../..');
+
+/** The Dockerfile's `ENV NAME=value` (or `ENV NAME="value"`) line in `root` (default: this checkout), if there is one. */
+function imageEnvLine(name: string, root = checkout): string | undefined {
+  const m = new RegExp(`^ENV ${name}=(?:"([^"]*)"|(\\S+))$`, 'm').exec(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
 /** The heap caps the image runs the daemon with (Dockerfile, `ENV NODE_OPTIONS=...`): RSS is then what a container shows. */
-export function imageNodeOptions(): string {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const m = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(readFileSync(join(here, '../../../Dockerfile'), 'utf8'));
-  if (!m) throw new Error('Dockerfile: no ENV NODE_OPTIONS="..." line to run the daemon with');
-  return m[1]!;
+export function imageNodeOptions(root = checkout): string {
+  const options = imageEnvLine('NODE_OPTIONS', root);
+  if (options === undefined) throw new Error(`${join(root, 'Dockerfile')}: no ENV NODE_OPTIONS="..." line to run the daemon with`);
+  return options;
+}
+
+/** The environment the image (of `root`, default this checkout) gives the daemon that shapes its memory: heap caps, glibc's malloc arenas. */
+export function imageMemoryEnv(root = checkout): { NODE_OPTIONS: string; MALLOC_ARENA_MAX?: string } {
+  const arenas = imageEnvLine('MALLOC_ARENA_MAX', root);
+  return { NODE_OPTIONS: imageNodeOptions(root), ...(arenas === undefined ? {} : { MALLOC_ARENA_MAX: arenas }) };
 }
 
 export function median(values: number[]): number {

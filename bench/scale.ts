@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { freePort } from '../test/support/ports.js';
 import { makeTempDir, startProcess } from '../test/support/process.js';
-import { counter, imageNodeOptions, memory, parseWrk, probeFile, scrape, startTarget } from './proc.js';
+import { counter, imageMemoryEnv, memory, parseWrk, probeFile, scrape, startTarget } from './proc.js';
 
 const PROBES = Number(process.env.BENCH_PROBES ?? 1000);
 /**
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
-    NODE_OPTIONS: imageNodeOptions(),
+    ...imageMemoryEnv(),
     NODE_ENV: 'production',
     WATCHDOG_CONFIG: config,
     WATCHDOG_HOST: '127.0.0.1',
@@ -144,6 +144,7 @@ async function main(): Promise<void> {
       probes: PROBES,
       interval: INTERVAL,
       nodeOptions: env.NODE_OPTIONS,
+      mallocArenaMax: env.MALLOC_ARENA_MAX,
       routes: [metrics, status],
       runsPerSec,
       skippedPerSec,
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
     writeFileSync(join(here, '../../results/scale-latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     const f = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
     const lines = [
-      `stack-watchdog scale bench, ${results.date}: ${results.machine.cpus} CPUs, load ${load.map((l) => l?.toFixed(1)).join(' -> ')}, node ${process.version}, ${PROBES} probes every ${INTERVAL}, NODE_OPTIONS "${env.NODE_OPTIONS}"`,
+      `stack-watchdog scale bench, ${results.date}: ${results.machine.cpus} CPUs, load ${load.map((l) => l?.toFixed(1)).join(' -> ')}, node ${process.version}, ${PROBES} probes every ${INTERVAL}, NODE_OPTIONS "${env.NODE_OPTIONS}", MALLOC_ARENA_MAX ${env.MALLOC_ARENA_MAX ?? 'unset'}`,
       'route          side      bytes     req/s   p50 ms   p99 ms  errors',
       ...[metrics, status].flatMap((r) =>
         (['daemon', 'anchor'] as const).map((side) => {

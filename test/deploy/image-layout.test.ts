@@ -121,8 +121,14 @@ describe('Dockerfile', () => {
     assert.ok(ops.lastIndexOf('RUN') < ops.indexOf('USER'), 'USER node comes after the last RUN');
     assert.equal(one(runtime, 'EXPOSE'), '9469');
     assert.equal(one(runtime, 'STOPSIGNAL'), 'SIGTERM');
-    // The heap caps the scale bench measured with (bench/scale.ts reads this very line).
-    assert.deepEqual(envOf(runtime), { NODE_ENV: 'production', WATCHDOG_CONFIG: '/app/probes', WATCHDOG_PORT: '9469', NODE_OPTIONS: '--max-old-space-size=96 --max-semi-space-size=4' });
+    // The heap caps and malloc arenas the benches measured with (bench/proc.ts reads these very lines).
+    assert.deepEqual(envOf(runtime), {
+      NODE_ENV: 'production',
+      WATCHDOG_CONFIG: '/app/probes',
+      WATCHDOG_PORT: '9469',
+      NODE_OPTIONS: '--max-old-space-size=96 --max-semi-space-size=4',
+      MALLOC_ARENA_MAX: '2',
+    });
     const healthcheck = one(runtime, 'HEALTHCHECK');
     assert.match(healthcheck, /^--interval=30s --timeout=5s --start-period=20s --retries=3 CMD \[/);
     const probe = execForm(healthcheck);
