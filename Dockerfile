@@ -57,8 +57,10 @@ RUN mkdir -p /var/lib/stack-watchdog && chown node:node /var/lib/stack-watchdog
 # collects harder long before the container's 256m (docker-compose.override.yml) is near; a 4 MiB
 # semi-space (default 16) keeps the young generation from holding ~40 MiB of garbage between
 # scavenges. Set after `npm ci`, which should not run under the daemon's caps. The scale bench runs
-# the daemon with this very line.
-ENV NODE_OPTIONS="--max-old-space-size=96 --max-semi-space-size=4"
+# the daemon with this very line. --v8-pool-size=2: two V8 worker threads (GC helpers, background
+# compiles) instead of four, each of which keeps its stack and allocations resident: idle RSS ~2 MiB
+# lower (`npm run bench:idle`, issue 21 §3); bench:scale figures beside it in README "Performance".
+ENV NODE_OPTIONS="--max-old-space-size=96 --max-semi-space-size=4 --v8-pool-size=2"
 # At most two glibc malloc arenas instead of one per thread that allocates (up to 8 per core): Node's
 # V8 and libuv worker threads each kept an arena of their own, ~5 MiB of resident memory at idle that
 # nothing used again (`npm run bench:idle`, /proc/<pid>/smaps: anonymous memory outside the V8 heap 7.5-8.1

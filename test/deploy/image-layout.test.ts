@@ -126,7 +126,7 @@ describe('Dockerfile', () => {
       NODE_ENV: 'production',
       WATCHDOG_CONFIG: '/app/probes',
       WATCHDOG_PORT: '9469',
-      NODE_OPTIONS: '--max-old-space-size=96 --max-semi-space-size=4',
+      NODE_OPTIONS: '--max-old-space-size=96 --max-semi-space-size=4 --v8-pool-size=2',
       MALLOC_ARENA_MAX: '2',
     });
     const healthcheck = one(runtime, 'HEALTHCHECK');
