@@ -5,7 +5,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { ProbeSpec } from '../probers/types.js';
 import type { WatchdogConfig } from '../config/load.js';
-import { runProbe, type RunDeps } from './runner.js';
+import { inThread, type RunDeps, type Runner } from './runner.js';
 import { newState, record, touched, type ProbeResult, type ProbeState } from './result.js';
 import { Priority, Semaphore } from './semaphore.js';
 import { systemTimers, type Timer, type Timers } from '../util/timers.js';
@@ -21,6 +21,12 @@ export interface EngineOptions extends Omit<RunDeps, 'stopSignal'> {
   random?: () => number;
   /** What the scheduler tick runs on (beside `now`); tests move it forward instead of sleeping. */
   timers?: Timers;
+  /**
+   * Where runs happen; default this thread, with the http and docker clients above. The daemon may
+   * hand in a probe thread (thread.ts), so that a thousand runs a second do not share the thread that
+   * answers scrapes.
+   */
+  runner?: Runner;
 }
 
 export interface EngineEvents {
@@ -66,6 +72,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly slowLane: Semaphore;
   private readonly limits: { history: number; failures: number };
   private readonly timers: Timers;
+  private readonly runner: Runner;
   private started = false;
   /** Slots that have not run since the last `round` event. */
   private roundLeft = 0;
@@ -81,6 +88,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.slowLane = new Semaphore(opts.concurrency ?? 8);
     this.limits = { history: opts.historySize ?? 20, failures: opts.failureHistorySize ?? 50 };
     this.timers = opts.timers ?? systemTimers;
+    this.runner = opts.runner ?? inThread(opts);
   }
 
   /** Installs a config. Probes that keep their name and kind keep their history and counters. */
@@ -123,6 +131,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (!next.has(name)) this.opts.logger.info({ probe: name }, 'probe removed');
     }
     this.slots = next;
+    this.runner.retain?.(new Set(next.keys()));
     this.roundLeft = next.size;
     if (this.started) for (const slot of this.slots.values()) this.schedule(slot);
   }
@@ -286,7 +295,7 @@ export class Engine extends EventEmitter<EngineEvents> {
               touched(state).lagMs = lag;
               this.emit('lag', state, lag);
             }
-            return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, state.memory);
+            return this.runner.run(state.spec, state.memory, this.stopController.signal);
           },
           state.last ? Priority.known : Priority.first,
         ));

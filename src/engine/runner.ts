@@ -22,6 +22,22 @@ export interface RunDeps {
   stopSignal?: AbortSignal;
 }
 
+/**
+ * Where runs happen: in this thread (`runProbe` with its deps) or in a probe thread (thread.ts). The
+ * engine schedules, judges and keeps results either way; only the run itself moves.
+ */
+export interface Runner {
+  run(spec: ProbeSpec, memory: MemoryCell, stopSignal: AbortSignal): Promise<ProbeResult>;
+  /** The probes the engine now holds: a runner keeping something per probe may drop the rest. */
+  retain?(names: ReadonlySet<string>): void;
+  close?(): Promise<void>;
+}
+
+/** The runner of this thread: each run gets the deps it was built with. */
+export function inThread(deps: Omit<RunDeps, 'stopSignal'>): Runner {
+  return { run: (spec, memory, stopSignal) => runProbe(spec, { ...deps, stopSignal }, memory) };
+}
+
 /** `memory` is handed to the prober as `ctx.memory` and takes what the run keeps, for kinds that compare runs. */
 export async function runProbe(spec: ProbeSpec, deps: RunDeps, memory: MemoryCell = {}): Promise<ProbeResult> {
   const started = deps.now();
