@@ -9,7 +9,7 @@ import { startAlerting } from './alerting/index.js';
 import { ConfigError, currentConfigHash, loadConfig, type WatchdogConfig } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
-import { ProbeThread } from './engine/thread.js';
+import { ThreadedEngine } from './engine/thread.js';
 import { Discovery } from './discovery/discovery.js';
 import type { DiscoveryState } from './discovery/state.js';
 import { createMetrics, kindGauges, stackLabels, type ReloadStatus } from './metrics/registry.js';
@@ -75,12 +75,12 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   // Before anything is exposed: every series and direct alert carries it, from the first scrape on.
   const stack = await resolveStack({ stack: settings.stack, composeProjectName: settings.composeProjectName, ownContainer: deps.ownContainer ?? ownContainerId(), docker, config });
 
-  // Injected clients (tests) mean runs in this thread: the probe thread builds clients of its own.
-  const thread =
+  const engineOptions = { http, docker, logger, now, timers, concurrency: settings.concurrency };
+  // Injected clients (tests) mean runs on this thread: the probe thread builds clients of its own.
+  const engine =
     settings.probeThread === 'worker' && !deps.http && !deps.docker
-      ? new ProbeThread({ logger, data: { userAgent: userAgent(settings), dockerHost: settings.dockerHost, logLevel: settings.logLevel } })
-      : undefined;
-  const engine = new Engine({ http, docker, logger, now, timers, concurrency: settings.concurrency, runner: thread });
+      ? new ThreadedEngine({ ...engineOptions, thread: { userAgent: userAgent(settings), dockerHost: settings.dockerHost, logLevel: settings.logLevel } })
+      : new Engine(engineOptions);
   engine.load(config);
   // Discovered probes are there before the first round (a Docker that cannot be listed costs at most the discover timeout).
   const discovery = new Discovery({ engine, docker, logger, now, timers });
@@ -136,7 +136,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       url,
       stack: stack.name,
       stackSource: stack.source,
-      probeThread: thread ? 'worker' : 'main',
+      probeThread: engine instanceof ThreadedEngine ? 'worker' : 'main',
       probes: config.probes.length,
       disabled: config.disabled,
       files: config.files,
@@ -205,7 +205,6 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
       await alerting.stop();
       await maintenance.stop();
       await engine.stop(3000);
-      await thread?.close();
       await incidents.stop();
       await app.close();
       await http.close();

@@ -22,28 +22,12 @@ export interface RunDeps {
   stopSignal?: AbortSignal;
 }
 
-/**
- * Where runs happen: in this thread (`runProbe` with its deps) or in a probe thread (thread.ts). The
- * engine schedules, judges and keeps results either way; only the run itself moves.
- */
-export interface Runner {
-  run(spec: ProbeSpec, memory: MemoryCell, stopSignal: AbortSignal): Promise<ProbeResult>;
-  /** The probes the engine now holds: a runner keeping something per probe may drop the rest. */
-  retain?(names: ReadonlySet<string>): void;
-  close?(): Promise<void>;
-}
-
-/** The runner of this thread: each run gets the deps it was built with. */
-export function inThread(deps: Omit<RunDeps, 'stopSignal'>): Runner {
-  return { run: (spec, memory, stopSignal) => runProbe(spec, { ...deps, stopSignal }, memory) };
-}
-
 /** `memory` is handed to the prober as `ctx.memory` and takes what the run keeps, for kinds that compare runs. */
 export async function runProbe(spec: ProbeSpec, deps: RunDeps, memory: MemoryCell = {}): Promise<ProbeResult> {
   const started = deps.now();
   const bound = deadline(deps.stopSignal, spec.timeoutMs);
   const signal = bound.signal;
-  const logger = deps.logger.child({ probe: spec.name, kind: spec.kind });
+  const logger = probeLogger(deps.logger, spec);
 
   let outcome: ProbeOutcome;
   let timer: NodeJS.Timeout | undefined;
@@ -97,6 +81,19 @@ export async function runProbe(spec: ProbeSpec, deps: RunDeps, memory: MemoryCel
     details: outcome.details && redactDetails(outcome.details),
     samples: outcome.samples,
   };
+}
+
+/**
+ * Each probe's child logger, made once per spec and parent: pino serialises a child's bindings when it
+ * is made, which per run (1,000 a second in bench:scale) was garbage for nothing.
+ */
+const loggers = new WeakMap<ProbeSpec, { parent: Logger; child: Logger }>();
+function probeLogger(parent: Logger, spec: ProbeSpec): Logger {
+  const kept = loggers.get(spec);
+  if (kept?.parent === parent) return kept.child;
+  const child = parent.child({ probe: spec.name, kind: spec.kind });
+  loggers.set(spec, { parent, child });
+  return child;
 }
 
 /** String values in details (nested too) with URLs masked; the object is copied only if one changed. */

@@ -1,106 +1,116 @@
-// Probe runs on a thread of their own (WATCHDOG_PROBE_THREAD=worker). The engine stays here: it
-// schedules, judges (record), keeps the states and feeds every view, so /status, /metrics, alerting and
-// maintenance read what they always read. Only the runs move: at 1,000 runs a second their I/O, body
-// parsing and garbage would otherwise share the event loop that answers Prometheus's scrapes.
+// The engine on a thread of its own (WATCHDOG_PROBE_THREAD=worker). The probe thread runs a whole
+// Engine (threadMain.ts): its scheduler ticks, its lanes and its runs are there, so neither a burst of
+// scrapes nor a slow view on this thread makes a run late. This thread keeps a ThreadedEngine: the same
+// Engine class, holding the same probes in the same states, which schedules nothing. Each result the
+// thread's engine judged comes here and is judged again by the same record() (it is deterministic), so
+// every reader of the engine (/status, /metrics, alerting, incidents, maintenance, discovery) reads
+// states as it always did.
 //
-// Specs hold closures, which cannot be posted. A spec travels as its plain fields (the common ones and
-// the kind's fields as written, `definition`), posted once per spec object; the thread binds it again
-// through the same registry, so it runs exactly what the loader checked here.
+// Specs hold closures, which cannot be posted: a spec travels as its plain fields (the common ones and
+// the kind's fields as written, `definition`), and the thread binds it again through the same registry,
+// so it runs exactly what the loader checked here.
 import { Worker } from 'node:worker_threads';
-import type { Logger } from 'pino';
 import type { CommonSpec, ProbeSpec } from '../probers/types.js';
-import { HARD_STOP_GRACE_MS, type Runner } from './runner.js';
-import type { MemoryCell, ProbeResult } from './result.js';
+import { Engine, type EngineOptions } from './engine.js';
+import { touched, type ProbeResult, type ProbeState } from './result.js';
 import type { ThreadData, ToMain, ToThread, WireSpec } from './threadMessages.js';
 
-/** How long past a run's own timeout and hard stop the engine waits for the thread before it answers for it. */
-const LOST_AFTER_MS = 5_000;
 /** Restarts of a thread that keeps dying are spaced out, up to this. */
 const MAX_RESTART_DELAY_MS = 30_000;
 
-interface Pending {
-  resolve: (r: ProbeResult) => void;
-  memory: MemoryCell;
-  spec: ProbeSpec;
-  timer: NodeJS.Timeout;
-  started: number;
+export interface ThreadedEngineOptions extends EngineOptions {
+  /** Handed to the thread, which builds its own clients, logger and engine from them. */
+  thread: Omit<ThreadData, 'concurrency'>;
 }
 
-export interface ProbeThreadOptions {
-  logger: Logger;
-  /** Handed to the thread, which builds its own clients and logger from them. */
-  data: ThreadData;
-  now?: () => number;
-}
-
-export class ProbeThread implements Runner {
+export class ThreadedEngine extends Engine {
   private worker?: Worker;
-  private readonly pending = new Map<number, Pending>();
+  private generation = 0;
+  /** The install each state was made in: a result the thread judged for an older probe of the name is dropped. */
+  private readonly madeIn = new WeakMap<ProbeState, number>();
+  private readonly waiting = new Map<number, (raw: ProbeResult | undefined) => void>();
   private nextId = 1;
-  /** Each spec object gets one number; the thread is sent its fields once per number. */
-  private readonly specIds = new WeakMap<ProbeSpec, number>();
-  private nextSpecId = 1;
-  /**
-   * The spec number the current worker holds for each probe name (a restarted worker holds none). The
-   * thread keeps the same map (threadMain.ts): a new spec for a name replaces the old, and `retain`
-   * drops names on both sides alike, so what is sent once is never asked for again.
-   */
-  private known = new Map<string, number>();
-  private closed = false;
   private restarts = 0;
   private restartTimer?: NodeJS.Timeout;
-  private readonly stopListeners = new WeakSet<AbortSignal>();
-  private readonly now: () => number;
+  private closing = false;
+  private stopped?: () => void;
 
-  constructor(private readonly opts: ProbeThreadOptions) {
-    this.now = opts.now ?? Date.now;
+  constructor(private readonly topts: ThreadedEngineOptions) {
+    super(topts);
     this.spawn();
   }
 
-  run(spec: ProbeSpec, memory: MemoryCell, stopSignal: AbortSignal): Promise<ProbeResult> {
-    const started = this.now();
-    if (this.closed || stopSignal.aborted) return Promise.resolve(cancelled(started, this.now()));
-    if (!this.worker) return Promise.resolve(lost(started, this.now(), 'the probe thread is restarting'));
-    this.listenForStop(stopSignal);
-    const id = this.nextId++;
-    let specId = this.specIds.get(spec);
-    if (specId === undefined) {
-      specId = this.nextSpecId++;
-      this.specIds.set(spec, specId);
-    }
-    const message: ToThread = { t: 'run', id, specId, memory: memory.value };
-    if (this.known.get(spec.name) !== specId) {
-      message.spec = wire(spec);
-      this.known.set(spec.name, specId);
-    }
-    return new Promise<ProbeResult>((resolve) => {
-      // The thread bounds each run itself; this bounds the thread (stuck in a loop, or dead between
-      // two messages): the run then reads as a failure of the watchdog, never as a hang of the engine.
-      const timer = setTimeout(
-        () => this.settle(id, lost(started, this.now(), `the probe thread did not answer within ${spec.timeoutMs + HARD_STOP_GRACE_MS + LOST_AFTER_MS} ms`)),
-        spec.timeoutMs + HARD_STOP_GRACE_MS + LOST_AFTER_MS,
-      );
-      this.pending.set(id, { resolve, memory, spec, timer, started });
-      this.worker!.postMessage(message);
-    });
+  /** Every install (load, discovery) is the thread's too, with the same probes in the same order. */
+  protected override install(): void {
+    const before = new Set(this.states());
+    super.install();
+    this.generation++;
+    for (const s of this.states()) if (!before.has(s)) this.madeIn.set(s, this.generation);
+    this.post(this.installMessage());
   }
 
-  retain(names: ReadonlySet<string>): void {
-    for (const name of this.known.keys()) if (!names.has(name)) this.known.delete(name);
-    this.worker?.postMessage({ t: 'retain', names: [...names] } satisfies ToThread);
+  /** Nothing is scheduled here: the thread's engine ticks. */
+  protected override schedule(): void {}
+
+  override start(): void {
+    if (this.started) return;
+    this.started = true;
+    // Until the thread's first tick arrives (milliseconds), /healthz counts from now.
+    this.lastTick = this.topts.now();
+    this.post({ t: 'start' });
   }
 
-  /** Ends the thread; runs still pending read as cancelled. */
-  async close(): Promise<void> {
-    this.closed = true;
+  override async stop(graceMs = 3000): Promise<void> {
+    this.started = false;
+    this.closing = true;
     clearTimeout(this.restartTimer);
     const worker = this.worker;
-    this.worker = undefined;
-    for (const [id, p] of this.pending) this.settle(id, cancelled(p.started, this.now()));
-    await worker?.terminate();
+    if (worker) {
+      // Bounded: a thread that does not answer in its grace and a second is ended anyway.
+      const done = new Promise<void>((resolve) => (this.stopped = resolve));
+      this.post({ t: 'stop', graceMs });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, graceMs + 1000)))]);
+      clearTimeout(timer);
+      this.worker = undefined;
+      await worker.terminate();
+    }
+    for (const [id, resolve] of this.waiting) {
+      this.waiting.delete(id);
+      resolve(undefined);
+    }
+  }
+
+  /** Run-now goes to the thread's engine; its result comes back as every result does, then answers here. */
+  override async runNow(name: string): Promise<ProbeResult | undefined> {
+    const state = this.state(name);
+    if (!state || !this.worker) return undefined;
+    const id = this.nextId++;
+    const raw = await new Promise<ProbeResult | undefined>((resolve) => {
+      this.waiting.set(id, resolve);
+      this.post({ t: 'runNow', id, name });
+    });
+    return this.state(name) === state ? raw : undefined;
+  }
+
+  /** `watchdog check` runs an engine of its own thread; this one only mirrors a running daemon's. */
+  override runOnce(): Promise<ProbeState[]> {
+    return Promise.reject(new Error('runOnce is for an engine on its own thread (watchdog check), not a threaded one'));
+  }
+
+  private post(m: ToThread): void {
+    this.worker?.postMessage(m);
+  }
+
+  private installMessage(): ToThread {
+    const states = this.states();
+    const written = states.filter((s) => !s.spec.discovered).map((s) => wire(s.spec));
+    const discovered = states.filter((s) => s.spec.discovered).map((s) => wire(s.spec));
+    return { t: 'install', generation: this.generation, written, discovered };
   }
 
   private spawn(): void {
+    const data: ThreadData = { ...this.topts.thread, concurrency: this.topts.concurrency ?? 8 };
     const here = import.meta.url;
     let worker: Worker;
     if (here.endsWith('.ts')) {
@@ -109,51 +119,72 @@ export class ProbeThread implements Runner {
       // registers tsx in the thread before importing its entry.
       const entry = new URL('./threadMain.ts', here).href;
       const bootstrap = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`;
-      worker = new Worker(bootstrap, { eval: true, workerData: this.opts.data, stdout: false, stderr: false });
+      worker = new Worker(bootstrap, { eval: true, workerData: data });
     } else {
-      // The thread's output is its log lines, written to the same fd as ours (pino, sync).
-      worker = new Worker(new URL('./threadMain.js', here), { workerData: this.opts.data, stdout: false, stderr: false });
+      // Its log lines go to the same fd as ours (pino, sync writes of whole lines).
+      worker = new Worker(new URL('./threadMain.js', here), { workerData: data });
     }
-    this.known = new Map();
     worker.on('message', (m: ToMain) => this.onMessage(m));
-    worker.on('error', (err) => this.opts.logger.error({ err }, 'the probe thread failed'));
+    worker.on('error', (err) => this.topts.logger.error({ err }, 'the probe thread failed'));
     worker.on('exit', (code) => this.onExit(worker, code));
     this.worker = worker;
+    // A new thread knows nothing: it gets the probes as they are now, and starts if we had.
+    worker.postMessage(this.installMessage());
+    if (this.started) worker.postMessage({ t: 'start' } satisfies ToThread);
   }
 
   private onMessage(m: ToMain): void {
-    if (m.t === 'result') {
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      p.memory.value = m.memory;
-      this.settle(m.id, m.result);
-      this.restarts = 0;
+    switch (m.t) {
+      case 'result': {
+        const slot = this.slots.get(m.name);
+        // A run of a probe that a reload since removed or replaced belongs to nobody, as on one thread.
+        if (!slot || m.generation < (this.madeIn.get(slot.state) ?? 0)) return;
+        this.restarts = 0;
+        this.apply(slot, m.raw, {});
+        return;
+      }
+      case 'lag': {
+        const state = this.state(m.name);
+        if (!state) return;
+        touched(state).lagMs = m.lagMs;
+        this.emit('lag', state, m.lagMs);
+        return;
+      }
+      case 'skipped': {
+        const state = this.state(m.name);
+        if (state) touched(state).skipped++;
+        return;
+      }
+      case 'tick':
+        this.lastTick = m.at;
+        return;
+      case 'ran': {
+        const resolve = this.waiting.get(m.id);
+        this.waiting.delete(m.id);
+        resolve?.(m.raw);
+        return;
+      }
+      case 'problem':
+        this.topts.logger.error({ problem: m.message }, 'the probe thread refused a probe this thread loaded: this is a bug in stack-watchdog, please report it');
+        return;
+      case 'stopped':
+        this.stopped?.();
+        return;
     }
-  }
-
-  private settle(id: number, result: ProbeResult): void {
-    const p = this.pending.get(id);
-    if (!p) return;
-    this.pending.delete(id);
-    clearTimeout(p.timer);
-    p.resolve(result);
   }
 
   private onExit(worker: Worker, code: number): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
-    for (const [id, p] of this.pending) this.settle(id, lost(p.started, this.now(), `the probe thread exited (code ${code})`));
-    if (this.closed) return;
+    // Run-now callers get an answer; scheduled runs in flight are simply gone, as in a restart.
+    for (const [id, resolve] of this.waiting) {
+      this.waiting.delete(id);
+      resolve(undefined);
+    }
+    if (this.closing) return;
     const delay = Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** this.restarts++);
-    this.opts.logger.error({ code, restartInMs: delay }, 'the probe thread exited; starting a new one');
+    this.topts.logger.error({ code, restartInMs: delay }, 'the probe thread exited; starting a new one (its scheduler stopped: /healthz shows it until then)');
     this.restartTimer = setTimeout(() => this.spawn(), delay);
-  }
-
-  /** The engine's stop signal reaches the thread as a message: its runs in flight give up at once. */
-  private listenForStop(signal: AbortSignal): void {
-    if (this.stopListeners.has(signal)) return;
-    this.stopListeners.add(signal);
-    signal.addEventListener('abort', () => this.worker?.postMessage({ t: 'stop' } satisfies ToThread), { once: true });
   }
 }
 
@@ -176,22 +207,4 @@ function wire(spec: ProbeSpec): WireSpec {
     discovered: spec.discovered,
   };
   return { common, definition: spec.definition };
-}
-
-/** A run the thread never answered for: the watchdog's own failure, said as such. */
-function lost(started: number, now: number, why: string): ProbeResult {
-  return {
-    status: 'failing',
-    reason: 'error',
-    message: `internal error: ${why}`,
-    hint: 'This is stack-watchdog failing, not the target: see its log for "probe thread". WATCHDOG_PROBE_THREAD=main runs the probes on the main thread instead.',
-    value: null,
-    durationMs: now - started,
-    at: now,
-  };
-}
-
-/** A run cut by the watchdog stopping: what runProbe says in this thread for the same. */
-function cancelled(started: number, now: number): ProbeResult {
-  return { status: 'failing', reason: 'timeout', message: 'run cancelled: the watchdog is stopping', value: null, durationMs: now - started, at: now };
 }

@@ -1,63 +1,78 @@
-// The probe thread (thread.ts starts it): binds the specs it is sent through the same registry as the
-// loader, and runs them with runProbe, under the same deadlines as in the main thread. It has clients
-// of its own (undici's pool and dockerode live here, with their sockets); it keeps no result.
+// The probe thread (thread.ts starts it): a whole Engine with clients of its own (undici's pool and
+// dockerode live here, with their sockets). It binds the specs it is sent through the same registry
+// as the loader, schedules and runs them, and posts each result it judged to the main thread, whose
+// engine judges it again and keeps it for every view.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { WatchdogConfig } from '../config/load.js';
 import { createDockerClient } from '../net/docker.js';
 import { createHttpClient } from '../net/http.js';
 import { proberFor } from '../probers/index.js';
 import type { ProbeSpec } from '../probers/types.js';
 import { createLogger } from '../util/log.js';
-import type { MemoryCell, ProbeResult } from './result.js';
-import { runProbe } from './runner.js';
+import { Engine } from './engine.js';
 import type { ThreadData, ToMain, ToThread, WireSpec } from './threadMessages.js';
+
+/** How often the thread tells the main thread its scheduler is alive (/healthz allows 5 s). */
+const TICK_POST_MS = 1000;
 
 const data = workerData as ThreadData;
 const port = parentPort!;
+const post = (m: ToMain) => port.postMessage(m);
 const logger = createLogger(data.logLevel).child({ thread: 'probes' });
 const http = createHttpClient({ userAgent: data.userAgent });
-const docker = createDockerClient({ dockerHost: data.dockerHost });
-const stop = new AbortController();
-/** Bound specs by spec number, and each name's current number (the same map thread.ts keeps). */
-const specs = new Map<number, ProbeSpec>();
-const byName = new Map<string, number>();
+// No view reads this engine's states: it keeps one result per probe (what thresholds and dependencies
+// judge by), not the histories the main thread keeps for /status and the page.
+const engine = new Engine({
+  http,
+  docker: createDockerClient({ dockerHost: data.dockerHost }),
+  logger,
+  now: Date.now,
+  concurrency: data.concurrency,
+  quiet: true,
+  historySize: 1,
+  failureHistorySize: 1,
+});
+let generation = 0;
+let ticks: NodeJS.Timeout | undefined;
+
+engine.on('result', (state, raw) => post({ t: 'result', name: state.spec.name, raw, generation }));
+engine.on('lag', (state, lagMs) => post({ t: 'lag', name: state.spec.name, lagMs }));
+engine.on('skipped', (state) => post({ t: 'skipped', name: state.spec.name }));
 
 port.on('message', (m: ToThread) => {
-  if (m.t === 'run') void run(m.id, m.specId, m.spec, m.memory);
-  else if (m.t === 'retain') {
-    const keep = new Set(m.names);
-    for (const [name, id] of byName) {
-      if (keep.has(name)) continue;
-      byName.delete(name);
-      specs.delete(id);
+  switch (m.t) {
+    case 'install': {
+      generation = m.generation;
+      // Written and discovered probes, installed as the main engine installed them.
+      engine.load({ probes: bindAll(m.written) } as Pick<WatchdogConfig, 'probes'> as WatchdogConfig);
+      engine.setDiscovered(bindAll(m.discovered));
+      return;
     }
-  } else if (m.t === 'stop') stop.abort();
+    case 'start':
+      engine.start();
+      ticks ??= setInterval(() => post({ t: 'tick', at: engine.lastTick }), TICK_POST_MS);
+      post({ t: 'tick', at: engine.lastTick });
+      return;
+    case 'runNow':
+      void engine.runNow(m.name).then((raw) => post({ t: 'ran', id: m.id, raw }));
+      return;
+    case 'stop':
+      clearInterval(ticks);
+      void engine
+        .stop(m.graceMs)
+        .then(() => http.close())
+        .finally(() => post({ t: 'stopped' }));
+      return;
+  }
 });
 
-async function run(id: number, specId: number, sent: WireSpec | undefined, memory: unknown): Promise<void> {
-  const cell: MemoryCell = { value: memory };
-  let result: ProbeResult;
-  const spec = sent ? learn(specId, sent) : specs.get(specId);
-  if (!spec) result = internal(`the probe thread does not hold spec ${specId}`);
-  else if (typeof spec === 'string') result = internal(spec);
-  else result = await runProbe(spec, { http, docker, logger, now: Date.now, stopSignal: stop.signal }, cell);
-  port.postMessage({ t: 'result', id, result, memory: cell.value } satisfies ToMain);
-}
-
-/** Binds a sent spec; a problem (which the loader in the main thread would have refused) as text. */
-function learn(specId: number, sent: WireSpec): ProbeSpec | string {
-  const { common, definition } = sent;
-  const prober = proberFor(common.kind);
-  if (!prober) return `kind "${common.kind}" is not registered in the probe thread`;
-  const bound = prober.bind(JSON.parse(definition) as Record<string, unknown>, common);
-  if (!bound.ok) return `probe "${common.name}" did not bind in the probe thread: ${bound.problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`;
-  const old = byName.get(common.name);
-  if (old !== undefined) specs.delete(old);
-  byName.set(common.name, specId);
-  specs.set(specId, bound.spec);
-  return bound.spec;
-}
-
-function internal(message: string): ProbeResult {
-  const now = Date.now();
-  return { status: 'failing', reason: 'error', message: `internal error: ${message}`, value: null, durationMs: 0, at: now };
+function bindAll(sent: WireSpec[]): ProbeSpec[] {
+  const out: ProbeSpec[] = [];
+  for (const { common, definition } of sent) {
+    const bound = proberFor(common.kind)?.bind(JSON.parse(definition) as Record<string, unknown>, common);
+    if (bound?.ok) out.push(bound.spec);
+    else
+      post({ t: 'problem', message: `probe "${common.name}" (kind ${common.kind}) did not bind: ${bound ? bound.problems.map((p) => `${p.field}: ${p.message}`).join('; ') : 'kind not registered'}` });
+  }
+  return out;
 }

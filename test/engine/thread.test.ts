@@ -1,173 +1,147 @@
-// The probe thread (WATCHDOG_PROBE_THREAD=worker, src/engine/thread.ts): the engine stays on the main
-// thread and only the runs move. Each test runs a real worker_thread against real targets on 127.0.0.1
-// (and the real dockerd for the memory round trip): the results must be what the same probes give on
-// the main thread, a probe's memory must travel both ways, a stop must cut runs in flight, and a thread
-// that dies must be replaced with its runs reported as the watchdog's own failure.
+// The engine on a thread of its own (WATCHDOG_PROBE_THREAD=worker, src/engine/thread.ts): the probe
+// thread schedules and runs; the main thread's ThreadedEngine holds the same probes and judges the
+// same results for every view. Each test runs a real worker_thread against real targets on 127.0.0.1:
+// the states must be what an engine on one thread gives, a reload must reach the thread, run-now must
+// answer, a stop must cut runs in flight, and a thread that dies must be replaced.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
-import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
-import type { MemoryCell, ProbeState } from '../../src/engine/result.js';
-import { ProbeThread } from '../../src/engine/thread.js';
+import type { ProbeState } from '../../src/engine/result.js';
+import { ThreadedEngine } from '../../src/engine/thread.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
-import { dockerAvailable, removeContainer, runContainer, uniqueName } from '../support/docker.js';
+import { captureLogger } from '../support/engine.js';
 import { closedPort, hangAfterAccept, jsonServer, statusServer } from '../support/misbehaving.js';
 import { makeTempDir } from '../support/process.js';
 import { runWatchdogCli, startWatchdog, waitForStatus } from '../support/watchdog-process.js';
 import { waitFor } from '../support/wait.js';
 
-const silent = pino({ level: 'silent' });
 const DOCKER_HOST = process.env.DOCKER_HOST || undefined;
-
-function thread(): ProbeThread {
-  return new ProbeThread({ logger: silent, data: { userAgent: 'stack-watchdog-test', dockerHost: DOCKER_HOST, logLevel: 'silent' } });
-}
 
 function config(probes: Record<string, unknown>[]) {
   return parseConfig([{ file: 'thread.yaml', text: stringify({ probes }) }], {});
 }
 
-function engine(runner?: ProbeThread) {
+/** An engine on this thread, or a threaded one; both with real clients. */
+function engine(threaded: boolean) {
+  const { logger, lines } = captureLogger('info');
   const http = createHttpClient({ userAgent: 'stack-watchdog-test' });
-  const e = new Engine({ http, docker: createDockerClient({ dockerHost: DOCKER_HOST }), logger: silent, now: Date.now, maxStartJitterMs: 0, runner });
-  return { engine: e, close: () => e.stop(200).then(() => http.close()) };
+  const opts = { http, docker: createDockerClient({ dockerHost: DOCKER_HOST }), logger, now: Date.now, maxStartJitterMs: 0 };
+  const e = threaded ? new ThreadedEngine({ ...opts, thread: { userAgent: 'stack-watchdog-test', dockerHost: DOCKER_HOST, logLevel: 'silent' } }) : new Engine(opts);
+  return { engine: e, lines, close: () => e.stop(200).then(() => http.close()) };
 }
 
 /** What people read of a run, minus what differs from run to run (durations). */
-const seen = (s: ProbeState) => `${s.current.status}:${s.current.reason} ${s.current.message.replace(/\d+(\.\d+)? ?(ms|s)\b/g, 'N')} | ${s.current.hint ?? ''}`;
+const seen = (s: ProbeState) => `${s.spec.name}=${s.current.status}:${s.current.reason} ${s.current.message.replace(/\d+(\.\d+)? ?(ms|s)\b/g, 'N')} | ${s.current.hint ?? ''}`;
 
-test('the probe thread gives the results the main thread gives, for the same probes', async (t) => {
+const describe = (e: Engine) => () => e.states().map((s) => `${s.spec.name}=${s.current.status}:${s.current.reason} runs=${s.history.length}`);
+
+test('the probe thread judges as an engine on one thread does: same states, one log line per change, kept here', async (t) => {
   const ok = await statusServer(200);
   const bad = await statusServer(503);
   const refused = await closedPort();
   t.after(() => Promise.all([ok.close(), bad.close(), refused.close()]));
   const cfg = config([
-    { name: 'ok', kind: 'http', url: `${ok.url}/`, timeout: '2s' },
-    { name: 'bad', kind: 'http', url: `${bad.url}/`, timeout: '2s' },
-    { name: 'refused', kind: 'http', url: `${refused.url}/`, timeout: '2s' },
-    { name: 'port', kind: 'tcp', address: ok.hostPort, timeout: '2s' },
+    { name: 'ok', kind: 'http', url: `${ok.url}/`, timeout: '2s', interval: '30s' },
+    { name: 'bad', kind: 'http', url: `${bad.url}/`, timeout: '2s', interval: '30s' },
+    { name: 'refused', kind: 'http', url: `${refused.url}/`, timeout: '2s', interval: '30s' },
+    { name: 'port', kind: 'tcp', address: ok.hostPort, timeout: '2s', interval: '30s' },
+    { name: 'after-bad', kind: 'http', url: `${ok.url}/`, timeout: '2s', interval: '30s', dependsOn: ['bad'] },
   ]);
-  const here = engine();
-  const runner = thread();
-  const there = engine(runner);
-  t.after(async () => {
-    await Promise.all([here.close(), there.close()]);
-    await runner.close();
-  });
+  const here = engine(false);
+  const there = engine(true);
+  t.after(() => Promise.all([here.close(), there.close()]));
   here.engine.load(cfg);
   there.engine.load(cfg);
-  const [a, b] = await Promise.all([here.engine.runOnce(), there.engine.runOnce()]);
-  assert.deepEqual(b.map(seen), a.map(seen));
+  const a = await here.engine.runOnce();
+  there.engine.start();
+  await waitFor('every probe judged through the thread', () => there.engine.ready && there.engine.state('after-bad')!.current.status !== 'pending', { describe: describe(there.engine) });
+  assert.deepEqual(there.engine.states().map(seen), a.map(seen));
   assert.deepEqual(
-    b.map((s) => `${s.spec.name}=${s.current.status}`),
-    ['ok=ok', 'bad=failing', 'refused=failing', 'port=ok'],
+    there.engine.states().map((s) => `${s.spec.name}=${s.current.status}`),
+    ['ok=ok', 'bad=failing', 'refused=failing', 'port=ok', 'after-bad=blocked'],
   );
-  // The thread really dialled: the targets counted its connections (one each engine).
+  // The thread really dialled (the targets counted it), and the change was logged once, here.
   assert.ok(ok.connections >= 3, `ok saw ${ok.connections} connections`);
-  assert.deepEqual(b[2]!.current.details?.target, a[2]!.current.details?.target);
+  assert.equal(there.lines.filter((l) => l.msg === 'probe failing' && l.probe === 'bad').length, 1, JSON.stringify(there.lines));
+  assert.ok(there.engine.lastTick > 0, 'the thread ticks');
 });
 
-test('a spec replaced by a reload runs as the new spec in the thread', async (t) => {
+test("a reload reaches the thread: a probe replaced runs as the new probe, and the old one's results are not kept", async (t) => {
   const ok = await statusServer(200);
-  const bad = await statusServer(500);
+  let badRequests = 0;
+  const bad = await jsonServer(() => (badRequests++, { status: 500, body: 'no' }));
   t.after(() => Promise.all([ok.close(), bad.close()]));
-  const runner = thread();
-  const { engine: e, close } = engine(runner);
-  t.after(async () => {
-    await close();
-    await runner.close();
-  });
-  e.load(config([{ name: 'p', kind: 'http', url: `${ok.url}/`, timeout: '2s' }]));
-  assert.equal((await e.runOnce())[0]!.current.status, 'ok');
-  e.load(config([{ name: 'p', kind: 'http', url: `${bad.url}/`, timeout: '2s' }]));
-  const after = (await e.runOnce())[0]!.current;
-  assert.equal(`${after.status}:${after.reason}`, 'failing:http_status', after.message);
-  assert.equal(bad.connections, 1);
-  // A probe the reload removed is forgotten on both sides; a new one of the same name runs again.
-  e.load(config([{ name: 'q', kind: 'http', url: `${ok.url}/`, timeout: '2s' }]));
-  e.load(config([{ name: 'p', kind: 'http', url: `${ok.url}/`, timeout: '2s' }]));
-  assert.equal((await e.runOnce())[0]!.current.status, 'ok');
+  const { engine: e, close } = engine(true);
+  t.after(close);
+  e.load(config([{ name: 'p', kind: 'http', url: `${ok.url}/`, timeout: '500ms', interval: '1s' }]));
+  e.start();
+  await waitFor('p ok', () => e.state('p')?.current.status === 'ok', { describe: describe(e) });
+  e.load(config([{ name: 'p', kind: 'http', url: `${bad.url}/`, timeout: '500ms', interval: '1s' }]));
+  await waitFor('p failing against the new URL', () => e.state('p')?.current.reason === 'http_status', { describe: describe(e) });
+  assert.ok(badRequests >= 1);
+  // A probe the reload removed leaves the thread too: its target is asked no more.
+  e.load(config([{ name: 'q', kind: 'http', url: `${ok.url}/`, timeout: '500ms', interval: '1s' }]));
+  await waitFor('q ok', () => e.state('q')?.current.status === 'ok', { describe: describe(e) });
+  const after = badRequests;
+  await waitFor('two more runs of q', () => e.state('q')!.history.length >= 3, { describe: describe(e) });
+  assert.equal(badRequests, after, 'the removed probe still ran');
+  assert.equal(e.state('p'), undefined);
 });
 
-test("a probe's memory travels to the thread and back (container_state on the real dockerd)", async (t) => {
-  assert.equal(await dockerAvailable(), true, 'dockerd + test image must be there (scripts/ensure-services.sh)');
-  const name = uniqueName('thread-memory');
-  t.after(() => removeContainer(name));
-  await runContainer({ name, memory: '32m' });
-  const runner = thread();
-  t.after(() => runner.close());
-  const spec = config([{ name: 'c', kind: 'container_state', container: name, window: '2m', timeout: '5s' }]).probes[0]!;
-  const stop = new AbortController();
-
-  // Out: what the kind keeps comes back into the engine's cell.
-  const cell: MemoryCell = {};
-  const first = await runner.run(spec, cell, stop.signal);
-  assert.equal(first.status, 'ok', first.message);
-  assert.ok(Array.isArray((cell.value as { restarts?: unknown }).restarts), `memory after the run: ${JSON.stringify(cell.value)}`);
-
-  // In: an OOM kill the previous run saw 20 s ago keeps the probe red, although the container runs now.
-  const previous: MemoryCell = { value: { restarts: [[Date.now() - 20_000, 0]], oomSeenAt: Date.now() - 20_000 } };
-  const kept = await runner.run(spec, previous, stop.signal);
-  assert.equal(`${kept.status}:${kept.reason}`, 'failing:oom_killed', kept.message);
-  assert.match(kept.message, /OOM killer at its 32MiB limit 20s ago/);
-  assert.ok((previous.value as { oomSeenAt?: number }).oomSeenAt! > 0);
+test('run-now goes through the thread and answers with the run it made', async (t) => {
+  let requests = 0;
+  const target = await jsonServer(() => (requests++, { status: 200, body: 'ok' }));
+  t.after(() => target.close());
+  const { engine: e, close } = engine(true);
+  t.after(close);
+  e.load(config([{ name: 'slow', kind: 'http', url: `${target.url}/`, timeout: '2s', interval: '1h' }]));
+  e.start();
+  await waitFor('the first run', () => e.state('slow')?.last !== undefined, { describe: describe(e) });
+  const before = requests;
+  const raw = await e.runNow('slow');
+  assert.equal(raw?.status, 'ok', raw?.message);
+  assert.equal(requests, before + 1);
+  assert.deepEqual(e.state('slow')!.last, raw, 'the state here holds the run that run-now answered with');
+  assert.equal(await e.runNow('nonesuch'), undefined);
 });
 
 test('a stop cuts the runs in flight in the thread, and leaves no connection open', async (t) => {
   const hang = await hangAfterAccept();
   t.after(() => hang.close());
-  const runner = thread();
-  const { engine: e, close } = engine(runner);
-  t.after(async () => {
-    await close();
-    await runner.close();
-  });
+  const { engine: e, close } = engine(true);
+  t.after(close);
   e.load(config([{ name: 'hang', kind: 'http', url: `${hang.url}/`, timeout: '20s', interval: '30s' }]));
-  const run = e.runNow('hang');
+  e.start();
   await waitFor('the thread to dial the hanging target', () => hang.open === 1, { describe: () => ({ open: hang.open }) });
   const started = Date.now();
   await e.stop(0);
-  const result = await run;
-  assert.equal(result?.message, 'run cancelled: the watchdog is stopping');
   assert.ok(Date.now() - started < 5000, `the stop took ${Date.now() - started} ms`);
   await waitFor('the thread to close its connection', () => hang.open === 0, { describe: () => ({ open: hang.open }) });
 });
 
-test('a probe thread that dies is replaced; the runs it held read as the watchdog failing, not the target', async (t) => {
-  const hang = await hangAfterAccept();
-  const ok = await statusServer(200);
-  t.after(() => Promise.all([hang.close(), ok.close()]));
-  const runner = thread();
-  t.after(() => runner.close());
-  const [hangSpec, okSpec] = config([
-    { name: 'hang', kind: 'http', url: `${hang.url}/`, timeout: '20s', interval: '30s' },
-    { name: 'ok', kind: 'http', url: `${ok.url}/`, timeout: '2s' },
-  ]).probes;
-  const stop = new AbortController();
-  const held = runner.run(hangSpec!, {}, stop.signal);
-  await waitFor('the thread to dial the hanging target', () => hang.open === 1, { describe: () => ({ open: hang.open }) });
-  // What a crash of the thread (a native fault, an out-of-memory kill of its heap) looks like from here.
-  await (runner as unknown as { worker: Worker }).worker.terminate();
-  const lost = await held;
-  assert.equal(`${lost.status}:${lost.reason}`, 'failing:error');
-  assert.match(lost.message, /internal error: the probe thread exited/);
-  assert.match(lost.hint!, /stack-watchdog failing, not the target/);
-  // The replacement comes up on its own and runs the next probe (it is sent the spec again).
-  const next = await waitFor(
-    'a run on the replacement thread',
-    async () => {
-      const r = await runner.run(okSpec!, {}, stop.signal);
-      return r.status === 'ok' ? r : undefined;
-    },
-    { timeoutMs: 10_000 },
-  );
-  assert.equal(next.status, 'ok');
+test('a probe thread that dies is replaced: it gets the probes again and the states here keep their history', async (t) => {
+  let requests = 0;
+  const target = await jsonServer(() => (requests++, { status: 200, body: 'ok' }));
+  t.after(() => target.close());
+  const { engine: e, lines, close } = engine(true);
+  t.after(close);
+  e.load(config([{ name: 'p', kind: 'http', url: `${target.url}/`, timeout: '500ms', interval: '1s' }]));
+  e.start();
+  await waitFor('two runs', () => (e.state('p')?.history.length ?? 0) >= 2, { describe: describe(e) });
+  const state = e.state('p')!;
+  // What a crash of the thread (a native fault, its heap out of memory) looks like from here.
+  await (e as unknown as { worker: Worker }).worker.terminate();
+  await waitFor('the exit logged', () => lines.some((l) => l.msg?.toString().startsWith('the probe thread exited')), { describe: () => lines });
+  const seenBefore = requests;
+  await waitFor('runs on the new thread', () => requests >= seenBefore + 2, { describe: () => ({ requests, seenBefore }) });
+  await waitFor("the new thread's results here", () => state.history.length >= 4, { describe: describe(e) });
+  assert.equal(e.state('p'), state, 'the same state, history kept');
 });
 
 test('watchdog run with WATCHDOG_PROBE_THREAD=worker: probes run on the thread, /status as usual; a bad value is refused at start', async (t) => {
