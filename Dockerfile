@@ -64,8 +64,9 @@ ENV NODE_OPTIONS="--max-old-space-size=96 --max-semi-space-size=4 --v8-pool-size
 # At most two glibc malloc arenas instead of one per thread that allocates (up to 8 per core): Node's
 # V8 and libuv worker threads each kept an arena of their own, ~5 MiB of resident memory at idle that
 # nothing used again (`npm run bench:idle`, /proc/<pid>/smaps: anonymous memory outside the V8 heap 7.5-8.1
-# -> 1.7-2.7 MiB; issue 21 §3 caps idle RSS at 80 MiB). The main thread does nearly all the allocating, so
-# two arenas are not contended. The benches run the daemon with this line too.
+# -> 1.7-2.7 MiB; issue 21 §3 caps idle RSS at 80 MiB). The JavaScript threads do nearly all the allocating:
+# the main one, and the probe thread with WATCHDOG_PROBE_THREAD=worker; two arenas are one each. The benches
+# run the daemon with this line too.
 ENV MALLOC_ARENA_MAX=2
 USER node
 EXPOSE 9469

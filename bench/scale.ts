@@ -145,6 +145,7 @@ async function main(): Promise<void> {
       interval: INTERVAL,
       nodeOptions: env.NODE_OPTIONS,
       mallocArenaMax: env.MALLOC_ARENA_MAX,
+      probeThread: process.env.WATCHDOG_PROBE_THREAD || 'main',
       routes: [metrics, status],
       runsPerSec,
       skippedPerSec,
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
     writeFileSync(join(here, '../../results/scale-latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     const f = (v: number) => (v < 10 ? v.toFixed(2) : v.toFixed(0));
     const lines = [
-      `stack-watchdog scale bench, ${results.date}: ${results.machine.cpus} CPUs, load ${load.map((l) => l?.toFixed(1)).join(' -> ')}, node ${process.version}, ${PROBES} probes every ${INTERVAL}, NODE_OPTIONS "${env.NODE_OPTIONS}", MALLOC_ARENA_MAX ${env.MALLOC_ARENA_MAX ?? 'unset'}`,
+      `stack-watchdog scale bench, ${results.date}: ${results.machine.cpus} CPUs, load ${load.map((l) => l?.toFixed(1)).join(' -> ')}, node ${process.version}, ${PROBES} probes every ${INTERVAL}, WATCHDOG_PROBE_THREAD=${results.probeThread}, NODE_OPTIONS "${env.NODE_OPTIONS}", MALLOC_ARENA_MAX ${env.MALLOC_ARENA_MAX ?? 'unset'}`,
       'route          side      bytes     req/s   p50 ms   p99 ms  errors',
       ...[metrics, status].flatMap((r) =>
         (['daemon', 'anchor'] as const).map((side) => {

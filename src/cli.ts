@@ -8,7 +8,7 @@ import { readSettings, SettingsError, type Settings } from './config/settings.js
 import { createClients, startDaemon } from './daemon.js';
 import { Engine } from './engine/engine.js';
 import { Discovery } from './discovery/discovery.js';
-import { createLogger } from './log.js';
+import { createLogger } from './util/log.js';
 import { startProgress } from './report/progress.js';
 import { statusReport, statusTable } from './report/view.js';
 import { formatSeconds } from './util/format.js';

@@ -9,6 +9,7 @@ import { startAlerting } from './alerting/index.js';
 import { ConfigError, currentConfigHash, loadConfig, type WatchdogConfig } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import { Engine } from './engine/engine.js';
+import { ThreadedEngine } from './engine/thread.js';
 import { Discovery } from './discovery/discovery.js';
 import type { DiscoveryState } from './discovery/state.js';
 import { createMetrics, kindGauges, stackLabels, type ReloadStatus } from './metrics/registry.js';
@@ -53,10 +54,12 @@ export interface Daemon {
 
 export function createClients(settings: Settings, deps: Pick<DaemonDeps, 'http' | 'docker'>) {
   return {
-    http: deps.http ?? createHttpClient({ userAgent: `stack-watchdog/${settings.version}` }),
+    http: deps.http ?? createHttpClient({ userAgent: userAgent(settings) }),
     docker: deps.docker ?? createDockerClient({ dockerHost: settings.dockerHost }),
   };
 }
+
+const userAgent = (settings: Settings) => `stack-watchdog/${settings.version}`;
 
 /** Throws ConfigError when the config is invalid at start: there is no last good config to fall back on. */
 export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise<Daemon> {
@@ -72,7 +75,12 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   // Before anything is exposed: every series and direct alert carries it, from the first scrape on.
   const stack = await resolveStack({ stack: settings.stack, composeProjectName: settings.composeProjectName, ownContainer: deps.ownContainer ?? ownContainerId(), docker, config });
 
-  const engine = new Engine({ http, docker, logger, now, timers, concurrency: settings.concurrency });
+  const engineOptions = { http, docker, logger, now, timers, concurrency: settings.concurrency };
+  // Injected clients (tests) mean runs on this thread: the probe thread builds clients of its own.
+  const engine =
+    settings.probeThread === 'worker' && !deps.http && !deps.docker
+      ? new ThreadedEngine({ ...engineOptions, thread: { userAgent: userAgent(settings), dockerHost: settings.dockerHost, logLevel: settings.logLevel } })
+      : new Engine(engineOptions);
   engine.load(config);
   // Discovered probes are there before the first round (a Docker that cannot be listed costs at most the discover timeout).
   const discovery = new Discovery({ engine, docker, logger, now, timers });
@@ -123,7 +131,19 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
   const alerting = startAlerting({ engine, config: () => config, http, logger, now, timers, instance: hostname(), stack: stack.name, externalUrl: settings.externalUrl, registry, inMaintenance });
   // A window that opens or ends changes what should be firing: post now, not at the next renewal.
   maintenance.on('change', () => void alerting.flush());
-  logger.info({ url, stack: stack.name, stackSource: stack.source, probes: config.probes.length, disabled: config.disabled, files: config.files, version: settings.version }, 'stack-watchdog started');
+  logger.info(
+    {
+      url,
+      stack: stack.name,
+      stackSource: stack.source,
+      probeThread: engine instanceof ThreadedEngine ? 'worker' : 'main',
+      probes: config.probes.length,
+      disabled: config.disabled,
+      files: config.files,
+      version: settings.version,
+    },
+    'stack-watchdog started',
+  );
 
   let reloading: Promise<boolean> | undefined;
   const reload = async (): Promise<boolean> => {

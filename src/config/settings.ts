@@ -12,6 +12,11 @@ export interface Settings {
   logLevel: string;
   dockerHost?: string;
   concurrency: number;
+  /**
+   * WATCHDOG_PROBE_THREAD: `main` runs the probes on the thread that serves the API and /metrics;
+   * `worker` on a thread of their own (engine/thread.ts), for hundreds of probes a second.
+   */
+  probeThread: 'main' | 'worker';
   /** How people reach this watchdog (e.g. http://watchdog.example:9469): direct alerts link to /status/<probe> there. */
   externalUrl?: string;
   /** Caps on what a config load reads and parses (WATCHDOG_CONFIG_MAX_BYTES, WATCHDOG_CONFIG_MAX_NODES). */
@@ -57,6 +62,8 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
   const logLevel = env.WATCHDOG_LOG_LEVEL ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
     throw new SettingsError(`WATCHDOG_LOG_LEVEL: "${logLevel}" is not one of fatal, error, warn, info, debug, trace, silent`);
+  const probeThread = env.WATCHDOG_PROBE_THREAD || 'main';
+  if (probeThread !== 'main' && probeThread !== 'worker') throw new SettingsError(`WATCHDOG_PROBE_THREAD: "${probeThread}" is not one of main, worker`);
   const apiTimeout = parseDuration(env.WATCHDOG_API_REQUEST_TIMEOUT || '10s');
   if (!apiTimeout.ok) throw new SettingsError(`WATCHDOG_API_REQUEST_TIMEOUT: ${apiTimeout.problem}`);
   const poll = parseDuration(env.WATCHDOG_CONFIG_POLL || '5s');
@@ -73,6 +80,7 @@ export function readSettings(env: Env = process.env, overrides: Partial<Settings
     logLevel,
     dockerHost: env.DOCKER_HOST || undefined,
     concurrency: positive(env, 'WATCHDOG_CONCURRENCY', 8),
+    probeThread,
     externalUrl: env.WATCHDOG_EXTERNAL_URL || undefined,
     configLimits,
     apiRequestTimeoutMs: apiTimeout.value,

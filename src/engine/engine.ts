@@ -21,6 +21,11 @@ export interface EngineOptions extends Omit<RunDeps, 'stopSignal'> {
   random?: () => number;
   /** What the scheduler tick runs on (beside `now`); tests move it forward instead of sleeping. */
   timers?: Timers;
+  /**
+   * No log line per change of a probe's status: the engine of the probe thread (thread.ts) leaves
+   * them to the engine of the main thread, which judges the same results and logs them once.
+   */
+  quiet?: boolean;
 }
 
 export interface EngineEvents {
@@ -29,6 +34,8 @@ export interface EngineEvents {
   round: [];
   /** A scheduled run got its slot `lagMs` after it was due (the schedule lateness /metrics counts). */
   lag: [state: ProbeState, lagMs: number];
+  /** A tick found the probe's previous run still going (`state.skipped` counted it). */
+  skipped: [state: ProbeState];
 }
 
 /**
@@ -39,7 +46,7 @@ export interface EngineEvents {
  */
 const TICK_MS = 25;
 
-interface Slot {
+export interface Slot {
   state: ProbeState;
   nextDue: number;
   task?: ScheduledTask;
@@ -48,7 +55,7 @@ interface Slot {
 }
 
 export class Engine extends EventEmitter<EngineEvents> {
-  private slots = new Map<string, Slot>();
+  protected slots = new Map<string, Slot>();
   /** The probes of the config files, and those discovery made: installed together. */
   private written: ProbeSpec[] = [];
   private discovered: ProbeSpec[] = [];
@@ -66,7 +73,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly slowLane: Semaphore;
   private readonly limits: { history: number; failures: number };
   private readonly timers: Timers;
-  private started = false;
+  protected started = false;
   /** Slots that have not run since the last `round` event. */
   private roundLeft = 0;
   /** When the scheduler last ticked (ms): /healthz reads it. */
@@ -99,7 +106,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.install();
   }
 
-  private install(): void {
+  protected install(): void {
     const now = this.opts.now();
     const next = new Map<string, Slot>();
     const written = new Set(this.written.map((s) => s.name));
@@ -228,7 +235,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     return Math.floor((this.opts.random ?? Math.random)() * max);
   }
 
-  private schedule(slot: Slot): void {
+  protected schedule(slot: Slot): void {
     const spec = slot.state.spec;
     if (!spec.schedule) return;
     slot.task = cron.schedule(spec.schedule, () => this.startScheduledRun(slot), { name: `probe-${spec.name}` });
@@ -257,6 +264,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const state = slot.state;
     if (state.running) {
       touched(state).skipped++;
+      this.emit('skipped', state);
       this.opts.logger.debug({ probe: state.spec.name }, 'previous run still going; tick skipped');
       return 'skipped';
     }
@@ -312,11 +320,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     return last !== undefined && (last.reason === 'timeout' || last.durationMs > state.spec.timeoutMs / 2);
   }
 
-  private apply(slot: Slot, raw: ProbeResult, opts: { undamped?: boolean }): void {
+  protected apply(slot: Slot, raw: ProbeResult, opts: { undamped?: boolean }): void {
     const state = slot.state;
     const before = state.current.status;
     const changed = record(state, raw, this.limits, opts);
-    this.logChange(state, before, changed);
+    if (!this.opts.quiet) this.logChange(state, before, changed);
     // Counted down rather than checked over every slot: at 1,000 probes a second that check alone
     // was a million slot visits a second.
     if (!slot.inRound) {

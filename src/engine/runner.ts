@@ -27,7 +27,7 @@ export async function runProbe(spec: ProbeSpec, deps: RunDeps, memory: MemoryCel
   const started = deps.now();
   const bound = deadline(deps.stopSignal, spec.timeoutMs);
   const signal = bound.signal;
-  const logger = deps.logger.child({ probe: spec.name, kind: spec.kind });
+  const logger = probeLogger(deps.logger, spec);
 
   let outcome: ProbeOutcome;
   let timer: NodeJS.Timeout | undefined;
@@ -81,6 +81,19 @@ export async function runProbe(spec: ProbeSpec, deps: RunDeps, memory: MemoryCel
     details: outcome.details && redactDetails(outcome.details),
     samples: outcome.samples,
   };
+}
+
+/**
+ * Each probe's child logger, made once per spec and parent: pino serialises a child's bindings when it
+ * is made, which per run (1,000 a second in bench:scale) was garbage for nothing.
+ */
+const loggers = new WeakMap<ProbeSpec, { parent: Logger; child: Logger }>();
+function probeLogger(parent: Logger, spec: ProbeSpec): Logger {
+  const kept = loggers.get(spec);
+  if (kept?.parent === parent) return kept.child;
+  const child = parent.child({ probe: spec.name, kind: spec.kind });
+  loggers.set(spec, { parent, child });
+  return child;
 }
 
 /** String values in details (nested too) with URLs masked; the object is copied only if one changed. */

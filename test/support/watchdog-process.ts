@@ -18,10 +18,13 @@ export interface RunningWatchdog {
   exited: Promise<number | null>;
 }
 
+const probeThread = () => (process.env.WATCHDOG_TEST_PROBE_THREAD ? { WATCHDOG_PROBE_THREAD: process.env.WATCHDOG_TEST_PROBE_THREAD } : {});
+
 export async function startWatchdog(configPath: string, env: Record<string, string> = {}, opts: Pick<SpawnOptions, 'uid' | 'gid'> = {}): Promise<RunningWatchdog> {
   const port = await freePort();
   const child = spawn(process.execPath, [bin, 'run'], {
-    env: { PATH: process.env.PATH, WATCHDOG_CONFIG: configPath, WATCHDOG_PORT: String(port), WATCHDOG_HOST: '127.0.0.1', ...env },
+    // WATCHDOG_TEST_PROBE_THREAD=worker runs every daemon of the suite with its engine on the probe thread.
+    env: { PATH: process.env.PATH, WATCHDOG_CONFIG: configPath, WATCHDOG_PORT: String(port), WATCHDOG_HOST: '127.0.0.1', ...probeThread(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...opts,
   });
