@@ -15,6 +15,9 @@ import { Engine, type EngineOptions } from './engine.js';
 import { touched, type ProbeResult, type ProbeState } from './result.js';
 import type { ThreadData, ToMain, ToThread, WireSpec } from './threadMessages.js';
 
+/** Messages from the thread applied per turn of the event loop (see receive). */
+const SLICE = 32;
+
 /** Restarts of a thread that keeps dying are spaced out, up to this. */
 const MAX_RESTART_DELAY_MS = 30_000;
 
@@ -34,6 +37,9 @@ export class ThreadedEngine extends Engine {
   private restartTimer?: NodeJS.Timeout;
   private closing = false;
   private stopped?: () => void;
+  private readonly inbox: ToMain[] = [];
+  private read = 0;
+  private draining = false;
 
   constructor(private readonly topts: ThreadedEngineOptions) {
     super(topts);
@@ -124,13 +130,38 @@ export class ThreadedEngine extends Engine {
       // Its log lines go to the same fd as ours (pino, sync writes of whole lines).
       worker = new Worker(new URL('./threadMain.js', here), { workerData: data });
     }
-    worker.on('message', (m: ToMain) => this.onMessage(m));
+    worker.on('message', (m: ToMain) => this.receive(m));
     worker.on('error', (err) => this.topts.logger.error({ err }, 'the probe thread failed'));
     worker.on('exit', (code) => this.onExit(worker, code));
     this.worker = worker;
     // A new thread knows nothing: it gets the probes as they are now, and starts if we had.
     worker.postMessage(this.installMessage());
     if (this.started) worker.postMessage({ t: 'start' } satisfies ToThread);
+  }
+
+  /**
+   * Messages wait in a queue and are applied a slice per turn of the event loop. Node hands a port's
+   * waiting messages over all at once: after a scrape or a collection held this thread, a thousand
+   * results a second arrive as one batch, and judging them in one go held the next scrape behind it.
+   */
+  private receive(m: ToMain): void {
+    this.inbox.push(m);
+    if (!this.draining) {
+      this.draining = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  private drain(): void {
+    const end = Math.min(this.inbox.length, this.read + SLICE);
+    while (this.read < end) this.onMessage(this.inbox[this.read++]!);
+    if (this.read < this.inbox.length) {
+      setImmediate(() => this.drain());
+      return;
+    }
+    this.inbox.length = 0;
+    this.read = 0;
+    this.draining = false;
   }
 
   private onMessage(m: ToMain): void {
