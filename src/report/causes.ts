@@ -47,6 +47,10 @@ const networkHint =
  * blocked, more probes affected first, then in the order of the probe files.
  */
 export function causesOf(states: readonly ProbeState[]): Cause[] {
+  // Without a failing or self-blocked probe there is no cause (a probe blocked behind one needs one). That is
+  // most of the time, and every /status asks: one pass that allocates nothing, before the maps of every probe
+  // (2.5% of the serving thread in a cpu profile of bench:scale with 1,000 healthy probes).
+  if (!states.some(isRoot)) return [];
   const byName = new Map(states.map((s) => [s.spec.name, s]));
   const order = new Map(states.map((s, i) => [s.spec.name, i]));
 
