@@ -40,36 +40,39 @@ interface StatusBody {
   discovery?: { status: string; message: string; probes: string[]; containers: number };
 }
 
-test('discovery: compose services get container_state probes while the daemon runs; removed ones leave /status and /metrics', async (t) => {
-  const project = `wdtest${process.pid}x${Date.now().toString(36)}`;
-  const n = {
-    api1: uniqueName('api'),
-    api2: uniqueName('api'),
-    ignored: uniqueName('ignored'),
-    listed: uniqueName('listed'),
-    db: uniqueName('db'),
-    cache: uniqueName('cache'),
-    other: uniqueName('other'),
-    worker: uniqueName('worker'),
-  };
-  t.after(() => Promise.all(Object.values(n).map(removeContainer)).then(() => undefined));
-  await Promise.all([
-    runContainer({ name: n.api1, memory: '32m', labels: compose(project, 'api', 1) }),
-    runContainer({ name: n.api2, memory: '32m', labels: compose(project, 'api', 2) }),
-    runContainer({ name: n.ignored, labels: { ...compose(project, 'debug-shell'), 'stack-watchdog.ignore': 'true' } }),
-    runContainer({ name: n.listed, labels: compose(project, 'one-off') }),
-    runContainer({ name: n.db, memory: '32m', labels: compose(project, 'db') }),
-    // No limit, but a written container_memory probe judges its limit: no second limit verdict.
-    runContainer({ name: n.cache, labels: compose(project, 'cache') }),
-    // Another project: not ours.
-    runContainer({ name: n.other, memory: '32m', labels: compose(`${project}other`, 'api') }),
-  ]);
+// Both engines: on the main thread, and on the probe thread (WATCHDOG_PROBE_THREAD=worker), where discovered
+// probes travel to the thread as plain fields (engine/thread.ts) and their results come back.
+for (const probeThread of ['main', 'worker'] as const) {
+  test(`discovery (WATCHDOG_PROBE_THREAD=${probeThread}): compose services get container_state probes while the daemon runs; removed ones leave /status and /metrics`, async (t) => {
+    const project = `wdtest${process.pid}${probeThread[0]}x${Date.now().toString(36)}`;
+    const n = {
+      api1: uniqueName('api'),
+      api2: uniqueName('api'),
+      ignored: uniqueName('ignored'),
+      listed: uniqueName('listed'),
+      db: uniqueName('db'),
+      cache: uniqueName('cache'),
+      other: uniqueName('other'),
+      worker: uniqueName('worker'),
+    };
+    t.after(() => Promise.all(Object.values(n).map(removeContainer)).then(() => undefined));
+    await Promise.all([
+      runContainer({ name: n.api1, memory: '32m', labels: compose(project, 'api', 1) }),
+      runContainer({ name: n.api2, memory: '32m', labels: compose(project, 'api', 2) }),
+      runContainer({ name: n.ignored, labels: { ...compose(project, 'debug-shell'), 'stack-watchdog.ignore': 'true' } }),
+      runContainer({ name: n.listed, labels: compose(project, 'one-off') }),
+      runContainer({ name: n.db, memory: '32m', labels: compose(project, 'db') }),
+      // No limit, but a written container_memory probe judges its limit: no second limit verdict.
+      runContainer({ name: n.cache, labels: compose(project, 'cache') }),
+      // Another project: not ours.
+      runContainer({ name: n.other, memory: '32m', labels: compose(`${project}other`, 'api') }),
+    ]);
 
-  const dir = mkdtempSync(join(tmpdir(), 'watchdog-discovery-'));
-  const file = join(dir, 'probes.yaml');
-  writeFileSync(
-    file,
-    `
+    const dir = mkdtempSync(join(tmpdir(), 'watchdog-discovery-'));
+    const file = join(dir, 'probes.yaml');
+    writeFileSync(
+      file,
+      `
 discover:
   interval: 1s
   ignore: [one-off]
@@ -78,51 +81,62 @@ probes:
   - { name: written-db, kind: container_state, container: ${n.db}, interval: 1s, timeout: 900ms }
   - { name: cache-memory, kind: container_memory, container: ${n.cache}, interval: 1s, timeout: 900ms, severity: warning }
 `,
-  );
-  // The default selector is the compose project from COMPOSE_PROJECT.
-  const env = { WATCHDOG_CONFIG: file, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', COMPOSE_PROJECT: project, ...(DOCKER_HOST ? { DOCKER_HOST } : {}) };
-  const { logger, lines } = captureLogger('info');
-  const d = await startDaemon(readSettings(env), { logger, processMetrics: false });
-  t.after(() => d.stop());
-  const status = async () => (await (await fetch(`${d.url}/status`)).json()) as StatusBody;
-  const metrics = async () => (await fetch(`${d.url}/metrics`)).text();
-  const probe = (body: StatusBody, name: string) => body.probes.find((p) => p.name === name);
+    );
+    // The default selector is the compose project from COMPOSE_PROJECT.
+    const env = { WATCHDOG_CONFIG: file, WATCHDOG_PORT: '0', WATCHDOG_HOST: '127.0.0.1', COMPOSE_PROJECT: project, WATCHDOG_PROBE_THREAD: probeThread, ...(DOCKER_HOST ? { DOCKER_HOST } : {}) };
+    const { logger, lines } = captureLogger('info');
+    const d = await startDaemon(readSettings(env), { logger, processMetrics: false });
+    t.after(() => d.stop());
+    const status = async () => (await (await fetch(`${d.url}/status`)).json()) as StatusBody;
+    const metrics = async () => (await fetch(`${d.url}/metrics`)).text();
+    const probe = (body: StatusBody, name: string) => body.probes.find((p) => p.name === name);
 
-  await eventually(() => d.engine.ready, 'first results', 15_000);
-  let body = await status();
-  assert.deepEqual(body.probes.map((p) => p.name).sort(), ['cache-memory', 'container-api', 'container-api-2', 'container-cache', 'written-db']);
-  assert.equal(probe(body, 'container-api')!.discovered, true);
-  assert.equal(probe(body, 'container-api')!.kind, 'container_state');
-  assert.equal(probe(body, 'container-api')!.severity, 'warning', "the block's probe fields apply");
-  assert.equal(probe(body, 'container-api')!.status, 'ok');
-  assert.equal(probe(body, 'written-db')!.discovered, undefined);
-  assert.equal(probe(body, 'container-cache')!.status, 'ok', "its limit is cache-memory's to judge");
-  assert.equal(probe(body, 'cache-memory')!.reason, 'no_limit');
-  assert.equal(body.discovery!.status, 'ok');
-  assert.deepEqual(body.discovery!.probes, ['container-api', 'container-api-2', 'container-cache']);
-  assert.equal(body.discovery!.containers, 6, "the project's six containers were listed; the ignore label, the ignore list and the written probe left three out");
+    await eventually(() => d.engine.ready, 'first results', 15_000);
+    let body = await status();
+    assert.deepEqual(body.probes.map((p) => p.name).sort(), ['cache-memory', 'container-api', 'container-api-2', 'container-cache', 'written-db']);
+    assert.equal(probe(body, 'container-api')!.discovered, true);
+    assert.equal(probe(body, 'container-api')!.kind, 'container_state');
+    assert.equal(probe(body, 'container-api')!.severity, 'warning', "the block's probe fields apply");
+    assert.equal(probe(body, 'container-api')!.status, 'ok');
+    assert.equal(probe(body, 'written-db')!.discovered, undefined);
+    assert.equal(probe(body, 'container-cache')!.status, 'ok', "its limit is cache-memory's to judge");
+    assert.equal(probe(body, 'cache-memory')!.reason, 'no_limit');
+    assert.equal(body.discovery!.status, 'ok');
+    // In the order of the containers' names (discoveredSpecs), which the names' counter decides ("-10" < "-9").
+    const byContainer = [
+      [n.api1, 'container-api'],
+      [n.api2, 'container-api-2'],
+      [n.cache, 'container-cache'],
+    ].sort(([a], [b]) => a!.localeCompare(b!));
+    assert.deepEqual(
+      body.discovery!.probes,
+      byContainer.map(([, probe]) => probe),
+    );
+    assert.equal(body.discovery!.containers, 6, "the project's six containers were listed; the ignore label, the ignore list and the written probe left three out");
 
-  // A new service, while the daemon runs: within one discovery interval, no reload.
-  await runContainer({ name: n.worker, labels: compose(project, 'worker') });
-  await eventually(() => d.engine.state('container-worker')?.last !== undefined, 'container-worker discovered and run', 10_000);
-  body = await status();
-  assert.equal(`${probe(body, 'container-worker')!.status}:${probe(body, 'container-worker')!.reason}`, 'failing:no_limit');
-  // No WATCHDOG_STACK: the stack is the project discovery lists (config/stack.ts).
-  assert.deepEqual(d.stack, { name: project, source: 'discover labels' });
-  assert.match(await metrics(), new RegExp(`watchdog_probe_success\\{probe="container-worker",kind="container_state",stack="${project}"\\} 0`));
-  assert.match(await metrics(), new RegExp(`watchdog_discovery_up\\{stack="${project}"\\} 1`));
-  assert.ok(lines.some((l) => l.msg === 'discovered probes changed' && JSON.stringify(l.added) === '["container-worker"]'));
+    // A new service, while the daemon runs: within one discovery interval, no reload.
+    await runContainer({ name: n.worker, labels: compose(project, 'worker') });
+    await eventually(() => d.engine.state('container-worker')?.last !== undefined, 'container-worker discovered and run', 10_000);
+    body = await status();
+    assert.equal(`${probe(body, 'container-worker')!.status}:${probe(body, 'container-worker')!.reason}`, 'failing:no_limit');
+    // No WATCHDOG_STACK: the stack is the project discovery lists (config/stack.ts).
+    assert.deepEqual(d.stack, { name: project, source: 'discover labels' });
+    assert.match(await metrics(), new RegExp(`watchdog_probe_success\\{probe="container-worker",kind="container_state",stack="${project}"\\} 0`));
+    assert.match(await metrics(), new RegExp(`watchdog_discovery_up\\{stack="${project}"\\} 1`));
+    assert.ok(lines.some((l) => l.msg === 'discovered probes changed' && JSON.stringify(l.added) === '["container-worker"]'));
 
-  // A discovered probe judges like a written one: a stopped container is not_running.
-  await stopContainer(n.api1);
-  await eventually(() => d.engine.state('container-api')?.current.reason === 'not_running', 'container-api not_running', 10_000);
+    // A discovered probe judges like a written one: a stopped container is not_running.
+    await stopContainer(n.api1);
+    await eventually(() => d.engine.state('container-api')?.current.reason === 'not_running', 'container-api not_running', 10_000);
 
-  // Removed: the probe goes, and its series leave /metrics.
-  await removeContainer(n.worker);
-  await eventually(() => d.engine.state('container-worker') === undefined, 'container-worker removed', 10_000);
-  assert.equal(probe(await status(), 'container-worker'), undefined);
-  assert.doesNotMatch(await metrics(), /container-worker/);
-});
+    // Removed: the probe goes, and its series leave /metrics.
+    await removeContainer(n.worker);
+    await eventually(() => d.engine.state('container-worker') === undefined, 'container-worker removed', 10_000);
+    assert.equal(probe(await status(), 'container-worker'), undefined);
+    assert.doesNotMatch(await metrics(), /container-worker/);
+    assert.equal(lines.find((l) => l.msg === 'stack-watchdog started')?.probeThread, probeThread);
+  });
+}
 
 test('discovery: a Docker that cannot be listed keeps the last set, and says so in /status and a metric', async (t) => {
   const project = `wdtest${process.pid}y${Date.now().toString(36)}`;
