@@ -13,8 +13,8 @@ export interface Settings {
   dockerHost?: string;
   concurrency: number;
   /**
-   * WATCHDOG_PROBE_THREAD: `main` runs the probes on the thread that serves the API and /metrics;
-   * `worker` on a thread of their own (engine/thread.ts), for hundreds of probes a second.
+   * WATCHDOG_PROBE_THREAD: `main` runs the scheduler and the probes on the thread that serves the API and
+   * /metrics; `worker` on a thread of their own (engine/thread.ts), for hundreds of probes a second.
    */
   probeThread: 'main' | 'worker';
   /** How people reach this watchdog (e.g. http://watchdog.example:9469): direct alerts link to /status/<probe> there. */

@@ -46,7 +46,7 @@ export interface EngineEvents {
  */
 const TICK_MS = 25;
 
-export interface Slot {
+interface Slot {
   state: ProbeState;
   nextDue: number;
   task?: ScheduledTask;

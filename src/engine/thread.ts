@@ -26,12 +26,17 @@ export interface ThreadedEngineOptions extends EngineOptions {
   thread: Omit<ThreadData, 'concurrency'>;
 }
 
+/** Run-now could not reach the probe thread: the API answers 500 and logs this. */
+export class ProbeThreadUnavailable extends Error {
+  override name = 'ProbeThreadUnavailable';
+}
+
 export class ThreadedEngine extends Engine {
   private worker?: Worker;
   private generation = 0;
   /** The install each state was made in: a result the thread judged for an older probe of the name is dropped. */
   private readonly madeIn = new WeakMap<ProbeState, number>();
-  private readonly waiting = new Map<number, (raw: ProbeResult | undefined) => void>();
+  private readonly waiting = new Map<number, { resolve: (raw: ProbeResult | undefined) => void; reject: (err: Error) => void }>();
   private nextId = 1;
   private restarts = 0;
   private restartTimer?: NodeJS.Timeout;
@@ -81,19 +86,17 @@ export class ThreadedEngine extends Engine {
       this.worker = undefined;
       await worker.terminate();
     }
-    for (const [id, resolve] of this.waiting) {
-      this.waiting.delete(id);
-      resolve(undefined);
-    }
+    this.failWaiting('the watchdog is stopping');
   }
 
   /** Run-now goes to the thread's engine; its result comes back as every result does, then answers here. */
   override async runNow(name: string): Promise<ProbeResult | undefined> {
     const state = this.state(name);
-    if (!state || !this.worker) return undefined;
+    if (!state) return undefined;
+    if (!this.worker) throw new ProbeThreadUnavailable(this.closing ? 'the watchdog is stopping' : 'the probe thread is restarting (see the log)');
     const id = this.nextId++;
-    const raw = await new Promise<ProbeResult | undefined>((resolve) => {
-      this.waiting.set(id, resolve);
+    const raw = await new Promise<ProbeResult | undefined>((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
       this.post({ t: 'runNow', id, name });
     });
     return this.state(name) === state ? raw : undefined;
@@ -102,6 +105,11 @@ export class ThreadedEngine extends Engine {
   /** `watchdog check` runs an engine of its own thread; this one only mirrors a running daemon's. */
   override runOnce(): Promise<ProbeState[]> {
     return Promise.reject(new Error('runOnce is for an engine on its own thread (watchdog check), not a threaded one'));
+  }
+
+  private failWaiting(why: string): void {
+    for (const { reject } of this.waiting.values()) reject(new ProbeThreadUnavailable(why));
+    this.waiting.clear();
   }
 
   private post(m: ToThread): void {
@@ -190,9 +198,8 @@ export class ThreadedEngine extends Engine {
         this.lastTick = m.at;
         return;
       case 'ran': {
-        const resolve = this.waiting.get(m.id);
+        this.waiting.get(m.id)?.resolve(m.raw);
         this.waiting.delete(m.id);
-        resolve?.(m.raw);
         return;
       }
       case 'problem':
@@ -207,11 +214,8 @@ export class ThreadedEngine extends Engine {
   private onExit(worker: Worker, code: number): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
-    // Run-now callers get an answer; scheduled runs in flight are simply gone, as in a restart.
-    for (const [id, resolve] of this.waiting) {
-      this.waiting.delete(id);
-      resolve(undefined);
-    }
+    // Run-now callers get an error (not "no such probe"); scheduled runs in flight are simply gone, as in a restart.
+    this.failWaiting(`the probe thread exited (code ${code}) during the run`);
     if (this.closing) return;
     const delay = Math.min(MAX_RESTART_DELAY_MS, 100 * 2 ** this.restarts++);
     this.topts.logger.error({ code, restartInMs: delay }, 'the probe thread exited; starting a new one (its scheduler stopped: /healthz shows it until then)');

@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
 import type { ProbeState } from '../../src/engine/result.js';
-import { ThreadedEngine } from '../../src/engine/thread.js';
+import { ProbeThreadUnavailable, ThreadedEngine } from '../../src/engine/thread.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { captureLogger } from '../support/engine.js';
@@ -125,18 +125,28 @@ test('a stop cuts the runs in flight in the thread, and leaves no connection ope
   await waitFor('the thread to close its connection', () => hang.open === 0, { describe: () => ({ open: hang.open }) });
 });
 
-test('a probe thread that dies is replaced: it gets the probes again and the states here keep their history', async (t) => {
+test('a probe thread that dies is replaced: it gets the probes again, the states here keep their history, run-now in flight fails as ours', async (t) => {
   let requests = 0;
   const target = await jsonServer(() => (requests++, { status: 200, body: 'ok' }));
-  t.after(() => target.close());
+  const hang = await hangAfterAccept();
+  t.after(() => Promise.all([target.close(), hang.close()]));
   const { engine: e, lines, close } = engine(true);
   t.after(close);
-  e.load(config([{ name: 'p', kind: 'http', url: `${target.url}/`, timeout: '500ms', interval: '1s' }]));
+  e.load(
+    config([
+      { name: 'p', kind: 'http', url: `${target.url}/`, timeout: '500ms', interval: '1s' },
+      { name: 'h', kind: 'http', url: `${hang.url}/`, timeout: '20s', interval: '1h' },
+    ]),
+  );
   e.start();
   await waitFor('two runs', () => (e.state('p')?.history.length ?? 0) >= 2, { describe: describe(e) });
   const state = e.state('p')!;
+  // A run-now in flight when the thread dies (h's first run holds the hanging target; run-now waits on it).
+  await waitFor('the thread to dial the hanging target', () => hang.open === 1, { describe: () => ({ open: hang.open }) });
+  const held = e.runNow('h');
   // What a crash of the thread (a native fault, its heap out of memory) looks like from here.
   await (e as unknown as { worker: Worker }).worker.terminate();
+  await assert.rejects(held, (err: Error) => err instanceof ProbeThreadUnavailable && /the probe thread exited/.test(err.message));
   await waitFor('the exit logged', () => lines.some((l) => l.msg?.toString().startsWith('the probe thread exited')), { describe: () => lines });
   const seenBefore = requests;
   await waitFor('runs on the new thread', () => requests >= seenBefore + 2, { describe: () => ({ requests, seenBefore }) });
