@@ -91,7 +91,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   /** Installs a config. Probes that keep their name and kind keep their history and counters. */
-  load(config: WatchdogConfig): void {
+  load(config: Pick<WatchdogConfig, 'probes'>): void {
     this.written = config.probes;
     this.install();
   }

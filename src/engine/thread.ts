@@ -10,7 +10,7 @@
 // the kind's fields as written, `definition`), and the thread binds it again through the same registry,
 // so it runs exactly what the loader checked here.
 import { Worker } from 'node:worker_threads';
-import type { CommonSpec, ProbeSpec } from '../probers/types.js';
+import type { ProbeSpec } from '../probers/types.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { touched, type ProbeResult, type ProbeState } from './result.js';
 import type { ThreadData, ToMain, ToThread, WireSpec } from './threadMessages.js';
@@ -223,23 +223,11 @@ export class ThreadedEngine extends Engine {
   }
 }
 
-/** The fields a spec is bound from; everything else (run, settings, unit) the thread's bind makes again. */
+/**
+ * The fields a spec is bound from: the common ones (whatever CommonSpec holds, so a field added there
+ * travels too) and the kind's as written; run, settings and unit the thread's bind makes again.
+ */
 function wire(spec: ProbeSpec): WireSpec {
-  const common: CommonSpec = {
-    name: spec.name,
-    kind: spec.kind,
-    description: spec.description,
-    severity: spec.severity,
-    intervalMs: spec.intervalMs,
-    schedule: spec.schedule,
-    timeoutMs: spec.timeoutMs,
-    dependsOn: spec.dependsOn,
-    failureThreshold: spec.failureThreshold,
-    successThreshold: spec.successThreshold,
-    hints: spec.hints,
-    labels: spec.labels,
-    file: spec.file,
-    discovered: spec.discovered,
-  };
-  return { common, definition: spec.definition };
+  const { run: _run, settings: _settings, unit: _unit, definition, ...common } = spec;
+  return { common, definition };
 }

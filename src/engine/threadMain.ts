@@ -3,7 +3,6 @@
 // as the loader, schedules and runs them, and posts each result it judged to the main thread, whose
 // engine judges it again and keeps it for every view.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { WatchdogConfig } from '../config/load.js';
 import { createDockerClient } from '../net/docker.js';
 import { createHttpClient } from '../net/http.js';
 import { proberFor } from '../probers/index.js';
@@ -44,7 +43,7 @@ port.on('message', (m: ToThread) => {
     case 'install': {
       generation = m.generation;
       // Written and discovered probes, installed as the main engine installed them.
-      engine.load({ probes: bindAll(m.written) } as Pick<WatchdogConfig, 'probes'> as WatchdogConfig);
+      engine.load({ probes: bindAll(m.written) });
       engine.setDiscovered(bindAll(m.discovered));
       return;
     }
