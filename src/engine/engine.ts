@@ -106,6 +106,16 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.install();
   }
 
+  /**
+   * Both lists at once, in one install: the probe thread's engine takes what the main engine
+   * installed this way, so it never holds the new written probes beside the old discovered ones.
+   */
+  installAll(written: ProbeSpec[], discovered: ProbeSpec[]): void {
+    this.written = written;
+    this.discovered = discovered;
+    this.install();
+  }
+
   protected install(): void {
     const now = this.opts.now();
     const next = new Map<string, Slot>();
@@ -289,11 +299,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         (await lane.use(
           () => {
             // Measured when the slot is granted: the wait in the queue is the lateness people feel.
-            if (opts.dueAt !== undefined) {
-              const lag = Math.max(0, this.opts.now() - opts.dueAt);
-              touched(state).lagMs = lag;
-              this.emit('lag', state, lag);
-            }
+            if (opts.dueAt !== undefined) this.noteLag(state, Math.max(0, this.opts.now() - opts.dueAt));
             return runProbe(state.spec, { ...this.opts, stopSignal: this.stopController.signal }, state.memory);
           },
           state.last ? Priority.known : Priority.first,
@@ -318,6 +324,12 @@ export class Engine extends EventEmitter<EngineEvents> {
   private wasSlow(state: ProbeState): boolean {
     const last = state.last;
     return last !== undefined && (last.reason === 'timeout' || last.durationMs > state.spec.timeoutMs / 2);
+  }
+
+  /** A scheduled run got its slot `lagMs` late: kept on the probe and told to /metrics. */
+  protected noteLag(state: ProbeState, lagMs: number): void {
+    touched(state).lagMs = lagMs;
+    this.emit('lag', state, lagMs);
   }
 
   protected apply(slot: Slot, raw: ProbeResult, opts: { undamped?: boolean }): void {

@@ -184,9 +184,7 @@ export class ThreadedEngine extends Engine {
       }
       case 'lag': {
         const state = this.state(m.name);
-        if (!state) return;
-        touched(state).lagMs = m.lagMs;
-        this.emit('lag', state, m.lagMs);
+        if (state) this.noteLag(state, m.lagMs);
         return;
       }
       case 'skipped': {

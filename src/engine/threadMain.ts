@@ -42,9 +42,8 @@ port.on('message', (m: ToThread) => {
   switch (m.t) {
     case 'install': {
       generation = m.generation;
-      // Written and discovered probes, installed as the main engine installed them.
-      engine.load({ probes: bindAll(m.written) });
-      engine.setDiscovered(bindAll(m.discovered));
+      // Written and discovered probes, installed together as the main engine holds them.
+      engine.installAll(bindAll(m.written), bindAll(m.discovered));
       return;
     }
     case 'start':
