@@ -179,7 +179,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   states(): ProbeState[] {
-    return [...this.slots.values()].map((s) => s.state);
+    return Array.from(this.slots.values(), (s) => s.state);
   }
 
   state(name: string): ProbeState | undefined {

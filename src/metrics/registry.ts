@@ -50,7 +50,8 @@ export class WatchdogRegistry extends Registry {
   private processText = { at: -Infinity, text: Buffer.alloc(0) };
 
   constructor(
-    private readonly probeParts: () => Buffer[],
+    /** Appends the per-probe families' pieces, in order (probeFamilies.ts). */
+    private readonly probeParts: (out: Buffer[]) => void,
     /** prom-client's default process metrics, on a registry of their own (see PROCESS_METRICS_TTL_MS). */
     private readonly process?: Registry,
   ) {
@@ -63,11 +64,22 @@ export class WatchdogRegistry extends Registry {
     this.process?.setDefaultLabels(labels);
   }
 
-  /** The exposition as bytes, what GET /metrics sends: the per-probe part is kept encoded. */
-  async metricsBuffer(): Promise<Buffer> {
+  /**
+   * The exposition as the pieces of its bytes, in order: prom-client's text, the process metrics (kept a
+   * second, PROCESS_METRICS_TTL_MS) and the per-probe families, kept encoded. GET /metrics joins them
+   * into a reused buffer (server/bodyPool.ts).
+   */
+  async metricsParts(): Promise<Buffer[]> {
     const now = performance.now();
     if (this.process && now - this.processText.at >= PROCESS_METRICS_TTL_MS) this.processText = { at: now, text: Buffer.from(await this.process.metrics()) };
-    return Buffer.concat([Buffer.from(await super.metrics()), this.processText.text, ...this.probeParts()]);
+    const parts = [Buffer.from(await super.metrics()), this.processText.text];
+    this.probeParts(parts);
+    return parts;
+  }
+
+  /** The exposition as bytes. */
+  async metricsBuffer(): Promise<Buffer> {
+    return Buffer.concat(await this.metricsParts());
   }
 
   override async metrics(): Promise<string> {
@@ -92,7 +104,13 @@ export function createMetrics(opts: MetricsOptions): WatchdogRegistry {
   const probeParts = probeExposition(() => engine.states(), gauges, opts.probeLines ?? keptPerVersion(probeLines(gauges, labels)));
   const inMaintenance = opts.inMaintenance;
   const maintenanceParts = inMaintenance && maintenanceExposition(() => engine.states(), inMaintenance, labels);
-  const registry = new WatchdogRegistry(maintenanceParts ? () => [...probeParts(), maintenanceParts()] : probeParts, processRegistry);
+  const parts = maintenanceParts
+    ? (out: Buffer[]) => {
+        probeParts(out);
+        out.push(maintenanceParts());
+      }
+    : probeParts;
+  const registry = new WatchdogRegistry(parts, processRegistry);
   // prom-client's own default labels, so that no family registered here (or by alerting/) can forget
   // the stack; the hand-written per-probe lines take the same labels (probeLines, maintenanceExposition).
   registry.setDefaultLabels(labels);

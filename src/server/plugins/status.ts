@@ -3,7 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ProbeDetail, StatusReport } from '../../report/schemas.js';
 import { ErrorRef, errorReply, FormatQuery, ProbeParams, ProbeQuery } from '../schemas.js';
-import { probeDetail, statusReportBytes, statusTable } from '../../report/view.js';
+import { overall, probeDetail, statusReportParts, statusTable } from '../../report/view.js';
+import { BodyPool } from '../bodyPool.js';
 import { probePage } from '../../report/page.js';
 import { lookupAt, maintenanceText, probeMaintenance } from '../../report/maintenance.js';
 import { sendHtml, wantsHtml } from '../html.js';
@@ -23,6 +24,7 @@ function wantsText(format: 'json' | 'text' | undefined, accept = ''): boolean {
 const StatusReply = Type.Unsafe<string | Buffer>(StatusReport);
 
 const status: FastifyPluginAsyncTypebox = async (app) => {
+  const bodies = new BodyPool();
   app.get(
     '/status',
     {
@@ -37,11 +39,13 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       const states = engine.states();
       const lookup = lookupAt(maintenance, now());
       const discovery = app.watchdog.discovery?.current();
-      const report = statusReportBytes(states, now(), discovery, lookup, renderings);
-      reply.code(report.status === 'failing' ? 503 : 200).serializer((s: string) => s);
-      if (wantsText(req.query.format, req.headers.accept))
+      if (wantsText(req.query.format, req.headers.accept)) {
+        reply.code(overall(states) === 'failing' ? 503 : 200).serializer((s: string) => s);
         return reply.type('text/plain; charset=utf-8').send(statusTable(states, now(), { discovery }, renderings) + maintenanceText(lookup?.active ?? [], states, now()));
-      return reply.type('application/json; charset=utf-8').send(report.body);
+      }
+      const report = statusReportParts(states, now(), discovery, lookup, renderings);
+      reply.code(report.status === 'failing' ? 503 : 200).serializer((s: string) => s);
+      return reply.type('application/json; charset=utf-8').send(bodies.send(reply, report.parts));
     },
   );
 
