@@ -1,12 +1,13 @@
 // buildApp composes the API from plugins; each plugin owns its routes and declares what it needs.
 import { createServer } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
 import type { ReloadStatus } from '../metrics/registry.js';
 import { CauseView, HistoryEntry, ProbeView } from '../report/schemas.js';
 import { ErrorReply, errorReply } from './schemas.js';
+import { lazyCompilers } from './lazyCompilers.js';
 import metricsPlugin from './plugins/metrics.js';
 import statusPlugin from './plugins/status.js';
 import healthPlugin from './plugins/health.js';
@@ -43,6 +44,11 @@ export interface AppOptions {
   renderings?: ProbeRenderings;
   /** Discovery's last report, shown in /status; none without discovery. */
   discovery?: DiscoveryState;
+  /**
+   * Compile every route's schemas at start, as fastify does by default, instead of at each route's first
+   * use (lazyCompilers.ts). For the test that a broken schema still fails the suite.
+   */
+  eagerSchemas?: boolean;
 }
 
 declare module 'fastify' {
@@ -88,6 +94,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // A scrape every 15 s would drown the log; errors are still logged below.
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+    // fastify's own compilers, each route's compiled on first use (lazyCompilers.ts: idle memory).
+    ...(opts.eagerSchemas ? {} : { schemaController: lazyCompilers as FastifyServerOptions['schemaController'] }),
   });
   const maintenance = opts.maintenance;
   app.decorate('watchdog', {
