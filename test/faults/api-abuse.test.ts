@@ -45,8 +45,9 @@ test('slow-body clients are closed by the server within the request timeout, and
   }
   const started = Date.now();
   const health = await fetch(`${d.url}/healthz`, { signal: AbortSignal.timeout(1000) });
+  const elapsed = Date.now() - started;
   assert.equal(health.status, 200);
-  assert.ok(Date.now() - started < 1000);
+  assert.ok(elapsed < 1000, `/healthz answered after ${elapsed} ms beside ${count} slow clients`);
   await eventually(() => closed === count, `the server closes all ${count} slow clients (closed ${closed})`, 6000);
   console.log(`# ${count} slow-body clients closed by the server after ${Date.now() - started}ms`);
 });
