@@ -21,7 +21,7 @@ interface RouteSchema {
 type Compiled = ((data: unknown) => unknown) & { errors?: unknown };
 type Compiler = (route: RouteSchema) => Compiled;
 /** fastify's `schemaController.compilersFactory` builders: shared schemas and options in, a compiler out. */
-export type CompilerBuilder = (externalSchemas: unknown, options: unknown) => Compiler;
+type CompilerBuilder = (externalSchemas: unknown, options: unknown) => Compiler;
 
 const require = createRequire(import.meta.url);
 
@@ -29,7 +29,7 @@ const require = createRequire(import.meta.url);
  * `load()`'s builder, loaded and asked for a compiler on the first compile, and each route's function
  * compiled on its first call. The shared schemas are read then, when every one has long been added.
  */
-export function lazily(load: () => CompilerBuilder): CompilerBuilder {
+function lazily(load: () => CompilerBuilder): CompilerBuilder {
   return (externalSchemas, options) => {
     let compiler: Compiler | undefined;
     return (route) => {
@@ -47,9 +47,9 @@ export function lazily(load: () => CompilerBuilder): CompilerBuilder {
 }
 
 /** fastify's default validator builder (@fastify/ajv-compiler), as fastify itself makes it. */
-export const ajvBuilder = (): CompilerBuilder => (require('@fastify/ajv-compiler') as () => CompilerBuilder)();
+const ajvBuilder = (): CompilerBuilder => (require('@fastify/ajv-compiler') as () => CompilerBuilder)();
 /** fastify's default serializer builder (@fastify/fast-json-stringify-compiler), as fastify itself makes it. */
-export const serializerBuilder = (): CompilerBuilder => (require('@fastify/fast-json-stringify-compiler') as () => CompilerBuilder)();
+const serializerBuilder = (): CompilerBuilder => (require('@fastify/fast-json-stringify-compiler') as () => CompilerBuilder)();
 
 /** For `Fastify({ schemaController })`. */
 export const lazyCompilers = { compilersFactory: { buildValidator: lazily(ajvBuilder), buildSerializer: lazily(serializerBuilder) } };
