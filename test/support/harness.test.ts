@@ -1,12 +1,16 @@
 // Proves each test-support helper against the real programs, so a failure in a
 // feature test can be blamed on the feature, not on the harness.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { startAlertmanager } from './alertmanager.js';
 import { dockerAvailable, inspectContainer, removeAllTestContainers, removeContainer, runContainer, stopContainer, uniqueName } from './docker.js';
 import { freePort } from './ports.js';
 import { startProcess } from './process.js';
+import { startWatchdog } from './watchdog-process.js';
 import { encodeWriteRequest, exporterScrapeConfig, query, remoteWrite, snappyBlockEncode, startExporter, startPrometheus, waitForQuery } from './prometheus.js';
 
 test('freePort returns a bindable loopback port', async () => {
@@ -18,6 +22,15 @@ test('freePort returns a bindable loopback port', async () => {
     srv.listen(port, '127.0.0.1', () => resolve());
   });
   await new Promise<void>((resolve) => srv.close(() => resolve()));
+});
+
+test('freePort draws below the kernel ephemeral range, and never hands a port out twice', async () => {
+  // An outgoing connection takes its source port from the ephemeral range: a port drawn there can be
+  // taken between freePort's check and the daemon's bind (CI run K).
+  const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const ports = await Promise.all(Array.from({ length: 40 }, () => freePort()));
+  assert.equal(new Set(ports).size, ports.length, `a port was handed out twice: ${ports.join(' ')}`);
+  for (const port of ports) assert.ok(port >= 20_000 && port < ephemeralLow!, `${port} is not in [20000, ${ephemeralLow})`);
 });
 
 test('startProcess: readiness failure reports the log tail; stop() kills', async (t) => {
@@ -189,4 +202,42 @@ test("docker: removeAllTestContainers removes only this process's containers", a
   assert.ok((await removeAllTestContainers()) >= 2);
   await assert.rejects(inspectContainer(a), /no such/i);
   await assert.rejects(inspectContainer(b), /no such/i);
+});
+
+test('startWatchdog starts the daemon again on another port when its port was taken, three times at most', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'watchdog-port-race-'));
+  writeFileSync(join(dir, 'probes.yaml'), 'probes: []\n');
+  // A port another program holds, as when one took it between freePort's check and the daemon's bind.
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.after(() => taken.close());
+  const takenPort = (taken.address() as AddressInfo).port;
+
+  const handed: number[] = [];
+  const takenFirst = async () => {
+    const port = handed.length === 0 ? takenPort : await freePort();
+    handed.push(port);
+    return port;
+  };
+  const w = await startWatchdog(dir, {}, { pickPort: takenFirst });
+  t.after(() => w.child.kill('SIGKILL'));
+  assert.equal(handed.length, 2, `ports handed out: ${handed.join(' ')}`);
+  assert.equal(w.url, `http://127.0.0.1:${handed[1]}`);
+  assert.equal((await fetch(`${w.url}/healthz`)).status, 200);
+
+  let starts = 0;
+  await assert.rejects(
+    startWatchdog(
+      dir,
+      {},
+      {
+        pickPort: async () => {
+          starts++;
+          return takenPort;
+        },
+      },
+    ),
+    (err: Error) => /start 3\b/.test(err.message) && /EADDRINUSE/.test(err.message),
+  );
+  assert.equal(starts, 3);
 });

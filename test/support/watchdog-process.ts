@@ -20,8 +20,25 @@ export interface RunningWatchdog {
 
 const probeThread = () => (process.env.WATCHDOG_TEST_PROBE_THREAD ? { WATCHDOG_PROBE_THREAD: process.env.WATCHDOG_TEST_PROBE_THREAD } : {});
 
-export async function startWatchdog(configPath: string, env: Record<string, string> = {}, opts: Pick<SpawnOptions, 'uid' | 'gid'> = {}): Promise<RunningWatchdog> {
-  const port = await freePort();
+export interface StartOptions extends Pick<SpawnOptions, 'uid' | 'gid'> {
+  /** Where each start's port comes from (default freePort): the harness test hands out a taken one. */
+  pickPort?: () => Promise<number>;
+}
+
+export async function startWatchdog(configPath: string, env: Record<string, string> = {}, { pickPort = freePort, ...opts }: StartOptions = {}): Promise<RunningWatchdog> {
+  // freePort's check and the daemon's bind are two moments: another test process can take the port
+  // between them. A daemon that lost that race exits with EADDRINUSE and is started again on another
+  // port, a bounded number of times; any other early exit fails the test at once.
+  for (let attempt = 1; ; attempt++) {
+    const w = await launch(await pickPort(), configPath, env, opts);
+    if (w.child.exitCode === null) return w;
+    if (attempt < 3 && /EADDRINUSE/.test(w.stderr())) continue;
+    throw new Error(`the daemon exited with ${w.child.exitCode} (start ${attempt}): ${w.stderr()}`);
+  }
+}
+
+/** One daemon process on `port`, resolved once it logged its start or exited. */
+async function launch(port: number, configPath: string, env: Record<string, string>, opts: Pick<SpawnOptions, 'uid' | 'gid'>): Promise<RunningWatchdog> {
   const child = spawn(process.execPath, [bin, 'run'], {
     // WATCHDOG_TEST_PROBE_THREAD=worker runs every daemon of the suite with its engine on the probe thread.
     env: { PATH: process.env.PATH, WATCHDOG_CONFIG: configPath, WATCHDOG_PORT: String(port), WATCHDOG_HOST: '127.0.0.1', ...probeThread(), ...env },
@@ -45,7 +62,8 @@ export async function startWatchdog(configPath: string, env: Record<string, stri
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   await eventually(() => logs.some((l) => l.msg === 'stack-watchdog started') || child.exitCode !== null, 'the daemon to start', 20_000);
-  if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}: ${stderr}`);
+  // An exit's last stderr bytes may still be in the pipe: wait for them before anyone reads them.
+  if (child.exitCode !== null) await new Promise<void>((resolve) => (child.stderr.readableEnded ? resolve() : child.stderr.once('end', resolve)));
   return { child, url, logs, stderr: () => stderr, exited };
 }
 
