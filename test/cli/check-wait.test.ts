@@ -1,9 +1,6 @@
 // `watchdog check --wait`, colour rules and the Prometheus-style flags, as a real process.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listenAddress } from '../../src/cli.js';
 import { statusTable } from '../../src/report/view.js';
@@ -11,24 +8,11 @@ import { engineFor } from '../support/engine.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
 import { freePort } from '../support/ports.js';
 import { startProcess, waitForHttpOk } from '../support/process.js';
+import { probeFile, runWatchdogCli } from '../support/watchdog-process.js';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'watchdog.js');
-
-function watchdog(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 90_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
-
-function configFile(yaml: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'watchdog-wait-'));
-  const file = join(dir, 'probes.yaml');
-  writeFileSync(file, yaml);
-  return file;
-}
+const watchdog = (args: string[], env: Record<string, string> = {}) => runWatchdogCli(args, env, { timeoutMs: 90_000 });
+const configFile = (text: string) => probeFile(text, 'wait');
 
 test('check --wait re-runs a failing probe until it passes, then exits 0', async (t) => {
   // A service that is still starting: 503 for its first three answers.

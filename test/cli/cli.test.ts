@@ -1,28 +1,11 @@
 // The CLI as an operator runs it right after a deploy: real process, exit codes, output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
+import { probeFile, runWatchdogCli } from '../support/watchdog-process.js';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'watchdog.js');
-
-function watchdog(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function configFile(yaml: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'watchdog-cli-'));
-  const file = join(dir, 'probes.yaml');
-  writeFileSync(file, yaml);
-  return file;
-}
+const watchdog = (args: string[], env: Record<string, string> = {}) => runWatchdogCli(args, env);
+const configFile = (text: string) => probeFile(text, 'cli');
 
 async function passingAndFailing(t: { after: (fn: () => unknown) => void }) {
   const up = await jsonServer(() => ({ status: 200, body: { ok: true } }));

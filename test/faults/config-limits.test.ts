@@ -2,31 +2,15 @@
 // field are refused with one clear line, in the daemon, by validate and by check; never a stack trace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { readSettings } from '../../src/config/settings.js';
 import { startDaemon } from '../../src/daemon.js';
 import { captureLogger, eventually, problemsOf } from '../support/engine.js';
+import { probeFile, runWatchdogCli } from '../support/watchdog-process.js';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'watchdog.js');
-
-function watchdog(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function configFile(text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'watchdog-limits-'));
-  const file = join(dir, 'probes.yaml');
-  writeFileSync(file, text);
-  return file;
-}
+const watchdog = (args: string[], env: Record<string, string> = {}) => runWatchdogCli(args, env);
+const configFile = (text: string) => probeFile(text, 'limits');
 
 const aliasBomb = [
   'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',

@@ -2,34 +2,19 @@
 // the request itself still uses it. Real daemon, real CLI, real local targets on 127.0.0.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { readSettings } from '../../src/config/settings.js';
 import { startDaemon } from '../../src/daemon.js';
 import { redactText, redactUrl } from '../../src/util/url.js';
 import { closedPort, hangAfterAccept, jsonServer } from '../support/misbehaving.js';
 import { captureLogger, eventually } from '../support/engine.js';
+import { probeFile, runWatchdogCli } from '../support/watchdog-process.js';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'watchdog.js');
+const watchdog = (args: string[], env: Record<string, string> = {}) => runWatchdogCli(args, env);
+const configFile = (text: string) => probeFile(text, 'secrets');
+
 const secret = 's3cret';
 const token = 'tok-9f8e7d';
-
-function watchdog(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-function configFile(yaml: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'watchdog-secrets-'));
-  const file = join(dir, 'probes.yaml');
-  writeFileSync(file, yaml);
-  return file;
-}
 
 /** Three probes whose URLs carry credentials, failing by connect, HTTP status and timeout. */
 async function targets(t: { after: (fn: () => unknown) => void }) {

@@ -22,6 +22,7 @@ import { dockerAvailable, removeContainer, runContainer, uniqueName } from '../s
 import { problemsOf } from '../support/engine.js';
 import { traversableByOthers } from '../support/process.js';
 import { runProber } from '../support/prober.js';
+import { runWatchdogCli } from '../support/watchdog-process.js';
 
 const SAMPLER = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
 const dir = mkdtempSync(join(tmpdir(), 'env-file-'));
@@ -227,16 +228,10 @@ test('no other value of the env file reaches /status, a log line or `watchdog ch
 
   const configFile = join(dir, 'env-probes.yaml');
   writeFileSync(configFile, configText);
-  const cli = await new Promise<{ code: number; out: string }>((resolve) =>
-    execFile(process.execPath, ['bin/watchdog.js', 'check', '--config', configFile], { env: { PATH: process.env.PATH, WATCHDOG_LOG_LEVEL: 'trace' }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, out: stdout + stderr }),
-    ),
-  );
-  const cliJson = await new Promise<string>((resolve) =>
-    execFile(process.execPath, ['bin/watchdog.js', 'check', '--format', 'json', '--config', configFile], { env: { PATH: process.env.PATH }, timeout: 60_000 }, (_err, stdout, stderr) =>
-      resolve(stdout + stderr),
-    ),
-  );
+  const checked = await runWatchdogCli(['check', '--config', configFile], { WATCHDOG_LOG_LEVEL: 'trace' }, { timeoutMs: 60_000 });
+  const cli = { code: checked.code, out: checked.stdout + checked.stderr };
+  const json = await runWatchdogCli(['check', '--format', 'json', '--config', configFile], {}, { timeoutMs: 60_000 });
+  const cliJson = json.stdout + json.stderr;
   assert.equal(cli.code, 1, cli.out);
   const shown = [
     lines.join(''),

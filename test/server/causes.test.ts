@@ -4,7 +4,6 @@
 // resolver itself, so no query leaves the machine.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { CauseView, StatusReport, readView } from '../../src/report/schemas.js';
 import { statusReport, statusReportJson, statusTable } from '../../src/report/view.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
 import { engineFor } from '../support/engine.js';
+import { runWatchdogCli } from '../support/watchdog-process.js';
 
 const unresolvable = (name: string) => `${name}${'a'.repeat(64 - name.length)}.invalid`;
 const PROM = unresolvable('prometheus');
@@ -151,12 +151,7 @@ test('watchdog check prints the causes first, then the table', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'watchdog-causes-'));
   const file = join(dir, 'probes.yaml');
   writeFileSync(file, config(up, down, other));
-  const bin = join(import.meta.dirname, '..', '..', 'bin', 'watchdog.js');
-  const out = await new Promise<{ code: number; stdout: string }>((resolve) =>
-    execFile(process.execPath, [bin, 'check', '--config', file], { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 }, (err, stdout) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout }),
-    ),
-  );
+  const out = await runWatchdogCli(['check', '--config', file], env, { timeoutMs: 60_000 });
   assert.equal(out.code, 1, out.stdout);
   assert.ok(out.stdout.startsWith('CAUSES (4): fix these first\nFAIL prom-ready, tempo-ready, am: '), out.stdout);
   assert.ok(out.stdout.indexOf('BLOCKED box, box-memory: the Docker Engine is unreachable') < out.stdout.indexOf('\nPROBE '), out.stdout);

@@ -3,7 +3,6 @@
 // expected probes turn failing (with the expected reason) or blocked, and nothing else.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -21,6 +20,7 @@ import { startTempoStandin } from '../support/tempo-standin.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
 import { makeTempDir } from '../support/process.js';
 import { dockerAvailable, inspectContainer, runContainer, removeContainer, stopContainer, startContainer, uniqueName } from '../support/docker.js';
+import { runWatchdogCli } from '../support/watchdog-process.js';
 
 const profile = readFileSync('probes/mystocks.yaml', 'utf8');
 const shippedRules = readFileSync('deploy/prometheus/watchdog-rules.yml', 'utf8');
@@ -341,11 +341,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   t.diagnostic(`healthy round: ${healthy.ms} ms, 24/24 ok`);
 
   // The same, as an operator runs it right after a deploy: the CLI prints every probe green, exit 0.
-  const cli = await new Promise<{ code: number; stdout: string }>((resolve) =>
-    execFile(process.execPath, ['bin/watchdog.js', 'check', '--config', 'probes/mystocks.yaml'], { env: { PATH: process.env.PATH, ...baseEnv }, timeout: 60_000 }, (err, stdout) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout }),
-    ),
-  );
+  const cli = await runWatchdogCli(['check', '--config', 'probes/mystocks.yaml'], baseEnv, { timeoutMs: 60_000 });
   assert.equal(cli.code, 0, cli.stdout);
   const rows = cli.stdout.split('\n').slice(1, 25);
   // PROBE KIND STATUS SINCE REASON ...

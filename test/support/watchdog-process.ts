@@ -3,8 +3,10 @@
 // come, its stderr kept whole (an unhandled rejection or a stack trace lands there).
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { makeTempDir } from './process.js';
 import { eventually } from './engine.js';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'watchdog.js');
@@ -110,11 +112,31 @@ export async function waitForStatus(w: RunningWatchdog, name: string, match: Reg
   throw new Error(`${what}: ${name} is ${last}, never ${match}`);
 }
 
-/** One `watchdog ARGS...` run to its end, as an operator's shell runs it: exit code, stdout and stderr. */
-export function runWatchdogCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+export interface CliRun {
+  /** The exit code; -1 when it was killed (past `timeoutMs`). */
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** From start to exit. */
+  ms: number;
+}
+
+/**
+ * One `watchdog ARGS...` run to its end, as an operator's shell runs it: exit code, stdout and stderr,
+ * with PATH and `env` as its only environment. Killed past `timeoutMs` (default 30 s).
+ */
+export function runWatchdogCli(args: string[], env: Record<string, string> = {}, { timeoutMs = 30_000 }: { timeoutMs?: number } = {}): Promise<CliRun> {
+  const started = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    execFile(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr, ms: Date.now() - started });
     });
   });
+}
+
+/** `text` as `probes.yaml` in a fresh temp dir (removed at exit, see makeTempDir): its path. */
+export function probeFile(text: string, prefix = 'probes'): string {
+  const file = join(makeTempDir(prefix), 'probes.yaml');
+  writeFileSync(file, text);
+  return file;
 }
