@@ -190,7 +190,8 @@ export function probeExposition(
   };
 
   // Whether the block's members still say what their text says in all that must show at once: the
-  // same probes, definitions, statuses and reasons. Only counts and times may have moved since.
+  // same probes, definitions, statuses and reasons. Only counts and times may have moved since. (A
+  // status has reasons of its own, so a new status comes with a new reason; both are compared anyway.)
   const settled = (b: Block, all: ProbeState[], start: number): boolean => {
     for (let i = start; i < start + b.states.length; i++) {
       const s = all[i]!;
