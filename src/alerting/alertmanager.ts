@@ -64,7 +64,12 @@ export interface AlertContext {
  * whatever its severity, because Prometheus being down is the outage this path exists for. The
  * guard is a probe like the others, so it is one alert, not two. Nothing while not engaged.
  */
-export function firingAlerts(states: ProbeState[], settings: DirectSettings, ctx: AlertContext, inMaintenance: (s: ProbeState) => boolean = () => false): Map<string, Omit<PostableAlert, 'endsAt'>> {
+export function firingAlerts(
+  states: readonly ProbeState[],
+  settings: DirectSettings,
+  ctx: AlertContext,
+  inMaintenance: (s: ProbeState) => boolean = () => false,
+): Map<string, Omit<PostableAlert, 'endsAt'>> {
   const out = new Map<string, Omit<PostableAlert, 'endsAt'>>();
   const guards = states.filter((s) => settings.guards.includes(s.spec.name));
   if (!engaged(settings, guards)) return out;
@@ -115,7 +120,7 @@ interface Tracked {
 }
 
 export interface SenderOptions {
-  states: () => ProbeState[];
+  states: () => readonly ProbeState[];
   config: () => WatchdogConfig;
   http: HttpClient;
   logger: Logger;

@@ -56,6 +56,12 @@ interface Slot {
 
 export class Engine extends EventEmitter<EngineEvents> {
   protected slots = new Map<string, Slot>();
+  /**
+   * The states of `slots`, in order, made once per install: every scrape, `/status` request and alert
+   * evaluation asks for them, and at 1,000 probes a fresh array per call was a 1,000-element array
+   * per request for the collector.
+   */
+  private statesList: readonly ProbeState[] = [];
   /** The probes of the config files, and those discovery made: installed together. */
   private written: ProbeSpec[] = [];
   private discovered: ProbeSpec[] = [];
@@ -140,6 +146,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (!next.has(name)) this.opts.logger.info({ probe: name }, 'probe removed');
     }
     this.slots = next;
+    this.statesList = Array.from(next.values(), (slot) => slot.state);
     this.roundLeft = next.size;
     if (this.started) for (const slot of this.slots.values()) this.schedule(slot);
   }
@@ -178,8 +185,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     Promise.resolve(task.destroy()).catch((err: unknown) => this.opts.logger.warn({ err }, 'a cron task did not stop cleanly'));
   }
 
-  states(): ProbeState[] {
-    return Array.from(this.slots.values(), (s) => s.state);
+  /** Every probe's state, in config order; the same array until the next install. */
+  states(): readonly ProbeState[] {
+    return this.statesList;
   }
 
   state(name: string): ProbeState | undefined {

@@ -153,7 +153,7 @@ export function probeLines(kindGauges: ReadonlyMap<string, GaugeDecl>, defaultLa
  * reload removed drop out on the next scrape.
  */
 export function probeExposition(
-  states: () => ProbeState[],
+  states: () => readonly ProbeState[],
   kindGauges: ReadonlyMap<string, GaugeDecl>,
   linesOf: (s: ProbeState) => readonly string[],
   /** Monotonic ms; a test moves it by hand. */
@@ -183,7 +183,7 @@ export function probeExposition(
   };
 
   // Compared in place, not on a slice: a scrape that finds a block unchanged allocates nothing for it.
-  const current = (b: Block | undefined, all: ProbeState[], start: number, end: number): boolean => {
+  const current = (b: Block | undefined, all: readonly ProbeState[], start: number, end: number): boolean => {
     if (b === undefined || b.states.length !== end - start) return false;
     for (let i = start; i < end; i++) if (b.states[i - start] !== all[i] || b.versions[i - start] !== all[i]!.version) return false;
     return true;
@@ -192,7 +192,7 @@ export function probeExposition(
   // Whether the block's members still say what their text says in all that must show at once: the
   // same probes, definitions, statuses and reasons. Only counts and times may have moved since. (A
   // status has reasons of its own, so a new status comes with a new reason; both are compared anyway.)
-  const settled = (b: Block, all: ProbeState[], start: number): boolean => {
+  const settled = (b: Block, all: readonly ProbeState[], start: number): boolean => {
     for (let i = start; i < start + b.states.length; i++) {
       const s = all[i]!;
       const k = i - start;
@@ -268,9 +268,9 @@ const maintenanceHeader = Buffer.from(
  * open windows, cached by the maintenance manager) and reuses the last text while the probes and the
  * answers are the same.
  */
-export function maintenanceExposition(states: () => ProbeState[], inMaintenance: (s: ProbeState) => boolean, defaultLabels: Readonly<Record<string, string>> = {}): () => Buffer {
+export function maintenanceExposition(states: () => readonly ProbeState[], inMaintenance: (s: ProbeState) => boolean, defaultLabels: Readonly<Record<string, string>> = {}): () => Buffer {
   const tail = labelText(defaultLabels);
-  let kept = { states: [] as ProbeState[], flags: new Uint8Array(0), text: maintenanceHeader };
+  let kept = { states: [] as readonly ProbeState[], flags: new Uint8Array(0), text: maintenanceHeader };
   return () => {
     const all = states();
     // Checked in place: building a string of the flags at every scrape was most of what an unchanged

@@ -11,7 +11,7 @@ export interface MaintenanceLookup {
   covering(s: ProbeState): Window | undefined;
 }
 
-export function windowView(w: Window, states: ProbeState[]): MaintenanceWindowView {
+export function windowView(w: Window, states: readonly ProbeState[]): MaintenanceWindowView {
   return {
     id: w.id,
     source: w.source,
@@ -30,7 +30,7 @@ export function probeMaintenance(w: Window | undefined): ProbeView['maintenance'
 }
 
 /** Lines for the end of the text table: one per open window. */
-export function maintenanceText(active: Window[], states: ProbeState[], now: number): string {
+export function maintenanceText(active: Window[], states: readonly ProbeState[], now: number): string {
   if (!active.length) return '';
   const lines = active.map((w) => {
     const covered = windowView(w, states).covered;

@@ -118,14 +118,14 @@ ${body}
 }
 
 /** Failing first, then blocked, then pending, then ok; critical before warning, then by name. */
-export function pageOrder(states: ProbeState[]): ProbeState[] {
+export function pageOrder(states: readonly ProbeState[]): ProbeState[] {
   return [...states].sort(
     (a, b) => rank[a.current.status] - rank[b.current.status] || (a.spec.severity === b.spec.severity ? 0 : a.spec.severity === 'critical' ? -1 : 1) || a.spec.name.localeCompare(b.spec.name),
   );
 }
 
 /** Open windows above the probes: who is held back from paging, until when, and why. */
-function banner(maintenance: MaintenanceLookup | undefined, states: ProbeState[]): string {
+function banner(maintenance: MaintenanceLookup | undefined, states: readonly ProbeState[]): string {
   if (!maintenance?.active.length) return '';
   const items = maintenance.active.map((w) => {
     const covered = states.filter((s) => covers(w.selector, s.spec)).length;
@@ -207,7 +207,7 @@ ${items.join('\n')}
 </ol></section>`;
 }
 
-export function statusPage(states: ProbeState[], now: number, maintenance?: MaintenanceLookup, renderings: ProbeRenderings = sharedRenderings, incidents?: PageIncidents): string {
+export function statusPage(states: readonly ProbeState[], now: number, maintenance?: MaintenanceLookup, renderings: ProbeRenderings = sharedRenderings, incidents?: PageIncidents): string {
   const status = overall(states);
   const counts = (st: ProbeStatus) => states.filter((s) => s.current.status === st).length;
   const summary = (['failing', 'blocked', 'pending', 'ok'] as const)

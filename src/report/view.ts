@@ -14,13 +14,13 @@ export function probeView(s: ProbeState, maintenance?: MaintenanceLookup): Probe
   return probeViewIn(s, maintenance?.covering(s));
 }
 
-export function overall(states: ProbeState[]): StatusReport['status'] {
+export function overall(states: readonly ProbeState[]): StatusReport['status'] {
   const failing = states.filter((s) => s.current.status === 'failing');
   if (failing.some((s) => s.spec.severity === 'critical')) return 'failing';
   return failing.length ? 'degraded' : 'ok';
 }
 
-export function statusReport(states: ProbeState[], now: number, discovery?: DiscoveryStatus, maintenance?: MaintenanceLookup): StatusReport {
+export function statusReport(states: readonly ProbeState[], now: number, discovery?: DiscoveryStatus, maintenance?: MaintenanceLookup): StatusReport {
   const report: StatusReport = { status: overall(states), generatedAt: iso(now), causes: causesOf(states), probes: states.map((s) => probeView(s, maintenance)) };
   if (maintenance) report.maintenance = maintenance.active.map((w) => windowView(w, states));
   if (discovery) report.discovery = discoveryView(discovery);
@@ -56,7 +56,7 @@ export function statusReportBytes(...args: Parameters<typeof statusReportParts>)
 
 /** `statusReportBytes` as the pieces of its bytes, in order: GET /status joins them into a reused buffer (server/bodyPool.ts). */
 export function statusReportParts(
-  states: ProbeState[],
+  states: readonly ProbeState[],
   now: number,
   discovery?: DiscoveryStatus,
   maintenance?: MaintenanceLookup,
@@ -121,7 +121,7 @@ const HINT_INDENT = ' '.repeat(HINT_LABEL.length);
  * An aligned table for a terminal. The hint of a probe that is not ok is printed beneath its row,
  * so what to do stands next to what broke; wrapped to the width rather than running off screen.
  */
-export function statusTable(states: ProbeState[], now: number, opts: TableOptions = {}, renderings: ProbeRenderings = sharedRenderings): string {
+export function statusTable(states: readonly ProbeState[], now: number, opts: TableOptions = {}, renderings: ProbeRenderings = sharedRenderings): string {
   const rows = states.map((s) => {
     // The window is not in the table (maintenanceText prints the windows under it): the rendering kept for the other views serves.
     const [name, kind, status, reason, value, message] = renderings.ofAnyWindow(s).cells;

@@ -174,6 +174,10 @@ probes:
   t.after(close);
   await engine.runOnce();
   const before = engine.state('kept')!;
+  // One array per install, handed to every view (each scrape and /status request asks): runs change
+  // the states in it, not the array.
+  const list = engine.states();
+  assert.equal(engine.states(), list, 'the same array while no install happened');
   engine.load(
     parseConfig(
       [
@@ -192,6 +196,12 @@ probes:
   assert.deepEqual(
     engine.states().map((s) => s.spec.name),
     ['kept', 'added'],
+  );
+  assert.notEqual(engine.states(), list, 'an install makes a new array');
+  assert.deepEqual(
+    list.map((s) => s.spec.name),
+    ['kept', 'removed'],
+    'and leaves the one handed out before as it was',
   );
   assert.equal(engine.state('kept'), before, 'same state object, so a run in flight lands in it');
   assert.equal(engine.state('kept')!.spec.severity, 'warning');
