@@ -85,13 +85,13 @@ test('/metrics blocks: counts may lag by at most BLOCK_MAX_AGE_MS between close 
   await engine.runNow('api');
   clock += 1;
   assert.equal(runs(scrape(), 'api', 'failing'), 1, 'same status and reason: held');
-  const reasonBefore = engine.states().find((s) => s.spec.name === 'api')!.current.reason;
+  const reasonBefore = engine.state('api')!.current.reason;
   assert.equal(reasonBefore, 'assertion');
   code = 500;
   await engine.runNow('api');
   clock += 1;
   const refused = scrape();
-  const reason = engine.states().find((s) => s.spec.name === 'api')!.current.reason;
+  const reason = engine.state('api')!.current.reason;
   assert.notEqual(reason, 'assertion', 'a 500 fails for another reason than the assertion');
   assert.equal(value(refused, 'watchdog_probe_reason', 'api', { reason }), 1);
   assert.equal(runs(refused, 'api', 'failing'), 3);

@@ -273,11 +273,16 @@ test("GET /metrics: a probe's value and extra samples follow the status /status 
   assert.equal(raw!.value, 3);
   // The counts and times of a probe whose status did not change may show up to BLOCK_MAX_AGE_MS
   // after the run, when the last scrape was that recent (src/metrics/probeFamilies.ts).
-  let damped = await read();
-  await waitFor('/metrics to show the last run', async () => (damped = await read()).lastRun === raw!.at / 1000, {
-    timeoutMs: 10_000,
-    describe: () => ({ lastRun: damped.lastRun, runAt: raw!.at / 1000 }),
-  });
+  let lastRun: number | undefined;
+  const damped = await waitFor(
+    '/metrics to show the last run',
+    async () => {
+      const seen = await read();
+      lastRun = seen.lastRun;
+      return seen.lastRun === raw!.at / 1000 && seen;
+    },
+    { timeoutMs: 10_000, describe: () => ({ lastRun, runAt: raw!.at / 1000 }) },
+  );
   assert.equal(damped.status.status, 'ok');
   assert.equal(damped.status.value, 1);
   assert.equal(damped.value, damped.status.value, '/metrics has the value /status shows');
