@@ -13,7 +13,7 @@ import { createDockerClient, type DockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { maskEnv } from '../../src/probers/containerState.js';
 import { probeDetail, statusReport } from '../../src/report/view.js';
-import { dockerAvailable, oomKilledContainer, removeContainer, runContainer, uniqueName, docker, waitForState } from '../support/docker.js';
+import { afterOomTrigger, dockerAvailable, oomKilledContainer, removeContainer, runContainer, uniqueName, docker, waitForState } from '../support/docker.js';
 import { runProber } from '../support/prober.js';
 
 const DOCKER_HOST = process.env.DOCKER_HOST || undefined;
@@ -61,8 +61,8 @@ async function container(t: { after: (fn: () => Promise<void>) => void }, prefix
   return name;
 }
 
-/** A main process that allocates past a 16 MiB limit (no swap): the kernel OOM-kills it. */
-const OOM_CMD = ['sh', '-c', 'sleep 1; x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600'];
+/** A main process that, once triggered (triggerOom), allocates past a 16 MiB limit (no swap): the kernel OOM-kills it. */
+const OOM_CMD = afterOomTrigger('x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600');
 const OOM_LIMIT = ['--memory-swap', '16m'];
 
 before(async () => {
@@ -126,10 +126,9 @@ test('container_state oom_killed: a real kernel OOM kill, exit code 137', async 
 });
 
 test('container_state oom_killed stays red after the container was restarted: the engine keeps what the kind saw', async (t) => {
-  // A real OOM kill with a restart policy: Docker restarts it.
-  const name = await container(t, 'state-oomloop', { memory: '16m', extraArgs: OOM_LIMIT, restart: 'on-failure:1', cmd: OOM_CMD });
+  // A real OOM kill with a restart policy: Docker restarts it once, and the restarted one is killed too.
+  const { name } = await oomKilledContainer(() => container(t, 'state-oomloop', { memory: '16m', extraArgs: OOM_LIMIT, restart: 'on-failure:1', cmd: OOM_CMD }));
   const e = makeEngine([{ name: 'oom', container: name, window: '2m' }]);
-  await waitForState(name, (i) => i.State.OOMKilled === true, 'OOM-killed once');
   const first = (await e.run()).oom!;
   assert.equal(first.reason, 'oom_killed', first.message);
   // What the kind remembers is its own: kept by the engine, never shown in /status.

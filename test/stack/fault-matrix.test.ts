@@ -19,7 +19,7 @@ import { startAlertmanager } from '../support/alertmanager.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
 import { makeTempDir } from '../support/process.js';
-import { dockerAvailable, inspectContainer, runContainer, removeContainer, stopContainer, startContainer, uniqueName } from '../support/docker.js';
+import { afterOomTrigger, dockerAvailable, oomKilledContainer, runContainer, removeContainer, stopContainer, startContainer, uniqueName, waitForState } from '../support/docker.js';
 import { runWatchdogCli } from '../support/watchdog-process.js';
 
 const profile = readFileSync('probes/mystocks.yaml', 'utf8');
@@ -185,14 +185,6 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     runContainer({ name: names.appNoSampler, env: { DB_PASSWORD: secret } }),
     runContainer({ name: names.noLimit }),
     runContainer({ name: names.small, memory: '512m', extraArgs: ['-v', '/var/tempo'] }),
-    // The kernel OOM-kills its main process: it allocates past 16 MiB with no swap.
-    runContainer({
-      name: names.appOom,
-      memory: '16m',
-      extraArgs: ['--memory-swap', '16m'],
-      env: sampler,
-      cmd: ['sh', '-c', 'x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600'],
-    }),
     // Its own HEALTHCHECK fails and prints the secret of its environment.
     runContainer({
       name: names.appUnhealthy,
@@ -737,7 +729,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     },
     {
       name: "Tempo 3 refuses the guide's Tempo 2 config and restarts in a loop",
-      apply: () => waitFor(async () => (await inspectContainer(names.tempoLoop)).RestartCount >= 1, 'a restart'),
+      apply: () => waitForState(names.tempoLoop, (i) => i.RestartCount >= 1, 'a restart').then(() => undefined),
       env: { TEMPO_CONTAINER: names.tempoLoop },
       // The cause, from the container's own log, and its fix; Tempo's probes are its consequences.
       expect: {
@@ -768,7 +760,7 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
         const at = Date.now();
         await runContainer({ name: names.publishedTempo3, restart: 'always', labels: composeV1Labels('tempo'), cmd: ['sh', '-c', tempo3Refusal] });
         publishedTempo();
-        await waitFor(async () => (await inspectContainer(names.publishedTempo3)).RestartCount >= 1, 'a restart');
+        await waitForState(names.publishedTempo3, (i) => i.RestartCount >= 1, 'a restart');
         await publishedSettled('down', at);
       },
       restore: leavePublished(names.publishedTempo3),
@@ -842,14 +834,21 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     },
     {
       name: 'app container OOM-killed by the kernel',
-      apply: () => waitFor(async () => (await inspectContainer(names.appOom)).State.OOMKilled === true, 'the OOM kill'),
+      // Made here, not with the others: its kill is triggered once Docker watches it (afterOomTrigger).
+      apply: () =>
+        oomKilledContainer(async () => {
+          await removeContainer(names.appOom);
+          // The kernel OOM-kills its main process: it allocates past 16 MiB with no swap.
+          const cmd = afterOomTrigger('x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600');
+          return (await runContainer({ name: names.appOom, memory: '16m', extraArgs: ['--memory-swap', '16m'], env: sampler, cmd })).name;
+        }).then(() => undefined),
       env: { APP_CONTAINER: names.appOom },
       // sampler-env still reads the killed container's configured environment (docker inspect): ok.
       expect: { 'container-backend': 'failing:oom_killed' },
     },
     {
       name: 'app container unhealthy by its own HEALTHCHECK (which prints a secret)',
-      apply: () => waitFor(async () => (await inspectContainer(names.appUnhealthy)).State.Health?.Status === 'unhealthy', 'unhealthy'),
+      apply: () => waitForState(names.appUnhealthy, (i) => i.State.Health?.Status === 'unhealthy', 'unhealthy').then(() => undefined),
       env: { APP_CONTAINER: names.appUnhealthy },
       expect: { 'container-backend': 'failing:unhealthy' },
     },
@@ -953,15 +952,6 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
   t.diagnostic(`fault matrix:\n${report.join('\n')}`);
   console.log(`\nfault matrix detection (one runOnce round after the fault):\n${report.map((l) => `  ${l}`).join('\n')}`);
 });
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`never reached: ${what}`);
-}
 
 async function waitForRuleError(promUrl: string): Promise<void> {
   const until = Date.now() + 20_000;
