@@ -22,7 +22,9 @@ import {
   inspectOnEngine,
   inspectStateCommand,
   judgeContainer,
+  killedUnrecorded,
   missingLimit,
+  SIGKILL_HINT,
   withLastWords,
 } from './docker.js';
 
@@ -105,7 +107,7 @@ export const containerStateProber = defineProber({
         failed(
           'restarting',
           `"${name}" keeps restarting: ${s.Status}, restarted ${count(restarts, 'time')} by its restart policy "${String(details.restartPolicy)}"${grew} (last exit code ${s.ExitCode}${s.Error ? `, error: ${s.Error}` : ''})`,
-          `It crashes and its restart policy starts it again: read why with docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`,
+          `${killedUnrecorded(s) ? SIGKILL_HINT : ''}It crashes and its restart policy starts it again: read why with docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`,
           extra,
         ),
       );

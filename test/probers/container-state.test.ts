@@ -95,7 +95,7 @@ test('container_state not_running: exit 1 gives the exit code; paused and create
   ]).run();
   assert.equal(`${r.exited!.status}:${r.exited!.reason}`, 'failing:not_running');
   assert.match(r.exited!.message, /has exited \(exit code 1\)/);
-  assert.match(r.exited!.hint!, /docker logs --tail 50/);
+  assert.match(r.exited!.hint!, /^Read why it stops: docker logs --tail 50/, 'exit 1 is not a SIGKILL: no word of the OOM killer');
   assert.equal(`${r.paused!.status}:${r.paused!.reason}`, 'failing:not_running');
   assert.match(r.paused!.message, /is paused/);
   assert.match(r.paused!.hint!, /docker unpause/);
@@ -114,6 +114,24 @@ test('container_state restarting: --restart always on a command that exits', asy
   assert.match(second.message, /keeps restarting: .*restarted \d+ times by its restart policy "always"/);
   // The second run compared with the first one's count, which the engine handed back.
   if (first.value! < second.value!) assert.match(second.message, /time\(s\) in the last \d/);
+});
+
+test('container_state restarting with exit code 137 and no OOM kill recorded: the hint names the SIGKILL senders, the OOM killer among them', async (t) => {
+  // 137 without State.OOMKilled is what Docker shows for an OOM kill it did not record (and for docker
+  // kill): the shell exits 137 itself, once triggered, and its restart policy starts it once more.
+  const name = await container(t, 'state-kill', { restart: 'on-failure:1', cmd: ['sh', '-c', 'until [ -e /tmp/go ]; do sleep 0.1; done; exit 137'] });
+  const e = makeEngine([{ name: 'kill', container: name }]);
+  assert.equal((await e.run()).kill!.status, 'ok');
+  await docker(['exec', name, 'touch', '/tmp/go']);
+  const info = await waitForState(name, (i) => i.State.Status === 'exited' && i.RestartCount === 1, 'exited after one restart');
+  assert.deepEqual([info.State.ExitCode, info.State.OOMKilled], [137, false]);
+  const r = (await e.run()).kill!;
+  assert.equal(`${r.status}:${r.reason}`, 'failing:restarting', r.message);
+  assert.match(r.message, /last exit code 137\)/);
+  assert.match(
+    r.hint!,
+    /^Exit code 137 is a SIGKILL: docker kill, a docker stop whose grace period ran out, or the kernel's OOM killer .*dmesg \| grep -i 'out of memory'.* It crashes and its restart policy starts it again/,
+  );
 });
 
 test('container_state oom_killed: a real kernel OOM kill, exit code 137', async (t) => {
