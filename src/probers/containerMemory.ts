@@ -162,7 +162,7 @@ function notRunning(name: string, info: ContainerInspect, judged: StateJudgement
   const more: string[] = [];
   if (s.OOMKilled) more.push("killed by the kernel's OOM killer");
   if (restarts > 0) more.push(`restarted ${count(restarts, 'time')} by its restart policy "${info.HostConfig.RestartPolicy?.Name ?? 'no'}"`);
-  const down = downState(name, s, more);
+  const down = downState(name, info, more);
   // Up but looping: docker says running, the restart count and the short uptime say otherwise.
   const what = !looping
     ? down.what

@@ -22,9 +22,8 @@ import {
   inspectOnEngine,
   inspectStateCommand,
   judgeContainer,
-  killedUnrecorded,
   missingLimit,
-  SIGKILL_HINT,
+  sigkillHint,
   withLastWords,
 } from './docker.js';
 
@@ -107,14 +106,14 @@ export const containerStateProber = defineProber({
         failed(
           'restarting',
           `"${name}" keeps restarting: ${s.Status}, restarted ${count(restarts, 'time')} by its restart policy "${String(details.restartPolicy)}"${grew} (last exit code ${s.ExitCode}${s.Error ? `, error: ${s.Error}` : ''})`,
-          `${killedUnrecorded(s) ? SIGKILL_HINT : ''}It crashes and its restart policy starts it again: read why with docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`,
+          `${sigkillHint(info)}It crashes and its restart policy starts it again: read why with docker logs --tail 50 ${name} and ${inspectState}; fix the cause, then docker compose up -d <service>.`,
           extra,
         ),
       );
     }
 
     if (!up) {
-      const { what, facts, hint } = downState(name, s);
+      const { what, facts, hint } = downState(name, info);
       const down = failed('not_running', `"${name}" ${what}${facts.length ? ` (${facts.join(', ')})` : ''}`, hint, extra);
       // A paused or never-started container has no last words: it did not fail.
       return s.Status === 'paused' || s.Status === 'created' ? down : withLastWords(ctx, name, info, down);

@@ -4,6 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Duration, type DockerEndpoint } from '../core/fields.js';
 import { clientForEndpoint, ContainerNotFoundError, DockerUnavailableError, type ContainerInspect, type DockerClient } from '../net/docker.js';
+import { formatBytes } from '../util/format.js';
 import { failed, failure, success } from './common.js';
 import { lastWords } from './dockerLogsApi.js';
 import type { Attempt, Decoder, ProbeContext, ProbeOutcome, ReasonHints } from './types.js';
@@ -215,35 +216,38 @@ function judgeState(info: ContainerInspect, now: number, before: ContainerTrack,
  * A container that is not up, in words both container kinds use: what its status means, the facts
  * docker keeps about why (exit code, `more` in between, the error), and what to do about it.
  */
-export function downState(name: string, s: ContainerInspect['State'], more: string[] = []): { what: string; facts: string[]; hint: string } {
+export function downState(name: string, info: ContainerInspect, more: string[] = []): { what: string; facts: string[]; hint: string } {
+  const s = info.State;
   const what = s.Restarting || s.Status === 'restarting' ? 'is restarting' : s.Status === 'exited' ? 'has exited' : s.Status === 'created' ? 'was created but never started' : `is ${s.Status}`;
   // Only a container that ran and stopped has an exit code worth naming (a looping one reads "running").
   const exited = !['created', 'paused', 'running'].includes(s.Status);
-  const sigkill = exited && killedUnrecorded(s);
+  const sigkill = exited ? sigkillHint(info) : '';
   const facts = [exited ? `exit code ${s.ExitCode}` : '', sigkill ? 'killed by SIGKILL' : '', ...more, s.Error ? `error: ${s.Error}` : ''].filter(Boolean);
   const hint =
     s.Status === 'paused' || s.Paused
       ? `Someone paused it: docker unpause ${name}.`
       : s.Status === 'created'
         ? `Start it (docker compose up -d <service>), then read docker logs ${name} if it does not stay up.`
-        : `${sigkill ? SIGKILL_HINT : ''}Read why it stops: docker logs --tail 50 ${name} and ${inspectStateCommand(name)}; fix the cause, then docker compose up -d <service>.`;
+        : `${sigkill}Read why it stops: docker logs --tail 50 ${name} and ${inspectStateCommand(name)}; fix the cause, then docker compose up -d <service>.`;
   return { what, facts, hint };
 }
 
 /**
- * Exit code 137 (128 + SIGKILL) with no OOM kill recorded. Docker can miss one: containerd 1.6 (what
- * Debian 12 ships with Docker 20.10) watches a container's cgroup for OOM only once its process has
- * started (containerd#8180), and an OOM event that lands after the exit is dropped (moby#18510). The
- * test suite loses 3 to 7 of 48 such kills at load 7-11 (test/support/docker.ts). So a SIGKILL without
- * OOMKilled is named with its possible senders, the OOM killer among them, and the kernel's log decides.
+ * The first sentence of a hint for exit code 137 (128 + SIGKILL) with no OOM kill recorded, or '' for
+ * any other exit. Docker can miss an OOM kill: containerd 1.6 (what Debian 12 ships with Docker 20.10)
+ * watches a container's cgroup for OOM only once its process has started (containerd#8180), and an OOM
+ * event that lands after the exit is dropped (moby#18510); the test suite saw 3 to 7 of 48 such kills
+ * lost at load 7-11 (test/support/docker.ts). A container without a limit of its own (Compose v1 drops
+ * `deploy:` limits) meets the OOM killer only when the whole host runs short, which its cgroup does not
+ * report. So the SIGKILL is named with its possible senders, and the kernel's log decides.
  */
-export function killedUnrecorded(s: ContainerInspect['State']): boolean {
-  return s.ExitCode === 137 && !s.OOMKilled;
+export function sigkillHint(info: ContainerInspect): string {
+  const s = info.State;
+  if (s.ExitCode !== 137 || s.OOMKilled) return '';
+  const limit = info.HostConfig.Memory;
+  const oom = limit ? `the kernel's OOM killer at its ${formatBytes(limit)} limit` : "the kernel's OOM killer when the host ran short of memory (it has no memory limit of its own)";
+  return `Exit code 137 is a SIGKILL: docker kill, a docker stop whose grace period ran out, or ${oom}, which Docker does not always record; on the host, dmesg | grep -i 'out of memory' shows an OOM kill. `;
 }
-
-/** The first sentence of a hint for `killedUnrecorded`. */
-export const SIGKILL_HINT =
-  "Exit code 137 is a SIGKILL: docker kill, a docker stop whose grace period ran out, or the kernel's OOM killer at the memory limit, which Docker does not always record; on the host, dmesg | grep -i 'out of memory' shows an OOM kill. ";
 
 /** The command that shows a container's last exit. */
 export function inspectStateCommand(name: string): string {

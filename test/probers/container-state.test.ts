@@ -118,7 +118,8 @@ test('container_state restarting: --restart always on a command that exits', asy
 
 test('container_state restarting with exit code 137 and no OOM kill recorded: the hint names the SIGKILL senders, the OOM killer among them', async (t) => {
   // 137 without State.OOMKilled is what Docker shows for an OOM kill it did not record (and for docker
-  // kill): the shell exits 137 itself, once triggered, and its restart policy starts it once more.
+  // kill): the shell exits 137 itself, once triggered, and its restart policy starts it once more. It has
+  // no memory limit, so only a host short of memory could have OOM-killed it, and the hint says so.
   const name = await container(t, 'state-kill', { restart: 'on-failure:1', cmd: ['sh', '-c', 'until [ -e /tmp/go ]; do sleep 0.1; done; exit 137'] });
   const e = makeEngine([{ name: 'kill', container: name }]);
   assert.equal((await e.run()).kill!.status, 'ok');
@@ -130,7 +131,7 @@ test('container_state restarting with exit code 137 and no OOM kill recorded: th
   assert.match(r.message, /last exit code 137\)/);
   assert.match(
     r.hint!,
-    /^Exit code 137 is a SIGKILL: docker kill, a docker stop whose grace period ran out, or the kernel's OOM killer .*dmesg \| grep -i 'out of memory'.* It crashes and its restart policy starts it again/,
+    /^Exit code 137 is a SIGKILL: docker kill, a docker stop whose grace period ran out, or the kernel's OOM killer when the host ran short of memory \(it has no memory limit of its own\), .*dmesg \| grep -i 'out of memory'.* It crashes and its restart policy starts it again/,
   );
 });
 

@@ -238,7 +238,7 @@ test('container_memory: a stopped container → not_running with its exit code',
   assert.equal(r.message, `"${name}" has exited (exit code 137, killed by SIGKILL)`);
   assert.equal(
     r.hint,
-    `Exit code 137 is a SIGKILL: docker kill, a docker stop whose grace period ran out, or the kernel's OOM killer at the memory limit, which Docker does not always record; on the host, dmesg | grep -i 'out of memory' shows an OOM kill. Read why it stops: docker logs --tail 50 ${name} and docker inspect -f '{{json .State}}' ${name}; fix the cause, then docker compose up -d <service>.`,
+    `Exit code 137 is a SIGKILL: docker kill, a docker stop whose grace period ran out, or the kernel's OOM killer at its 32MiB limit, which Docker does not always record; on the host, dmesg | grep -i 'out of memory' shows an OOM kill. Read why it stops: docker logs --tail 50 ${name} and docker inspect -f '{{json .State}}' ${name}; fix the cause, then docker compose up -d <service>.`,
   );
   assert.deepEqual(
     { status: r.details?.status, exitCode: r.details?.exitCode, oomKilled: r.details?.oomKilled, restartCount: r.details?.restartCount },
