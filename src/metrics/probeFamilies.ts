@@ -90,8 +90,8 @@ interface Block {
   specs: ProbeState['spec'][];
   statuses: string[];
   reasons: string[];
-  /** When the block was written (performance.now()). */
-  at: number;
+  /** The block's own second (`slotOf`) in which it was written. */
+  slot: number;
   /** One buffer per family: the block's lines of it, encoded once when the block is written. */
   text: Buffer[];
   /** Per kind gauge, the lines of each probe that has any (most kinds publish none). */
@@ -116,6 +116,27 @@ const BLOCK = 8;
  * A change of status, reason or definition is never held back (`settled`).
  */
 export const BLOCK_MAX_AGE_MS = 1000;
+
+/**
+ * How many phases a period of BLOCK_MAX_AGE_MS has: block `k` of `count` is in phase
+ * `floor(k * PHASES / count)`, and its periods begin that many tenths of a period after block 0's.
+ */
+export const PHASES = 10;
+
+/**
+ * Block `k` of `count`'s own period of BLOCK_MAX_AGE_MS in which `at` falls. A held block is rewritten
+ * once its period has passed, so its text is never older than BLOCK_MAX_AGE_MS. Periods by phase, not
+ * an age from each block's last write, is what spreads the rewrites: blocks written by one scrape (at
+ * start, or all of them once a period with back-to-back scrapes) otherwise all came due together, and
+ * the scrape that met them rewrote all 1,000 probes' lines, 10-25 ms of the thread once a second
+ * (writeBlock in a cpu profile under `npm run bench:scale`, issue 21 §3). In phases rather than one
+ * offset per block so that the joined text (`probeExposition`) changes PHASES times a period, not
+ * at every scrape, and most scrapes send it as it is.
+ */
+export function slotOf(k: number, count: number, at: number): number {
+  const phase = Math.floor((k * PHASES) / count);
+  return Math.floor((at + (phase * BLOCK_MAX_AGE_MS) / PHASES) / BLOCK_MAX_AGE_MS);
+}
 
 /**
  * A probe's lines: one string per family, then one per kind gauge (in `kindGauges`' order), each
@@ -165,10 +186,8 @@ export function probeExposition(
     ...gaugeNames.map((name) => `# HELP ${name} ${kindGauges.get(name)?.help ?? ''}\n# TYPE ${name} gauge\n`),
   ].map((h) => Buffer.from(h));
   const blocks: Block[] = [];
-  /** Per kind gauge, its joined lines as of the blocks' last change (undefined: no series). */
-  let gaugeText: (Buffer | undefined)[] = [];
 
-  const writeBlock = (members: ProbeState[], at: number): Block => {
+  const writeBlock = (members: ProbeState[], slot: number): Block => {
     const texts = members.map(linesOf);
     return {
       states: members,
@@ -176,7 +195,7 @@ export function probeExposition(
       specs: members.map((s) => s.spec),
       statuses: members.map((s) => s.current.status),
       reasons: members.map((s) => s.current.reason),
-      at,
+      slot,
       text: families.map((_, i) => Buffer.from(texts.map((t) => t[i]).join(''))),
       gauges: gaugeNames.map((_, j) => texts.map((t) => t[families.length + j]!).filter(Boolean)),
     };
@@ -210,6 +229,27 @@ export function probeExposition(
     return seen.size ? Buffer.from([...seen.values()].join('')) : undefined;
   };
 
+  // Every family's header and blocks, then the kind gauges: the whole text, joined once per change of
+  // a block. Joined at every scrape, its 1,500 pieces were copied into each response (a tenth of the
+  // serving thread in a cpu profile under `npm run bench:scale`); now a scrape that finds no block
+  // changed, most of them, hands on the same buffer. A fresh one per change, never written into again,
+  // so a response still sending the last one is not disturbed.
+  const joinBody = (): Buffer => {
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < families.length; i++) {
+      pieces.push(headers[i]!);
+      for (const b of blocks) pieces.push(b.text[i]!);
+    }
+    const gaugeText = gaugeNames.map((_, j) => joinGauge(j));
+    for (let j = 0; j < gaugeNames.length; j++) {
+      pieces.push(headers[families.length + j]!);
+      const text = gaugeText[j];
+      if (text) pieces.push(text);
+    }
+    return Buffer.concat(pieces);
+  };
+  let body = joinBody();
+
   // Each scrape appends to the caller's list rather than returning a new one: what a scrape leaves
   // behind is what V8 must collect, and at hundreds of scrapes a second the garbage of a scrape that
   // changed nothing kept the old generation growing and major collections landing inside scrapes
@@ -224,21 +264,14 @@ export function probeExposition(
       const end = Math.min(start + BLOCK, all.length);
       const b = blocks[k];
       if (current(b, all, start, end)) continue;
-      if (b !== undefined && at - b.at < BLOCK_MAX_AGE_MS && b.states.length === end - start && settled(b, all, start)) continue;
-      blocks[k] = writeBlock(all.slice(start, end), at);
+      const slot = slotOf(k, count, at);
+      if (b !== undefined && slot === b.slot && b.states.length === end - start && settled(b, all, start)) continue;
+      blocks[k] = writeBlock(all.slice(start, end), slot);
       changed = true;
     }
     blocks.length = count;
-    for (let i = 0; i < families.length; i++) {
-      out.push(headers[i]!);
-      for (const b of blocks) out.push(b.text[i]!);
-    }
-    if (changed) gaugeText = gaugeNames.map((_, j) => joinGauge(j));
-    for (let j = 0; j < gaugeNames.length; j++) {
-      out.push(headers[families.length + j]!);
-      const text = gaugeText[j];
-      if (text) out.push(text);
-    }
+    if (changed) body = joinBody();
+    out.push(body);
   };
 }
 

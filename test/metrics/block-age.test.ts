@@ -6,13 +6,25 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { Engine } from '../../src/engine/engine.js';
-import { BLOCK_MAX_AGE_MS, keptPerVersion, probeExposition, probeLines } from '../../src/metrics/probeFamilies.js';
+import { BLOCK_MAX_AGE_MS, keptPerVersion, PHASES, probeExposition, probeLines } from '../../src/metrics/probeFamilies.js';
 import { kindGauges, stackLabels } from '../../src/metrics/registry.js';
 import { createDockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { probers } from '../../src/probers/index.js';
 import { parseExposition } from '../../src/util/promText.js';
 import { jsonServer } from '../support/misbehaving.js';
+
+/** The per-probe families of `engine`'s probes, scraped at the time `clock` says: the one joined buffer a scrape hands on. */
+function exposition(engine: Engine, clock: () => number): () => Buffer {
+  const gauges = kindGauges(probers);
+  const parts = probeExposition(() => engine.states(), gauges, keptPerVersion(probeLines(gauges, stackLabels('s'))), clock);
+  return () => {
+    const out: Buffer[] = [];
+    parts(out);
+    assert.equal(out.length, 1, 'the per-probe families are one joined buffer');
+    return out[0]!;
+  };
+}
 
 test('/metrics blocks: counts may lag by at most BLOCK_MAX_AGE_MS between close scrapes; status, reason and definition never do', async (t) => {
   let n = 3;
@@ -41,19 +53,9 @@ test('/metrics blocks: counts may lag by at most BLOCK_MAX_AGE_MS between close 
     );
   const engine = new Engine({ http, docker: createDockerClient({}), logger: pino({ level: 'silent' }), now: Date.now });
   engine.load(config('critical'));
-  const gauges = kindGauges(probers);
   let clock = 0;
-  const parts = probeExposition(
-    () => engine.states(),
-    gauges,
-    keptPerVersion(probeLines(gauges, stackLabels('s'))),
-    () => clock,
-  );
-  const scrape = (): string => {
-    const out: Buffer[] = [];
-    parts(out);
-    return Buffer.concat(out).toString();
-  };
+  const scrapeBody = exposition(engine, () => clock);
+  const scrape = (): string => scrapeBody().toString();
   /** The value of a probe's series in a scrape's text (undefined: no such series). */
   const value = (text: string, name: string, probe: string, labels: Record<string, string> = {}): number | undefined =>
     parseExposition(text).value(name, { probe, kind: 'http', stack: 's', ...labels });
@@ -100,4 +102,43 @@ test('/metrics blocks: counts may lag by at most BLOCK_MAX_AGE_MS between close 
   engine.load(config('warning'));
   clock += 1;
   assert.equal(value(scrape(), 'watchdog_probe_info', 'api', { severity: 'warning' }), 1);
+});
+
+test('/metrics blocks come due in PHASES phases of a period, not all at once; an unchanged scrape hands on the same bytes', async (t) => {
+  const target = await jsonServer(() => ({ status: 200, body: { ok: true } }));
+  const http = createHttpClient({ userAgent: 'block-age-test' });
+  t.after(async () => {
+    await http.close();
+    await target.close();
+  });
+  // One block of 8 probes per phase.
+  const probes = Array.from({ length: 8 * PHASES }, (_, i) => ({ name: `p${String(i).padStart(2, '0')}`, kind: 'http', url: `${target.url}/ok` }));
+  const engine = new Engine({ http, docker: createDockerClient({}), logger: pino({ level: 'silent' }), now: Date.now });
+  engine.load(parseConfig([{ file: 'm.yaml', text: JSON.stringify({ probes }) }], {}));
+  let clock = 0;
+  const scrape = exposition(engine, () => clock);
+  const showingTwoRuns = (body: Buffer): number => {
+    const text = parseExposition(body.toString());
+    return probes.filter((p) => text.value('watchdog_probe_runs_total', { probe: p.name, kind: 'http', stack: 's', result: 'ok' }) === 2).length;
+  };
+
+  await engine.runOnce();
+  const first = scrape();
+  assert.equal(scrape(), first, 'nothing changed: the same buffer again, not a new join');
+  const firstText = first.toString();
+
+  await engine.runOnce();
+  // Every probe counted a second run, and the blocks written together at 0 come due one phase (8 probes)
+  // per tenth of a period, the last phase's first.
+  const seen: number[] = [];
+  for (let j = 1; j <= PHASES; j++) {
+    clock = (j * BLOCK_MAX_AGE_MS) / PHASES;
+    seen.push(showingTwoRuns(scrape()));
+  }
+  assert.deepEqual(
+    seen,
+    Array.from({ length: PHASES }, (_, j) => 8 * (j + 1)),
+    `probes showing their second run after each tenth of a period (expected one more block each time): ${seen.join(', ')}`,
+  );
+  assert.equal(first.toString(), firstText, 'a buffer once handed out is never written into again');
 });
