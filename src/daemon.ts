@@ -104,6 +104,7 @@ export async function startDaemon(settings: Settings, deps: DaemonDeps): Promise
     reloadStatus: () => reloadStatus,
     processMetrics: deps.processMetrics,
     inMaintenance,
+    maintenanceOpen: () => maintenance.active().length > 0,
     probeLines: (s) => renderings.ofAnyWindow(s).lines,
     discovery,
   });

@@ -190,7 +190,10 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
   /** Open windows, soonest end first. Kept for a moment: a scrape asks once per probe. */
   active(now = this.opts.now()): Window[] {
     const cached = this.cache;
-    if (cached && now >= cached.at && now - cached.at < CACHE_MS && cached.list.every((w) => w.endsAt > now)) return cached.list;
+    // Soonest end first, so the first says whether all are still open; no closure per call, as /metrics
+    // asks for every probe at every scrape (that closure was two fifths of what a scrape allocated at 1,000
+    // probes: sampling heap profile under `npm run bench:scale`).
+    if (cached && now >= cached.at && now - cached.at < CACHE_MS && (cached.list.length === 0 || cached.list[0]!.endsAt > now)) return cached.list;
     const open = [...[...this.api.values()].filter((w) => w.startsAt <= now && now < w.endsAt), ...this.clocks.flatMap((c) => c.open(now) ?? [])];
     this.cache = { at: now, list: open.sort((a, b) => a.endsAt - b.endsAt) };
     return this.cache.list;
@@ -203,9 +206,10 @@ export class Maintenance extends EventEmitter<{ change: [] }> {
 
   /** The open window that covers the probe for longest, if any. */
   covering(spec: Spec, now = this.opts.now()): Window | undefined {
-    return this.active(now)
-      .filter((w) => covers(w.selector, spec))
-      .at(-1);
+    // The last open window that covers it, found without a filtered copy (see `active`).
+    const open = this.active(now);
+    for (let i = open.length - 1; i >= 0; i--) if (covers(open[i]!.selector, spec)) return open[i];
+    return undefined;
   }
 
   /** Opens a window now; refuses names and kinds that match no probe (a typo would cover nothing). */

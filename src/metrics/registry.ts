@@ -34,6 +34,8 @@ export interface MetricsOptions {
   discovery?: DiscoveryState;
   /** Whether a probe is in a maintenance window now (src/maintenance); without it the family is left out. */
   inMaintenance?: (s: ProbeState) => boolean;
+  /** Whether any maintenance window is open now: while none is, a scrape asks `inMaintenance` nothing. */
+  maintenanceOpen?: () => boolean;
   /**
    * Each probe's kept lines, as `probeLines(kindGauges(probers), stackLabels(stack))` writes them: the daemon keeps them
    * with the probe's other views (report/rendered.ts). Without it, /metrics keeps its own.
@@ -103,7 +105,7 @@ export function createMetrics(opts: MetricsOptions): WatchdogRegistry {
   const gauges = kindGauges(probers);
   const probeParts = probeExposition(() => engine.states(), gauges, opts.probeLines ?? keptPerVersion(probeLines(gauges, labels)));
   const inMaintenance = opts.inMaintenance;
-  const maintenanceParts = inMaintenance && maintenanceExposition(() => engine.states(), inMaintenance, labels);
+  const maintenanceParts = inMaintenance && maintenanceExposition(() => engine.states(), inMaintenance, labels, opts.maintenanceOpen);
   const parts = maintenanceParts
     ? (out: Buffer[]) => {
         probeParts(out);
