@@ -68,8 +68,9 @@ export class WatchdogRegistry extends Registry {
 
   /**
    * The exposition as the pieces of its bytes, in order: prom-client's text, the process metrics (kept a
-   * second, PROCESS_METRICS_TTL_MS) and the per-probe families, kept encoded. GET /metrics joins them
-   * into a reused buffer (server/bodyPool.ts).
+   * second, PROCESS_METRICS_TTL_MS) and the per-probe families, kept encoded and joined. None is ever
+   * written into once handed out: GET /metrics writes them to the socket as they are
+   * (server/plugins/metrics.ts).
    */
   async metricsParts(): Promise<Buffer[]> {
     const now = performance.now();

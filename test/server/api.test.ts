@@ -137,6 +137,13 @@ test('GET /metrics: the framework-owned series, no free text in labels', async (
   assert.match(text, /^watchdog_build_info\{version="\d+\.\d+\.\d+",nodejs="[\d.]+",stack="shop"\} 1$/m);
   // Every label value is a name or a short word: no spaces, no messages.
   for (const m of text.matchAll(/="([^"]*)"/g)) assert.doesNotMatch(m[1]!, /\s/, `free text in a label: ${m[1]}`);
+  // Written as pieces past fastify (plugins/metrics.ts): the length it declares is the length it sends,
+  // and HEAD gets the headers alone.
+  assert.equal(Number(res.headers.get('content-length')), Buffer.byteLength(text), 'content-length is the body it sent');
+  const head = await fetch(`${d.url}/metrics`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.match(head.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
+  assert.equal(await head.text(), '', 'HEAD /metrics has no body');
 });
 
 test('process metrics are exported by the daemon', async (t) => {
