@@ -62,6 +62,7 @@ export class Engine extends EventEmitter<EngineEvents> {
    * per request for the collector.
    */
   private statesList: readonly ProbeState[] = [];
+  private verdictChangeCount = 0;
   /** The probes of the config files, and those discovery made: installed together. */
   private written: ProbeSpec[] = [];
   private discovered: ProbeSpec[] = [];
@@ -147,6 +148,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     this.slots = next;
     this.statesList = Array.from(next.values(), (slot) => slot.state);
+    this.verdictChangeCount++;
     this.roundLeft = next.size;
     if (this.started) for (const slot of this.slots.values()) this.schedule(slot);
   }
@@ -188,6 +190,15 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Every probe's state, in config order; the same array until the next install. */
   states(): readonly ProbeState[] {
     return this.statesList;
+  }
+
+  /**
+   * Moves whenever a probe's status or reason changes and at every install (load, reload, discovery):
+   * while it stands still, only counts and times have moved, which lets /metrics skip looking at each
+   * probe (metrics/probeFamilies.ts).
+   */
+  get verdictChanges(): number {
+    return this.verdictChangeCount;
   }
 
   state(name: string): ProbeState | undefined {
@@ -343,7 +354,9 @@ export class Engine extends EventEmitter<EngineEvents> {
   protected apply(slot: Slot, raw: ProbeResult, opts: { undamped?: boolean }): void {
     const state = slot.state;
     const before = state.current.status;
+    const reasonBefore = state.current.reason;
     const changed = record(state, raw, this.limits, opts);
+    if (changed || state.current.reason !== reasonBefore) this.verdictChangeCount++;
     if (!this.opts.quiet) this.logChange(state, before, changed);
     // Counted down rather than checked over every slot: at 1,000 probes a second that check alone
     // was a million slot visits a second.

@@ -104,7 +104,9 @@ export function createMetrics(opts: MetricsOptions): WatchdogRegistry {
   if (opts.processMetrics !== false) collectDefaultMetrics({ register: (processRegistry = new Registry()) });
   const labels = stackLabels(opts.stack);
   const gauges = kindGauges(probers);
-  const probeParts = probeExposition(() => engine.states(), gauges, opts.probeLines ?? keptPerVersion(probeLines(gauges, labels)));
+  const probeParts = probeExposition(() => engine.states(), gauges, opts.probeLines ?? keptPerVersion(probeLines(gauges, labels)), {
+    verdictChanges: () => engine.verdictChanges,
+  });
   const inMaintenance = opts.inMaintenance;
   const maintenanceParts = inMaintenance && maintenanceExposition(() => engine.states(), inMaintenance, labels, opts.maintenanceOpen);
   const parts = maintenanceParts

@@ -17,7 +17,10 @@ import { jsonServer } from '../support/misbehaving.js';
 /** The per-probe families of `engine`'s probes, scraped at the time `clock` says: the one joined buffer a scrape hands on. */
 function exposition(engine: Engine, clock: () => number): () => Buffer {
   const gauges = kindGauges(probers);
-  const parts = probeExposition(() => engine.states(), gauges, keptPerVersion(probeLines(gauges, stackLabels('s'))), clock);
+  const parts = probeExposition(() => engine.states(), gauges, keptPerVersion(probeLines(gauges, stackLabels('s'))), {
+    verdictChanges: () => engine.verdictChanges,
+    now: clock,
+  });
   return () => {
     const out: Buffer[] = [];
     parts(out);
