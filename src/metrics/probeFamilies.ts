@@ -168,9 +168,10 @@ export function probeLines(kindGauges: ReadonlyMap<string, GaugeDecl>, defaultLa
  * The text of every per-probe family and every kind gauge, for the probes `states()` returns, as
  * the UTF-8 pieces of one exposition, in order. Each probe's lines are written once per change of
  * the probe (its state's `version`) and kept by `linesOf`: the daemon's ProbeRenderings, which keeps
- * them with the probe's other views, or `keptPerVersion`. Each block's text is joined once per change
- * of one of its probes. Buffers, not strings: a scrape then copies each byte once (Buffer.concat)
- * instead of joining a 1 MB string, measuring it and encoding it again on the socket. Probes a
+ * them with the probe's other views, or `keptPerVersion`. Each block's text is encoded once per change
+ * of one of its probes, and the whole text joined into one buffer once per change of a block
+ * (`joinBody`); a scrape appends that buffer, which GET /metrics writes to the socket as it is.
+ * Buffers, not strings: no scrape joins a 1 MB string, measures it and encodes it again. Probes a
  * reload removed drop out on the next scrape.
  */
 export function probeExposition(
