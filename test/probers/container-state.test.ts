@@ -13,7 +13,7 @@ import { createDockerClient, type DockerClient } from '../../src/net/docker.js';
 import { createHttpClient } from '../../src/net/http.js';
 import { maskEnv } from '../../src/probers/containerState.js';
 import { probeDetail, statusReport } from '../../src/report/view.js';
-import { afterOomTrigger, dockerAvailable, oomKilledContainer, removeContainer, runContainer, uniqueName, docker, waitForState } from '../support/docker.js';
+import { afterTrigger, dockerAvailable, pullTrigger, oomKilledContainer, removeContainer, runContainer, uniqueName, docker, waitForState } from '../support/docker.js';
 import { runProber } from '../support/prober.js';
 
 const DOCKER_HOST = process.env.DOCKER_HOST || undefined;
@@ -61,8 +61,8 @@ async function container(t: { after: (fn: () => Promise<void>) => void }, prefix
   return name;
 }
 
-/** A main process that, once triggered (triggerOom), allocates past a 16 MiB limit (no swap): the kernel OOM-kills it. */
-const OOM_CMD = afterOomTrigger('x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600');
+/** A main process that, once triggered (pullTrigger), allocates past a 16 MiB limit (no swap): the kernel OOM-kills it. */
+const OOM_CMD = afterTrigger('x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600');
 const OOM_LIMIT = ['--memory-swap', '16m'];
 
 before(async () => {
@@ -120,10 +120,10 @@ test('container_state restarting with exit code 137 and no OOM kill recorded: th
   // 137 without State.OOMKilled is what Docker shows for an OOM kill it did not record (and for docker
   // kill): the shell exits 137 itself, once triggered, and its restart policy starts it once more. It has
   // no memory limit, so only a host short of memory could have OOM-killed it, and the hint says so.
-  const name = await container(t, 'state-kill', { restart: 'on-failure:1', cmd: ['sh', '-c', 'until [ -e /tmp/go ]; do sleep 0.1; done; exit 137'] });
+  const name = await container(t, 'state-kill', { restart: 'on-failure:1', cmd: afterTrigger('exit 137') });
   const e = makeEngine([{ name: 'kill', container: name }]);
   assert.equal((await e.run()).kill!.status, 'ok');
-  await docker(['exec', name, 'touch', '/tmp/go']);
+  await pullTrigger(name);
   const info = await waitForState(name, (i) => i.State.Status === 'exited' && i.RestartCount === 1, 'exited after one restart');
   assert.deepEqual([info.State.ExitCode, info.State.OOMKilled], [137, false]);
   const r = (await e.run()).kill!;

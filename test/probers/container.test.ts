@@ -23,7 +23,7 @@ import { createDockerClient } from '../../src/net/docker.js';
 import { memoryInUse, parseMemorySize } from '../../src/probers/containerMemory.js';
 import { formatBytes } from '../../src/util/format.js';
 import { createHttpClient } from '../../src/net/http.js';
-import { afterOomTrigger, docker, dockerAvailable, inspectContainer, oomKilledContainer, removeContainer, runContainer, stopContainer, uniqueName, waitForState } from '../support/docker.js';
+import { afterTrigger, docker, dockerAvailable, inspectContainer, oomKilledContainer, removeContainer, runContainer, stopContainer, uniqueName, waitForState } from '../support/docker.js';
 import { hangAfterAccept, jsonServer, statusServer } from '../support/misbehaving.js';
 import { traversableByOthers } from '../support/process.js';
 
@@ -275,7 +275,7 @@ test('container_memory: restarted once and up for a while is fine; up for second
 
 test('container_memory: killed by the OOM killer → not_running that says so and points at the limit', async (t) => {
   // dd's 64 MiB buffer cannot fit in 16 MiB: the kernel kills PID 1.
-  const { name } = await oomKilledContainer(() => container(t, 'mem-oom', { memory: '16m', cmd: afterOomTrigger('exec dd if=/dev/zero of=/dev/null bs=64M count=1') }));
+  const { name } = await oomKilledContainer(() => container(t, 'mem-oom', { memory: '16m', cmd: afterTrigger('exec dd if=/dev/zero of=/dev/null bs=64M count=1') }));
   const { results } = await check([{ name: 'mem', kind: 'container_memory', container: name }]);
   const r = results.mem!;
   assert.equal(r.reason, 'not_running');

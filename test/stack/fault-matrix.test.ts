@@ -19,7 +19,7 @@ import { startAlertmanager } from '../support/alertmanager.js';
 import { startTempoStandin } from '../support/tempo-standin.js';
 import { closedPort, jsonServer } from '../support/misbehaving.js';
 import { makeTempDir } from '../support/process.js';
-import { afterOomTrigger, dockerAvailable, oomKilledContainer, runContainer, removeContainer, stopContainer, startContainer, uniqueName, waitForState } from '../support/docker.js';
+import { afterTrigger, dockerAvailable, oomKilledContainer, runContainer, removeContainer, stopContainer, startContainer, uniqueName, waitForState } from '../support/docker.js';
 import { runWatchdogCli } from '../support/watchdog-process.js';
 
 const profile = readFileSync('probes/mystocks.yaml', 'utf8');
@@ -834,12 +834,12 @@ test('fault matrix over probes/mystocks.yaml', { timeout: 600_000 }, async (t) =
     },
     {
       name: 'app container OOM-killed by the kernel',
-      // Made here, not with the others: its kill is triggered once Docker watches it (afterOomTrigger).
+      // Made here, not with the others: its kill is triggered once Docker watches it (afterTrigger).
       apply: () =>
         oomKilledContainer(async () => {
           await removeContainer(names.appOom);
           // The kernel OOM-kills its main process: it allocates past 16 MiB with no swap.
-          const cmd = afterOomTrigger('x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600');
+          const cmd = afterTrigger('x=$(busybox head -c 100000000 /dev/zero | busybox tr "\\0" a); sleep 600');
           return (await runContainer({ name: names.appOom, memory: '16m', extraArgs: ['--memory-swap', '16m'], env: sampler, cmd })).name;
         }).then(() => undefined),
       env: { APP_CONTAINER: names.appOom },

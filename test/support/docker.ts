@@ -326,31 +326,35 @@ function lastError(log: string): string {
 }
 
 /**
- * The command of a container for `oomKilledContainer`: a shell that waits for the trigger file, then
- * runs `allocate`, which must exceed the container's memory limit.
+ * The command of a container that waits for its trigger (`pullTrigger`), then runs `command` in a
+ * shell: a test decides when the container acts (exits, allocates past its limit), after Docker and
+ * the probe under test have seen it running.
  *
- * Why wait: containerd 1.6's shim (Debian's) starts watching the container's cgroup for OOM events only
- * after the process has started (containerd#8180, fixed upstream by #12405). A process that allocates
- * at once can be killed before the watch is in place; the kill is then lost for good, more often under
- * load. `docker run -d` returns after the watch is set, so the kill of a container triggered after it is
- * seen. Measured (4 busy loops, 6 such containers started at once, load 7-11): 7 of 48 kills lost when
- * they allocate at start, 3 of 48 when triggered; what is left is the race below.
+ * For `oomKilledContainer`, `command` must exceed the container's memory limit, and the wait is why
+ * the kill is seen: containerd 1.6's shim (Debian's) starts watching the container's cgroup for OOM
+ * events only after the process has started (containerd#8180, fixed upstream by #12405). A process that
+ * allocates at once can be killed before the watch is in place; the kill is then lost for good, more
+ * often under load. `docker run -d` returns after the watch is set, so the kill of a container
+ * triggered after it is seen. Measured (4 busy loops, 6 such containers started at once, load 7-11):
+ * 7 of 48 kills lost when they allocate at start, 3 of 48 when triggered; what is left is the race
+ * below. The trigger file is in the container's own filesystem, so a restart policy's next start runs
+ * `command` at once.
  */
-export function afterOomTrigger(allocate: string): string[] {
-  return ['sh', '-c', `until [ -e ${OOM_TRIGGER} ]; do sleep 0.1; done; ${allocate}`];
+export function afterTrigger(command: string): string[] {
+  return ['sh', '-c', `until [ -e ${TRIGGER_FILE} ]; do sleep 0.1; done; ${command}`];
 }
 
-const OOM_TRIGGER = '/tmp/oom-now';
+const TRIGGER_FILE = '/tmp/trigger-now';
 const OOM_ATTEMPTS = 5;
 
-/** Lets a container made with `afterOomTrigger` go on to allocate. */
-export async function triggerOom(name: string): Promise<void> {
-  await docker(['exec', name, 'touch', OOM_TRIGGER]);
+/** Lets a container made with `afterTrigger` go on to its command. */
+export async function pullTrigger(name: string): Promise<void> {
+  await docker(['exec', name, 'touch', TRIGGER_FILE]);
 }
 
 /**
  * A container the kernel's OOM killer killed, as Docker recorded it: `create` makes one whose command is
- * `afterOomTrigger(...)`, and this triggers it. Docker records the kill from a cgroup event of its own,
+ * `afterTrigger(...)`, and this pulls its trigger. Docker records the kill from a cgroup event of its own,
  * which can land just after the exit, or, when the kill and the exit race (seen at load ~15: exit 137,
  * OOMKilled false for good), never: a known gap of Docker's (moby#18510, nomad#12735). Tests judge what
  * Docker recorded, so a container whose kill Docker lost is replaced, at most five times (a loss costs
@@ -359,7 +363,7 @@ export async function triggerOom(name: string): Promise<void> {
 export async function oomKilledContainer(create: () => Promise<string>): Promise<{ name: string; info: ContainerJson }> {
   for (let attempt = 1; ; attempt++) {
     const name = await create();
-    await triggerOom(name);
+    await pullTrigger(name);
     await waitForState(name, (i) => i.State.Status === 'exited', 'exited');
     const recorded = await waitForState(name, (i) => i.State.OOMKilled, 'OOM kill recorded', 10_000).catch((err: Error) => err);
     if (!(recorded instanceof Error)) return { name, info: recorded };
