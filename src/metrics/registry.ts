@@ -41,7 +41,7 @@ export interface MetricsOptions {
    * with the probe's other views (report/rendered.ts). Without it, /metrics keeps its own.
    */
   probeLines?: (s: ProbeState) => readonly string[];
-  /** Monotonic ms, for how long kept text is reused (OWN_TEXT_MAX_AGE_MS, the per-probe blocks); a test moves it by hand. */
+  /** Monotonic ms, for how long kept text is reused (the process metrics, OWN_TEXT_MAX_AGE_MS, the per-probe blocks); a test moves it by hand. */
   now?: () => number;
 }
 
@@ -50,10 +50,10 @@ export interface MetricsOptions {
  * (probeFamilies.ts) appended to its text: one /metrics, two ways of writing it.
  */
 export class WatchdogRegistry extends Registry {
-  /** The process metrics' text and when it was read (performance.now()). */
-  private processText = { at: -Infinity, text: Buffer.alloc(0) };
-  /** This registry's own text, when it was written (performance.now()) and from what (see OWN_TEXT_MAX_AGE_MS). */
-  private ownText = { at: -Infinity, text: Buffer.alloc(0), from: [] as readonly unknown[] };
+  /** The process metrics' text (see PROCESS_METRICS_TTL_MS). */
+  private readonly processText?: KeptText;
+  /** This registry's own text (see OWN_TEXT_MAX_AGE_MS). */
+  private readonly ownText: KeptText;
 
   constructor(
     /** Appends the per-probe families' pieces, in order (probeFamilies.ts). */
@@ -65,10 +65,13 @@ export class WatchdogRegistry extends Registry {
      * they change (the reload status, discovery's report). While each is the same object, the text
      * is kept for up to OWN_TEXT_MAX_AGE_MS.
      */
-    private readonly shownAtOnce: () => readonly unknown[] = () => [],
+    shownAtOnce: () => readonly unknown[] = () => [],
+    /** Monotonic ms: how old each kept text is. */
     private readonly now: () => number = () => performance.now(),
   ) {
     super();
+    if (process) this.processText = new KeptText(PROCESS_METRICS_TTL_MS, () => process.metrics());
+    this.ownText = new KeptText(OWN_TEXT_MAX_AGE_MS, () => super.metrics(), shownAtOnce);
   }
 
   /** Its own and the process registry's: prom-client adds them to every series either writes. */
@@ -85,13 +88,7 @@ export class WatchdogRegistry extends Registry {
    */
   async metricsParts(): Promise<Buffer[]> {
     const now = this.now();
-    if (this.process && now - this.processText.at >= PROCESS_METRICS_TTL_MS) this.processText = { at: now, text: Buffer.from(await this.process.metrics()) };
-    const from = this.shownAtOnce();
-    const own = this.ownText;
-    if (now - own.at >= OWN_TEXT_MAX_AGE_MS || from.length !== own.from.length || from.some((x, i) => x !== own.from[i])) {
-      this.ownText = { at: now, text: Buffer.from(await super.metrics()), from };
-    }
-    const parts = [this.ownText.text, this.processText.text];
+    const parts = [await this.ownText.read(now), this.processText ? await this.processText.read(now) : NO_TEXT];
     this.probeParts(parts);
     return parts;
   }
@@ -103,6 +100,35 @@ export class WatchdogRegistry extends Registry {
 
   override async metrics(): Promise<string> {
     return (await this.metricsBuffer()).toString();
+  }
+}
+
+const NO_TEXT = Buffer.alloc(0);
+
+/**
+ * A text `write` makes, encoded and reused while it is younger than `maxAgeMs` and each object `from`
+ * returns is the one it was written with: one of them replaced means what the text shows changed.
+ */
+class KeptText {
+  private at = -Infinity;
+  private text = NO_TEXT;
+  private from: readonly unknown[] = [];
+
+  constructor(
+    private readonly maxAgeMs: number,
+    private readonly write: () => Promise<string>,
+    private readonly shownAtOnce: () => readonly unknown[] = () => [],
+  ) {}
+
+  /** The text as of `now` (monotonic ms). */
+  async read(now: number): Promise<Buffer> {
+    const from = this.shownAtOnce();
+    if (now - this.at >= this.maxAgeMs || from.length !== this.from.length || from.some((x, i) => x !== this.from[i])) {
+      this.text = Buffer.from(await this.write());
+      this.at = now;
+      this.from = from;
+    }
+    return this.text;
   }
 }
 
@@ -118,8 +144,9 @@ const PROCESS_METRICS_TTL_MS = 1000;
  * How long this registry's own text (config, scheduler, discovery, schedule lag, alerting, build) is
  * reused while nothing it must show at once changed (`shownAtOnce`). Writing it was a few percent of
  * the serving thread's samples but its promises and garbage set the scrape's tail: at 1,000 probes
- * under back-to-back scrapes, keeping it 100 ms took `/metrics` p99 from 29-30 ms to 15-16 ms and
- * p50 from 3.0-4.5 ms to 2.3 ms (`WATCHDOG_PROBE_THREAD=worker npm run bench:scale`, issue 21 §3).
+ * under back-to-back scrapes, keeping it 100 ms took `/metrics` p99 from 30 to 18 ms and p50 from 4.1
+ * to 2.3 ms (medians of 3 interleaved pairs, `WATCHDOG_PROBE_THREAD=worker npm run bench:scale`,
+ * issue 21 §3; README "Performance", sixth round).
  * Prometheus, scraping every 15 s, never meets it; two scrapers within 100 ms read the same counts.
  * Counts and times here (lag, posts, heartbeat pings, the last tick) are at most this old; a reload's
  * result and discovery's report are never held back.
